@@ -1,0 +1,38 @@
+"""flask_etag: RFC 9110 ETags and conditional requests for Flask.
+
+``@etag`` answers ``304 Not Modified`` to unchanged representations, ``@require_if_match``
+answers ``428``/``412`` so concurrent clients never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from .conditions import Outcome, Validators, evaluate_preconditions
+from .context import checked_version, set_response_version
+from .decorators import etag, require_if_match
+from .exceptions import (
+    ETagConfigurationError,
+    ETagError,
+    ETagPreconditionFailed,
+    ETagPreconditionRequired,
+)
+from .extension import ETag
+from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
+
+__all__ = [
+    "ETag",
+    "ETagConfigurationError",
+    "ETagError",
+    "ETagPreconditionFailed",
+    "ETagPreconditionRequired",
+    "HashGenerator",
+    "Outcome",
+    "TagGenerator",
+    "TimestampGenerator",
+    "Validators",
+    "VersionGenerator",
+    "checked_version",
+    "etag",
+    "evaluate_preconditions",
+    "require_if_match",
+    "set_response_version",
+]

@@ -1,0 +1,184 @@
+"""Pure RFC 9110 §13 evaluation: request preconditions against the current validators.
+
+Inputs are the raw conditional header values and the selected representation's validators;
+the output is whether to proceed, answer 304 or answer 412.  No Flask import, so every rule
+can be tested as a table.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from werkzeug.http import parse_date, parse_etags
+
+from .tags import format_entity_tag, parse_entity_tag_list
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+#: RFC 9110 §13.2.1: methods that neither select nor modify a representation ignore preconditions.
+IGNORED_METHODS = frozenset({"OPTIONS", "CONNECT", "TRACE"})
+
+#: The three HTTP-date forms of RFC 9110 §5.6.7 (IMF-fixdate, rfc850-date, asctime-date), whole.
+_HTTP_DATE = re.compile(
+    r"\s*(?:"
+    r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"
+    r"|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT"
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}"
+    r")\s*"
+)
+
+
+class Outcome(enum.Enum):
+    """What RFC 9110 §13.2.2 decides for a request."""
+
+    PROCEED = "proceed"
+    NOT_MODIFIED = "304"
+    PRECONDITION_FAILED = "412"
+
+
+@dataclass(frozen=True)
+class Validators:
+    """The selected representation's validators (RFC 9110 §8.8).
+
+    ``etag`` is the opaque-tag without quotes; ``last_modified`` is aware UTC.  ``exists`` is
+    false when the target resource has no current representation.
+    """
+
+    etag: str | None = None
+    weak: bool = False
+    last_modified: datetime | None = None
+    exists: bool = True
+
+    @property
+    def etag_header(self) -> str | None:
+        """The value for the ``ETag`` response header, or None when there is no tag."""
+        return None if self.etag is None else format_entity_tag(self.etag, self.weak)
+
+
+MISSING = Validators(exists=False)
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The raw conditional header field values of a request; None where absent."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+    if_unmodified_since: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, object]) -> Preconditions | None:
+        """Read the four fields from a WSGI environ; None when the request has none of them."""
+        if_match = environ.get("HTTP_IF_MATCH")
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+        if_unmodified_since = environ.get("HTTP_IF_UNMODIFIED_SINCE")
+        if if_match is if_none_match is if_modified_since is if_unmodified_since is None:
+            return None
+        return cls(if_match, if_none_match, if_modified_since, if_unmodified_since)  # type: ignore[arg-type]
+
+    @property
+    def asks_for_write_guard(self) -> bool:
+        """True when the request carries ``If-Match`` or ``If-None-Match: *`` (RFC 6585 §3)."""
+        if self.if_match is not None:
+            return True
+        return self.if_none_match is not None and self.if_none_match.strip() == "*"
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """Parse one HTTP-date (RFC 9110 §5.6.7); None for anything else, lists included."""
+    if value is None or _HTTP_DATE.fullmatch(value) is None:
+        return None
+    return parse_date(value.strip())
+
+
+def if_match_passes(field_value: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.1: strong comparison; ``*`` is true only when a representation exists."""
+    tags = parse_entity_tag_list(field_value)
+    if tags.star_tag:
+        return current.exists
+    if not current.exists or current.etag is None or current.weak:
+        return False
+    return tags.is_strong(current.etag)
+
+
+def if_none_match_matches(field_value: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.2: weak comparison; ``*`` matches any current representation."""
+    if not current.exists:
+        return False
+    if current.etag is not None and field_value == format_entity_tag(current.etag, current.weak):
+        return True  # the common single-tag revalidation, without parsing a list
+    tags = parse_etags(field_value)
+    if tags.star_tag:
+        return True
+    return current.etag is not None and tags.contains_weak(current.etag)
+
+
+def _unmodified_since(field_value: str, current: Validators) -> bool | None:
+    """RFC 9110 §13.1.4; None when the field must be ignored (bad date, no Last-Modified)."""
+    since = parse_http_date(field_value)
+    if since is None or current.last_modified is None:
+        return None
+    return current.last_modified <= since
+
+
+def _modified_since(field_value: str, current: Validators) -> bool | None:
+    """RFC 9110 §13.1.3; None when the field must be ignored (bad date, no Last-Modified)."""
+    since = parse_http_date(field_value)
+    if since is None or current.last_modified is None:
+        return None
+    return current.last_modified > since
+
+
+def evaluate_preconditions(
+    method: str, preconditions: Preconditions | None, current: Validators
+) -> Outcome:
+    """Decide a request by the precedence of RFC 9110 §13.2.2, steps 1 to 4.
+
+    The caller applies this only where the response would otherwise be 2xx (§13.2.1).
+    """
+    if preconditions is None or method in IGNORED_METHODS:
+        return Outcome.PROCEED
+    if preconditions.if_match is not None:
+        if not if_match_passes(preconditions.if_match, current):
+            return Outcome.PRECONDITION_FAILED
+    elif preconditions.if_unmodified_since is not None:
+        if _unmodified_since(preconditions.if_unmodified_since, current) is False:
+            return Outcome.PRECONDITION_FAILED
+    safe = method in SAFE_METHODS
+    if preconditions.if_none_match is not None:
+        if if_none_match_matches(preconditions.if_none_match, current):
+            return Outcome.NOT_MODIFIED if safe else Outcome.PRECONDITION_FAILED
+    elif safe and preconditions.if_modified_since is not None:
+        if _modified_since(preconditions.if_modified_since, current) is False:
+            return Outcome.NOT_MODIFIED
+    return Outcome.PROCEED
+
+
+def if_range_allows_partial(field_value: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.5: a partial response needs a strong tag match or an exact date match.
+
+    A weak tag on either side, or a value that is neither an entity-tag nor an HTTP-date,
+    never matches, so the whole representation is sent.
+    """
+    date = parse_http_date(field_value)
+    if date is not None:
+        return current.last_modified is not None and current.last_modified == date
+    value = field_value.strip()
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"' or current.weak:
+        return False
+    return current.etag is not None and value[1:-1] == current.etag
+
+
+def utc_seconds(moment: datetime) -> datetime:
+    """Aware UTC at one-second resolution, as HTTP dates carry it (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    else:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=0)

@@ -1,0 +1,77 @@
+"""What a view can learn from, and tell, the conditional request it is serving.
+
+A precondition checked before the view cannot stop a concurrent write that lands between the
+check and the view's own write.  Only a compare-and-set in the database can: the view reads the
+version that was checked with :func:`checked_version`, writes ``... WHERE version = checked``,
+raises :class:`~flask_etag.ETagPreconditionFailed` when no row matched, and reports the version
+its response describes with :func:`set_response_version`, so the tag matches the body exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g
+
+_STATE = "_flask_etag"
+_UNSET: Any = object()
+
+
+@dataclass
+class RequestState:
+    """Per-request state on ``g`` (a private name, as Flask's extension guide asks)."""
+
+    checked: Any = _UNSET
+    response_version: Any = _UNSET
+
+
+def _state() -> RequestState:
+    state: RequestState | None = g.get(_STATE)
+    if state is None:
+        state = RequestState()
+        setattr(g, _STATE, state)
+    return state
+
+
+def remember_checked(value: Any) -> None:
+    """Record the version or timestamp the preconditions were evaluated against."""
+    setattr(g, _STATE, RequestState(checked=value))
+
+
+def checked_version() -> Any:
+    """The version (or timestamp) this request's preconditions were evaluated against.
+
+    Returns what the generator's function returned before the view ran, or None when the
+    resource did not exist.  Use it as the expected version of a compare-and-set write.
+
+    :raises RuntimeError: outside a view decorated with a version or timestamp generator.
+    """
+    state: RequestState | None = g.get(_STATE)
+    if state is None or state.checked is _UNSET:
+        raise RuntimeError(
+            "checked_version() is only available inside a view decorated with @etag or "
+            "@require_if_match using a VersionGenerator or TimestampGenerator."
+        )
+    return state.checked
+
+
+def set_response_version(value: Any) -> None:
+    """Report the version (or timestamp) that this response's body describes.
+
+    After a write, that is the version the write produced; the response is then tagged with
+    exactly that state, never with a re-read that may already include another client's later
+    write.  ``None`` means the resource no longer exists (no tag is sent).
+    """
+    _state().response_version = value
+
+
+def response_version() -> Any:
+    """The version the view reported, or the unset marker (see :func:`is_unset`)."""
+    state: RequestState | None = g.get(_STATE)
+    return _UNSET if state is None else state.response_version
+
+
+def is_unset(value: Any) -> bool:
+    """True for the marker meaning 'the view reported nothing'."""
+    return value is _UNSET

@@ -1,0 +1,147 @@
+"""The route decorators: ``@etag`` and ``@require_if_match``."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from flask import Response, current_app, request
+
+from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
+from .exceptions import ETagConfigurationError, ETagPreconditionRequired
+from .generators import HashGenerator, TagGenerator, _LookupGenerator
+from .handling import respond_with_body_hash, respond_with_known_validators
+from .settings import current_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Attribute on a decorated view that describes it, for ``flask etag routes`` and OpenAPI.
+SPEC_ATTRIBUTE = "_flask_etag"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """How a decorated view is tagged: read by the CLI and the OpenAPI helper."""
+
+    generator: TagGenerator
+    cache_control: str | None
+    requires_if_match: bool
+
+
+@overload
+def etag(view: F, /) -> F: ...
+
+
+@overload
+def etag(
+    generator: TagGenerator | None = None,
+    /,
+    *,
+    weak: bool | None = None,
+    cache_control: str | None = None,
+) -> Callable[[F], F]: ...
+
+
+def etag(
+    generator: Any = None,
+    /,
+    *,
+    weak: bool | None = None,
+    cache_control: str | None = None,
+) -> Any:
+    """Tag a view's responses and answer conditional requests for it (RFC 9110 §13).
+
+    ``@etag`` alone tags with a hash of the body.  With a version or timestamp generator the
+    preconditions are decided before the view runs, so a 304 or 412 costs no view at all.
+    On unsafe methods the conditional headers are optional; see :func:`require_if_match`.
+
+    :param generator: a :class:`HashGenerator` (default), :class:`VersionGenerator` or
+        :class:`TimestampGenerator`.
+    :param weak: send ``W/"..."`` tags; overrides the generator's own setting.
+    :param cache_control: a ``Cache-Control`` value for the 2xx and 304 responses.
+    """
+    if callable(generator) and not isinstance(generator, TagGenerator):
+        return _conditional(generator, HashGenerator(), cache_control, requires_if_match=False)
+    chosen = _with_weakness(generator or HashGenerator(), weak)
+    _check_cache_control(cache_control)
+
+    def decorate(view: F) -> F:
+        return _conditional(view, chosen, cache_control, requires_if_match=False)
+
+    return decorate
+
+
+def require_if_match(generator: Any, /, *, cache_control: str | None = None) -> Callable[[F], F]:
+    """Make writes conditional: without ``If-Match`` an unsafe request gets 428 (RFC 6585 §3).
+
+    ``If-None-Match: *`` is accepted too (create only if absent).  GET and HEAD behave as
+    with :func:`etag`.  The generator must be known before the view (version or timestamp):
+    a body hash cannot be checked before the write it guards.
+    """
+    if not isinstance(generator, _LookupGenerator):
+        raise ETagConfigurationError(
+            "require_if_match needs a VersionGenerator or TimestampGenerator, e.g. "
+            "@require_if_match(VersionGenerator(lambda item_id: ...)); a body hash "
+            f"cannot be checked before the write it guards (got {generator!r})."
+        )
+    _check_cache_control(cache_control)
+
+    def decorate(view: F) -> F:
+        return _conditional(view, generator, cache_control, requires_if_match=True)
+
+    return decorate
+
+
+def _with_weakness(generator: Any, weak: bool | None) -> TagGenerator:
+    if not isinstance(generator, TagGenerator):
+        raise TypeError(
+            "etag() takes a HashGenerator, VersionGenerator or TimestampGenerator, "
+            f"not {generator!r}"
+        )
+    if weak is None or weak == generator.weak:
+        return generator
+    if not isinstance(weak, bool):
+        raise TypeError(f"weak must be True or False, not {weak!r}")
+    adjusted = copy.copy(generator)
+    adjusted.weak = weak
+    return adjusted
+
+
+def _check_cache_control(cache_control: object) -> None:
+    if cache_control is not None and not isinstance(cache_control, str):
+        raise TypeError(f"cache_control must be a header value string, not {cache_control!r}")
+
+
+def _conditional(
+    view: F, generator: TagGenerator, cache_control: str | None, *, requires_if_match: bool
+) -> F:
+    """Wrap ``view`` so its requests go through RFC 9110 §13.2.2 evaluation."""
+    if not callable(view):
+        raise TypeError(f"etag decorators wrap a view function, not {view!r}")
+    is_async = inspect.iscoroutinefunction(view)
+    decided_before_view = isinstance(generator, _LookupGenerator)
+    respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
+
+    @functools.wraps(view)
+    def conditional_view(**view_args: Any) -> Response | Any:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        settings = current_settings()
+        call = app.ensure_sync(view) if is_async else view
+        method = request.method
+        if method in IGNORED_METHODS:
+            return call(**view_args)
+        preconditions = Preconditions.from_environ(request.environ)
+        if requires_if_match and method not in SAFE_METHODS:
+            if preconditions is None or not preconditions.asks_for_write_guard:
+                raise ETagPreconditionRequired()
+        policy = settings.cache_control if cache_control is None else cache_control
+        return respond(app, call, view_args, generator, settings, policy, preconditions)  # type: ignore[arg-type]
+
+    setattr(
+        conditional_view, SPEC_ATTRIBUTE, RouteSpec(generator, cache_control, requires_if_match)
+    )
+    return conditional_view  # type: ignore[return-value]

@@ -1,0 +1,57 @@
+"""HTTP errors raised by flask_etag, rendered as RFC 9457 problem details by default.
+
+They subclass werkzeug's exceptions, so ``@app.errorhandler(412)`` (or the class) replaces
+the default body, as with any Flask error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ETagError(HTTPException):
+    """Base class of the HTTP errors this extension raises."""
+
+    def get_body(self, environ: Any = None, scope: Any = None) -> str:
+        """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``."""
+        problem = {
+            "type": "about:blank",
+            "title": self.name,
+            "status": self.code,
+            "detail": self.description,
+        }
+        return json.dumps(problem)
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        return [("Content-Type", PROBLEM_JSON)]
+
+
+class ETagPreconditionFailed(ETagError, PreconditionFailed):
+    """412: a precondition evaluated false (RFC 9110 §15.5.13), so nothing was changed.
+
+    A view raises it too when its conditional write matched no row: another client changed
+    the resource after the precondition was checked.
+    """
+
+    description = (
+        "The resource has changed since the representation you hold: fetch it again and "
+        "retry with its current ETag."
+    )
+
+
+class ETagPreconditionRequired(ETagError, PreconditionRequired):
+    """428: this route only accepts conditional writes (RFC 6585 §3)."""
+
+    description = (
+        'This request must be conditional: send "If-Match" with the ETag of the '
+        'representation you are changing, or "If-None-Match: *" to create it only if absent.'
+    )
+
+
+class ETagConfigurationError(RuntimeError):
+    """flask_etag was set up wrongly; the message says how to fix it."""

@@ -1,0 +1,174 @@
+"""Pluggable tag generators: a body hash after the view, or a version or timestamp before it.
+
+A version or timestamp generator is cheap and known before the view runs, so a matching
+request is answered 304 or 412 without running the view (RFC 9110 §13.2.1 allows evaluating
+preconditions before the method).  A hash generator needs the body, so it runs after the view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from blake3 import blake3
+
+from .conditions import MISSING, Validators, utc_seconds
+from .tags import opaque_tag_for
+
+#: Hex digits of a body hash kept in the tag: 128 bits, collision-free in practice and short.
+BODY_HASH_HEX_LENGTH = 32
+
+Lookup = Callable[..., Any]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class TagGenerator:
+    """Base class of the generators; ``weak=None`` means the app's ``ETAG_WEAK``."""
+
+    #: True when the validators are known before the view runs (version, timestamp).
+    evaluated_before_view: ClassVar[bool] = False
+    kind: ClassVar[str] = "custom"
+
+    def __init__(self, *, weak: bool | None = None) -> None:
+        if weak is not None and not isinstance(weak, bool):
+            raise TypeError(f"weak must be True, False or None, not {weak!r}")
+        self.weak = weak
+
+    def describe(self) -> str:
+        """A short human description, for ``flask etag routes`` and docs."""
+        return self.kind
+
+    def weak_or(self, default_weak: bool) -> bool:
+        """This generator's weakness, or the app's ``ETAG_WEAK`` when it has none of its own."""
+        return default_weak if self.weak is None else self.weak
+
+
+class HashGenerator(TagGenerator):
+    """Strong (or weak) tag from a hash of the response body: exact, but needs the body.
+
+    :param algorithm: ``"blake3"`` or any :mod:`hashlib` name; None means ``ETAG_ALGORITHM``.
+    :param weak: mark the tag weak (``W/"..."``); None means ``ETAG_WEAK``.
+    :raises ValueError: for an algorithm this Python cannot hash with.
+    """
+
+    kind = "hash"
+
+    def __init__(self, algorithm: str | None = None, *, weak: bool | None = None) -> None:
+        super().__init__(weak=weak)
+        self.algorithm = algorithm
+        self._digest = None if algorithm is None else body_digest_function(algorithm)
+
+    def opaque_tag(self, body: bytes, default_algorithm: Callable[[bytes], str]) -> str:
+        """Hash ``body`` with this generator's algorithm, or the app's default one."""
+        digest = self._digest or default_algorithm
+        return digest(body)
+
+    def describe(self) -> str:
+        return f"hash ({self.algorithm})" if self.algorithm else "hash"
+
+    def __repr__(self) -> str:
+        return f"HashGenerator({self.algorithm!r}, weak={self.weak!r})"
+
+
+def body_digest_function(algorithm: str) -> Callable[[bytes], str]:
+    """Return a function that hashes bytes to a hex opaque-tag; ValueError if unknown."""
+    if not isinstance(algorithm, str):
+        raise TypeError(f"algorithm must be a string such as 'blake3', not {algorithm!r}")
+    name = algorithm.lower()
+    if name == "blake3":
+        return lambda body: blake3(body).hexdigest(length=BODY_HASH_HEX_LENGTH // 2)
+    if name not in hashlib.algorithms_available:
+        raise ValueError(
+            f"unknown hash algorithm {algorithm!r}: use 'blake3' or one of "
+            f"{', '.join(sorted(hashlib.algorithms_guaranteed))}"
+        )
+    if name.startswith("shake_"):
+        return lambda body: hashlib.new(name, body).hexdigest(BODY_HASH_HEX_LENGTH // 2)  # type: ignore[call-arg]
+    return lambda body: hashlib.new(name, body).hexdigest()
+
+
+class _LookupGenerator(TagGenerator):
+    """A generator that asks the application for the current state before the view."""
+
+    evaluated_before_view = True
+
+    def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
+        if not callable(lookup):
+            raise TypeError(
+                f"{type(self).__name__} needs a function of the view's URL arguments, "
+                f"got {lookup!r}"
+            )
+        super().__init__(weak=weak)
+        self.lookup = lookup
+
+    def current(self, view_args: dict[str, Any], default_weak: bool) -> tuple[Any, Validators]:
+        """Call the lookup with the URL arguments: its value, and the validators it implies."""
+        value = self.lookup(**view_args)
+        if value is None:
+            return None, MISSING
+        return value, self.validators_for(value, self.weak_or(default_weak))
+
+    def validators_for(self, value: Any, weak: bool) -> Validators:
+        raise NotImplementedError
+
+    def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
+        """Run the view; a subclass turns its storage's write-conflict error into a 412."""
+        return view(**view_args)
+
+    def etag_for(self, value: Any) -> str:
+        """The ``ETag`` header value for a version or timestamp the view already has.
+
+        A view that has just written uses this to tag its response with the state it produced.
+        """
+        from .settings import current_settings
+
+        header = self.validators_for(value, self.weak_or(current_settings().weak)).etag_header
+        assert header is not None
+        return header
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.lookup!r}, weak={self.weak!r})"
+
+
+class VersionGenerator(_LookupGenerator):
+    """Tag from a version the application already keeps (a counter, a revision id).
+
+    :param lookup: called with the view's URL arguments as keyword arguments; returns the
+        current version (str or int) or None when the resource does not exist.
+    :param weak: mark the tag weak; None means ``ETAG_WEAK``.
+    """
+
+    kind = "version"
+
+    def validators_for(self, value: Any, weak: bool) -> Validators:
+        return Validators(etag=opaque_tag_for(value), weak=weak)
+
+
+class TimestampGenerator(_LookupGenerator):
+    """``Last-Modified`` plus a tag from a modification time (naive datetimes are UTC).
+
+    The tag keeps the timestamp's full precision, so it changes even when two writes fall in
+    the same second; ``Last-Modified`` has one-second resolution (RFC 9110 §8.8.2) and is never
+    later than now (§8.8.2.1).
+
+    :param lookup: called with the view's URL arguments; returns a ``datetime`` or None.
+    :param weak: mark the tag weak; None means ``ETAG_WEAK``.
+    """
+
+    kind = "timestamp"
+
+    def validators_for(self, value: Any, weak: bool) -> Validators:
+        if not isinstance(value, datetime):
+            raise TypeError(
+                f"a TimestampGenerator lookup must return a datetime or None, not {value!r}"
+            )
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        microseconds = (moment - _EPOCH) // _MICROSECOND
+        now = datetime.now(timezone.utc)
+        return Validators(
+            etag=f"{microseconds:x}", weak=weak, last_modified=utc_seconds(min(moment, now))
+        )

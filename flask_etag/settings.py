@@ -1,0 +1,68 @@
+"""Per-application settings, read from ``ETAG_*`` config once in ``init_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from .exceptions import ETagConfigurationError
+from .generators import body_digest_function
+
+#: Config keys and their defaults, each documented in the README.
+DEFAULTS: dict[str, object] = {
+    "ETAG_ALGORITHM": "blake3",
+    "ETAG_WEAK": False,
+    "ETAG_AUTO": False,
+    "ETAG_CACHE_CONTROL": None,
+}
+
+#: Where the settings live on the app; ``app.extensions["etag"]`` holds the extension itself.
+SETTINGS_KEY = "etag.settings"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a request needs from config, resolved once so the hot path reads no config."""
+
+    digest: Callable[[bytes], str]
+    weak: bool
+    auto: bool
+    cache_control: str | None
+
+    @classmethod
+    def from_config(cls, config: dict[str, object]) -> Settings:
+        """Validate the ``ETAG_*`` keys; raises ValueError/TypeError naming the bad key."""
+        algorithm = config["ETAG_ALGORITHM"]
+        try:
+            digest = body_digest_function(algorithm)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"ETAG_ALGORITHM: {error}") from None
+        cache_control = config["ETAG_CACHE_CONTROL"]
+        if cache_control is not None and not isinstance(cache_control, str):
+            raise TypeError(
+                f"ETAG_CACHE_CONTROL must be a header value string, not {cache_control!r}"
+            )
+        return cls(
+            digest=digest,
+            weak=bool(config["ETAG_WEAK"]),
+            auto=bool(config["ETAG_AUTO"]),
+            cache_control=cache_control,
+        )
+
+
+def current_settings() -> Settings:
+    """The settings of the app handling this request; a clear error if it never called init_app."""
+    settings = current_app.extensions.get(SETTINGS_KEY)
+    if settings is None:
+        raise ETagConfigurationError(
+            f"flask_etag is not set up on the app {current_app.name!r}: create "
+            "`ETag(app)`, or call `ext.init_app(app)` in your application factory."
+        )
+    return settings  # type: ignore[no-any-return]
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Keep ``settings`` where :func:`current_settings` finds them."""
+    app.extensions[SETTINGS_KEY] = settings

@@ -1,0 +1,97 @@
+"""SQLAlchemy integration: tags from a model's ``version_id_col``, writes as compare-and-set.
+
+Imported only when used (``pip install flask-etag[sqlalchemy]``).  With ``version_id_col``
+SQLAlchemy writes ``UPDATE ... WHERE id = ? AND version = ?`` and raises ``StaleDataError``
+when no row matched; this module turns that into a 412, so two clients holding the same tag
+can never both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .context import checked_version, set_response_version
+from .exceptions import ETagConfigurationError, ETagPreconditionFailed
+from .generators import VersionGenerator
+
+
+class ModelVersionGenerator(VersionGenerator):
+    """A :class:`~flask_etag.VersionGenerator` reading ``model``'s ``version_id_col``.
+
+    :param model: a mapped class whose ``__mapper_args__`` set ``version_id_col``.
+    :param session: the session to query, e.g. Flask-SQLAlchemy's ``db.session``.
+    :param url_arg: the URL argument holding the primary key; needed only when the route has
+        more than one.
+    :param weak: mark tags weak (default strong: the version changes with every write).
+    """
+
+    def __init__(
+        self,
+        model: type[Any],
+        session: Session | Any,
+        *,
+        url_arg: str | None = None,
+        weak: bool | None = False,
+    ) -> None:
+        mapper = sa.inspect(model)
+        if mapper.version_id_col is None:
+            raise ETagConfigurationError(
+                f"{model.__name__} has no version_id_col: add a version column and "
+                "__mapper_args__ = {'version_id_col': version} to the model."
+            )
+        if len(mapper.primary_key) != 1:
+            raise ETagConfigurationError(f"{model.__name__} needs a single-column primary key")
+        self.model = model
+        self.session = session
+        self.url_arg = url_arg
+        self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
+        self._version_query = sa.select(mapper.version_id_col).where(
+            mapper.primary_key[0] == sa.bindparam("identity")
+        )
+        super().__init__(self._current_version, weak=weak)
+
+    def _identity(self, view_args: dict[str, Any]) -> Any:
+        if self.url_arg is not None:
+            return view_args[self.url_arg]
+        if len(view_args) != 1:
+            raise ETagConfigurationError(
+                f"ModelVersionGenerator({self.model.__name__}) cannot tell the primary key "
+                f"among the URL arguments {sorted(view_args)}: pass url_arg='...'."
+            )
+        return next(iter(view_args.values()))
+
+    def _current_version(self, **view_args: Any) -> Any:
+        identity = self._identity(view_args)
+        return self.session.execute(self._version_query, {"identity": identity}).scalar()
+
+    def get_checked(self, identity: Any) -> Any:
+        """Load the instance whose version the precondition checked, or raise 412.
+
+        Returns None when it does not exist.  Because the loaded version is the checked one,
+        SQLAlchemy's versioned ``UPDATE`` then compares against exactly what the client saw.
+        """
+        instance = self.session.get(self.model, identity)
+        if instance is None:
+            return None
+        if getattr(instance, self._version_attribute) != checked_version():
+            raise ETagPreconditionFailed()
+        return instance
+
+    def commit(self, instance: Any, *, deleted: bool = False) -> None:
+        """Flush the versioned write, tag the response with the version it produced, commit."""
+        self.session.flush()
+        set_response_version(None if deleted else getattr(instance, self._version_attribute))
+        self.session.commit()
+
+    def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
+        """Run the view; a versioned write that matched no row answers 412, never 500."""
+        try:
+            return view(**view_args)
+        except StaleDataError as error:
+            self.session.rollback()
+            raise ETagPreconditionFailed() from error
