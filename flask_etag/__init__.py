@@ -17,6 +17,7 @@ from .exceptions import (
 )
 from .extension import ETag
 from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
+from .signals import etag_not_modified, etag_precondition_failed, etag_precondition_required
 
 __all__ = [
     "ETag",
@@ -32,6 +33,9 @@ __all__ = [
     "VersionGenerator",
     "checked_version",
     "etag",
+    "etag_not_modified",
+    "etag_precondition_failed",
+    "etag_precondition_required",
     "evaluate_preconditions",
     "require_if_match",
     "set_response_version",

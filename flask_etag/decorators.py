@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
 from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
 from .exceptions import ETagConfigurationError, ETagPreconditionRequired
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
-from .handling import respond_with_body_hash, respond_with_known_validators
-from .settings import current_settings
+from .handling import current_request, respond_with_body_hash, respond_with_known_validators
+from .settings import check_header_value, current_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +64,11 @@ def etag(
     :param weak: send ``W/"..."`` tags; overrides the generator's own setting.
     :param cache_control: a ``Cache-Control`` value for the 2xx and 304 responses.
     """
+    if isinstance(generator, type) and issubclass(generator, TagGenerator):
+        raise TypeError(
+            f"etag() takes a generator instance, not the class {generator.__name__}: write "
+            f"@etag({generator.__name__}(...))"
+        )
     if callable(generator) and not isinstance(generator, TagGenerator):
         return _conditional(generator, HashGenerator(), cache_control, requires_if_match=False)
     chosen = _with_weakness(generator or HashGenerator(), weak)
@@ -75,7 +80,9 @@ def etag(
     return decorate
 
 
-def require_if_match(generator: Any, /, *, cache_control: str | None = None) -> Callable[[F], F]:
+def require_if_match(
+    generator: Any = None, /, *, cache_control: str | None = None
+) -> Callable[[F], F]:
     """Make writes conditional: without ``If-Match`` an unsafe request gets 428 (RFC 6585 §3).
 
     ``If-None-Match: *`` is accepted too (create only if absent).  GET and HEAD behave as
@@ -113,7 +120,11 @@ def _with_weakness(generator: Any, weak: bool | None) -> TagGenerator:
 
 def _check_cache_control(cache_control: object) -> None:
     if cache_control is not None and not isinstance(cache_control, str):
-        raise TypeError(f"cache_control must be a header value string, not {cache_control!r}")
+        raise TypeError(
+            "cache_control must be a header value string such as 'max-age=60', "
+            f"not {cache_control!r}"
+        )
+    check_header_value("cache_control", cache_control)
 
 
 def _conditional(
@@ -127,14 +138,17 @@ def _conditional(
     respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
 
     @functools.wraps(view)
-    def conditional_view(**view_args: Any) -> Response | Any:
+    def conditional_view(*positional: Any, **view_args: Any) -> Response | Any:
+        if positional:
+            raise _positional_call_error(view, positional)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        settings = current_settings()
+        settings = current_settings(app)
         call = app.ensure_sync(view) if is_async else view
-        method = request.method
+        served = current_request()
+        method = served.method
         if method in IGNORED_METHODS:
             return call(**view_args)
-        preconditions = Preconditions.from_environ(request.environ)
+        preconditions = Preconditions.from_environ(served.environ)
         if requires_if_match and method not in SAFE_METHODS:
             if preconditions is None or not preconditions.asks_for_write_guard:
                 raise ETagPreconditionRequired()
@@ -145,3 +159,22 @@ def _conditional(
         conditional_view, SPEC_ATTRIBUTE, RouteSpec(generator, cache_control, requires_if_match)
     )
     return conditional_view  # type: ignore[return-value]
+
+
+def _positional_call_error(view: Callable[..., Any], positional: tuple[Any, ...]) -> TypeError:
+    """Explain a positional call: Flask passes URL arguments by keyword, so it is a misuse.
+
+    The usual cause is ``@etag(some_function)``: the function was taken for the view, and the
+    real view is now being passed to it.
+    """
+    name = getattr(view, "__qualname__", repr(view))
+    if len(positional) == 1 and callable(positional[0]):
+        return TypeError(
+            f"etag() was given the function {name} where a generator was expected: wrap it, "
+            f"e.g. @etag(VersionGenerator({name})) or @etag(TimestampGenerator({name}))"
+        )
+    return TypeError(
+        f"the flask_etag view {name} was called with positional arguments; Flask passes URL "
+        "arguments by keyword. On a MethodView, list the decorator in its `decorators` "
+        "attribute instead of decorating a method."
+    )

@@ -11,11 +11,26 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
 
+from .signals import announce_error
+
 PROBLEM_JSON = "application/problem+json"
 
 
 class ETagError(HTTPException):
-    """Base class of the HTTP errors this extension raises."""
+    """Base class of the HTTP errors this extension raises.
+
+    Creating one inside a request sends its signal (:mod:`flask_etag.signals`): every place
+    that decides a 412 or 428, a view included, goes through here exactly once.
+
+    :param etag: the current ``ETag`` the request was judged against, when known.
+    """
+
+    def __init__(
+        self, description: str | None = None, response: Any = None, *, etag: str | None = None
+    ) -> None:
+        super().__init__(description, response)
+        self.etag = etag
+        announce_error(self.code or 0, etag)
 
     def get_body(self, environ: Any = None, scope: Any = None) -> str:
         """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, after_this_request, current_app, request
 
+from . import compression
+from .cli import etag_cli
 from .conditions import SAFE_METHODS, Preconditions
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator
@@ -31,8 +33,18 @@ class ETag:
         settings = Settings.from_config(app.config)
         install(app, settings)
         app.extensions["etag"] = self
+        compression.install(app)
+        app.cli.add_command(etag_cli)
         if settings.auto:
-            app.after_request(_tag_automatically)
+            # First of all hooks, so the body is hashed before any after_request hook (a
+            # compressor's) rewrites it, whichever extension the app set up first.
+            hooks = app.before_request_funcs.setdefault(None, [])
+            if _tag_this_response_automatically not in hooks:
+                hooks.insert(0, _tag_this_response_automatically)
+
+
+def _tag_this_response_automatically() -> None:
+    after_this_request(_tag_automatically)
 
 
 def _tag_automatically(response: Response) -> Response:

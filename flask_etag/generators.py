@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, ClassVar
+from uuid import UUID
 
 from blake3 import blake3
 
@@ -24,6 +26,11 @@ Lookup = Callable[..., Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
+
+#: What a version lookup may return: values whose text is the version itself.  Anything else
+#: (a model instance, say) would be tagged by its repr, which may never change: clients would
+#: then get 304 for changed data, and stale ``If-Match`` writes would pass.
+VERSION_TYPES = (str, int, bytes, float, Decimal, UUID, date)
 
 
 class TagGenerator:
@@ -145,6 +152,11 @@ class VersionGenerator(_LookupGenerator):
     kind = "version"
 
     def validators_for(self, value: Any, weak: bool) -> Validators:
+        if not isinstance(value, VERSION_TYPES):
+            raise TypeError(
+                "a VersionGenerator lookup must return the version itself (str, int, UUID, ...) "
+                f"or None, not {value!r}: e.g. return item.version, not item"
+            )
         return Validators(etag=opaque_tag_for(value), weak=weak)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 
 from . import context
 from .conditions import (
@@ -29,12 +29,23 @@ from .responses import (
     is_success,
     not_modified,
     not_modified_like,
+    parse_last_modified,
+    validator_fields,
     validator_headers,
     validators_of,
 )
 from .settings import Settings
 
 View = Callable[..., Any]
+
+
+def current_request() -> Request:
+    """The request being served, read once.
+
+    Every attribute read through Flask's ``request`` proxy repeats a context lookup; on a
+    request that costs a few dozen microseconds in all, those lookups are measurable.
+    """
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def respond_with_known_validators(
@@ -47,7 +58,7 @@ def respond_with_known_validators(
     preconditions: Preconditions | None,
 ) -> Response:
     """Decide the request from a version or timestamp before running the view."""
-    method = request.method
+    method = current_request().method
     checked, current = generator.current(view_args, settings.weak)
     safe = method in SAFE_METHODS
     if not (safe and not current.exists):
@@ -56,11 +67,15 @@ def respond_with_known_validators(
         if outcome is Outcome.NOT_MODIFIED:
             return not_modified(validator_headers(current, cache_control))
         if outcome is Outcome.PRECONDITION_FAILED:
-            raise ETagPreconditionFailed()
+            raise ETagPreconditionFailed(etag=current.etag_header)
     if safe:
         _ignore_range_unless_if_range_matches(current)
     context.remember_checked(checked)
-    response = app.make_response(generator.call_view(view, view_args))
+    hidden = _hide_preconditions_from_view()
+    try:
+        response = app.make_response(generator.call_view(view, view_args))
+    finally:
+        current_request().environ.update(hidden)
     if is_success(response):
         final = _validators_of_response_state(generator, view_args, settings, current, safe)
         if final.exists:
@@ -91,11 +106,14 @@ def _validators_of_response_state(
 
 def _ignore_range_unless_if_range_matches(current: Validators) -> None:
     """RFC 9110 §13.1.5: when If-Range does not match, the Range header is ignored."""
-    environ = request.environ
+    served = current_request()
+    environ = served.environ
     if_range = environ.get("HTTP_IF_RANGE")
     if if_range is not None and "HTTP_RANGE" in environ:
         if not if_range_allows_partial(if_range, current):
-            del environ["HTTP_RANGE"]
+            _forget_range(served)
+        else:  # decided: the view serves a plain Range request (werkzeug would re-judge it)
+            del environ["HTTP_IF_RANGE"]
 
 
 def respond_with_body_hash(
@@ -108,16 +126,85 @@ def respond_with_body_hash(
     preconditions: Preconditions | None,
 ) -> Response:
     """Run the view, tag its body, then answer 304 or 412 where the request asks."""
-    method = request.method
+    method = current_request().method
     if method not in SAFE_METHODS and preconditions is not None:
         current = representation_validators_by_get(app, generator, settings)
         if evaluate_preconditions(method, preconditions, current) is not Outcome.PROCEED:
-            raise ETagPreconditionFailed()
-    response = app.make_response(view(**view_args))
+            raise ETagPreconditionFailed(etag=current.etag_header)
+    response = app.make_response(_call_with_preconditions_hidden(view, view_args))
+    if response.status_code == 206 and "ETag" not in response.headers:
+        response = _partial_tagged_as_whole(app, view, view_args, response, generator, settings)
     if _partial_despite_if_range(response, generator, settings):
-        del request.environ["HTTP_RANGE"]
-        response = app.make_response(view(**view_args))
+        response.close()  # a send_file 206 holds an open file
+        _forget_range(current_request())
+        response = app.make_response(_call_with_preconditions_hidden(view, view_args))
     return conditional_body_response(response, generator, settings, cache_control, preconditions)
+
+
+def _forget_range(served: Request) -> None:
+    """Remove ``Range``, and werkzeug's cached parse of it, so the view serves everything."""
+    served.environ.pop("HTTP_RANGE", None)
+    served.__dict__.pop("range", None)  # ``Request.range`` is a cached_property
+
+
+def _partial_tagged_as_whole(
+    app: Flask,
+    view: View,
+    view_args: dict[str, Any],
+    partial: Response,
+    generator: HashGenerator,
+    settings: Settings,
+) -> Response:
+    """RFC 9110 §15.3.7: a 206 carries the whole representation's tag, not a hash of the part.
+
+    A view that builds its own 206 without an ``ETag`` leaves only the part to hash, so the
+    whole representation is rendered once more, without ``Range``, and its hash tags the
+    part.  If the whole cannot be hashed (streamed, not a 200), the whole is served instead:
+    a server may always ignore ``Range`` (§14.2).
+    """
+    served = current_request()
+    range_field = served.environ.get("HTTP_RANGE")
+    _forget_range(served)
+    try:
+        whole = app.make_response(_call_with_preconditions_hidden(view, view_args))
+    finally:
+        if range_field is not None:
+            served.environ["HTTP_RANGE"] = range_field
+        served.__dict__.pop("range", None)
+    validators = body_validators(whole, generator, settings) if whole.status_code == 200 else None
+    if validators is None or validators.etag_header is None:
+        partial.close()
+        return whole
+    whole.close()
+    partial.headers["ETag"] = validators.etag_header
+    return partial
+
+
+#: The fields this extension decides itself (§13.2.2).  A view's own ``make_conditional``
+#: (``send_file`` calls it) must not judge them again by werkzeug's rules, which answer
+#: ``If-Match: *`` with 412 and compare If-Match weakly.  If-Range stays: the view needs it
+#: to build a 206, and :func:`_partial_despite_if_range` checks that 206 strictly.
+_DECIDED_BY_THE_EXTENSION = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
+def _hide_preconditions_from_view() -> dict[str, Any]:
+    """Take the precondition fields out of the environ; the caller puts them back."""
+    environ = current_request().environ
+    return {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION if key in environ}
+
+
+def _call_with_preconditions_hidden(view: View, view_args: dict[str, Any]) -> Any:
+    """Run the view without the precondition fields in its environ, then put them back."""
+    hidden = _hide_preconditions_from_view()
+    try:
+        return view(**view_args)
+    finally:
+        current_request().environ.update(hidden)
 
 
 def _partial_despite_if_range(
@@ -137,7 +224,8 @@ def body_validators(
     response: Response, generator: HashGenerator, settings: Settings
 ) -> Validators | None:
     """The response's validators: its own ``ETag``, else a hash of its body; None if streamed."""
-    if "ETag" in response.headers:
+    etag_header, modified_header = validator_fields(response.headers)
+    if etag_header is not None:
         return validators_of(response)
     if response.is_streamed or response.direct_passthrough:
         return None
@@ -145,7 +233,7 @@ def body_validators(
     return Validators(
         etag=opaque,
         weak=generator.weak_or(settings.weak),
-        last_modified=validators_of(response).last_modified,
+        last_modified=parse_last_modified(modified_header),
     )
 
 
@@ -157,20 +245,23 @@ def conditional_body_response(
     preconditions: Preconditions | None,
 ) -> Response:
     """Tag a 2xx response by its body and apply GET/HEAD preconditions (§13.2.2)."""
-    if not is_success(response):
-        return response
+    if not is_success(response) or response.status_code == 204:
+        return response  # §15.3.5: a 204 has no representation whose hash could be its tag
+    if response.status_code == 206 and "ETag" not in response.headers:
+        return response  # §15.3.7: a hash of the part would not be the whole's tag; send none
     current = body_validators(response, generator, settings)
     if current is None:
         return response  # streamed and untagged: passed through untouched
     add_validators(response, current, cache_control)
-    method = request.method
+    method = current_request().method
     if method not in SAFE_METHODS:
         return response  # a write's preconditions were decided before the view
     outcome = evaluate_preconditions(method, preconditions, current)
     if outcome is Outcome.NOT_MODIFIED:
         return not_modified_like(response)
     if outcome is Outcome.PRECONDITION_FAILED:
-        raise ETagPreconditionFailed()
+        response.close()  # the body is never sent: release a send_file's open file
+        raise ETagPreconditionFailed(etag=current.etag_header)
     return response
 
 
@@ -192,7 +283,10 @@ def representation_validators_by_get(
     environ.pop("CONTENT_TYPE", None)
     with app.request_context(environ):
         response = app.full_dispatch_request()
-        if not is_success(response):
-            return MISSING
-        current = body_validators(response, generator, settings)
+        try:
+            if not is_success(response):
+                return MISSING
+            current = body_validators(response, generator, settings)
+        finally:
+            response.close()  # only its validators are needed
     return MISSING if current is None else current

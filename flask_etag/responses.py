@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask import Response, current_app
 from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, unquote_etag
 
 from .conditions import Validators, utc_seconds
+from .signals import announce_not_modified
 
 #: Representation metadata a 304 must not carry (RFC 9110 §15.4.5); everything else the 200
 #: would carry (ETag, Cache-Control, Content-Location, Date, Expires, Vary, Last-Modified,
@@ -48,14 +50,26 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
 def not_modified(headers: Iterable[tuple[str, str]]) -> Response:
     """A bodiless 304 carrying ``headers`` (already free of representation metadata)."""
     cls = _not_modified_class(current_app.response_class)
-    return cls(status=304, headers=Headers(list(headers)))
+    response = cls(status=304, headers=Headers(list(headers)))
+    announce_not_modified(response)
+    return response
 
 
 def not_modified_like(response: Response) -> Response:
-    """The 304 that stands for ``response``: its headers less representation metadata."""
-    return not_modified(
-        (name, value) for name, value in response.headers if name.lower() not in _NOT_ON_304
-    )
+    """Turn ``response`` into the 304 that stands for it: its headers less representation metadata.
+
+    Done in place, as werkzeug's own ``make_conditional`` does: building a new response costs
+    more than the rest of a revalidation, and the original keeps its ``call_on_close``
+    callbacks and still closes its body, which a 304 does not send (RFC 9110 §15.4.5).
+    """
+    headers = response.headers
+    for name in [name for name, _ in headers if name.lower() in _NOT_ON_304]:
+        del headers[name]
+    response.status_code = 304
+    # The same object, as the subclass that sends the headers exactly as filtered above.
+    response.__class__ = _not_modified_class(type(response))
+    announce_not_modified(response)
+    return response
 
 
 def validator_headers(validators: Validators, cache_control: str | None) -> list[tuple[str, str]]:
@@ -73,21 +87,55 @@ def validator_headers(validators: Validators, cache_control: str | None) -> list
 def add_validators(response: Response, validators: Validators, cache_control: str | None) -> None:
     """Set the validators on a 2xx response; an ``ETag`` the view set itself is kept."""
     headers = response.headers
-    for name, value in validator_headers(validators, cache_control):
-        if name == "Cache-Control" or name not in headers:
-            headers[name] = value
+    etag_header, modified_header = validator_fields(headers)
+    if validators.etag is not None and etag_header is None:
+        headers.add("ETag", validators.etag_header)
+    if validators.last_modified is not None and modified_header is None:
+        headers.add("Last-Modified", http_date(validators.last_modified))
+    if cache_control is not None:
+        headers.set("Cache-Control", cache_control)
+
+
+def field_value(headers: Headers, lowered_name: str) -> str | None:
+    """The first value of the field ``lowered_name``, or None when absent.
+
+    For a hook that runs on every response: werkzeug's ``get`` raises and catches an exception
+    when the field is absent, the usual case, which costs several times this scan.
+    """
+    for name, value in headers:
+        if name.lower() == lowered_name:
+            return value
+    return None
+
+
+def validator_fields(headers: Headers) -> tuple[str | None, str | None]:
+    """The ``ETag`` and ``Last-Modified`` field values of ``headers`` (None where absent).
+
+    One pass over the few fields a response has: werkzeug's ``in`` and ``get`` raise and catch
+    an exception for every absent field, which costs more than this whole scan.
+    """
+    etag_header = modified_header = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "etag":
+            etag_header = value if etag_header is None else etag_header
+        elif lowered == "last-modified":
+            modified_header = value if modified_header is None else modified_header
+    return etag_header, modified_header
+
+
+def parse_last_modified(modified_header: str | None) -> datetime | None:
+    """A ``Last-Modified`` field value as aware UTC; None when absent or not a date."""
+    modified = parse_date(modified_header) if modified_header else None
+    return None if modified is None else utc_seconds(modified)
 
 
 def validators_of(response: Response) -> Validators:
     """Read the validators a response already carries (``ETag``, ``Last-Modified``)."""
-    etag_header = response.headers.get("ETag")
-    modified_header = response.headers.get("Last-Modified")
+    etag_header, modified_header = validator_fields(response.headers)
     opaque, weak = unquote_etag(etag_header) if etag_header else (None, False)
-    modified = parse_date(modified_header) if modified_header else None
     return Validators(
-        etag=opaque,
-        weak=bool(weak),
-        last_modified=None if modified is None else utc_seconds(modified),
+        etag=opaque, weak=bool(weak), last_modified=parse_last_modified(modified_header)
     )
 
 

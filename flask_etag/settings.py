@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,19 @@ DEFAULTS: dict[str, object] = {
 
 #: Where the settings live on the app; ``app.extensions["etag"]`` holds the extension itself.
 SETTINGS_KEY = "etag.settings"
+
+#: RFC 9110 §5.5: a field value is visible characters, spaces and tabs; CR, LF, NUL and the
+#: other controls would break the header line or inject another one.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_header_value(name: str, value: str | None) -> None:
+    """Refuse at set-up a header value that cannot be sent as it is (RFC 9110 §5.5)."""
+    if value is not None and _FIELD_VALUE.fullmatch(value) is None:
+        raise ValueError(
+            f"{name} must be a one-line header value without control characters, "
+            f"such as 'max-age=60', not {value!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -42,8 +56,10 @@ class Settings:
         cache_control = config["ETAG_CACHE_CONTROL"]
         if cache_control is not None and not isinstance(cache_control, str):
             raise TypeError(
-                f"ETAG_CACHE_CONTROL must be a header value string, not {cache_control!r}"
+                "ETAG_CACHE_CONTROL must be a header value string such as 'max-age=60', "
+                f"not {cache_control!r}"
             )
+        check_header_value("ETAG_CACHE_CONTROL", cache_control)
         return cls(
             digest=digest,
             weak=bool(config["ETAG_WEAK"]),
@@ -52,12 +68,17 @@ class Settings:
         )
 
 
-def current_settings() -> Settings:
-    """The settings of the app handling this request; a clear error if it never called init_app."""
-    settings = current_app.extensions.get(SETTINGS_KEY)
+def current_settings(app: Flask | None = None) -> Settings:
+    """The settings of the app handling this request; a clear error if it never called init_app.
+
+    :param app: the current app when the caller holds it already, saving a proxy lookup.
+    """
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = app.extensions.get(SETTINGS_KEY)
     if settings is None:
         raise ETagConfigurationError(
-            f"flask_etag is not set up on the app {current_app.name!r}: create "
+            f"flask_etag is not set up on the app {app.name!r}: create "
             "`ETag(app)`, or call `ext.init_app(app)` in your application factory."
         )
     return settings  # type: ignore[no-any-return]

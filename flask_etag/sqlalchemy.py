@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .context import checked_version, set_response_version
@@ -38,14 +38,21 @@ class ModelVersionGenerator(VersionGenerator):
         url_arg: str | None = None,
         weak: bool | None = False,
     ) -> None:
-        mapper = sa.inspect(model)
+        mapper = sa.inspect(model, raiseerr=False)
+        if not isinstance(model, type) or not isinstance(mapper, Mapper):
+            raise TypeError(
+                f"ModelVersionGenerator needs a mapped model class such as Product, not {model!r}"
+            )
         if mapper.version_id_col is None:
             raise ETagConfigurationError(
                 f"{model.__name__} has no version_id_col: add a version column and "
                 "__mapper_args__ = {'version_id_col': version} to the model."
             )
         if len(mapper.primary_key) != 1:
-            raise ETagConfigurationError(f"{model.__name__} needs a single-column primary key")
+            raise ETagConfigurationError(
+                f"{model.__name__} needs a single-column primary key for ModelVersionGenerator; "
+                "for a composite key use VersionGenerator with your own lookup."
+            )
         self.model = model
         self.session = session
         self.url_arg = url_arg

@@ -1,0 +1,64 @@
+"""``flask etag routes``: which endpoints are tagged, how, and which need If-Match.
+
+The table is read from the decorated views themselves (see :mod:`flask_etag.routes`), so it
+shows what the app does, not what its documentation says.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .routes import RouteTagging, describe_view
+
+etag_cli = AppGroup("etag", help="ETags and conditional requests (flask_etag).")
+
+#: Methods every rule answers implicitly; ``flask routes`` leaves them out too.
+_IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+_NONE = "-"
+_HEADINGS = ("Endpoint", "Methods", "Rule", "Tag", "Strength", "If-Match", "Cache-Control")
+
+
+@etag_cli.command("routes")
+@click.option("--tagged", is_flag=True, help="Only list endpoints flask_etag tags.")
+def routes_command(tagged: bool) -> None:
+    """List every endpoint with how its ETag is made and which preconditions it needs."""
+    rows: list[tuple[str, ...]] = []
+    for rule in sorted(
+        current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint)
+    ):
+        view = current_app.view_functions.get(rule.endpoint)
+        tagging = None if view is None else describe_view(current_app, view, rule.endpoint)
+        if tagged and tagging is None:
+            continue
+        methods = ", ".join(sorted((rule.methods or set()) - _IMPLICIT_METHODS))
+        rows.append((rule.endpoint, methods, rule.rule, *_tagging_cells(tagging)))
+    if not rows:
+        click.echo("No routes.")
+        return
+    _echo_table(rows)
+
+
+def _tagging_cells(tagging: RouteTagging | None) -> tuple[str, str, str, str]:
+    """The Tag, Strength, If-Match and Cache-Control cells of one route."""
+    if tagging is None:
+        return (_NONE, _NONE, _NONE, _NONE)
+    if_match = "required" if tagging.requires_if_match else "optional"
+    if tagging.auto:
+        if_match = _NONE  # auto mode judges GET and HEAD only
+    return (
+        tagging.generator,
+        "weak" if tagging.weak else "strong",
+        if_match,
+        tagging.cache_control or _NONE,
+    )
+
+
+def _echo_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [
+        max(len(row[column]) for row in (_HEADINGS, *rows)) for column in range(len(_HEADINGS))
+    ]
+    for row in (_HEADINGS, tuple("-" * width for width in widths), *rows):
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())

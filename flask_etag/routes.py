@@ -1,0 +1,97 @@
+"""What flask_etag does on each route of an app, read back from the decorated views.
+
+``flask etag routes`` prints it and :class:`flask_etag.openapi.ETagPlugin` documents it, so the
+two can never disagree with what the decorators actually do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from .decorators import SPEC_ATTRIBUTE, RouteSpec
+from .generators import HashGenerator, TimestampGenerator
+from .settings import SETTINGS_KEY, Settings
+
+
+@dataclass(frozen=True)
+class RouteTagging:
+    """How one view's responses are tagged and its conditional requests answered."""
+
+    #: ``"version"``, ``"timestamp"``, ``"hash (blake3)"``, ``"auto hash (blake3)"``, ...
+    generator: str
+    weak: bool
+    #: True when unsafe methods without If-Match / If-None-Match: * get 428 (RFC 6585 §3).
+    requires_if_match: bool
+    cache_control: str | None
+    #: True when responses carry ``Last-Modified`` too (timestamp generators).
+    last_modified: bool
+    #: True for ``ETAG_AUTO`` tagging: GET and HEAD only, after the view.
+    auto: bool
+
+
+def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
+    """The :class:`~flask_etag.decorators.RouteSpec` a decorator attached to ``view``, if any.
+
+    ``functools.wraps`` copies it onto outer decorators; the ``__wrapped__`` chain is followed
+    for those that copy only that.
+    """
+    seen: set[int] = set()
+    current: Any = view
+    while current is not None and id(current) not in seen:
+        spec = getattr(current, SPEC_ATTRIBUTE, None)
+        if isinstance(spec, RouteSpec):
+            return spec
+        seen.add(id(current))
+        current = getattr(current, "__wrapped__", None)
+    return None
+
+
+def describe_view(
+    app: Flask, view: Callable[..., Any], endpoint: str | None = None
+) -> RouteTagging | None:
+    """How ``app`` tags ``view``'s responses; None when flask_etag leaves them alone.
+
+    :param endpoint: the view's endpoint, which tells Flask's static-file views apart.
+    """
+    settings: Settings | None = app.extensions.get(SETTINGS_KEY)
+    if settings is None:
+        return None
+    spec = route_spec_of(view)
+    if spec is not None:
+        generator = spec.generator
+        return RouteTagging(
+            generator=_generator_name(app, generator),
+            weak=generator.weak_or(settings.weak),
+            requires_if_match=spec.requires_if_match,
+            cache_control=settings.cache_control
+            if spec.cache_control is None
+            else spec.cache_control,
+            last_modified=isinstance(generator, TimestampGenerator),
+            auto=False,
+        )
+    if settings.auto and not _serves_static_files(endpoint):
+        # Static files carry werkzeug's own tag, which auto mode keeps as it is.
+        return RouteTagging(
+            generator=f"auto {_generator_name(app, HashGenerator())}",
+            weak=settings.weak,
+            requires_if_match=False,
+            cache_control=settings.cache_control,
+            last_modified=False,
+            auto=True,
+        )
+    return None
+
+
+def _generator_name(app: Flask, generator: Any) -> str:
+    if isinstance(generator, HashGenerator) and generator.algorithm is None:
+        return f"hash ({app.config.get('ETAG_ALGORITHM', 'blake3')})"
+    return str(generator.describe())
+
+
+def _serves_static_files(endpoint: str | None) -> bool:
+    """Flask's ``static`` endpoint, the app's or a blueprint's (``bp.static``)."""
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))

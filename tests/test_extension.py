@@ -1,0 +1,233 @@
+"""The ``ETag`` extension: init_app, ``ETAG_*`` config, several apps, error bodies, auto mode.
+
+Misuse errors (bad config values, decorators without ``init_app``, wrong generator
+arguments) are covered in ``test_misuse.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from flask_etag import ETag, ETagPreconditionFailed, HashGenerator, etag
+from flask_etag.generators import body_digest_function
+
+if TYPE_CHECKING:
+    from conftest import MakeApp, Store
+
+
+def quoted(opaque: str) -> str:
+    return f'"{opaque}"'
+
+
+# ---------------------------------------------------------------- init_app and config
+
+
+def test_constructor_and_init_app_register_the_extension() -> None:
+    ext = ETag()
+    first, second = Flask("first"), Flask("second")
+    assert ETag(first) is not ext
+    ext.init_app(second)
+    assert isinstance(first.extensions["etag"], ETag)
+    assert second.extensions["etag"] is ext
+
+
+def test_config_defaults_are_set_without_overwriting() -> None:
+    """``init_app`` uses ``setdefault``: documented defaults appear, app values are kept."""
+    app = Flask(__name__)
+    app.config["ETAG_WEAK"] = True
+    ETag(app)
+    assert app.config["ETAG_ALGORITHM"] == "blake3"
+    assert app.config["ETAG_WEAK"] is True
+    assert app.config["ETAG_AUTO"] is False
+    assert app.config["ETAG_CACHE_CONTROL"] is None
+
+
+@pytest.mark.parametrize("algorithm", ["blake3", "sha256", "md5", "sha3_256"])
+def test_etag_algorithm_hashes_the_body(make_app: MakeApp, algorithm: str) -> None:
+    """``ETAG_ALGORITHM`` picks the body hash of ``@etag`` routes."""
+    client = make_app(ETAG_ALGORITHM=algorithm).test_client()
+    response = client.get("/hashed/1")
+    assert response.headers["ETag"] == quoted(body_digest_function(algorithm)(response.data))
+    if algorithm == "sha256":
+        assert response.headers["ETag"] == quoted(hashlib.sha256(response.data).hexdigest())
+
+
+def test_hash_generator_algorithm_overrides_the_app_default() -> None:
+    app = Flask(__name__)
+    app.config["ETAG_ALGORITHM"] = "md5"
+    ETag(app)
+
+    @app.get("/")
+    @etag(HashGenerator("sha256"))
+    def index() -> str:
+        return "body"
+
+    assert app.test_client().get("/").headers["ETag"] == quoted(hashlib.sha256(b"body").hexdigest())
+
+
+def test_etag_weak_marks_hash_tags_weak(make_app: MakeApp) -> None:
+    """``ETAG_WEAK``: body-hash tags become ``W/"..."``; still revalidate (§8.8.3.2 weak
+    comparison) but never satisfy If-Match (§13.1.1 strong comparison)."""
+    client = make_app(ETAG_WEAK=True).test_client()
+    tag = client.get("/hashed/1").headers["ETag"]
+    assert tag.startswith('W/"')
+    assert client.get("/hashed/1", headers={"If-None-Match": tag}).status_code == 304
+    assert client.put("/hashed/1", json={}, headers={"If-Match": tag}).status_code == 412
+    assert client.get("/items/1").headers["ETag"] == '"1"', "explicitly strong generator"
+
+
+def test_etag_cache_control_is_the_default_policy(make_app: MakeApp) -> None:
+    """``ETAG_CACHE_CONTROL`` applies to 2xx and 304 unless the decorator sets its own."""
+    client = make_app(ETAG_CACHE_CONTROL="private, max-age=5").test_client()
+    full = client.get("/weak/1")
+    assert full.headers["Cache-Control"] == "private, max-age=5"
+    revalidated = client.get("/weak/1", headers={"If-None-Match": full.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Cache-Control"] == "private, max-age=5"
+    assert client.get("/items/1").headers["Cache-Control"] == "no-cache"
+
+
+def test_cache_control_is_on_a_304_answered_without_the_view(
+    client: FlaskClient, store: Store
+) -> None:
+    """Issue: ``cache_control=`` is on the 2xx and on a 304 that never ran the view."""
+    full = client.get("/items/1")
+    assert full.headers["Cache-Control"] == "no-cache"
+    runs = store.view_calls()
+    revalidated = client.get("/items/1", headers={"If-None-Match": full.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Cache-Control"] == "no-cache"
+    assert store.view_calls() == runs
+
+
+def test_several_apps_keep_their_own_config(make_app: MakeApp) -> None:
+    """One extension object, two apps, two configs: nothing leaks between them."""
+    ext = ETag()
+    apps: list[Flask] = []
+    for config in ({"ETAG_ALGORITHM": "sha256", "ETAG_WEAK": True}, {}):
+        app = Flask(f"app{len(apps)}")
+        app.config.update(config)
+        ext.init_app(app)
+        app.add_url_rule("/", view_func=etag(lambda: "same body"), endpoint="index")
+        apps.append(app)
+    weak_sha256, default = (app.test_client().get("/").headers["ETag"] for app in apps)
+    assert weak_sha256 == f"W/{quoted(hashlib.sha256(b'same body').hexdigest())}"
+    assert default == quoted(body_digest_function("blake3")(b"same body"))
+    assert apps[0].extensions["etag"] is apps[1].extensions["etag"] is ext
+
+
+# ---------------------------------------------------------------- 412 / 428 bodies
+
+
+def test_412_is_problem_json_by_default(client: FlaskClient) -> None:
+    """RFC 9457 problem details: type, title, status, detail."""
+    response = client.put("/items/1", json={}, headers={"If-Match": '"stale"'})
+    assert response.status_code == 412
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json(force=True)
+    assert problem["type"] == "about:blank"
+    assert problem["title"] == "Precondition Failed"
+    assert problem["status"] == 412
+    assert problem["detail"]
+
+
+def test_428_is_problem_json_naming_the_header(client: FlaskClient) -> None:
+    """RFC 6585 §3: the 428 tells the client which header to send."""
+    response = client.delete("/items/1")
+    assert response.status_code == 428
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json(force=True)
+    assert (problem["title"], problem["status"]) == ("Precondition Required", 428)
+    assert "If-Match" in problem["detail"]
+
+
+@pytest.mark.parametrize("key", [412, ETagPreconditionFailed], ids=["code", "class"])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        pytest.param("PUT", "/items/1", id="version route, before the view"),
+        pytest.param("PUT", "/hashed/1", id="body-hash write"),
+        pytest.param("GET", "/hashed/1", id="body-hash read"),
+    ],
+)
+def test_errorhandler_412_customises_the_response(
+    make_app: MakeApp, view_style: str, key: Any, method: str, url: str
+) -> None:
+    """The 412 is a werkzeug PreconditionFailed, so ``@app.errorhandler(412)`` replaces it."""
+    app = make_app(view_style)
+    app.register_error_handler(key, lambda error: ({"error": "conflict"}, 412))
+    response = app.test_client().open(url, method=method, json={}, headers={"If-Match": '"x"'})
+    assert response.status_code == 412
+    assert response.get_json() == {"error": "conflict"}
+
+
+def test_errorhandler_428_customises_the_response(make_app: MakeApp, view_style: str) -> None:
+    app = make_app(view_style)
+    app.register_error_handler(428, lambda error: ("send If-Match", 428))
+    response = app.test_client().put("/items/1", json={})
+    assert (response.status_code, response.text) == (428, "send If-Match")
+    assert app.store.view_calls() == 0
+
+
+# ---------------------------------------------------------------- ETAG_AUTO
+
+
+@pytest.fixture
+def auto_client(make_app: MakeApp) -> FlaskClient:
+    return make_app(ETAG_AUTO=True).test_client()
+
+
+def test_auto_tags_untagged_get_responses(auto_client: FlaskClient) -> None:
+    """``ETAG_AUTO``: an undecorated GET gets a body-hash tag and conditional handling."""
+    response = auto_client.get("/plain")
+    assert response.headers["ETag"] == quoted(body_digest_function("blake3")(b"plain text"))
+    revalidated = auto_client.get("/plain", headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.data == b""
+    assert revalidated.headers["ETag"] == response.headers["ETag"]
+    head = auto_client.head("/plain", headers={"If-None-Match": response.headers["ETag"]})
+    assert head.status_code == 304
+
+
+def test_auto_answers_failed_if_match_with_412(auto_client: FlaskClient) -> None:
+    response = auto_client.get("/plain", headers={"If-Match": '"stale"'})
+    assert response.status_code == 412
+    assert response.mimetype == "application/problem+json"
+
+
+def test_auto_412_goes_through_the_app_error_handler(make_app: MakeApp) -> None:
+    app = make_app(ETAG_AUTO=True)
+    app.register_error_handler(412, lambda error: ("custom 412", 412))
+    response = app.test_client().get("/plain", headers={"If-Match": '"stale"'})
+    assert (response.status_code, response.text) == (412, "custom 412")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected_status"),
+    [
+        pytest.param("/plain-stream", 200, id="streamed"),
+        pytest.param("/plain-missing", 404, id="404"),
+    ],
+)
+def test_auto_leaves_streams_and_errors_alone(
+    auto_client: FlaskClient, url: str, expected_status: int
+) -> None:
+    response = auto_client.get(url, headers={"If-None-Match": "*"})
+    assert response.status_code == expected_status
+    assert "ETag" not in response.headers
+
+
+def test_auto_keeps_tags_set_by_decorators(auto_client: FlaskClient) -> None:
+    assert auto_client.get("/items/1").headers["ETag"] == '"1"'
+
+
+def test_auto_is_off_by_default(make_app: MakeApp) -> None:
+    client = make_app().test_client()
+    response = client.get("/plain", headers={"If-None-Match": "*"})
+    assert response.status_code == 200
+    assert "ETag" not in response.headers

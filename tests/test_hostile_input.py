@@ -1,0 +1,704 @@
+"""Hostile input, property-based (issue 3, item 5).
+
+Arbitrary values and combinations of If-Match, If-None-Match, If-Modified-Since,
+If-Unmodified-Since, If-Range and Range, on every method, against a small app with version,
+timestamp and body-hash routes over a writable store.  Whatever arrives:
+
+* never a 5xx (the app runs in testing mode, so an exception fails the test with its trace);
+* a 304 carries no body and answers only a GET/HEAD that asked a conditional question
+  (RFC 9110 §15.4.5, §13.2.2);
+* a 412 or 428 never writes: the store is unchanged (RFC 9110 §13.1.1, RFC 6585 §3), and a
+  write whose If-Match cannot name the current tag never happens;
+* every ``ETag`` sent matches the entity-tag grammar of RFC 9110 §8.8.3 exactly, whatever the
+  version value (quotes, CR/LF, non-ASCII, huge);
+* the tag travels with the body it describes: on version routes a 200/206 carries the tag of
+  the state it shows, and a write's 2xx carries the tag of the state it produced;
+* a 206 is consistent (``Content-Range`` matches the body) and only follows a matching
+  If-Range (RFC 9110 §13.1.5, §14.4).
+
+Very long tag lists and adversarial header shapes are answered in bounded time.  Header
+values are drawn from Latin-1 (what a WSGI server hands over, PEP 3333) without CR and LF,
+which no server passes on as one field value.  Hypothesis runs derandomized with a fixed
+example count, so CI is reproducible.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from itertools import count
+from typing import Any
+
+import pytest
+from flask import Flask, Response, abort, request
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.http import parse_date
+
+from flask_etag import (
+    ETag,
+    ETagPreconditionFailed,
+    TimestampGenerator,
+    VersionGenerator,
+    checked_version,
+    etag,
+    require_if_match,
+    set_response_version,
+)
+
+#: Derandomized, a fixed example count: the same inputs on every run, small enough for CI.
+HOSTILE = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ROUTES = ("required", "optional", "stamped", "hashed")
+#: Routes whose writes need If-Match or If-None-Match: * (RFC 6585 §3).
+REQUIRED_ROUTES = frozenset({"required", "stamped"})
+KEYS = ("a", "gone")
+
+#: RFC 9110 §8.8.3: entity-tag = [ weak ] opaque-tag; etagc = %x21 / %x23-7E / obs-text.
+ENTITY_TAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
+#: RFC 9110 §5.6.7 IMF-fixdate, the only form a server may generate.
+IMF_FIXDATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT")
+
+#: The stored entry's time is derived from its version, so tags are predictable.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+
+#: Generous wall-clock bound for one request with a huge header: linear parsing takes
+#: milliseconds, quadratic parsing of 100 KB would take minutes.
+BOUNDED_SECONDS = 2.0
+
+
+# --- the app under attack -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored resource: its content and the version of that content."""
+
+    body: str
+    version: int
+
+    @property
+    def modified(self) -> datetime:
+        """Modification time, one second and one microsecond per version."""
+        return BASE_TIME + timedelta(seconds=self.version, microseconds=self.version)
+
+
+@dataclass
+class Store:
+    """The writable store; a write makes a new Entry with a fresh version."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    clock: Iterator[int] = field(default_factory=count)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seeded state: one entry ``a`` at version 1; ``gone`` is missing."""
+        self.entries = {"a": Entry("alpha", 1)}
+        self.clock = count(2)
+
+    def version(self, key: str) -> int | None:
+        entry = self.entries.get(key)
+        return None if entry is None else entry.version
+
+    def modified(self, key: str) -> datetime | None:
+        entry = self.entries.get(key)
+        return None if entry is None else entry.modified
+
+    def snapshot(self) -> dict[str, Entry]:
+        return dict(self.entries)
+
+
+def expected_tag(route: str, entry: Entry) -> str | None:
+    """The ``ETag`` a version or timestamp route must send for ``entry`` (None: not known)."""
+    if route in ("required", "optional"):
+        return f'"{entry.version}"'
+    if route == "stamped":
+        return f'"{(entry.modified - EPOCH) // timedelta(microseconds=1):x}"'
+    return None
+
+
+def representation(key: str, entry: Entry) -> bytes:
+    return f"{key}={entry.body}".encode()
+
+
+def ranged(body: bytes) -> Response:
+    """Serve ``body``, honouring ``Range`` the way a view would (RFC 9110 §14.2)."""
+    requested = request.range
+    if requested is None or requested.units != "bytes":
+        return Response(body, mimetype="text/plain")
+    bounds = requested.range_for_length(len(body))
+    if bounds is None:
+        return Response(status=416, headers={"Content-Range": f"bytes */{len(body)}"})
+    start, stop = bounds
+    return Response(
+        body[start:stop],
+        status=206,
+        mimetype="text/plain",
+        headers={"Content-Range": f"bytes {start}-{stop - 1}/{len(body)}"},
+    )
+
+
+def make_resource_view(store: Store, route: str) -> Callable[..., Any]:
+    """One view for every method; version routes write compare-and-set, as the docs say."""
+    versioned = route != "hashed"
+
+    def state_of(entry: Entry | None) -> Any:
+        if entry is None:
+            return None
+        return entry.modified if route == "stamped" else entry.version
+
+    def report(entry: Entry | None) -> None:
+        if versioned:
+            set_response_version(state_of(entry))
+
+    def write(key: str, entry: Entry | None) -> None:
+        if versioned and checked_version() != state_of(store.entries.get(key)):
+            # Compare-and-set: only the state the precondition was checked against is replaced.
+            raise ETagPreconditionFailed()
+        if entry is None:
+            store.entries.pop(key, None)
+        else:
+            store.entries[key] = entry
+        report(entry)
+
+    def resource(key: str) -> Any:
+        method = request.method
+        if method == "OPTIONS":
+            return Response(status=204, headers={"Allow": ", ".join(METHODS)})
+        entry = store.entries.get(key)
+        text = request.get_data(as_text=True)[:64]
+        if method in ("GET", "HEAD"):
+            if entry is None:
+                abort(404)
+            report(entry)
+            return ranged(representation(key, entry))
+        if method == "DELETE":
+            if entry is None:
+                abort(404)
+            write(key, None)
+            return Response(status=204)
+        if entry is None and method == "PATCH":
+            abort(404)
+        base = "" if entry is None or method == "PUT" else entry.body
+        updated = Entry(base + text, next(store.clock))
+        write(key, updated)
+        return Response(representation(key, updated), status=201 if entry is None else 200)
+
+    resource.__name__ = f"resource_{route}"
+    return resource
+
+
+def build_app() -> tuple[Flask, Store]:
+    """A fresh app and store: routes ``/<route>/<key>`` for every method."""
+    store = Store()
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+    decorators: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+        "required": require_if_match(VersionGenerator(store.version)),
+        "optional": etag(VersionGenerator(store.version)),
+        "stamped": require_if_match(TimestampGenerator(store.modified)),
+        "hashed": etag,
+    }
+    for route, decorate in decorators.items():
+        view = decorate(make_resource_view(store, route))
+        app.add_url_rule(f"/{route}/<key>", view_func=view, methods=list(METHODS))
+    return app, store
+
+
+# --- strategies -----------------------------------------------------------------------------
+
+#: Any header value a WSGI server can hand over (Latin-1), short; CR/LF never arrive.
+LATIN1 = st.characters(min_codepoint=0, max_codepoint=0xFF, exclude_characters="\r\n")
+HEADER_TEXT = st.text(LATIN1, max_size=40)
+OPAQUE = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='"'), max_size=10
+)
+SEPARATORS = st.sampled_from([",", ", ", " ,", " , ", ",,", "\t,", ", ,", ";", " "])
+
+
+def entity_tags(current: str | None) -> st.SearchStrategy[str]:
+    """Quoted tags, weak or not; the current opaque-tag often, when there is one."""
+    opaque = OPAQUE if current is None else st.one_of(st.just(current), OPAQUE)
+    return st.builds(lambda weak, tag: f'{"W/" if weak else ""}"{tag}"', st.booleans(), opaque)
+
+
+def tag_fields(current: str | None) -> st.SearchStrategy[str]:
+    """If-Match / If-None-Match values: ``*``, tag lists, junk, and mixtures of them."""
+    member = st.one_of(entity_tags(current), st.just("*"), HEADER_TEXT, st.just(""))
+    lists = st.builds(
+        lambda members, separator: separator.join(members),
+        st.lists(member, min_size=1, max_size=5),
+        SEPARATORS,
+    )
+    return st.one_of(st.just("*"), st.just(" * "), entity_tags(current), lists, HEADER_TEXT)
+
+
+def imf_fixdate(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def rfc850_date(moment: datetime) -> str:
+    return moment.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+
+
+def asctime_date(moment: datetime) -> str:
+    return f"{moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y}"
+
+
+def date_fields(modified: datetime | None) -> st.SearchStrategy[str]:
+    """HTTP-dates near the resource's time in all three forms, odd dates and junk."""
+    base = modified or BASE_TIME
+    near = st.integers(-5, 5).map(lambda seconds: base + timedelta(seconds=seconds))
+    anywhere = st.datetimes(timezones=st.just(timezone.utc))
+    formatted = st.builds(
+        lambda form, moment: form(moment),
+        st.sampled_from([imf_fixdate, rfc850_date, asctime_date]),
+        st.one_of(near, anywhere),
+    )
+    shaped = st.builds(  # date-shaped but impossible: day 00, hour 99, year 0000
+        "{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} GMT".format,
+        st.sampled_from(["Mon", "Tue", "Xyz"]),
+        st.integers(0, 99),
+        st.sampled_from(["Jan", "Feb", "Foo"]),
+        st.integers(0, 9999),
+        st.integers(0, 99),
+        st.integers(0, 99),
+        st.integers(0, 99),
+    )
+    pair = st.builds(lambda first, second: f"{first}, {second}", formatted, formatted)
+    return st.one_of(formatted, shaped, pair, HEADER_TEXT)
+
+
+def range_fields() -> st.SearchStrategy[str]:
+    """Range values: valid byte ranges, suffixes, lists, huge numbers, other units, junk."""
+    position = st.one_of(st.integers(0, 12), st.integers(0, 10**30))
+    spec = st.one_of(
+        st.builds("{}-{}".format, position, position),
+        st.builds("{}-".format, position),
+        st.builds("-{}".format, position),
+    )
+    ranges = st.lists(spec, min_size=1, max_size=3).map(",".join)
+    unit = st.sampled_from(["bytes", "bytes ", "items", "BYTES", ""])
+    satisfiable = st.one_of(
+        st.builds("bytes={}-{}".format, st.integers(0, 5), st.integers(0, 12)),
+        st.builds("bytes=-{}".format, st.integers(1, 12)),
+    )
+    return st.one_of(satisfiable, satisfiable, st.builds("{}={}".format, unit, ranges), HEADER_TEXT)
+
+
+@functools.cache
+def conditional_headers(
+    current: str | None, modified: datetime | None
+) -> st.SearchStrategy[dict[str, str]]:
+    """Any subset of the six conditional and range fields (cached: building is costly)."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "If-Match": tag_fields(current),
+            "If-None-Match": tag_fields(current),
+            "If-Modified-Since": date_fields(modified),
+            "If-Unmodified-Since": date_fields(modified),
+            "If-Range": st.one_of(entity_tags(current), date_fields(modified)),
+            "Range": range_fields(),
+        },
+    )
+
+
+# --- the properties -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One hostile request, with the state before and after it."""
+
+    route: str
+    key: str
+    method: str
+    headers: dict[str, str]
+    tag_before: str | None
+    modified_before: datetime | None
+    before: dict[str, Entry]
+    after: dict[str, Entry]
+    response: Any
+
+    @property
+    def status(self) -> int:
+        return int(self.response.status_code)
+
+    @property
+    def wrote(self) -> bool:
+        return self.after != self.before
+
+
+@pytest.fixture(scope="module")
+def hostile_app() -> tuple[Flask, Store]:
+    """One app for all examples of a route; each example resets its store."""
+    return build_app()
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@HOSTILE
+@given(
+    data=st.data(),
+    key=st.sampled_from(KEYS),
+    method=st.sampled_from(METHODS),
+    body=st.text(LATIN1, max_size=8),
+)
+def test_hostile_conditional_requests_never_break_the_rules(
+    hostile_app: tuple[Flask, Store],
+    route: str,
+    data: st.DataObject,
+    key: str,
+    method: str,
+    body: str,
+) -> None:
+    """Every method x every route x any combination of the six fields keeps the invariants."""
+    app, store = hostile_app
+    store.reset()
+    client = app.test_client()
+    url = f"/{route}/{key}"
+    first = client.get(url)
+    tag_before = first.headers.get("ETag")
+    modified_before = parse_date(first.headers.get("Last-Modified"))
+    opaque = None if tag_before is None else tag_before.removeprefix("W/")[1:-1]
+    headers = data.draw(conditional_headers(opaque, modified_before), label="headers")
+    before = store.snapshot()
+    response = client.open(url, method=method, headers=headers, data=body.encode("latin-1"))
+    exchange = Exchange(
+        route, key, method, headers, tag_before, modified_before, before, store.snapshot(), response
+    )
+    assert exchange.status < 500
+    assert_headers_well_formed(exchange)
+    assert_not_modified_is_bodiless(exchange)
+    assert_refusals_change_nothing(exchange)
+    assert_stale_if_match_never_writes(exchange)
+    assert_unguarded_writes_are_refused(exchange)
+    assert_partial_content_is_consistent(exchange)
+    assert_tag_describes_the_body(exchange)
+
+
+def assert_headers_well_formed(exchange: Exchange) -> None:
+    """RFC 9110 §8.8.3 and §8.8.2: one valid ETag at most, Last-Modified an IMF-fixdate."""
+    headers = exchange.response.headers
+    tags = headers.getlist("ETag")
+    assert len(tags) <= 1
+    for tag in tags:
+        assert ENTITY_TAG.fullmatch(tag), tag
+    for modified in headers.getlist("Last-Modified"):
+        assert IMF_FIXDATE.fullmatch(modified), modified
+    if exchange.method == "HEAD" or exchange.status in (204, 304):
+        assert exchange.response.get_data() == b""
+
+
+def assert_not_modified_is_bodiless(exchange: Exchange) -> None:
+    """RFC 9110 §15.4.5: a 304 has no content; §13.2.2: only a conditional GET/HEAD gets it."""
+    if exchange.status != 304:
+        return
+    assert exchange.response.get_data() == b""
+    assert "Content-Type" not in exchange.response.headers
+    assert exchange.method in ("GET", "HEAD")
+    assert {"If-None-Match", "If-Modified-Since"} & exchange.headers.keys()
+    assert not exchange.wrote
+
+
+def assert_refusals_change_nothing(exchange: Exchange) -> None:
+    """A failed (412) or missing required (428) precondition never writes."""
+    if exchange.status == 412:
+        assert {"If-Match", "If-None-Match", "If-Unmodified-Since"} & exchange.headers.keys()
+    if exchange.status == 428:
+        assert exchange.route in REQUIRED_ROUTES
+        assert exchange.method in UNSAFE
+    if exchange.status in (412, 428):
+        assert not exchange.wrote, f"{exchange.status} but the store changed"
+
+
+def assert_stale_if_match_never_writes(exchange: Exchange) -> None:
+    """RFC 9110 §13.1.1: If-Match passes only for ``*`` or the current strong tag.
+
+    If the field does not even contain the current tag (nor ``*``), or the resource is
+    missing, the write must not happen; a weak current tag never passes.
+    """
+    if_match = exchange.headers.get("If-Match")
+    if if_match is None or exchange.method not in UNSAFE:
+        return
+    current = exchange.tag_before
+    exists = exchange.key in exchange.before
+    names_current = current is not None and not current.startswith("W/") and current in if_match
+    if not exists or ("*" not in if_match and not names_current):
+        assert not exchange.wrote, f"If-Match {if_match!r} wrote over {current}"
+
+
+def assert_unguarded_writes_are_refused(exchange: Exchange) -> None:
+    """RFC 6585 §3: on a route requiring it, a write without If-Match or If-None-Match: *."""
+    if exchange.route not in REQUIRED_ROUTES or exchange.method not in UNSAFE:
+        return
+    none_match = exchange.headers.get("If-None-Match")
+    if "If-Match" not in exchange.headers and (none_match is None or none_match.strip() != "*"):
+        assert exchange.status == 428
+        assert not exchange.wrote
+
+
+def assert_partial_content_is_consistent(exchange: Exchange) -> None:
+    """RFC 9110 §14.4: Content-Range matches the body; §13.1.5: If-Range must have matched."""
+    if exchange.status != 206:
+        return
+    assert exchange.method in ("GET", "HEAD")
+    assert "Range" in exchange.headers
+    content_range = exchange.response.headers["Content-Range"]
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", content_range)
+    assert match, content_range
+    first, last, length = map(int, match.groups())
+    assert first <= last < length
+    if exchange.method == "GET":
+        assert len(exchange.response.get_data()) == last - first + 1
+    # RFC 9110 §15.3.7: a 206 carries the validators a 200 would have carried.
+    assert exchange.response.headers.get("ETag") == exchange.tag_before
+    if_range = exchange.headers.get("If-Range")
+    if if_range is not None:
+        assert if_range_matches(if_range, exchange.tag_before, exchange.modified_before)
+
+
+def if_range_matches(if_range: str, tag: str | None, modified: datetime | None) -> bool:
+    """RFC 9110 §13.1.5: the strong current tag, or exactly the Last-Modified date."""
+    value = if_range.strip()
+    if tag is not None and not tag.startswith("W/") and value == tag:
+        return True
+    return modified is not None and parse_date(value) == modified
+
+
+def assert_tag_describes_the_body(exchange: Exchange) -> None:
+    """The tag travels with the body it describes (issue 3, item 3).
+
+    A read's 200/206 carries the tag of the state shown; a write's 2xx the tag of the
+    state that write produced; a deletion carries none.
+    """
+    status, route, key = exchange.status, exchange.route, exchange.key
+    if exchange.method == "OPTIONS" or not 200 <= status < 300 or route == "hashed":
+        return
+    tag = exchange.response.headers.get("ETag")
+    shown = exchange.after.get(key)
+    if shown is None:
+        assert tag is None
+        return
+    assert tag == expected_tag(route, shown)
+    if status == 200 and exchange.method != "HEAD":
+        assert exchange.response.get_data() == representation(key, shown)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_partial_content_carries_the_whole_representations_tag(route: str) -> None:
+    """RFC 9110 §15.3.7, §13.1.5: found by the property above on the body-hash route.
+
+    A view building its own 206 once got a tag hashed from the part, so If-Range with the
+    real tag never matched and If-None-Match with it gave a 206 instead of a 304.
+    """
+    app, _store = build_app()
+    client = app.test_client()
+    url = f"/{route}/a"
+    whole = client.get(url)
+    tag = whole.headers["ETag"]
+    part = client.get(url, headers={"Range": "bytes=0-1"})
+    assert (part.status_code, part.headers["ETag"], part.data) == (206, tag, whole.data[:2])
+    matching = client.get(url, headers={"Range": "bytes=0-1", "If-Range": tag})
+    assert (matching.status_code, matching.headers["ETag"]) == (206, tag)
+    stale = client.get(url, headers={"Range": "bytes=0-1", "If-Range": '"stale"'})
+    assert (stale.status_code, stale.headers["ETag"], stale.data) == (200, tag, whole.data)
+    cached = client.get(url, headers={"Range": "bytes=0-1", "If-None-Match": tag})
+    assert (cached.status_code, cached.headers["ETag"], cached.data) == (304, tag, b"")
+
+
+# --- long lists and adversarial shapes ------------------------------------------------------
+
+
+def timed(client: FlaskClient, method: str, url: str, headers: dict[str, str]) -> Any:
+    """Send one request and check it was answered within the generous bound."""
+    started = time.perf_counter()
+    response = client.open(url, method=method, headers=headers)
+    elapsed = time.perf_counter() - started
+    assert elapsed < BOUNDED_SECONDS, f"{elapsed:.2f} s for {method} {url}"
+    return response
+
+
+def long_tag_list(current: str | None, where: str, count_: int = 5000) -> str:
+    """Thousands of tags (tens of KB), the current one absent, first or last."""
+    tags = [f'"tag-{index:05d}"' for index in range(count_)]
+    if current is not None and where == "first":
+        tags.insert(0, current)
+    elif current is not None and where == "last":
+        tags.append(current)
+    return ", ".join(tags)
+
+
+@pytest.mark.parametrize("where", ["absent", "first", "last"])
+@pytest.mark.parametrize("route", ROUTES)
+def test_long_if_none_match_list_is_answered_correctly_and_quickly(route: str, where: str) -> None:
+    """RFC 9110 §13.1.2: a 5000-tag If-None-Match gives 304 exactly when the tag is listed."""
+    app, _store = build_app()
+    client = app.test_client()
+    url = f"/{route}/a"
+    current = client.get(url).headers["ETag"]
+    field_value = long_tag_list(current, where)
+    assert len(field_value) > 50_000
+    response = timed(client, "GET", url, {"If-None-Match": field_value})
+    assert response.status_code == (200 if where == "absent" else 304)
+
+
+@pytest.mark.parametrize("where", ["absent", "first", "last"])
+@pytest.mark.parametrize("route", ROUTES)
+def test_long_if_match_list_guards_the_write(route: str, where: str) -> None:
+    """RFC 9110 §13.1.1: a 5000-tag If-Match lets the write through only if it lists the tag."""
+    app, store = build_app()
+    client = app.test_client()
+    url = f"/{route}/a"
+    current = client.get(url).headers["ETag"]
+    before = store.snapshot()
+    response = timed(client, "PUT", url, {"If-Match": long_tag_list(current, where)})
+    if where == "absent":
+        assert response.status_code == 412
+        assert store.snapshot() == before
+    else:
+        assert response.status_code == 200
+        assert store.snapshot() != before
+
+
+#: Shapes that make naive parsers backtrack or loop: unterminated quotes, runs of separators.
+ADVERSARIAL_SHAPES = {
+    "quotes": '"' * 100_000,
+    "unterminated": '"' + "a" * 100_000,
+    "weak-prefixes": "W/" * 50_000,
+    "weak-quotes": 'W/"' * 33_000,
+    "commas": "," * 100_000,
+    "spaces": " " * 100_000,
+    "quote-comma": '",' * 50_000,
+    "open-tags": '"a,' * 33_000,
+    "tabs-and-commas": "\t,\t" * 33_000,
+    "stars": "*, " * 33_000,
+    "unquoted": "abc " * 25_000,
+    "latin1": "\xff" * 100_000,
+    "dates": "Mon, 06 May 2024 07:08:09 GMT, " * 3_000,
+    "ranges": "bytes=" + "0-0," * 25_000,
+}
+
+
+@pytest.mark.parametrize(
+    "field_name",
+    ["If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range"],
+)
+@pytest.mark.parametrize("shape", sorted(ADVERSARIAL_SHAPES))
+def test_adversarial_field_values_are_answered_in_bounded_time(field_name: str, shape: str) -> None:
+    """100 KB of pathological text in any field: linear parsing, a sane answer, no write."""
+    app, store = build_app()
+    client = app.test_client()
+    headers = {field_name: ADVERSARIAL_SHAPES[shape]}
+    for route in ROUTES:
+        read = timed(client, "GET", f"/{route}/a", headers)
+        assert read.status_code in (200, 206, 304, 412, 416)
+        before = store.snapshot()
+        written = timed(client, "PUT", f"/{route}/a", headers)
+        assert written.status_code < 500
+        if written.status_code >= 400:
+            assert store.snapshot() == before
+
+
+# --- response tags from arbitrary version values --------------------------------------------
+
+VERSION_VALUES = st.one_of(
+    st.text(),
+    st.text(LATIN1),
+    st.sampled_from(['"', '""', 'W/"x"', "a\r\nSet-Cookie: x=1", "\r\n\r\n<html>", "é", "\u2028"]),
+    st.builds(
+        lambda chunk, times: chunk * times,
+        st.text(min_size=1, max_size=8),
+        st.integers(1_000, 20_000),
+    ),
+    st.binary(max_size=64),
+    st.integers(min_value=-(10**300), max_value=10**300),
+    st.uuids(),
+)
+
+
+def tag_probe_app(generator: VersionGenerator | TimestampGenerator) -> Flask:
+    """GET and PUT of ``/v`` tagged by ``generator``; PUT requires If-Match."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.get("/v")
+    @etag(generator)
+    def read() -> str:
+        return "body"
+
+    @app.put("/v")
+    @require_if_match(generator)
+    def write() -> str:
+        return "written"
+
+    return app
+
+
+def assert_one_valid_tag(response: Any) -> str:
+    """Exactly one ETag, matching RFC 9110 §8.8.3, and no header broken by CR/LF."""
+    tags = response.headers.getlist("ETag")
+    assert len(tags) == 1
+    assert ENTITY_TAG.fullmatch(tags[0]), tags[0]
+    for name, value in response.headers:
+        assert "\r" not in value and "\n" not in value, (name, value)
+    assert "Set-Cookie" not in response.headers
+    return str(tags[0])
+
+
+@HOSTILE
+@given(version=VERSION_VALUES, weak=st.booleans())
+def test_any_version_value_gives_one_valid_entity_tag(version: Any, weak: bool) -> None:
+    """Quotes, CR/LF, non-ASCII, huge values: never an invalid or injected header.
+
+    The tag also works: sent back in If-None-Match it gives 304, in If-Match (strong) the
+    write passes (RFC 9110 §13.1.1, §13.1.2).
+    """
+    client = tag_probe_app(VersionGenerator(lambda: version, weak=weak)).test_client()
+    tag = assert_one_valid_tag(client.get("/v"))
+    assert len(tag) <= 200
+    assert tag.startswith('W/"') == weak
+    revalidated = client.get("/v", headers={"If-None-Match": tag})
+    assert revalidated.status_code == 304
+    assert assert_one_valid_tag(revalidated) == tag
+    assert client.put("/v", headers={"If-Match": tag}).status_code == (412 if weak else 200)
+
+
+OFFSETS = st.integers(-23 * 60, 23 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@HOSTILE
+@given(moment=st.one_of(st.datetimes(), st.datetimes(timezones=OFFSETS)))
+def test_any_timestamp_gives_a_valid_tag_and_date(moment: datetime) -> None:
+    """Any datetime (naive, any offset, year 1 to 9999): valid ETag and IMF-fixdate.
+
+    Last-Modified is never later than now (RFC 9110 §8.8.2.1).
+    """
+    client = tag_probe_app(TimestampGenerator(lambda: moment)).test_client()
+    response = client.get("/v")
+    tag = assert_one_valid_tag(response)
+    modified = response.headers["Last-Modified"]
+    assert IMF_FIXDATE.fullmatch(modified), modified
+    # strptime, not email.utils: IMF-fixdate's year is four digits, "0068" is year 68.
+    parsed = datetime.strptime(modified, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=timezone.utc)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    assert parsed == min(aware, datetime.now(timezone.utc)).replace(microsecond=0)
+    assert client.get("/v", headers={"If-None-Match": tag}).status_code == 304

@@ -1,0 +1,354 @@
+"""Misuse fails loudly, with a message naming the fix (issue 3, item 6).
+
+Most mistakes are caught when the decorator or generator is built, i.e. at import time of
+the application.  A few can only show when a request runs (the lookup's return value, an app
+that never called ``init_app``); those raise in the test client and answer 500 in production,
+with the same message in the logged traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.views import MethodView
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from flask_etag import (
+    ETag,
+    ETagConfigurationError,
+    HashGenerator,
+    TimestampGenerator,
+    VersionGenerator,
+    checked_version,
+    etag,
+    require_if_match,
+)
+from flask_etag.sqlalchemy import ModelVersionGenerator
+
+
+def item_version(item_id: int) -> int:
+    """A version lookup for the routes below: every item is at version 1."""
+    return 1
+
+
+def show_item(item_id: int) -> str:
+    """A view for the routes below."""
+    return f"item {item_id}"
+
+
+def app_with(view: Any, *, init: bool = True, rule: str = "/items/<int:item_id>") -> Flask:
+    """A testing app serving ``view`` for GET and PUT, with or without ``ETag().init_app``."""
+    app = Flask(__name__)
+    app.testing = True
+    if init:
+        ETag().init_app(app)
+    app.add_url_rule(rule, view_func=view, methods=["GET", "PUT"])
+    return app
+
+
+class Base(DeclarativeBase):
+    """Models for the ModelVersionGenerator misuse cases."""
+
+
+class Unversioned(Base):
+    """A model without ``version_id_col``: SQLAlchemy would not write compare-and-set."""
+
+    __tablename__ = "unversioned"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Versioned(Base):
+    """A correctly versioned model."""
+
+    __tablename__ = "versioned"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+
+class TwoColumnKey(Base):
+    """A versioned model whose primary key has two columns."""
+
+    __tablename__ = "two_column_key"
+    shop: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+
+@pytest.fixture
+def session() -> Session:
+    """A session on an in-memory SQLite database (never queried by the set-up checks)."""
+    return Session(sa.create_engine("sqlite://"))
+
+
+# --- require_if_match -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "generator",
+    [HashGenerator(), HashGenerator("sha256"), None],
+    ids=["body-hash", "body-hash-sha256", "none"],
+)
+def test_require_if_match_refuses_generators_unknown_before_the_write(generator: Any) -> None:
+    """A body hash is only known after the view, too late to guard the write (RFC 6585 §3)."""
+    with pytest.raises(ETagConfigurationError, match="needs a VersionGenerator or Timestamp"):
+        require_if_match(generator)
+
+
+def test_require_if_match_without_a_generator_names_the_fix() -> None:
+    """``@require_if_match()`` with nothing in the parentheses."""
+    with pytest.raises(ETagConfigurationError, match=r"@require_if_match\(VersionGenerator\("):
+        require_if_match()
+
+
+def test_bare_require_if_match_on_a_view_names_the_fix() -> None:
+    """``@require_if_match`` without parentheses would take the view for the generator."""
+    with pytest.raises(ETagConfigurationError, match=r"@require_if_match\(VersionGenerator\("):
+        require_if_match(show_item)
+
+
+def test_require_if_match_is_an_error_subclassing_runtime_error() -> None:
+    """ETagConfigurationError is a RuntimeError, so generic handlers still see a bug."""
+    with pytest.raises(RuntimeError):
+        require_if_match(HashGenerator())
+
+
+# --- generators -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("generator_class", [VersionGenerator, TimestampGenerator])
+@pytest.mark.parametrize("lookup", [42, "updated_at", None], ids=["int", "str", "none"])
+def test_lookup_generators_need_a_function(generator_class: type[Any], lookup: Any) -> None:
+    """The lookup is called with the URL arguments; anything else fails at set-up."""
+    with pytest.raises(TypeError, match="needs a function of the view's URL arguments"):
+        generator_class(lookup)
+
+
+@pytest.mark.parametrize("generator_class", [VersionGenerator, TimestampGenerator])
+def test_lookup_generators_check_weak(generator_class: type[Any]) -> None:
+    """``weak`` is a bool: a truthy string would silently change the comparison."""
+    with pytest.raises(TypeError, match="weak must be True, False or None"):
+        generator_class(item_version, weak="yes")
+
+
+def test_hash_generator_rejects_unknown_algorithm() -> None:
+    """An unknown hash name lists the algorithms that work."""
+    with pytest.raises(ValueError, match="unknown hash algorithm 'nope': use 'blake3' or one of"):
+        HashGenerator("nope")
+
+
+def test_hash_generator_rejects_non_string_algorithm() -> None:
+    """The algorithm is a name, not a hashlib constructor or a number."""
+    with pytest.raises(TypeError, match="algorithm must be a string such as 'blake3'"):
+        HashGenerator(256)  # type: ignore[arg-type]
+
+
+# --- etag() ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("generator", ["sha256", 42], ids=["str", "int"])
+def test_etag_rejects_non_generators(generator: Any) -> None:
+    """``@etag("sha256")``: the algorithm belongs in ``HashGenerator("sha256")``."""
+    with pytest.raises(TypeError, match="HashGenerator, VersionGenerator or TimestampGenerator"):
+        etag(generator)
+
+
+@pytest.mark.parametrize("generator_class", [HashGenerator, VersionGenerator, TimestampGenerator])
+def test_etag_rejects_a_generator_class(generator_class: type[Any]) -> None:
+    """``@etag(VersionGenerator)`` forgot to build the generator."""
+    name = generator_class.__name__
+    with pytest.raises(TypeError, match=rf"not the class {name}: write @etag\({name}\(\.\.\.\)\)"):
+        etag(generator_class)
+
+
+def test_etag_given_a_lookup_function_names_the_fix() -> None:
+    """``@etag(lookup)`` takes the lookup for the view; applying it to the view says so."""
+    with pytest.raises(TypeError, match=r"@etag\(VersionGenerator\(item_version\)\)"):
+        etag(item_version)(show_item)  # type: ignore[arg-type]
+
+
+def test_etag_rejects_non_bool_weak() -> None:
+    """``weak="yes"`` is not a bool."""
+    with pytest.raises(TypeError, match="weak must be True or False"):
+        etag(weak="yes")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
+def test_cache_control_must_be_a_string(decorator: Any) -> None:
+    """``cache_control=60`` means ``"max-age=60"``; a number is refused with that hint."""
+    generator = VersionGenerator(item_version)
+    with pytest.raises(TypeError, match="must be a header value string such as 'max-age=60'"):
+        decorator(generator, cache_control=60)
+
+
+@pytest.mark.parametrize("value", ["no-cache\r\nSet-Cookie: a=b", "max-age=60\n", "no-\x00cache"])
+@pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
+def test_cache_control_cannot_inject_a_header(decorator: Any, value: str) -> None:
+    """RFC 9110 §5.5: CR, LF and NUL in a field value would split or corrupt header lines."""
+    generator = VersionGenerator(item_version)
+    with pytest.raises(ValueError, match="one-line header value without control characters"):
+        decorator(generator, cache_control=value)
+
+
+def test_method_view_method_decorated_directly_names_the_fix() -> None:
+    """Decorating ``MethodView.get`` passes ``self`` positionally; the message says what to do."""
+
+    class ItemView(MethodView):
+        @etag(VersionGenerator(item_version))
+        def get(self, item_id: int) -> str:
+            return show_item(item_id)
+
+    app = app_with(ItemView.as_view("item"))
+    with pytest.raises(TypeError, match="list the decorator in its `decorators` attribute"):
+        app.test_client().get("/items/1")
+
+
+# --- configuration keys ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "message"),
+    [
+        ({"ETAG_ALGORITHM": "nope"}, ValueError, "ETAG_ALGORITHM: unknown hash algorithm"),
+        ({"ETAG_ALGORITHM": 5}, TypeError, "ETAG_ALGORITHM: algorithm must be a string"),
+        ({"ETAG_CACHE_CONTROL": 60}, TypeError, "ETAG_CACHE_CONTROL must be a header value"),
+        (
+            {"ETAG_CACHE_CONTROL": "no-cache\r\nX-Injected: 1"},
+            ValueError,
+            "ETAG_CACHE_CONTROL must be a one-line header value",
+        ),
+    ],
+    ids=["algorithm-unknown", "algorithm-not-str", "cache-control-int", "cache-control-crlf"],
+)
+def test_bad_config_fails_in_init_app(
+    config: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    """``ETAG_*`` keys are validated once, in ``init_app``, naming the key."""
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(error, match=re.escape(message)):
+        ETag(app)
+
+
+# --- an app without init_app ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [etag, etag(VersionGenerator(item_version)), require_if_match(VersionGenerator(item_version))],
+    ids=["etag-bare", "etag-version", "require_if_match"],
+)
+def test_decorator_without_init_app_names_init_app(decorator: Any) -> None:
+    """No app is known at decoration time, so the first request raises, naming the fix."""
+    app = app_with(decorator(show_item), init=False)
+    with pytest.raises(ETagConfigurationError, match=r"`ETag\(app\)`, or call `ext.init_app"):
+        app.test_client().get("/items/1")
+
+
+def test_decorator_without_init_app_answers_500_and_logs_the_fix(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Outside testing mode the same error is a 500 whose logged traceback names init_app."""
+    app = app_with(etag(VersionGenerator(item_version))(show_item), init=False)
+    app.testing = False
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        response = app.test_client().get("/items/1")
+    assert response.status_code == 500
+    assert "ETagConfigurationError" in caplog.text
+    assert "init_app(app)" in caplog.text
+
+
+# --- lookups returning the wrong thing (known only at request time) -------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-05-06T07:08:09Z", 1715000000, datetime(2024, 5, 6).date()], ids=repr
+)
+def test_timestamp_lookup_must_return_a_datetime(value: Any) -> None:
+    """A string, an epoch number or a date cannot give ``Last-Modified`` safely."""
+    view = etag(TimestampGenerator(lambda item_id: value))(show_item)
+    with pytest.raises(TypeError, match="TimestampGenerator lookup must return a datetime or None"):
+        app_with(view).test_client().get("/items/1")
+
+
+class Product:
+    """Stands for a model instance whose repr does not change when the row does."""
+
+    version = 3
+
+    def __repr__(self) -> str:
+        return "<Product>"
+
+
+@pytest.mark.parametrize("value", [Product(), object(), [1, 2]], ids=["model", "object", "list"])
+def test_version_lookup_must_return_the_version_itself(value: Any) -> None:
+    """A tag from the repr of a model would never change: stale 304s and lost updates."""
+    view = etag(VersionGenerator(lambda item_id: value))(show_item)
+    with pytest.raises(TypeError, match=r"must return the version itself .*return item\.version"):
+        app_with(view).test_client().get("/items/1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [7, "r12", b"r12", 1.5, datetime(2024, 5, 6, tzinfo=timezone.utc)],
+    ids=["int", "str", "bytes", "float", "datetime"],
+)
+def test_version_lookup_accepts_version_values(value: Any) -> None:
+    """The check refuses objects, not the ordinary kinds of version values."""
+    view = etag(VersionGenerator(lambda item_id: value))(show_item)
+    response = app_with(view).test_client().get("/items/1")
+    assert response.status_code == 200
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_checked_version_outside_a_versioned_view_names_the_decorators() -> None:
+    """``checked_version()`` needs a version or timestamp route to have checked something."""
+
+    def view(item_id: int) -> str:
+        return str(checked_version())
+
+    with pytest.raises(RuntimeError, match="inside a view decorated with @etag or @require_if"):
+        app_with(view).test_client().get("/items/1")
+
+
+# --- ModelVersionGenerator ------------------------------------------------------------------
+
+
+def test_model_without_version_id_col_names_the_fix(session: Session) -> None:
+    """Without ``version_id_col`` SQLAlchemy writes no compare-and-set, so it is refused."""
+    with pytest.raises(ETagConfigurationError, match=r"__mapper_args__ = \{'version_id_col'"):
+        ModelVersionGenerator(Unversioned, session)
+
+
+@pytest.mark.parametrize(
+    "model", [Product, Versioned(id=1, version=1), "Versioned"], ids=["class", "instance", "name"]
+)
+def test_model_version_generator_needs_a_mapped_class(model: Any, session: Session) -> None:
+    """A plain class, an instance or a name is not a mapped model class."""
+    with pytest.raises(TypeError, match="needs a mapped model class"):
+        ModelVersionGenerator(model, session)
+
+
+def test_model_with_composite_key_names_the_alternative(session: Session) -> None:
+    """Which URL argument is which key column cannot be guessed."""
+    with pytest.raises(ETagConfigurationError, match="use VersionGenerator with your own lookup"):
+        ModelVersionGenerator(TwoColumnKey, session)
+
+
+def test_model_route_with_two_url_arguments_needs_url_arg(session: Session) -> None:
+    """With two URL arguments the primary key is ambiguous: the message says ``url_arg=``."""
+    generator = ModelVersionGenerator(Versioned, session)
+
+    def view(shop: str, item_id: int) -> str:
+        return show_item(item_id)
+
+    app = app_with(etag(generator)(view), rule="/shops/<shop>/items/<int:item_id>")
+    with pytest.raises(ETagConfigurationError, match=re.escape("pass url_arg='...'")):
+        app.test_client().get("/shops/a/items/1")

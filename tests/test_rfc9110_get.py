@@ -1,0 +1,445 @@
+"""Conditional reads over HTTP (issue 2 rules 1, 2, 6, 7, 8, 10 for GET and HEAD).
+
+Every test runs for function, MethodView and async views (the ``client`` fixture).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.http import http_date, parse_date
+from werkzeug.test import TestResponse
+
+from flask_etag.generators import body_digest_function
+
+if TYPE_CHECKING:
+    from conftest import MakeApp, Store
+
+#: Routes that tag GET responses, one per kind of generator (see conftest).
+TAGGED_READS = [
+    pytest.param("/items/1", id="version"),
+    pytest.param("/weak/1", id="weak version"),
+    pytest.param("/stamped/1", id="timestamp"),
+    pytest.param("/hashed/1", id="body hash"),
+]
+
+#: If-None-Match values built from the current tag; {tag} is the ETag, {opaque} its quoted part.
+MATCHING_IF_NONE_MATCH = [
+    pytest.param("{tag}", id="§13.1.2 same tag"),
+    pytest.param("W/{opaque}", id="§8.8.3.2 weak comparison W/ prefix"),
+    pytest.param('"other", {tag}', id="§13.1.2 list member"),
+    pytest.param(' ,, "other" ,\t{tag} , ', id="§5.6.1 odd whitespace and empty elements"),
+    pytest.param("*", id="§13.1.2 star"),
+]
+
+NON_MATCHING_IF_NONE_MATCH = [
+    pytest.param('"other"', id="§13.1.2 other tag"),
+    pytest.param('"a", W/"b"', id="§13.1.2 list without the tag"),
+    pytest.param("garbage", id="§13.1.2 garbage"),
+    pytest.param("", id="§13.1.2 empty"),
+]
+
+#: The seeded Last-Modified of the store's items (conftest.SEEDED_AT) in the three formats.
+SEEDED_DATES = [
+    pytest.param("Mon, 06 May 2024 07:08:09 GMT", id="§5.6.7 IMF-fixdate"),
+    pytest.param("Monday, 06-May-24 07:08:09 GMT", id="§5.6.7 rfc850-date"),
+    pytest.param("Mon May  6 07:08:09 2024", id="§5.6.7 asctime-date"),
+]
+ONE_SECOND_BEFORE = "Mon, 06 May 2024 07:08:08 GMT"
+INVALID_DATES = [
+    pytest.param("yesterday", id="word"),
+    pytest.param("2024-05-06T07:08:09Z", id="ISO 8601"),
+    pytest.param("Mon, 06 May 2024 07:08:09 GMT, Mon, 06 May 2024 07:08:09 GMT", id="two dates"),
+]
+
+#: RFC 9110 §15.4.5: fields a 304 must carry when the 200 would.
+KEPT_ON_304 = ("ETag", "Cache-Control", "Content-Location", "Expires", "Vary", "Last-Modified")
+#: Representation metadata a 304 must not carry.
+DROPPED_ON_304 = ("Content-Type", "Content-Length", "Content-Language", "Content-Range")
+
+
+def tag_of(client: FlaskClient, url: str) -> str:
+    """The ETag a plain GET of ``url`` answers with."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.headers["ETag"]
+
+
+def render(template: str, tag: str) -> str:
+    """Fill an If-None-Match template with the current tag."""
+    return template.format(tag=tag, opaque=tag.removeprefix("W/"))
+
+
+# ---------------------------------------------------------------- rule 1: only on 2xx
+
+
+@pytest.mark.parametrize("code", [302, 404, 500, 503])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"If-None-Match": "*"}, id="If-None-Match *"),
+        pytest.param({"If-Match": '"nope"'}, id="If-Match failing"),
+        pytest.param({"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}, id="IMS future"),
+        pytest.param({"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, id="IUS epoch"),
+    ],
+)
+def test_non_2xx_is_never_made_304_or_412(
+    client: FlaskClient, code: int, headers: dict[str, str]
+) -> None:
+    """§13.2.1: preconditions apply only where the answer would be 2xx; errors stay untagged."""
+    response = client.get(f"/status/{code}", headers=headers)
+    assert response.status_code == code
+    assert "ETag" not in response.headers
+
+
+@pytest.mark.parametrize("code", [302, 404, 500, 503])
+def test_non_2xx_from_version_route_is_untagged(client: FlaskClient, code: int) -> None:
+    """§13.2.1: a version route whose view fails sends no tag (nothing was represented)."""
+    response = client.get(f"/status-versioned/{code}", headers={"If-None-Match": '"other"'})
+    assert response.status_code == code
+    assert "ETag" not in response.headers
+
+
+@pytest.mark.parametrize("url", ["/items/99", "/stamped/99", "/hashed/99"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"If-Match": "*"}, id="§13.1.1 If-Match star"),
+        pytest.param({"If-None-Match": "*"}, id="§13.1.2 If-None-Match star"),
+        pytest.param({"If-Modified-Since": ONE_SECOND_BEFORE}, id="§13.1.3 IMS"),
+    ],
+)
+def test_missing_resource_answers_404_to_reads(
+    client: FlaskClient, url: str, headers: dict[str, str]
+) -> None:
+    """§13.2.1: a GET of a missing resource is a 404 from the view, never 304/412."""
+    response = client.get(url, headers=headers)
+    assert response.status_code == 404
+    assert "ETag" not in response.headers
+
+
+# ---------------------------------------------------------------- rule 2: If-None-Match
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+@pytest.mark.parametrize("template", MATCHING_IF_NONE_MATCH)
+def test_matching_if_none_match_answers_304(
+    client: FlaskClient, safe_method: str, url: str, template: str
+) -> None:
+    tag = tag_of(client, url)
+    response = client.open(
+        url, method=safe_method, headers={"If-None-Match": render(template, tag)}
+    )
+    assert response.status_code == 304
+    assert response.data == b""
+    assert response.headers["ETag"] == tag
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+@pytest.mark.parametrize("value", NON_MATCHING_IF_NONE_MATCH)
+def test_non_matching_if_none_match_answers_200(client: FlaskClient, url: str, value: str) -> None:
+    tag = tag_of(client, url)
+    response = client.get(url, headers={"If-None-Match": value})
+    assert response.status_code == 200
+    assert response.headers["ETag"] == tag
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+def test_if_none_match_on_several_field_lines(client: FlaskClient, url: str) -> None:
+    """§5.3: several If-None-Match lines are one comma-separated list."""
+    tag = tag_of(client, url)
+    lines = [("If-None-Match", '"a", "b"'), ("If-None-Match", tag)]
+    assert client.get(url, headers=lines).status_code == 304
+    stale = [("If-None-Match", '"a"'), ("If-None-Match", '"b"')]
+    assert client.get(url, headers=stale).status_code == 200
+
+
+def test_if_none_match_answers_304_without_running_a_version_view(
+    client: FlaskClient, store: Store
+) -> None:
+    """A version lookup decides the 304 before the view: the view never runs."""
+    tag = tag_of(client, "/items/1")
+    before = store.view_calls()
+    for _ in range(3):
+        assert client.get("/items/1", headers={"If-None-Match": tag}).status_code == 304
+    assert store.view_calls() == before
+
+
+def test_changed_version_answers_200_with_the_new_tag(client: FlaskClient, store: Store) -> None:
+    """§13.1.2: once the resource changes, the old tag no longer matches."""
+    old = tag_of(client, "/items/1")
+    store.items[1].version = 7
+    response = client.get("/items/1", headers={"If-None-Match": old})
+    assert response.status_code == 200
+    assert response.headers["ETag"] == '"7"'
+
+
+# ---------------------------------------------------------------- rule 3: If-Match on GET
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+def test_if_match_applies_to_reads(client: FlaskClient, safe_method: str, url: str) -> None:
+    """§13.1.1: If-Match is evaluated for GET too; weak tags fail strong comparison."""
+    tag = tag_of(client, url)
+    assert client.open(url, method=safe_method, headers={"If-Match": '"other"'}).status_code == 412
+    assert client.open(url, method=safe_method, headers={"If-Match": "*"}).status_code == 200
+    expected = 412 if tag.startswith("W/") else 200
+    assert client.open(url, method=safe_method, headers={"If-Match": tag}).status_code == expected
+
+
+# ---------------------------------------------------------------- rule 6: dates
+
+
+@pytest.mark.parametrize("value", SEEDED_DATES)
+def test_if_modified_since_answers_304(client: FlaskClient, safe_method: str, value: str) -> None:
+    """§13.1.3: not modified since the given date (any of the three formats) answers 304."""
+    response = client.open("/stamped/1", method=safe_method, headers={"If-Modified-Since": value})
+    assert response.status_code == 304
+    assert response.headers["Last-Modified"] == "Mon, 06 May 2024 07:08:09 GMT"
+
+
+def test_if_modified_since_before_last_modified_answers_200(client: FlaskClient) -> None:
+    response = client.get("/stamped/1", headers={"If-Modified-Since": ONE_SECOND_BEFORE})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", INVALID_DATES)
+def test_invalid_if_modified_since_is_ignored(client: FlaskClient, value: str) -> None:
+    """§13.1.3: an invalid date is ignored, never an error."""
+    response = client.get("/stamped/1", headers={"If-Modified-Since": value})
+    assert response.status_code == 200
+
+
+def test_if_modified_since_ignored_when_if_none_match_present(client: FlaskClient) -> None:
+    """§13.1.3: If-None-Match takes precedence; IMS alone would have answered 304."""
+    headers = {"If-None-Match": '"other"', "If-Modified-Since": "Mon, 06 May 2024 07:08:09 GMT"}
+    assert client.get("/stamped/1", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("value", SEEDED_DATES)
+def test_if_unmodified_since_applies_to_reads(client: FlaskClient, value: str) -> None:
+    """§13.1.4: a date before Last-Modified fails; the same date passes."""
+    assert client.get("/stamped/1", headers={"If-Unmodified-Since": value}).status_code == 200
+    before = {"If-Unmodified-Since": ONE_SECOND_BEFORE}
+    assert client.get("/stamped/1", headers=before).status_code == 412
+
+
+def test_last_modified_has_one_second_resolution(client: FlaskClient, store: Store) -> None:
+    """§8.8.2: a change within the second of the IMS date still answers 304 (dates are whole
+    seconds), while the tag keeps the full precision and changes."""
+    old_tag = tag_of(client, "/stamped/1")
+    item = store.items[1]
+    item.modified = item.modified + timedelta(microseconds=500_000)
+    seeded = "Mon, 06 May 2024 07:08:09 GMT"
+    response = client.get("/stamped/1", headers={"If-Modified-Since": seeded})
+    assert response.status_code == 304
+    assert response.headers["Last-Modified"] == seeded
+    assert response.headers["ETag"] != old_tag
+
+
+def test_last_modified_never_later_than_now(client: FlaskClient, store: Store) -> None:
+    """§8.8.2.1: a modification time in the future is sent as the current time."""
+    store.items[1].modified = datetime.now(timezone.utc) + timedelta(days=2)
+    response = client.get("/stamped/1")
+    sent = parse_date(response.headers["Last-Modified"])
+    assert sent is not None
+    assert sent <= datetime.now(timezone.utc)
+
+
+def test_naive_timestamps_are_utc(client: FlaskClient, store: Store) -> None:
+    store.items[1].modified = datetime(2024, 1, 2, 3, 4, 5)
+    response = client.get("/stamped/1")
+    assert response.headers["Last-Modified"] == "Tue, 02 Jan 2024 03:04:05 GMT"
+
+
+# ---------------------------------------------------------------- rule 7: the 304 itself
+
+
+def assert_is_304_of(not_modified: TestResponse, full: TestResponse) -> None:
+    """§15.4.5: same ETag and caching fields as the 200, no body, no representation metadata."""
+    assert not_modified.status_code == 304
+    assert not_modified.data == b""
+    for name in KEPT_ON_304:
+        assert not_modified.headers.get(name) == full.headers.get(name), name
+    for name in DROPPED_ON_304:
+        assert name not in not_modified.headers, name
+
+
+def test_304_of_a_hash_route_keeps_the_headers_the_view_set(
+    client: FlaskClient, safe_method: str
+) -> None:
+    """§15.4.5: Content-Location, Expires, Cache-Control and Vary set by the view survive."""
+    full = client.open("/hashed/1", method=safe_method)
+    assert {"Content-Location", "Expires", "Vary", "Cache-Control"} <= set(full.headers.keys())
+    not_modified = client.open(
+        "/hashed/1", method=safe_method, headers={"If-None-Match": full.headers["ETag"]}
+    )
+    assert_is_304_of(not_modified, full)
+
+
+def test_304_of_a_version_route_keeps_after_request_vary(
+    client: FlaskClient, safe_method: str
+) -> None:
+    """§15.4.5: Vary from an after_request hook and the route's Cache-Control are on the 304."""
+    full = client.open("/items/1", method=safe_method)
+    assert full.headers["Vary"] == "Accept"
+    assert full.headers["Cache-Control"] == "no-cache"
+    not_modified = client.open(
+        "/items/1", method=safe_method, headers={"If-None-Match": full.headers["ETag"]}
+    )
+    assert_is_304_of(not_modified, full)
+
+
+@pytest.mark.parametrize(
+    "conditional",
+    [
+        pytest.param("If-None-Match", id="§13.1.2 If-None-Match"),
+        pytest.param("If-Modified-Since", id="§13.1.3 If-Modified-Since"),
+    ],
+)
+def test_304_of_a_timestamp_route_keeps_last_modified(
+    client: FlaskClient, conditional: str
+) -> None:
+    full = client.get("/stamped/1")
+    validator = full.headers["ETag" if conditional == "If-None-Match" else "Last-Modified"]
+    not_modified = client.get("/stamped/1", headers={conditional: validator})
+    assert_is_304_of(not_modified, full)
+    assert not_modified.headers["Last-Modified"] == full.headers["Last-Modified"]
+
+
+# ---------------------------------------------------------------- rule 8: HEAD, own tags, streams
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+def test_head_is_get_without_a_body(client: FlaskClient, url: str) -> None:
+    """§9.3.2: HEAD answers the same status and validators as GET, without content."""
+    get, head = client.get(url), client.head(url)
+    assert head.status_code == get.status_code == 200
+    assert head.data == b""
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Content-Type"):
+        assert head.headers.get(name) == get.headers.get(name), name
+
+
+def test_etag_set_by_the_view_is_kept(client: FlaskClient) -> None:
+    """§8.8.3: send_file's own ETag is kept (not replaced by a body hash) and is used."""
+    with client.get("/files/data.txt") as response:
+        own_tag = response.headers["ETag"]
+        body = response.get_data()
+    body_hash = '"' + body_digest_function("blake3")(body) + '"'
+    assert own_tag != body_hash
+    with client.get("/files/data.txt", headers={"If-None-Match": own_tag}) as response:
+        assert response.status_code == 304
+        assert response.headers["ETag"] == own_tag
+    with client.get("/files/data.txt", headers={"If-None-Match": body_hash}) as response:
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param("*", 200, id="§13.1.1 If-Match star passes"),
+        pytest.param("{tag}", 200, id="§13.1.1 If-Match own tag passes"),
+        pytest.param("W/{tag}", 412, id="§8.8.3.2 If-Match weak tag fails"),
+        pytest.param('"other"', 412, id="§13.1.1 If-Match other tag fails"),
+    ],
+)
+def test_if_match_on_a_view_tagged_file(client: FlaskClient, header: str, expected: int) -> None:
+    """§13.1.1 on a send_file route: flask_etag decides, not werkzeug's make_conditional
+    (which answers 412 to ``If-Match: *`` and compares weakly)."""
+    with client.get("/files/data.txt") as response:
+        own_tag = response.headers["ETag"]
+    with client.get(
+        "/files/data.txt", headers={"If-Match": header.format(tag=own_tag)}
+    ) as response:
+        assert response.status_code == expected
+        if expected == 412:
+            assert response.mimetype == "application/problem+json"
+
+
+def test_streamed_untagged_response_passes_through(client: FlaskClient) -> None:
+    """A streamed body cannot be hashed without buffering it: it is left untouched."""
+    for headers in ({}, {"If-None-Match": "*"}, {"If-Match": '"x"'}):
+        response = client.get("/stream", headers=headers)
+        assert response.status_code == 200
+        assert response.data == b"one two three"
+        assert "ETag" not in response.headers
+
+
+# ---------------------------------------------------------------- rule 10: determinism, safety
+
+
+@pytest.mark.parametrize("url", TAGGED_READS)
+def test_tags_are_the_same_in_another_app_instance(
+    make_app: MakeApp, view_style: str, url: str
+) -> None:
+    """Same content or version gives the same tag in another process/host (no random salt)."""
+    first = make_app(view_style).test_client().get(url)
+    second = make_app(view_style).test_client().get(url)
+    assert first.headers["ETag"] == second.headers["ETag"]
+
+
+#: RFC 9110 §8.8.3 entity-tag syntax, without obs-text.
+VALID_ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param('7"; W/"8', id="quotes"),
+        pytest.param("7\r\nSet-Cookie: session=stolen", id="CR LF injection"),
+        pytest.param("versión-7 ✓", id="non-ASCII"),
+        pytest.param("v" * 1000, id="very long"),
+    ],
+)
+def test_awkward_versions_give_safe_usable_tags(
+    client: FlaskClient, store: Store, version: str
+) -> None:
+    """§8.8.3: the ETag is one valid entity-tag, no header is injected, and it revalidates."""
+    store.items[1].version = version
+    response = client.get("/items/1")
+    tag = response.headers["ETag"]
+    assert VALID_ENTITY_TAG.fullmatch(tag)
+    assert "Set-Cookie" not in response.headers
+    assert len(response.headers.getlist("ETag")) == 1
+    assert client.get("/items/1", headers={"If-None-Match": tag}).status_code == 304
+
+
+MALFORMED = [
+    pytest.param('"unterminated', id="unterminated quote"),
+    pytest.param("W/", id="bare W/"),
+    pytest.param('W/"a", W/', id="dangling W/"),
+    pytest.param(",,,", id="only commas"),
+    pytest.param("*, *", id="double star"),
+    pytest.param('"a""b"', id="adjacent tags"),
+    pytest.param("\x7f\x01", id="control characters"),
+    pytest.param("é" * 50, id="non-ASCII"),
+    pytest.param("Mon, 32 Foo 2024 99:99:99 GMT", id="impossible date"),
+    pytest.param("Sun, 06 Nov 1994 08:49:37 GMT" * 20, id="date repeated"),
+    pytest.param("x" * 8000, id="8000 characters"),
+    pytest.param("bytes=0-", id="range syntax"),
+]
+
+
+@pytest.mark.parametrize(
+    "header", ["If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"]
+)
+@pytest.mark.parametrize("url", [*TAGGED_READS, "/files/data.txt", "/status/404"])
+def test_malformed_conditional_headers_never_cause_5xx(
+    client: FlaskClient, header: str, url: str
+) -> None:
+    """Issue rule 10: any header text is answered 2xx, 304, 404 or 412, never 5xx."""
+    for value in MALFORMED:
+        headers = {header: value.values[0], "Range": "bytes=0-4"}
+        with client.get(url, headers=headers) as response:
+            assert response.status_code in {200, 206, 304, 404, 412}, value.id
+
+
+def test_http_date_helper_roundtrip() -> None:
+    """Sanity check of the date constant the tests above rely on."""
+    assert (
+        http_date(datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)) == SEEDED_DATES[0].values[0]
+    )

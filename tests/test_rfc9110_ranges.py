@@ -1,0 +1,152 @@
+"""Range requests under preconditions (issue 2 rule 8, RFC 9110 §13.1.5, §13.2.2 step 5, §14).
+
+Two routes serve the same file with ``send_file``: ``/files/data.txt`` keeps the ETag
+``send_file`` sets, ``/items/1/file`` is tagged by the item's version (``"1"``).  Every test
+runs for function, MethodView and async views.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+if TYPE_CHECKING:
+    from conftest import Store
+
+FILE_BODY = b"0123456789" * 100
+FIRST_TEN = "bytes=0-9"
+LAST_MODIFIED = "Mon, 06 May 2024 07:08:09 GMT"
+EARLIER = "Mon, 06 May 2024 07:08:08 GMT"
+ROUTES = [
+    pytest.param("/files/data.txt", id="view's own tag"),
+    pytest.param("/items/1/file", id="version tag"),
+]
+
+
+def fetch(client: FlaskClient, url: str, **headers: str) -> TestResponse:
+    """GET ``url`` and read the whole response, closing the file behind it."""
+    fields = {name.replace("_", "-"): value for name, value in headers.items()}
+    response = client.get(url, headers=fields)
+    response.get_data()
+    response.close()
+    return response
+
+
+def own_tag(client: FlaskClient, url: str) -> str:
+    return fetch(client, url).headers["ETag"]
+
+
+def assert_partial(response: TestResponse) -> None:
+    assert response.status_code == 206
+    assert response.data == FILE_BODY[:10]
+    assert response.headers["Content-Range"] == f"bytes 0-9/{len(FILE_BODY)}"
+
+
+def assert_full(response: TestResponse) -> None:
+    """§13.1.5: a failed If-Range means the Range is ignored: the whole representation."""
+    assert response.status_code == 200
+    assert response.data == FILE_BODY
+    assert "Content-Range" not in response.headers
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_plain_range_is_served(client: FlaskClient, url: str) -> None:
+    """§14.2: without conditions a satisfiable Range gets 206."""
+    assert_partial(fetch(client, url, Range=FIRST_TEN))
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_range_with_matching_if_none_match_answers_304(client: FlaskClient, url: str) -> None:
+    """§13.2.2: If-None-Match (step 3) is decided before Range (step 5): 304, not 206."""
+    tag = own_tag(client, url)
+    response = fetch(client, url, Range=FIRST_TEN, If_None_Match=tag)
+    assert response.status_code == 304
+    assert response.data == b""
+    assert response.headers["ETag"] == tag
+    assert "Content-Range" not in response.headers
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_range_with_stale_if_none_match_is_served(client: FlaskClient, url: str) -> None:
+    assert_partial(fetch(client, url, Range=FIRST_TEN, If_None_Match='"stale"'))
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_range_with_failing_if_match_answers_412(client: FlaskClient, url: str) -> None:
+    """§13.2.2: If-Match (step 1) comes before Range: 412, no partial content."""
+    response = fetch(client, url, Range=FIRST_TEN, If_Match='"stale"')
+    assert response.status_code == 412
+    assert "Content-Range" not in response.headers
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_range_with_passing_if_match_is_served(client: FlaskClient, url: str) -> None:
+    assert_partial(fetch(client, url, Range=FIRST_TEN, If_Match=own_tag(client, url)))
+
+
+def test_range_with_if_modified_since_answers_304(client: FlaskClient) -> None:
+    """§13.2.2: If-Modified-Since (step 4) comes before Range (step 5)."""
+    response = fetch(client, "/files/data.txt", Range=FIRST_TEN, If_Modified_Since=LAST_MODIFIED)
+    assert response.status_code == 304
+    assert response.headers["ETag"] == own_tag(client, "/files/data.txt")
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_if_range_with_the_current_strong_tag_gives_206(client: FlaskClient, url: str) -> None:
+    """§13.1.5: If-Range matching the current strong tag: the range is served."""
+    assert_partial(fetch(client, url, Range=FIRST_TEN, If_Range=own_tag(client, url)))
+
+
+@pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize(
+    "if_range",
+    [
+        pytest.param('"stale"', id="§13.1.5 stale tag"),
+        pytest.param("W/{tag}", id="§13.1.5 weak tag never matches"),
+        pytest.param("{opaque}", id="§13.1.5 unquoted tag"),
+        pytest.param("garbage, {tag}", id="§13.1.5 a list is not one validator"),
+    ],
+)
+def test_if_range_that_does_not_match_sends_everything(
+    client: FlaskClient, url: str, if_range: str
+) -> None:
+    tag = own_tag(client, url)
+    value = if_range.format(tag=tag, opaque=tag.strip('"'))
+    assert_full(fetch(client, url, Range=FIRST_TEN, If_Range=value))
+
+
+def test_if_range_with_the_exact_last_modified_gives_206(client: FlaskClient) -> None:
+    """§13.1.5: an HTTP-date If-Range matches only the exact Last-Modified."""
+    assert fetch(client, "/files/data.txt").headers["Last-Modified"] == LAST_MODIFIED
+    assert_partial(fetch(client, "/files/data.txt", Range=FIRST_TEN, If_Range=LAST_MODIFIED))
+
+
+def test_if_range_with_another_date_sends_everything(client: FlaskClient) -> None:
+    assert_full(fetch(client, "/files/data.txt", Range=FIRST_TEN, If_Range=EARLIER))
+
+
+def test_if_range_after_a_change_sends_everything(client: FlaskClient, store: Store) -> None:
+    """§13.1.5: the client's partial copy is of an older version: send the new one whole."""
+    old = own_tag(client, "/items/1/file")
+    store.items[1].version = 2
+    response = fetch(client, "/items/1/file", Range=FIRST_TEN, If_Range=old)
+    assert_full(response)
+    assert response.headers["ETag"] == '"2"'
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_if_range_without_range_is_ignored(client: FlaskClient, url: str) -> None:
+    """§13.1.5: If-Range without Range is ignored."""
+    assert_full(fetch(client, url, If_Range='"stale"'))
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_every_304_of_a_file_carries_the_etag(client: FlaskClient, url: str) -> None:
+    """§15.4.5: the view's own make_conditional must not answer a 304 without the ETag."""
+    tag = own_tag(client, url)
+    response = fetch(client, url, If_Modified_Since=LAST_MODIFIED)
+    assert response.status_code in {200, 304}
+    assert response.headers["ETag"] == tag

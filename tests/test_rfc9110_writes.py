@@ -1,0 +1,346 @@
+"""Conditional writes over HTTP (issue 2 rules 2-6 and 9 for PUT, PATCH and DELETE).
+
+Every test runs for function, MethodView and async views, and most for each unsafe method.
+A refused write must leave the store exactly as it was and must not run the write view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+if TYPE_CHECKING:
+    from conftest import Store
+
+SUCCESS = {"PUT": 200, "PATCH": 200, "DELETE": 204}
+SEEDED_DATES = [
+    pytest.param("Mon, 06 May 2024 07:08:09 GMT", id="§5.6.7 IMF-fixdate"),
+    pytest.param("Monday, 06-May-24 07:08:09 GMT", id="§5.6.7 rfc850-date"),
+    pytest.param("Mon May  6 07:08:09 2024", id="§5.6.7 asctime-date"),
+]
+BEFORE_SEEDED_DATES = [
+    pytest.param("Mon, 06 May 2024 07:08:08 GMT", id="§5.6.7 IMF-fixdate"),
+    pytest.param("Monday, 06-May-24 07:08:08 GMT", id="§5.6.7 rfc850-date"),
+    pytest.param("Mon May  6 07:08:08 2024", id="§5.6.7 asctime-date"),
+]
+
+
+def write(
+    client: FlaskClient, method: str, url: str, headers: object = None, name: str = "new"
+) -> TestResponse:
+    """Send a write; the JSON body is ignored by DELETE."""
+    return client.open(url, method=method, json={"name": name}, headers=headers or {})
+
+
+def assert_refused(response: TestResponse, store: Store, before: Mapping[int, object]) -> None:
+    """412 as problem details, nothing changed, no write view run."""
+    assert response.status_code == 412
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 412
+    assert store.items == before
+    assert not any(method != "GET" for _, method in store.calls)
+
+
+# ---------------------------------------------------------------- rule 3: If-Match
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('"1"', id="§13.1.1 current strong tag"),
+        pytest.param('"9", "1"', id="§13.1.1 list member"),
+        pytest.param(' , "9" ,,\t"1" ,', id="§5.6.1 odd whitespace and empty elements"),
+        pytest.param("*", id="§13.1.1 star on an existing resource"),
+    ],
+)
+def test_if_match_lets_the_write_through(
+    client: FlaskClient, store: Store, unsafe_method: str, value: str
+) -> None:
+    response = write(client, unsafe_method, "/items/1", {"If-Match": value})
+    assert response.status_code == SUCCESS[unsafe_method]
+    assert store.items.get(1) is None or store.items[1].name == "new"
+    assert store.calls[("items", unsafe_method)] == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('"2"', id="§13.1.1 stale tag"),
+        pytest.param('W/"1"', id="§8.8.3.2 weak tag never matches strongly"),
+        pytest.param("1", id="§8.8.3 unquoted tag"),
+        pytest.param('"1', id="§8.8.3 unterminated quote"),
+        pytest.param('"1", garbage', id="§8.8.3 tag beside garbage"),
+        pytest.param('"*"', id="§13.1.1 quoted star is just a tag"),
+        pytest.param("", id="§13.1.1 empty value"),
+    ],
+)
+def test_if_match_refuses_the_write(
+    client: FlaskClient, store: Store, unsafe_method: str, value: str
+) -> None:
+    """§13.1.1: a failed If-Match answers 412 before the write view runs."""
+    before = store.snapshot()
+    assert_refused(write(client, unsafe_method, "/items/1", {"If-Match": value}), store, before)
+
+
+def test_if_match_on_several_field_lines(client: FlaskClient, store: Store) -> None:
+    """§5.3: If-Match lines combine into one list."""
+    headers = [("If-Match", '"8", "9"'), ("If-Match", '"1"')]
+    assert write(client, "PUT", "/items/1", headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param('W/"1"', 412, id="§8.8.3.2 weak request tag"),
+        pytest.param('"1"', 412, id="§8.8.3.2 strong request tag vs weak current"),
+        pytest.param("*", 200, id="§13.1.1 star"),
+    ],
+)
+def test_if_match_against_a_weak_tag(
+    client: FlaskClient, store: Store, value: str, expected: int
+) -> None:
+    """§13.1.1: a weak current tag never passes If-Match, whatever the client sends."""
+    assert client.get("/weak/1").headers["ETag"] == 'W/"1"'
+    assert write(client, "PUT", "/weak/1", {"If-Match": value}).status_code == expected
+
+
+#: Every write route of the test app on a missing item, with the methods it serves.
+WRITES_TO_MISSING = [
+    pytest.param(method, f"{prefix}/99", id=f"{method} {prefix}")
+    for prefix, methods in [
+        ("/items", ("PUT", "PATCH", "DELETE")),
+        ("/optional", ("PUT", "PATCH", "DELETE")),
+        ("/stamped", ("PUT",)),
+        ("/hashed", ("PUT", "DELETE")),
+    ]
+    for method in methods
+]
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param("*", id="star"), pytest.param('"1"', id="a plausible tag")]
+)
+@pytest.mark.parametrize(("method", "url"), WRITES_TO_MISSING)
+def test_if_match_on_a_missing_resource_creates_nothing(
+    client: FlaskClient, store: Store, method: str, url: str, value: str
+) -> None:
+    """§13.1.1: If-Match is false without a current representation: 412, nothing created."""
+    before = store.snapshot()
+    assert_refused(write(client, method, url, {"If-Match": value}), store, before)
+    assert 99 not in store.items
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_if_match_on_a_body_hash_route(client: FlaskClient, store: Store, method: str) -> None:
+    """§13.1.1 with the tag of a rendered body: current passes, stale or weak fails."""
+    tag = client.get("/hashed/1").headers["ETag"]
+    before = store.snapshot()
+    assert_refused(write(client, method, "/hashed/1", {"If-Match": '"stale"'}), store, before)
+    assert_refused(write(client, method, "/hashed/1", {"If-Match": f"W/{tag}"}), store, before)
+    assert write(client, method, "/hashed/1", {"If-Match": tag}).status_code == SUCCESS[method]
+
+
+def test_lost_update_is_prevented(client: FlaskClient, store: Store) -> None:
+    """§13.1.1: two clients hold the same tag; the first write wins, the second gets 412."""
+    tag = client.get("/items/1").headers["ETag"]
+    first = write(client, "PUT", "/items/1", {"If-Match": tag}, name="alice")
+    second = write(client, "PUT", "/items/1", {"If-Match": tag}, name="bob")
+    assert (first.status_code, second.status_code) == (200, 412)
+    assert store.items[1].name == "alice"
+
+
+# ---------------------------------------------------------------- rules 2 and 4: If-None-Match
+
+
+@pytest.mark.parametrize("url", ["/optional/1", "/hashed/1"])
+def test_matching_if_none_match_refuses_writes(
+    client: FlaskClient, store: Store, unsafe_method: str, url: str
+) -> None:
+    """§13.1.2: a match on an unsafe method answers 412, not 304."""
+    if url == "/hashed/1" and unsafe_method == "PATCH":
+        unsafe_method = "PUT"  # the hash route has no PATCH
+    tag = client.get(url).headers["ETag"]
+    before = store.snapshot()
+    for value in (tag, f'"x", W/{tag}', "*"):
+        response = write(client, unsafe_method, url, {"If-None-Match": value})
+        assert_refused(response, store, before)
+
+
+def test_non_matching_if_none_match_lets_writes_through(
+    client: FlaskClient, store: Store, unsafe_method: str
+) -> None:
+    response = write(client, unsafe_method, "/optional/1", {"If-None-Match": '"other"'})
+    assert response.status_code == SUCCESS[unsafe_method]
+
+
+@pytest.mark.parametrize("url", ["/items/99", "/optional/99", "/stamped/99", "/hashed/99"])
+def test_if_none_match_star_creates_only_if_absent(
+    client: FlaskClient, store: Store, url: str
+) -> None:
+    """§13.1.2: ``If-None-Match: *`` creates a missing resource, then refuses a second create."""
+    created = write(client, "PUT", url, {"If-None-Match": "*"}, name="created")
+    assert created.status_code == 201
+    assert store.items[99].name == "created"
+    assert created.headers["ETag"] == client.get(url).headers["ETag"]
+    before = store.snapshot()
+    store.calls.clear()
+    again = write(client, "PUT", url, {"If-None-Match": "*"}, name="overwritten")
+    assert_refused(again, store, before)
+
+
+# ---------------------------------------------------------------- rule 5: require_if_match
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="§6585-3 no conditional header"),
+        pytest.param({"If-None-Match": '"1"'}, id="§6585-3 If-None-Match with a tag"),
+        pytest.param({"If-Modified-Since": "Mon, 06 May 2024 07:08:09 GMT"}, id="§6585-3 IMS"),
+        pytest.param({"If-Unmodified-Since": "Mon, 06 May 2024 07:08:09 GMT"}, id="§6585-3 IUS"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/items/1", "/items/99"])
+def test_require_if_match_answers_428(
+    client: FlaskClient, store: Store, unsafe_method: str, url: str, headers: dict[str, str]
+) -> None:
+    """RFC 6585 §3: a write without If-Match (or If-None-Match: *) is refused before the view."""
+    before = store.snapshot()
+    response = write(client, unsafe_method, url, headers)
+    assert response.status_code == 428
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == 428
+    assert problem["title"] == "Precondition Required"
+    assert "If-Match" in problem["detail"]
+    assert store.items == before
+    assert store.view_calls() == 0
+
+
+def test_require_if_match_leaves_reads_alone(client: FlaskClient) -> None:
+    assert client.get("/items/1").status_code == 200
+
+
+def test_etag_on_a_write_route_makes_headers_optional(
+    client: FlaskClient, store: Store, unsafe_method: str
+) -> None:
+    """Issue rule 5: ``@etag`` on an unsafe method answers normally without conditional headers."""
+    assert write(client, unsafe_method, "/optional/1").status_code == SUCCESS[unsafe_method]
+
+
+# ---------------------------------------------------------------- rule 6: dates on writes
+
+
+@pytest.mark.parametrize("value", SEEDED_DATES)
+def test_if_unmodified_since_same_date_lets_the_write_through(
+    client: FlaskClient, value: str
+) -> None:
+    """§13.1.4: not modified since the date: the write proceeds (all three date formats)."""
+    assert write(client, "PUT", "/stamped/1", {"If-Unmodified-Since": value}).status_code == 200
+
+
+@pytest.mark.parametrize("value", BEFORE_SEEDED_DATES)
+def test_if_unmodified_since_earlier_date_refuses_the_write(
+    client: FlaskClient, store: Store, value: str
+) -> None:
+    before = store.snapshot()
+    response = write(client, "PUT", "/stamped/1", {"If-Unmodified-Since": value})
+    assert_refused(response, store, before)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("yesterday", id="word"),
+        pytest.param("2024-05-06T07:08:08Z", id="ISO 8601"),
+        pytest.param("Mon, 06 May 2024 07:08:08 GMT, Mon, 06 May 2024 07:08:08 GMT", id="list"),
+    ],
+)
+def test_invalid_if_unmodified_since_is_ignored(client: FlaskClient, value: str) -> None:
+    """§13.1.4: an invalid date is ignored: the write proceeds."""
+    assert write(client, "PUT", "/stamped/1", {"If-Unmodified-Since": value}).status_code == 200
+
+
+def test_if_unmodified_since_ignored_when_if_match_present(client: FlaskClient) -> None:
+    """§13.1.4: If-Match takes precedence; the IUS here would have failed."""
+    tag = client.get("/stamped/1").headers["ETag"]
+    headers = {"If-Match": tag, "If-Unmodified-Since": "Mon, 06 May 2024 07:08:08 GMT"}
+    assert write(client, "PUT", "/stamped/1", headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Mon, 06 May 2024 07:08:09 GMT", id="same date"),
+        pytest.param("Fri, 01 Jan 2100 00:00:00 GMT", id="future date"),
+    ],
+)
+def test_if_modified_since_never_applies_to_writes(client: FlaskClient, value: str) -> None:
+    """§13.1.3: IMS is ignored for unsafe methods: never 304, never 412."""
+    assert write(client, "PUT", "/stamped/1", {"If-Modified-Since": value}).status_code == 200
+
+
+def test_if_unmodified_since_has_one_second_resolution(client: FlaskClient, store: Store) -> None:
+    """§8.8.2: a change within the same second as the date is not 'modified since'."""
+    store.items[1].modified += timedelta(microseconds=900_000)
+    headers = {"If-Unmodified-Since": "Mon, 06 May 2024 07:08:09 GMT"}
+    assert write(client, "PUT", "/stamped/1", headers).status_code == 200
+
+
+# ---------------------------------------------------------------- rule 9: the new tag
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        pytest.param("PUT", "/items/1", id="version PUT"),
+        pytest.param("PATCH", "/items/1", id="version PATCH"),
+        pytest.param("PUT", "/optional/1", id="optional version PUT"),
+        pytest.param("PUT", "/weak/1", id="weak version PUT"),
+        pytest.param("PUT", "/stamped/1", id="timestamp PUT"),
+        pytest.param("PUT", "/hashed/1", id="body hash PUT"),
+    ],
+)
+def test_write_returns_the_tag_of_what_it_wrote(client: FlaskClient, method: str, url: str) -> None:
+    """§8.8.3: the write's ETag is the new state's, equal to what the next GET returns."""
+    old = client.get(url).headers["ETag"]
+    guard = "*" if url.startswith("/weak") else old
+    response = write(client, method, url, {"If-Match": guard}, name="renamed")
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "renamed"
+    new = response.headers["ETag"]
+    assert new != old
+    following = client.get(url)
+    assert following.headers["ETag"] == new
+    assert following.get_json() == response.get_json()
+    assert client.get(url, headers={"If-None-Match": new}).status_code == 304
+
+
+def test_timestamp_tags_change_within_one_second(client: FlaskClient) -> None:
+    """Two writes in the same second get different tags (the tag keeps microseconds)."""
+    first = write(client, "PUT", "/stamped/1", name="a").headers["ETag"]
+    second = write(client, "PUT", "/stamped/1", name="b").headers["ETag"]
+    assert first != second
+
+
+def test_the_new_tag_guards_the_next_write(client: FlaskClient) -> None:
+    old = client.get("/items/1").headers["ETag"]
+    new = write(client, "PUT", "/items/1", {"If-Match": old}).headers["ETag"]
+    assert write(client, "PATCH", "/items/1", {"If-Match": old}).status_code == 412
+    assert write(client, "PATCH", "/items/1", {"If-Match": new}).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/items/1", "/hashed/1"])
+def test_delete_sends_no_tag(client: FlaskClient, store: Store, url: str) -> None:
+    """A deleted resource has no representation, so the 204 has no ETag."""
+    tag = client.get(url).headers["ETag"]
+    response = write(client, "DELETE", url, {"If-Match": tag})
+    assert response.status_code == 204
+    assert "ETag" not in response.headers
+    assert 1 not in store.items
+    assert client.get(url).status_code == 404
