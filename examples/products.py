@@ -412,15 +412,10 @@ def save_checked(product: Product, status: int = 200) -> Response:
 
 
 def checked_product(product_id: int) -> Product:
-    """The product at the version the precondition checked: 404 if absent, 412 if changed.
-
-    A product deleted after the check answers 412, like a changed one: the state the
-    client's ``If-Match`` named is gone.
-    """
+    """The product at the version the precondition checked: 404 if absent, 412 if changed
+    or deleted since the check."""
     product: Product | None = product_version.get_checked(product_id)
     if product is None:
-        if checked_version() is not None:
-            raise ETagPreconditionFailed()
         raise NotFound(f"There is no product {product_id}.")
     return product
 

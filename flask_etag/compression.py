@@ -17,7 +17,7 @@ is turned off, because it answers 412 to a GET whose ``If-Match`` the request al
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.http import parse_etags, unquote_etag
 
 from .responses import field_value
@@ -31,15 +31,44 @@ def install(app: Flask) -> None:
     hooks in reverse), after a compressor registered before or after this extension.
     """
     hooks = app.after_request_funcs.setdefault(None, [])
-    if weaken_tags_of_coded_responses not in hooks:
-        hooks.insert(0, weaken_tags_of_coded_responses)
+    if weaken_tags_of_coded_responses not in hooks and _decide_on_first_response not in hooks:
+        hooks.insert(0, _decide_on_first_response)
     # flask_etag has judged the preconditions (RFC 9110 §13.2.2); a re-evaluation against the
     # coding-suffixed tag would turn a GET with a passing If-Match into a 412.
     app.config["COMPRESS_EVALUATE_CONDITIONAL_REQUEST"] = False
 
 
+def _decide_on_first_response(response: Response) -> Response:
+    """Stand-in for the hook until the app's first response: then the real hook, or none.
+
+    Once a Flask app has handled a request it accepts no new ``after_request`` hook, so an app
+    that has no other hook by then has no coder that could ever change a response, and the
+    hook would only cost time (Flask's per-hook dispatch included) on every request.
+    """
+    after_request_funcs = current_app.after_request_funcs
+    hooks = after_request_funcs.get(None, [])
+    coders = [
+        hook
+        for funcs in after_request_funcs.values()
+        for hook in funcs
+        if hook is not _decide_on_first_response
+    ]
+    try:
+        position = hooks.index(_decide_on_first_response)
+    except ValueError:
+        pass  # a concurrent first request decided already
+    else:
+        if coders:
+            hooks[position] = weaken_tags_of_coded_responses
+        else:
+            del hooks[position]  # the only hook: Flask's iteration over the list ends here
+    return weaken_tags_of_coded_responses(response)
+
+
 def weaken_tags_of_coded_responses(response: Response) -> Response:
     """``after_request`` hook: weaken a content-coded 2xx's tag; echo the weak form on a 304."""
+    if field_value(response.headers, "vary") is None:
+        return response  # not negotiated (nearly every response): one scan, nothing to do
     status = response.status_code
     if status == 304:
         _echo_weak_form(response)

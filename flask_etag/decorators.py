@@ -15,7 +15,7 @@ from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
 from .exceptions import ETagConfigurationError, ETagPreconditionRequired
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .handling import current_request, respond_with_body_hash, respond_with_known_validators
-from .settings import check_header_value, current_settings
+from .settings import SETTINGS_KEY, check_header_value, current_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,7 +142,8 @@ def _conditional(
         if positional:
             raise _positional_call_error(view, positional)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        settings = current_settings(app)
+        # The lookup current_settings does, without its call; it still explains a missing set-up.
+        settings = app.extensions.get(SETTINGS_KEY) or current_settings(app)
         call = app.ensure_sync(view) if is_async else view
         served = current_request()
         method = served.method
@@ -153,7 +154,16 @@ def _conditional(
             if preconditions is None or not preconditions.asks_for_write_guard:
                 raise ETagPreconditionRequired()
         policy = settings.cache_control if cache_control is None else cache_control
-        return respond(app, call, view_args, generator, settings, policy, preconditions)  # type: ignore[arg-type]
+        return respond(
+            app,
+            call,
+            view_args,
+            generator,  # type: ignore[arg-type]
+            settings,
+            policy,
+            preconditions,
+            method=method,
+        )
 
     setattr(
         conditional_view, SPEC_ATTRIBUTE, RouteSpec(generator, cache_control, requires_if_match)

@@ -21,11 +21,14 @@ from .conditions import (
     Validators,
     evaluate_preconditions,
     if_range_allows_partial,
+    is_exact_revalidation,
 )
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator, _LookupGenerator
 from .responses import (
     add_validators,
+    body_bytes,
+    field_value,
     is_success,
     not_modified,
     not_modified_like,
@@ -56,9 +59,15 @@ def respond_with_known_validators(
     settings: Settings,
     cache_control: str | None,
     preconditions: Preconditions | None,
+    *,
+    method: str | None = None,
 ) -> Response:
-    """Decide the request from a version or timestamp before running the view."""
-    method = current_request().method
+    """Decide the request from a version or timestamp before running the view.
+
+    :param method: the request method, when the caller has read it already.
+    """
+    if method is None:
+        method = current_request().method
     checked, current = generator.current(view_args, settings.weak)
     safe = method in SAFE_METHODS
     if not (safe and not current.exists):
@@ -124,21 +133,35 @@ def respond_with_body_hash(
     settings: Settings,
     cache_control: str | None,
     preconditions: Preconditions | None,
+    *,
+    method: str | None = None,
 ) -> Response:
-    """Run the view, tag its body, then answer 304 or 412 where the request asks."""
-    method = current_request().method
+    """Run the view, tag its body, then answer 304 or 412 where the request asks.
+
+    :param method: the request method, when the caller has read it already.
+    """
+    if method is None:
+        method = current_request().method
     if method not in SAFE_METHODS and preconditions is not None:
         current = representation_validators_by_get(app, generator, settings)
         if evaluate_preconditions(method, preconditions, current) is not Outcome.PROCEED:
             raise ETagPreconditionFailed(etag=current.etag_header)
-    response = app.make_response(_call_with_preconditions_hidden(view, view_args))
-    if response.status_code == 206 and "ETag" not in response.headers:
-        response = _partial_tagged_as_whole(app, view, view_args, response, generator, settings)
-    if _partial_despite_if_range(response, generator, settings):
-        response.close()  # a send_file 206 holds an open file
-        _forget_range(current_request())
-        response = app.make_response(_call_with_preconditions_hidden(view, view_args))
-    return conditional_body_response(response, generator, settings, cache_control, preconditions)
+    if preconditions is None:
+        result = view(**view_args)  # no precondition field to hide from it
+    else:
+        result = _call_with_preconditions_hidden(view, view_args)
+    # A view returning a response object (the usual case) needs no conversion.
+    response = result if isinstance(result, app.response_class) else app.make_response(result)
+    if response.status_code == 206:
+        if "ETag" not in response.headers:
+            response = _partial_tagged_as_whole(app, view, view_args, response, generator, settings)
+        if _partial_despite_if_range(response, generator, settings):
+            response.close()  # a send_file 206 holds an open file
+            _forget_range(current_request())
+            response = app.make_response(_call_with_preconditions_hidden(view, view_args))
+    return conditional_body_response(
+        response, generator, settings, cache_control, preconditions, method=method
+    )
 
 
 def _forget_range(served: Request) -> None:
@@ -194,17 +217,25 @@ _DECIDED_BY_THE_EXTENSION = (
 
 def _hide_preconditions_from_view() -> dict[str, Any]:
     """Take the precondition fields out of the environ; the caller puts them back."""
-    environ = current_request().environ
-    return {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION if key in environ}
+    return _take_preconditions(current_request().environ)
+
+
+def _take_preconditions(environ: dict[str, Any]) -> dict[str, Any]:
+    hidden = {}
+    for key in _DECIDED_BY_THE_EXTENSION:  # a loop, not a comprehension: one frame less
+        if key in environ:
+            hidden[key] = environ.pop(key)
+    return hidden
 
 
 def _call_with_preconditions_hidden(view: View, view_args: dict[str, Any]) -> Any:
     """Run the view without the precondition fields in its environ, then put them back."""
-    hidden = _hide_preconditions_from_view()
+    environ = current_request().environ
+    hidden = _take_preconditions(environ)
     try:
         return view(**view_args)
     finally:
-        current_request().environ.update(hidden)
+        environ.update(hidden)
 
 
 def _partial_despite_if_range(
@@ -227,13 +258,14 @@ def body_validators(
     etag_header, modified_header = validator_fields(response.headers)
     if etag_header is not None:
         return validators_of(response)
-    if response.is_streamed or response.direct_passthrough:
+    body = body_bytes(response)
+    if body is None:
         return None
-    opaque = generator.opaque_tag(response.get_data(), settings.digest)
+    opaque = generator.opaque_tag(body, settings.digest)
     return Validators(
         etag=opaque,
         weak=generator.weak_or(settings.weak),
-        last_modified=parse_last_modified(modified_header),
+        last_modified=None if modified_header is None else parse_last_modified(modified_header),
     )
 
 
@@ -243,19 +275,40 @@ def conditional_body_response(
     settings: Settings,
     cache_control: str | None,
     preconditions: Preconditions | None,
+    *,
+    method: str | None = None,
 ) -> Response:
-    """Tag a 2xx response by its body and apply GET/HEAD preconditions (§13.2.2)."""
-    if not is_success(response) or response.status_code == 204:
-        return response  # §15.3.5: a 204 has no representation whose hash could be its tag
-    if response.status_code == 206 and "ETag" not in response.headers:
-        return response  # §15.3.7: a hash of the part would not be the whole's tag; send none
-    current = body_validators(response, generator, settings)
-    if current is None:
-        return response  # streamed and untagged: passed through untouched
-    add_validators(response, current, cache_control)
-    method = current_request().method
+    """Tag a 2xx response by its body and apply GET/HEAD preconditions (§13.2.2).
+
+    :param method: the request method, when the caller has read it already.
+    """
+    status = response.status_code
+    if not 200 <= status < 300 or status == 204:
+        # §13.2.1: only a 2xx is judged; §15.3.5: a 204 has no representation to hash.
+        return response
+    # Inlined rather than body_validators + add_validators: this runs on every response of
+    # every body-hash route, and the usual request (no conditional field) needs no Validators.
+    headers = response.headers
+    etag_header = field_value(headers, "etag")
+    if etag_header is None:
+        if status == 206:
+            return response  # §15.3.7: a hash of the part would not be the whole's tag
+        body = body_bytes(response)
+        if body is None:
+            return response  # streamed and untagged: passed through untouched
+        etag_header = generator.entity_tag(body, settings.digest, settings.weak)
+        headers.add("ETag", etag_header)
+    if cache_control is not None:
+        headers.set("Cache-Control", cache_control)
+    if preconditions is None:
+        return response
+    if method is None:
+        method = current_request().method
     if method not in SAFE_METHODS:
         return response  # a write's preconditions were decided before the view
+    if is_exact_revalidation(preconditions, etag_header):
+        return not_modified_like(response)
+    current = validators_of(response)
     outcome = evaluate_preconditions(method, preconditions, current)
     if outcome is Outcome.NOT_MODIFIED:
         return not_modified_like(response)

@@ -63,8 +63,9 @@ def not_modified_like(response: Response) -> Response:
     callbacks and still closes its body, which a 304 does not send (RFC 9110 §15.4.5).
     """
     headers = response.headers
-    for name in [name for name, _ in headers if name.lower() in _NOT_ON_304]:
-        del headers[name]
+    kept = [(name, value) for name, value in headers if name.lower() not in _NOT_ON_304]
+    if len(kept) < len(headers):
+        headers[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
     response.status_code = 304
     # The same object, as the subclass that sends the headers exactly as filtered above.
     response.__class__ = _not_modified_class(type(response))
@@ -122,6 +123,22 @@ def validator_fields(headers: Headers) -> tuple[str | None, str | None]:
         elif lowered == "last-modified":
             modified_header = value if modified_header is None else modified_header
     return etag_header, modified_header
+
+
+def body_bytes(response: Response) -> bytes | None:
+    """The body of a response held in memory, as ``get_data()`` returns it; None if streamed.
+
+    A streamed or passed-through body (a generator, a file) would be consumed by reading it.
+    ``jsonify`` and ``render_template`` leave the body as one bytes chunk in a list; taking it
+    directly skips the six calls ``is_streamed`` and ``get_data`` spend re-checking and
+    re-encoding it, a measurable share of a small request.
+    """
+    chunks = response.response
+    if type(chunks) is list and len(chunks) == 1 and type(chunks[0]) is bytes:
+        return None if response.direct_passthrough else chunks[0]
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    return response.get_data()
 
 
 def parse_last_modified(modified_header: str | None) -> datetime | None:

@@ -79,13 +79,18 @@ class ModelVersionGenerator(VersionGenerator):
     def get_checked(self, identity: Any) -> Any:
         """Load the instance whose version the precondition checked, or raise 412.
 
-        Returns None when it does not exist.  Because the loaded version is the checked one,
-        SQLAlchemy's versioned ``UPDATE`` then compares against exactly what the client saw.
+        Returns None when it did not exist at the check either; one deleted since the check
+        is a 412 like any other change, since the state the client's tag named is gone.
+        Because the loaded version is the checked one, SQLAlchemy's versioned ``UPDATE`` then
+        compares against exactly what the client saw.
         """
         instance = self.session.get(self.model, identity)
+        expected = checked_version()
         if instance is None:
-            return None
-        if getattr(instance, self._version_attribute) != checked_version():
+            if expected is None:
+                return None
+            raise ETagPreconditionFailed()
+        if getattr(instance, self._version_attribute) != expected:
             raise ETagPreconditionFailed()
         return instance
 
