@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
 from .exceptions import ETagConfigurationError, ETagPreconditionRequired
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
-from .handling import current_request, respond_with_body_hash, respond_with_known_validators
+from .handling import respond_with_body_hash, respond_with_known_validators
 from .settings import SETTINGS_KEY, check_header_value, current_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,7 +145,8 @@ def _conditional(
         # The lookup current_settings does, without its call; it still explains a missing set-up.
         settings = app.extensions.get(SETTINGS_KEY) or current_settings(app)
         call = app.ensure_sync(view) if is_async else view
-        served = current_request()
+        # handling.current_request, inlined: one call less on every request.
+        served = request._get_current_object()  # type: ignore[attr-defined]
         method = served.method
         if method in IGNORED_METHODS:
             return call(**view_args)

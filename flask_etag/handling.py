@@ -28,7 +28,6 @@ from .generators import HashGenerator, _LookupGenerator
 from .responses import (
     add_validators,
     body_bytes,
-    field_value,
     is_success,
     not_modified,
     not_modified_like,
@@ -152,15 +151,17 @@ def respond_with_body_hash(
         result = _call_with_preconditions_hidden(view, view_args)
     # A view returning a response object (the usual case) needs no conversion.
     response = result if isinstance(result, app.response_class) else app.make_response(result)
-    if response.status_code == 206:
+    status = response.status_code
+    if status == 206:
         if "ETag" not in response.headers:
             response = _partial_tagged_as_whole(app, view, view_args, response, generator, settings)
         if _partial_despite_if_range(response, generator, settings):
             response.close()  # a send_file 206 holds an open file
             _forget_range(current_request())
             response = app.make_response(_call_with_preconditions_hidden(view, view_args))
+        status = response.status_code
     return conditional_body_response(
-        response, generator, settings, cache_control, preconditions, method=method
+        response, generator, settings, cache_control, preconditions, method=method, status=status
     )
 
 
@@ -277,27 +278,39 @@ def conditional_body_response(
     preconditions: Preconditions | None,
     *,
     method: str | None = None,
+    status: int | None = None,
 ) -> Response:
     """Tag a 2xx response by its body and apply GET/HEAD preconditions (§13.2.2).
 
     :param method: the request method, when the caller has read it already.
+    :param status: the response's status code, when the caller has read it already.
     """
-    status = response.status_code
+    if status is None:
+        status = response.status_code
     if not 200 <= status < 300 or status == 204:
         # §13.2.1: only a 2xx is judged; §15.3.5: a 204 has no representation to hash.
         return response
     # Inlined rather than body_validators + add_validators: this runs on every response of
     # every body-hash route, and the usual request (no conditional field) needs no Validators.
     headers = response.headers
-    etag_header = field_value(headers, "etag")
+    etag_header = None
+    for name, value in headers._list:  # field_value(headers, "etag"), without its two calls
+        if len(name) == 4 and name.lower() == "etag":
+            etag_header = value
+            break
     if etag_header is None:
         if status == 206:
             return response  # §15.3.7: a hash of the part would not be the whole's tag
         body = body_bytes(response)
         if body is None:
             return response  # streamed and untagged: passed through untouched
-        etag_header = generator.entity_tag(body, settings.digest, settings.weak)
-        headers.add("ETag", etag_header)
+        # HashGenerator.entity_tag, inlined: this runs for every tagged response.
+        opaque = (generator._digest or settings.digest)(body)
+        weak = settings.weak if generator.weak is None else generator.weak
+        etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
+        # Appended directly: the value is quoted hex made just above, so the check Headers.add
+        # spends on every value (a regex search for line breaks) could never fail here.
+        headers._list.append(("ETag", etag_header))
     if cache_control is not None:
         headers.set("Cache-Control", cache_control)
     if preconditions is None:

@@ -62,10 +62,12 @@ def not_modified_like(response: Response) -> Response:
     more than the rest of a revalidation, and the original keeps its ``call_on_close``
     callbacks and still closes its body, which a 304 does not send (RFC 9110 §15.4.5).
     """
-    headers = response.headers
-    kept = [(name, value) for name, value in headers if name.lower() not in _NOT_ON_304]
-    if len(kept) < len(headers):
-        headers[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
+    # Headers' own list, read and rebuilt directly: ``headers[:] = kept`` would check each kept
+    # value again (they were checked when set), and its ``__iter__``/``__len__`` are calls.
+    fields = response.headers._list
+    kept = [(name, value) for name, value in fields if name.lower() not in _NOT_ON_304]
+    if len(kept) < len(fields):
+        fields[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
     response.status_code = 304
     # The same object, as the subclass that sends the headers exactly as filtered above.
     response.__class__ = _not_modified_class(type(response))
@@ -103,8 +105,10 @@ def field_value(headers: Headers, lowered_name: str) -> str | None:
     For a hook that runs on every response: werkzeug's ``get`` raises and catches an exception
     when the field is absent, the usual case, which costs several times this scan.
     """
+    size = len(lowered_name)
     for name, value in headers:
-        if name.lower() == lowered_name:
+        # The length first: it rules out nearly every field without lower-casing its name.
+        if len(name) == size and name.lower() == lowered_name:
             return value
     return None
 
