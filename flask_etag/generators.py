@@ -74,19 +74,6 @@ class HashGenerator(TagGenerator):
         digest = self._digest or default_algorithm
         return digest(body)
 
-    def entity_tag(
-        self, body: bytes, default_algorithm: Callable[[bytes], str], default_weak: bool
-    ) -> str:
-        """The ``ETag`` field value for ``body``: ``"hash"``, or ``W/"hash"`` when weak.
-
-        One call for what a request tagging its body needs (see :meth:`opaque_tag`).
-        """
-        digest = self._digest or default_algorithm
-        weak = default_weak if self.weak is None else self.weak
-        opaque = digest(body)
-        # tags.format_entity_tag, inlined: this runs for every tagged response.
-        return f'W/"{opaque}"' if weak else f'"{opaque}"'
-
     def describe(self) -> str:
         return f"hash ({self.algorithm})" if self.algorithm else "hash"
 

@@ -304,7 +304,8 @@ def conditional_body_response(
         body = body_bytes(response)
         if body is None:
             return response  # streamed and untagged: passed through untouched
-        # HashGenerator.entity_tag, inlined: this runs for every tagged response.
+        # HashGenerator.opaque_tag and format_entity_tag, inlined: this runs for every tagged
+        # response.
         opaque = (generator._digest or settings.digest)(body)
         weak = settings.weak if generator.weak is None else generator.weak
         etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
