@@ -79,11 +79,9 @@ def respond_with_known_validators(
     if safe:
         _ignore_range_unless_if_range_matches(current)
     context.remember_checked(checked)
-    hidden = _hide_preconditions_from_view()
-    try:
-        response = app.make_response(generator.call_view(view, view_args))
-    finally:
-        current_request().environ.update(hidden)
+    response = app.make_response(
+        _call_with_preconditions_hidden(generator.call_view, view, view_args)
+    )
     if is_success(response):
         final = _validators_of_response_state(generator, view_args, settings, current, safe)
         if final.exists:
@@ -148,7 +146,7 @@ def respond_with_body_hash(
     if preconditions is None:
         result = view(**view_args)  # no precondition field to hide from it
     else:
-        result = _call_with_preconditions_hidden(view, view_args)
+        result = _call_with_preconditions_hidden(view, **view_args)
     # A view returning a response object (the usual case) needs no conversion.
     response = result if isinstance(result, app.response_class) else app.make_response(result)
     status = response.status_code
@@ -158,7 +156,7 @@ def respond_with_body_hash(
         if _partial_despite_if_range(response, generator, settings):
             response.close()  # a send_file 206 holds an open file
             _forget_range(current_request())
-            response = app.make_response(_call_with_preconditions_hidden(view, view_args))
+            response = app.make_response(_call_with_preconditions_hidden(view, **view_args))
         status = response.status_code
     return conditional_body_response(
         response, generator, settings, cache_control, preconditions, method=method, status=status
@@ -190,7 +188,7 @@ def _partial_tagged_as_whole(
     range_field = served.environ.get("HTTP_RANGE")
     _forget_range(served)
     try:
-        whole = app.make_response(_call_with_preconditions_hidden(view, view_args))
+        whole = app.make_response(_call_with_preconditions_hidden(view, **view_args))
     finally:
         if range_field is not None:
             served.environ["HTTP_RANGE"] = range_field
@@ -216,11 +214,6 @@ _DECIDED_BY_THE_EXTENSION = (
 )
 
 
-def _hide_preconditions_from_view() -> dict[str, Any]:
-    """Take the precondition fields out of the environ; the caller puts them back."""
-    return _take_preconditions(current_request().environ)
-
-
 def _take_preconditions(environ: dict[str, Any]) -> dict[str, Any]:
     hidden = {}
     for key in _DECIDED_BY_THE_EXTENSION:  # a loop, not a comprehension: one frame less
@@ -229,12 +222,13 @@ def _take_preconditions(environ: dict[str, Any]) -> dict[str, Any]:
     return hidden
 
 
-def _call_with_preconditions_hidden(view: View, view_args: dict[str, Any]) -> Any:
-    """Run the view without the precondition fields in its environ, then put them back."""
+def _call_with_preconditions_hidden(function: View, /, *args: Any, **kwargs: Any) -> Any:
+    """Run ``function`` (the view, or a generator's wrapper of it) without the precondition
+    fields in the environ, then put them back."""
     environ = current_request().environ
     hidden = _take_preconditions(environ)
     try:
-        return view(**view_args)
+        return function(*args, **kwargs)
     finally:
         environ.update(hidden)
 
