@@ -27,13 +27,21 @@ SETTINGS_KEY = "etag.settings"
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-def check_header_value(name: str, value: str | None) -> None:
-    """Refuse at set-up a header value that cannot be sent as it is (RFC 9110 §5.5)."""
-    if value is not None and _FIELD_VALUE.fullmatch(value) is None:
+def check_header_value(name: str, value: object) -> str | None:
+    """Refuse at set-up a header value that cannot be sent as it is (RFC 9110 §5.5).
+
+    Returns ``value`` (a string or None) once checked.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a header value string such as 'max-age=60', not {value!r}")
+    if _FIELD_VALUE.fullmatch(value) is None:
         raise ValueError(
             f"{name} must be a one-line header value without control characters, "
             f"such as 'max-age=60', not {value!r}"
         )
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,13 +61,7 @@ class Settings:
             digest = body_digest_function(algorithm)  # type: ignore[arg-type]
         except (TypeError, ValueError) as error:
             raise type(error)(f"ETAG_ALGORITHM: {error}") from None
-        cache_control = config["ETAG_CACHE_CONTROL"]
-        if cache_control is not None and not isinstance(cache_control, str):
-            raise TypeError(
-                "ETAG_CACHE_CONTROL must be a header value string such as 'max-age=60', "
-                f"not {cache_control!r}"
-            )
-        check_header_value("ETAG_CACHE_CONTROL", cache_control)
+        cache_control = check_header_value("ETAG_CACHE_CONTROL", config["ETAG_CACHE_CONTROL"])
         return cls(
             digest=digest,
             weak=bool(config["ETAG_WEAK"]),
