@@ -1,134 +1,100 @@
-"""Content coding and entity-tags: a compressed response never keeps a strong tag.
+"""Content coding and entity-tags: coded bytes get a strong tag of their own.
 
-A strong tag names exact bytes (RFC 9110 §8.8.1, §8.8.3), and compression changes the bytes,
-so when an app compresses responses (Flask-Compress, or any ``after_request`` coder) the
-compressed representation and the identity one must not share a strong tag.  Like nginx's
-gzip filter and Django's GZipMiddleware, flask_etag weakens the tag of a response whose content
-coding was negotiated: ``"x"`` becomes ``W/"x"``.  The weak form still matches ``"x"`` under the
-weak comparison If-None-Match uses (§13.1.2), so a compressing client's revalidation is answered
-304 before the view runs; under the strong comparison of If-Match (§13.1.1) and If-Range
-(§13.1.5) it never matches, which is right: it does not name exact bytes.
+A strong tag names exact bytes (RFC 9110 §8.8.1, §8.8.3) and compression changes the bytes, so
+when a response is compressed with a coding chosen from ``Accept-Encoding`` (Flask-Compress, a
+view, or any ``after_request`` coder), its strong tag ``"x"`` becomes ``"x:gzip"``: the form
+Flask-Compress itself uses, like Apache's ``"x-gzip"``.  The two representations never share a
+strong tag, and both stay strong:
 
-Flask-Compress (1.5 and later) makes a strong ``"x:gzip"`` of a strong ``"x"`` instead.  That
-suffix is dropped here, so the weak tag equals the identity tag and our own evaluation matches
-it; and Flask-Compress's second evaluation by werkzeug (``COMPRESS_EVALUATE_CONDITIONAL_REQUEST``)
-is turned off, because it answers 412 to a GET whose ``If-Match`` the request already passed.
+- revalidation: ``If-None-Match: "x:gzip"`` names the coded form of the current ``"x"``, so
+  it is answered 304 (before the view on version routes), carrying the form the client holds;
+- writes: ``If-Match: "x:gzip"`` names the same resource state as ``"x"``, and If-Match asks
+  whether the resource changed (§13.1.1), so a client that received gzip can chain its write;
+- ``If-Range`` compares exactly (§13.1.5): a coded tag never makes a 206 of identity bytes.
+
+Flask-Compress's own re-evaluation by werkzeug (``COMPRESS_EVALUATE_CONDITIONAL_REQUEST``) is
+turned off: flask_etag has decided the request already (§13.2.2).
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from collections.abc import Mapping
+
+from flask import Flask, Response
 from werkzeug.http import parse_etags, unquote_etag
 
 from .responses import field_value
-from .tags import format_entity_tag
+from .tags import coded_opaque_tag, format_entity_tag, strip_coding
 
 
 def install(app: Flask) -> None:
-    """Weaken tags of compressed responses on ``app``, whichever extension compresses them.
-
-    The hook goes first in the app's ``after_request`` list, so it runs last (Flask runs those
-    hooks in reverse), after a compressor registered before or after this extension.
-    """
-    hooks = app.after_request_funcs.setdefault(None, [])
-    if weaken_tags_of_coded_responses not in hooks and _decide_on_first_response not in hooks:
-        hooks.insert(0, _decide_on_first_response)
-    # flask_etag has judged the preconditions (RFC 9110 §13.2.2); a re-evaluation against the
-    # coding-suffixed tag would turn a GET with a passing If-Match into a 412.
+    """Stop Flask-Compress from judging conditional requests a second time on ``app``."""
     app.config["COMPRESS_EVALUATE_CONDITIONAL_REQUEST"] = False
 
 
-def _decide_on_first_response(response: Response) -> Response:
-    """Stand-in for the hook until the app's first response: then the real hook, or none.
-
-    Once a Flask app has handled a request it accepts no new ``after_request`` hook, so an app
-    that has no other hook by then has no coder that could ever change a response, and the
-    hook would only cost time (Flask's per-hook dispatch included) on every request.
-    """
-    after_request_funcs = current_app.after_request_funcs
-    hooks = after_request_funcs.get(None, [])
-    coders = [
-        hook
-        for funcs in after_request_funcs.values()
-        for hook in funcs
-        if hook is not _decide_on_first_response
-    ]
-    try:
-        position = hooks.index(_decide_on_first_response)
-    except ValueError:
-        pass  # a concurrent first request decided already
-    else:
-        if coders:
-            hooks[position] = weaken_tags_of_coded_responses
-        else:
-            del hooks[position]  # the only hook: Flask's iteration over the list ends here
-    return weaken_tags_of_coded_responses(response)
-
-
-def weaken_tags_of_coded_responses(response: Response) -> Response:
-    """``after_request`` hook: weaken a content-coded 2xx's tag; echo the weak form on a 304."""
-    if field_value(response.headers, "vary") is None:
-        return response  # not negotiated (nearly every response): one scan, nothing to do
-    status = response.status_code
-    if status == 304:
-        _echo_weak_form(response)
-    elif 200 <= status < 300:
-        _weaken_if_coded(response)
-    return response
-
-
-def _varies_by_coding(response: Response) -> bool:
-    """True when the representation was chosen by ``Accept-Encoding`` (RFC 9110 §12.5.5)."""
-    vary = field_value(response.headers, "vary")
+def varies_by_coding(vary: str | None) -> bool:
+    """True when the ``Vary`` value says the coding was chosen by ``Accept-Encoding`` (§12.5.5)."""
     if vary is None:
         return False
-    fields = {field.strip().lower() for field in vary.split(",")}
+    fields = {name.strip().lower() for name in vary.split(",")}
     return "accept-encoding" in fields or "*" in fields
 
 
-def _strong_opaque_tag(response: Response) -> str | None:
-    """The response's opaque-tag when its ``ETag`` is strong; None when weak or absent."""
-    header = response.headers.get("ETag")
-    if header is None:
-        return None
-    opaque, weak = unquote_etag(header)
-    return None if weak or opaque is None else opaque
+def tag_coded_representation(response: Response) -> None:
+    """Give a negotiated, content-coded 2xx the coded form of its strong tag: ``"x:gzip"``.
 
-
-def _weaken_if_coded(response: Response) -> None:
-    """§8.8.3: the coded bytes are not the identity bytes, so their tag cannot stay strong."""
-    coding = field_value(response.headers, "content-encoding")
-    if coding is None:
-        return  # nearly every response: checked before anything dearer
-    header = response.headers.get("ETag")
-    if header is None or coding.strip().lower() in ("", "identity"):
-        return
-    opaque, weak = unquote_etag(header)
-    if opaque is None or not _varies_by_coding(response):
-        return  # the coded bytes are the only representation there is: the tag stands
-    suffix = f":{coding.strip()}"
-    if opaque.endswith(suffix):
-        # Flask-Compress's derived tag (older releases suffix weak ones too): the weak identity tag
-        # is what our own evaluation compares, so a 304 can be decided before the view.
-        opaque = opaque[: -len(suffix)]
-    elif weak:
-        return
-    response.headers["ETag"] = format_entity_tag(opaque, weak=True)
-
-
-def _echo_weak_form(response: Response) -> None:
-    """§15.4.5: a 304 carries the ETag the 200 would have; for a coded 200 that is ``W/"x"``.
-
-    The 304 has no body to tell whether the 200 would have been compressed, but the client's
-    ``If-None-Match`` tells which form it holds; echoing that form lets a cache update the very
-    response it revalidated (RFC 9111 §4.3.4).
+    A weak tag already allows equivalent representations to share it (§8.8.1), and a coded
+    response that does not vary is the only representation there is: both are left alone.
     """
-    if not _varies_by_coding(response):
-        return  # nearly every 304: checked before anything dearer
-    opaque = _strong_opaque_tag(response)
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
-    if opaque is None or if_none_match is None:
+    headers = response.headers
+    coding = field_value(headers, "content-encoding")
+    if coding is None:
+        return  # nearly every response: decided by one scan
+    coding = coding.strip().lower()
+    header = field_value(headers, "etag")
+    if header is None or coding in ("", "identity"):
         return
-    held = parse_etags(if_none_match)
-    if held.is_weak(opaque) and not held.is_strong(opaque):
-        response.headers["ETag"] = format_entity_tag(opaque, weak=True)
+    if not varies_by_coding(field_value(headers, "vary")):
+        return
+    opaque, weak = unquote_etag(header)
+    if opaque is None or weak:
+        return
+    coded = coded_opaque_tag(opaque, coding)
+    if coded != opaque:
+        headers.set("ETag", format_entity_tag(coded, weak=False))
+
+
+def tag_held_by_client(etag_header: str, environ: Mapping[str, object]) -> str:
+    """The ``ETag`` of a 304: the form of the current tag that the client holds (§15.4.5).
+
+    A client revalidating the coded form (``"x:gzip"``) of the current ``"x"`` that still
+    accepts that coding would be sent that form again, and one holding the identity form keeps
+    it: the 304 names the very response the client or cache holds (RFC 9111 §4.3.4).
+    """
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if not isinstance(if_none_match, str) or if_none_match == etag_header:
+        return etag_header
+    opaque, weak = unquote_etag(etag_header)
+    if opaque is None or weak:
+        return etag_header
+    identity = strip_coding(opaque)
+    accepted = _accepted_codings(environ.get("HTTP_ACCEPT_ENCODING"))
+    for held in parse_etags(if_none_match).as_set():
+        if not isinstance(held, str) or strip_coding(held) != identity:
+            continue
+        if held == identity or held.rpartition(":")[2].lower() in accepted:
+            return format_entity_tag(held, weak=False)
+    return format_entity_tag(identity, weak=False)
+
+
+def _accepted_codings(accept_encoding: object) -> set[str]:
+    """The codings named in ``Accept-Encoding`` with a non-zero weight (RFC 9110 §12.5.3)."""
+    if not isinstance(accept_encoding, str):
+        return set()
+    accepted = set()
+    for member in accept_encoding.split(","):
+        coding, _, parameters = member.partition(";")
+        if parameters.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            continue
+        accepted.add(coding.strip().lower())
+    return accepted

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from werkzeug.http import parse_date, parse_etags
 
-from .tags import format_entity_tag, parse_entity_tag_list
+from .tags import VARIANT_SEPARATOR, format_entity_tag, parse_entity_tag_list, strip_coding
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -53,6 +53,9 @@ class Validators:
     weak: bool = False
     last_modified: datetime | None = None
     exists: bool = True
+    #: On a route with ``vary=``, the opaque-tag of the resource state the representation was
+    #: negotiated from; ``etag`` then also names the request's negotiated fields.
+    state: str | None = None
 
     @property
     def etag_header(self) -> str | None:
@@ -103,17 +106,27 @@ def parse_http_date(value: str | None) -> datetime | None:
 
 
 def if_match_passes(field_value: str, current: Validators) -> bool:
-    """RFC 9110 §13.1.1: strong comparison; ``*`` is true only when a representation exists."""
+    """RFC 9110 §13.1.1: strong comparison; ``*`` is true only when a representation exists.
+
+    If-Match asks whether the resource changed, so a listed tag of the same state passes
+    whatever content coding or negotiated fields it was sent for (:func:`names_state`).
+    """
     tags = parse_entity_tag_list(field_value)
     if tags.star_tag:
         return current.exists
     if not current.exists or current.etag is None or current.weak:
         return False
-    return tags.is_strong(current.etag)
+    if tags.is_strong(current.etag):
+        return True
+    return any(names_state(tag, current) for tag in tags.as_set())
 
 
 def if_none_match_matches(field_value: str, current: Validators) -> bool:
-    """RFC 9110 §13.1.2: weak comparison; ``*`` matches any current representation."""
+    """RFC 9110 §13.1.2: weak comparison; ``*`` matches any current representation.
+
+    A listed tag that is the current one plus a content-coding suffix (``"x:gzip"``) names
+    the coded form of the same representation, so it matches too.
+    """
     if not current.exists:
         return False
     if current.etag is not None and field_value == format_entity_tag(current.etag, current.weak):
@@ -121,7 +134,31 @@ def if_none_match_matches(field_value: str, current: Validators) -> bool:
     tags = parse_etags(field_value)
     if tags.star_tag:
         return True
-    return current.etag is not None and tags.contains_weak(current.etag)
+    if current.etag is None:
+        return False
+    # werkzeug's parse of '""' lists None as a member: only strings are tags.
+    listed = [tag for tag in tags.as_set(include_weak=True) if isinstance(tag, str)]
+    return tags.contains_weak(current.etag) or any(
+        strip_coding(tag) == current.etag for tag in listed
+    )
+
+
+def names_state(opaque: str, current: Validators) -> bool:
+    """True when ``opaque`` is a tag this server made for the current resource state.
+
+    That is the current tag itself, its content-coded form (``"x:gzip"``), or, on a route
+    with ``vary=``, the tag of the same state negotiated for other request fields.
+    """
+    base = strip_coding(opaque)
+    if base == current.etag:
+        return True
+    state = current.state
+    return (
+        state is not None
+        and current.etag is not None
+        and len(base) == len(current.etag)
+        and base.startswith(state + VARIANT_SEPARATOR)
+    )
 
 
 def _unmodified_since(field_value: str, current: Validators) -> bool | None:

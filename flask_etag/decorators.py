@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from flask import Response, current_app, request
@@ -16,20 +15,12 @@ from .exceptions import ETagConfigurationError, ETagPreconditionRequired
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .handling import respond_with_body_hash, respond_with_known_validators
 from .settings import SETTINGS_KEY, check_header_value, current_settings
+from .spec import RouteSpec, check_vary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Attribute on a decorated view that describes it, for ``flask etag routes`` and OpenAPI.
 SPEC_ATTRIBUTE = "_flask_etag"
-
-
-@dataclass(frozen=True)
-class RouteSpec:
-    """How a decorated view is tagged: read by the CLI and the OpenAPI helper."""
-
-    generator: TagGenerator
-    cache_control: str | None
-    requires_if_match: bool
 
 
 @overload
@@ -43,6 +34,7 @@ def etag(
     *,
     weak: bool | None = None,
     cache_control: str | None = None,
+    vary: str | Iterable[str] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -52,6 +44,7 @@ def etag(
     *,
     weak: bool | None = None,
     cache_control: str | None = None,
+    vary: str | Iterable[str] | None = None,
 ) -> Any:
     """Tag a view's responses and answer conditional requests for it (RFC 9110 §13).
 
@@ -62,7 +55,10 @@ def etag(
     :param generator: a :class:`HashGenerator` (default), :class:`VersionGenerator` or
         :class:`TimestampGenerator`.
     :param weak: send ``W/"..."`` tags; overrides the generator's own setting.
-    :param cache_control: a ``Cache-Control`` value for the 2xx and 304 responses.
+    :param cache_control: a ``Cache-Control`` value for the 2xx and 304 responses; it
+        replaces the view's own, where ``ETAG_CACHE_CONTROL`` only fills in a missing one.
+    :param vary: request fields the view chooses its representation by, e.g. ``("Accept",)``:
+        their values go into the tag and the fields into ``Vary`` (RFC 9110 §8.8.3, §12.5.5).
     """
     if isinstance(generator, type) and issubclass(generator, TagGenerator):
         raise TypeError(
@@ -70,18 +66,23 @@ def etag(
             f"@etag({generator.__name__}(...))"
         )
     if callable(generator) and not isinstance(generator, TagGenerator):
-        return _conditional(generator, HashGenerator(), cache_control, requires_if_match=False)
+        return _conditional(generator, RouteSpec.build(HashGenerator(), None, False, ()))
     chosen = _with_weakness(generator or HashGenerator(), weak)
     _check_cache_control(cache_control)
+    spec = RouteSpec.build(chosen, cache_control, False, check_vary(vary))
 
     def decorate(view: F) -> F:
-        return _conditional(view, chosen, cache_control, requires_if_match=False)
+        return _conditional(view, spec)
 
     return decorate
 
 
 def require_if_match(
-    generator: Any = None, /, *, cache_control: str | None = None
+    generator: Any = None,
+    /,
+    *,
+    cache_control: str | None = None,
+    vary: str | Iterable[str] | None = None,
 ) -> Callable[[F], F]:
     """Make writes conditional: without ``If-Match`` an unsafe request gets 428 (RFC 6585 §3).
 
@@ -96,9 +97,10 @@ def require_if_match(
             f"cannot be checked before the write it guards (got {generator!r})."
         )
     _check_cache_control(cache_control)
+    spec = RouteSpec.build(generator, cache_control, True, check_vary(vary))
 
     def decorate(view: F) -> F:
-        return _conditional(view, generator, cache_control, requires_if_match=True)
+        return _conditional(view, spec)
 
     return decorate
 
@@ -122,14 +124,13 @@ def _check_cache_control(cache_control: object) -> None:
     check_header_value("cache_control", cache_control)
 
 
-def _conditional(
-    view: F, generator: TagGenerator, cache_control: str | None, *, requires_if_match: bool
-) -> F:
+def _conditional(view: F, spec: RouteSpec) -> F:
     """Wrap ``view`` so its requests go through RFC 9110 §13.2.2 evaluation."""
     if not callable(view):
         raise TypeError(f"etag decorators wrap a view function, not {view!r}")
     is_async = inspect.iscoroutinefunction(view)
-    decided_before_view = isinstance(generator, _LookupGenerator)
+    decided_before_view = isinstance(spec.generator, _LookupGenerator)
+    requires_if_match = spec.requires_if_match
     respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
 
     @functools.wraps(view)
@@ -149,21 +150,9 @@ def _conditional(
         if requires_if_match and method not in SAFE_METHODS:
             if preconditions is None or not preconditions.asks_for_write_guard:
                 raise ETagPreconditionRequired()
-        policy = settings.cache_control if cache_control is None else cache_control
-        return respond(
-            app,
-            call,
-            view_args,
-            generator,  # type: ignore[arg-type]
-            settings,
-            policy,
-            preconditions,
-            method=method,
-        )
+        return respond(app, call, view_args, spec, settings, preconditions, method=method)
 
-    setattr(
-        conditional_view, SPEC_ATTRIBUTE, RouteSpec(generator, cache_control, requires_if_match)
-    )
+    setattr(conditional_view, SPEC_ATTRIBUTE, spec)
     return conditional_view  # type: ignore[return-value]
 
 

@@ -6,13 +6,17 @@ evaluate preconditions before performing the method); body-hash routes after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from io import BytesIO
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urljoin
 
 from flask import Flask, Request, Response, request
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from . import context
+from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
     MISSING,
     SAFE_METHODS,
@@ -27,7 +31,9 @@ from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator, _LookupGenerator
 from .responses import (
     add_validators,
+    apply_cache_policy,
     body_bytes,
+    field_value,
     is_success,
     not_modified,
     not_modified_like,
@@ -37,8 +43,14 @@ from .responses import (
     validators_of,
 )
 from .settings import Settings
+from .spec import RouteSpec
+from .tags import strip_coding, variant_opaque_tag
 
 View = Callable[..., Any]
+
+#: Attribute of a body-hash response whose tag and decision wait for the app's last
+#: ``after_request`` hook: the bytes hashed and the generator (see :mod:`flask_etag.finishing`).
+HASHED_BODY = "_flask_etag_hashed_body"
 
 
 def current_request() -> Request:
@@ -54,26 +66,23 @@ def respond_with_known_validators(
     app: Flask,
     view: View,
     view_args: dict[str, Any],
-    generator: _LookupGenerator,
+    spec: RouteSpec,
     settings: Settings,
-    cache_control: str | None,
     preconditions: Preconditions | None,
     *,
-    method: str | None = None,
+    method: str,
 ) -> Response:
-    """Decide the request from a version or timestamp before running the view.
-
-    :param method: the request method, when the caller has read it already.
-    """
-    if method is None:
-        method = current_request().method
-    checked, current = generator.current(view_args, settings.weak)
+    """Decide the request from a version or timestamp before running the view."""
+    generator: _LookupGenerator = spec.generator  # type: ignore[assignment]
+    checked, state = generator.current(view_args, settings.weak)
+    current = negotiated(state, spec)
+    cache_control = spec.cache_control or settings.cache_control
     safe = method in SAFE_METHODS
     if not (safe and not current.exists):
         # §13.2.1: on a missing resource a GET answers 404 from the view, so it is not judged.
         outcome = evaluate_preconditions(method, preconditions, current)
         if outcome is Outcome.NOT_MODIFIED:
-            return not_modified(validator_headers(current, cache_control))
+            return not_modified(_echoed(validator_headers(current, cache_control, spec.vary)))
         if outcome is Outcome.PRECONDITION_FAILED:
             raise ETagPreconditionFailed(etag=current.etag_header)
     if safe:
@@ -82,11 +91,53 @@ def respond_with_known_validators(
     response = app.make_response(
         _call_with_preconditions_hidden(generator.call_view, view, view_args)
     )
-    if is_success(response):
-        final = _validators_of_response_state(generator, view_args, settings, current, safe)
-        if final.exists:
-            add_validators(response, final, cache_control)
+    if not is_success(response):
+        return response
+    final = _validators_of_response_state(generator, view_args, settings, state, safe)
+    final = negotiated(final, spec)
+    if not final.exists:
+        return response
+    add_validators(response, final, spec.cache_control, settings.cache_control, spec.vary)
+    tag_coded_representation(response)
+    if safe and preconditions is not None and final.last_modified is None:
+        return _judged_by_view_last_modified(response, final, method, preconditions)
     return response
+
+
+def negotiated(current: Validators, spec: RouteSpec) -> Validators:
+    """On a route with ``vary=``, the tag of the representation this request negotiates."""
+    if not spec.vary or current.etag is None:
+        return current
+    values = spec.negotiated_values(current_request().environ)
+    return dataclasses.replace(
+        current, etag=variant_opaque_tag(current.etag, values), state=current.etag
+    )
+
+
+def _echoed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A before-the-view 304's fields, its ``ETag`` in the form the 200 would carry."""
+    environ = current_request().environ
+    return [
+        (name, tag_held_by_client(value, environ) if name == "ETag" else value)
+        for name, value in headers
+    ]
+
+
+def _judged_by_view_last_modified(
+    response: Response, final: Validators, method: str, preconditions: Preconditions
+) -> Response:
+    """§13.1.3, §13.1.4: a GET's date conditions, judged by the ``Last-Modified`` the view set.
+
+    A version carries no date, so before the view If-Modified-Since and If-Unmodified-Since
+    had nothing to compare with; a view such as ``send_file`` supplies one.
+    """
+    if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
+        return response
+    modified = parse_last_modified(field_value(response.headers, "last-modified"))
+    if modified is None:
+        return response
+    dated = dataclasses.replace(final, last_modified=modified)
+    return _apply_outcome(response, evaluate_preconditions(method, preconditions, dated), dated)
 
 
 def _validators_of_response_state(
@@ -126,27 +177,25 @@ def respond_with_body_hash(
     app: Flask,
     view: View,
     view_args: dict[str, Any],
-    generator: HashGenerator,
+    spec: RouteSpec,
     settings: Settings,
-    cache_control: str | None,
     preconditions: Preconditions | None,
     *,
-    method: str | None = None,
+    method: str,
 ) -> Response:
-    """Run the view, tag its body, then answer 304 or 412 where the request asks.
-
-    :param method: the request method, when the caller has read it already.
-    """
-    if method is None:
-        method = current_request().method
-    if method not in SAFE_METHODS and preconditions is not None:
-        current = representation_validators_by_get(app, generator, settings)
-        if evaluate_preconditions(method, preconditions, current) is not Outcome.PROCEED:
-            raise ETagPreconditionFailed(etag=current.etag_header)
+    """Run the view, tag its body, then answer 304 or 412 where the request asks."""
+    generator: HashGenerator = spec.generator  # type: ignore[assignment]
+    if method not in SAFE_METHODS:
+        return _write_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
     if preconditions is None:
         result = view(**view_args)  # no precondition field to hide from it
     else:
-        result = _call_with_preconditions_hidden(view, **view_args)
+        try:
+            result = _call_with_preconditions_hidden(view, **view_args)
+        except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
+            return _unsatisfiable_range_after_preconditions(
+                app, view, view_args, unsatisfiable, spec, settings, preconditions
+            )
     # A view returning a response object (the usual case) needs no conversion.
     response = result if isinstance(result, app.response_class) else app.make_response(result)
     status = response.status_code
@@ -158,9 +207,106 @@ def respond_with_body_hash(
             _forget_range(current_request())
             response = app.make_response(_call_with_preconditions_hidden(view, **view_args))
         status = response.status_code
+    elif status == 416 and preconditions is not None:
+        return _unsatisfiable_range_after_preconditions(
+            app, view, view_args, response, spec, settings, preconditions
+        )
     return conditional_body_response(
-        response, generator, settings, cache_control, preconditions, method=method, status=status
+        response, generator, settings, spec, preconditions, method=method, status=status
     )
+
+
+def _write_with_body_hash(
+    app: Flask,
+    view: View,
+    view_args: dict[str, Any],
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions | None,
+    method: str,
+) -> Response:
+    """A write to a body-hash route: judged against what a GET answers now, then performed.
+
+    Its response is tagged only when it is the target's new representation (RFC 9110
+    §9.3.4, §8.7): a status document such as ``{"saved": true}`` is not what the next GET
+    returns, and a client chaining ``If-Match`` on its hash would always get 412.
+    """
+    generator: HashGenerator = spec.generator  # type: ignore[assignment]
+    if preconditions is not None:
+        current = current_representation_validators(app, generator, settings)
+        if evaluate_preconditions(method, preconditions, current) is not Outcome.PROCEED:
+            raise ETagPreconditionFailed(etag=current.etag_header)
+        result = _call_with_preconditions_hidden(view, **view_args)
+    else:
+        result = view(**view_args)
+    response = result if isinstance(result, app.response_class) else app.make_response(result)
+    status = response.status_code
+    if not 200 <= status < 300 or status == 204:
+        return response
+    if not _describes_the_target(response):
+        apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
+        return response
+    return conditional_body_response(
+        response, generator, settings, spec, None, method=method, status=status
+    )
+
+
+def _describes_the_target(response: Response) -> bool:
+    """§8.7: a ``Content-Location`` naming the request's URI says the body is its representation."""
+    location = field_value(response.headers, "content-location")
+    if location is None:
+        return False
+    served = current_request()
+    return urljoin(served.url, location) == served.url
+
+
+def _unsatisfiable_range_after_preconditions(
+    app: Flask,
+    view: View,
+    view_args: dict[str, Any],
+    unsatisfiable: Response | RequestedRangeNotSatisfiable,
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions,
+) -> Response:
+    """§13.2.2 judges preconditions before Range (§14.2): a view's 416 waits for them.
+
+    ``send_file`` answers an unsatisfiable Range with 416 (raised) before anything else; the
+    whole representation is rendered again without Range to learn whether the answer is 304
+    or 412.  When the preconditions pass, the 416 stands.
+    """
+    served = current_request()
+    range_field = served.environ.get("HTTP_RANGE")
+    _forget_range(served)
+    try:
+        whole = app.make_response(_call_with_preconditions_hidden(view, **view_args))
+    finally:
+        if range_field is not None:
+            served.environ["HTTP_RANGE"] = range_field
+        served.__dict__.pop("range", None)
+    try:
+        decided = conditional_body_response(
+            whole,
+            spec.generator,  # type: ignore[arg-type]
+            settings,
+            spec,
+            preconditions,
+            method=served.method,
+            status=whole.status_code,
+            final=True,
+        )
+    except ETagPreconditionFailed:
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        raise
+    if decided.status_code == 304:
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        return decided
+    decided.close()
+    if isinstance(unsatisfiable, RequestedRangeNotSatisfiable):
+        raise unsatisfiable
+    return unsatisfiable
 
 
 def _forget_range(served: Request) -> None:
@@ -214,9 +360,9 @@ _DECIDED_BY_THE_EXTENSION = (
 )
 
 
-def _take_preconditions(environ: dict[str, Any]) -> dict[str, Any]:
+def _take_fields(environ: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     hidden = {}
-    for key in _DECIDED_BY_THE_EXTENSION:  # a loop, not a comprehension: one frame less
+    for key in keys:  # a loop, not a comprehension: one frame less
         if key in environ:
             hidden[key] = environ.pop(key)
     return hidden
@@ -226,7 +372,7 @@ def _call_with_preconditions_hidden(function: View, /, *args: Any, **kwargs: Any
     """Run ``function`` (the view, or a generator's wrapper of it) without the precondition
     fields in the environ, then put them back."""
     environ = current_request().environ
-    hidden = _take_preconditions(environ)
+    hidden = _take_fields(environ, _DECIDED_BY_THE_EXTENSION)
     try:
         return function(*args, **kwargs)
     finally:
@@ -268,57 +414,83 @@ def conditional_body_response(
     response: Response,
     generator: HashGenerator,
     settings: Settings,
-    cache_control: str | None,
+    spec: RouteSpec | None,
     preconditions: Preconditions | None,
     *,
-    method: str | None = None,
-    status: int | None = None,
+    method: str,
+    status: int,
+    final: bool = False,
 ) -> Response:
     """Tag a 2xx response by its body and apply GET/HEAD preconditions (§13.2.2).
 
-    :param method: the request method, when the caller has read it already.
-    :param status: the response's status code, when the caller has read it already.
+    :param spec: the decorated route's spec; None in auto mode.
+    :param final: no other ``after_request`` hook will see the response after this call.
     """
-    if status is None:
-        status = response.status_code
     if not 200 <= status < 300 or status == 204:
         # §13.2.1: only a 2xx is judged; §15.3.5: a 204 has no representation to hash.
         return response
-    # Inlined rather than body_validators + add_validators: this runs on every response of
-    # every body-hash route, and the usual request (no conditional field) needs no Validators.
     headers = response.headers
     etag_header = None
-    for name, value in headers._list:  # field_value(headers, "etag"), without its two calls
+    coded = False
+    for name, value in headers._list:  # one pass for both fields, without Headers' calls
         if len(name) == 4 and name.lower() == "etag":
-            etag_header = value
-            break
-    if etag_header is None:
-        if status == 206:
-            return response  # §15.3.7: a hash of the part would not be the whole's tag
+            etag_header = value if etag_header is None else etag_header
+        elif len(name) == 16 and name.lower() == "content-encoding":
+            coded = True
+    body = None
+    if etag_header is None and status != 206:  # §15.3.7: a hash of a part is not the whole's tag
         body = body_bytes(response)
-        if body is None:
-            return response  # streamed and untagged: passed through untouched
-        # HashGenerator.opaque_tag and format_entity_tag, inlined: this runs for every tagged
-        # response.
-        opaque = (generator._digest or settings.digest)(body)
-        weak = settings.weak if generator.weak is None else generator.weak
-        etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
-        # Appended directly: the value is quoted hex made just above, so the check Headers.add
-        # spends on every value (a regex search for line breaks) could never fail here.
-        headers._list.append(("ETag", etag_header))
-    if cache_control is not None:
-        headers.set("Cache-Control", cache_control)
-    if preconditions is None:
+        if body is not None:
+            # HashGenerator.opaque_tag and format_entity_tag, inlined: this runs for every
+            # tagged response.
+            opaque = (generator._digest or settings.digest)(body)
+            weak = settings.weak if generator.weak is None else generator.weak
+            etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
+            # Appended directly: the value is quoted hex made just above, so the check
+            # Headers.add spends on every value (a regex search for line breaks) never fails.
+            headers._list.append(("ETag", etag_header))
+    if spec is not None:
+        apply_cache_policy(headers, spec.cache_control, settings.cache_control)
+        if spec.vary:
+            response.vary.update(spec.vary)
+    elif settings.cache_control is not None:
+        apply_cache_policy(headers, None, settings.cache_control)
+    if coded and etag_header is not None:
+        tag_coded_representation(response)  # a view that compressed its own output
+    if body is not None and settings.finish_in_hook and not final:
+        # Another after_request hook may still rewrite the body: the last hook checks the tag
+        # against the bytes really sent, then judges the request (flask_etag.finishing).
+        setattr(response, HASHED_BODY, (body, generator))
         return response
-    if method is None:
-        method = current_request().method
-    if method not in SAFE_METHODS:
-        return response  # a write's preconditions were decided before the view
-    if is_exact_revalidation(preconditions, etag_header):
+    if preconditions is None or method not in SAFE_METHODS:
+        return response
+    return judge_safe_request(response, etag_header, method, preconditions)
+
+
+def judge_safe_request(
+    response: Response, etag_header: str | None, method: str, preconditions: Preconditions
+) -> Response:
+    """Answer a GET or HEAD 304 or 412 by the validators ``response`` carries (§13.2.2).
+
+    A streamed response has no tag (its body is never buffered), but it exists and may carry
+    ``Last-Modified``: ``If-Match``, ``If-None-Match: *`` and the date conditions still apply.
+    """
+    if etag_header is not None and is_exact_revalidation(preconditions, etag_header):
         return not_modified_like(response)
     current = validators_of(response)
-    outcome = evaluate_preconditions(method, preconditions, current)
+    if current.etag is not None and not current.weak:
+        # A compressor's "x:gzip" is judged as the state "x" it codes, like the client's tags.
+        current = dataclasses.replace(current, etag=strip_coding(current.etag))
+    return _apply_outcome(response, evaluate_preconditions(method, preconditions, current), current)
+
+
+def _apply_outcome(response: Response, outcome: Outcome, current: Validators) -> Response:
     if outcome is Outcome.NOT_MODIFIED:
+        etag_header = field_value(response.headers, "etag")
+        if etag_header is not None:
+            held = tag_held_by_client(etag_header, current_request().environ)
+            if held != etag_header:
+                response.headers.set("ETag", held)
         return not_modified_like(response)
     if outcome is Outcome.PRECONDITION_FAILED:
         response.close()  # the body is never sent: release a send_file's open file
@@ -326,28 +498,51 @@ def conditional_body_response(
     return response
 
 
-def representation_validators_by_get(
+def current_representation_validators(
     app: Flask, generator: HashGenerator, settings: Settings
 ) -> Validators:
-    """Validators of what a GET of this URL returns now (RFC 9110 §13.2.1, selected representation).
+    """Validators of what a GET of this URL answers now (§13.2.1, the selected representation).
 
-    A body hash is only known by rendering the representation, so a write to a body-hash route
-    that carries preconditions renders the GET first, without its conditional headers.
+    A body hash is only known by rendering the representation, so the GET view of this URL is
+    called here, in this request's own context: no second dispatch, so the app's request
+    hooks and signals run once, and what they set up (``g.db``) is there for it.  A GET that
+    answers 2xx means the resource exists, even when its streamed body cannot be hashed;
+    its tag is then unknown and matches nothing (fail safe: 412, nothing written).
     """
-    environ = {
-        key: value
-        for key, value in request.environ.items()
-        if not key.startswith(("HTTP_IF_", "HTTP_RANGE", "werkzeug."))
-    }
-    environ.update(REQUEST_METHOD="GET", CONTENT_LENGTH="0")
-    environ["wsgi.input"] = BytesIO()
-    environ.pop("CONTENT_TYPE", None)
-    with app.request_context(environ):
-        response = app.full_dispatch_request()
+    served = current_request()
+    try:
+        rule, args = app.create_url_adapter(served).match(method="GET", return_rule=True)  # type: ignore[union-attr]
+    except HTTPException:
+        return MISSING  # no GET at this URL: there is no representation to compare
+    view = app.view_functions[rule.endpoint]
+    with _serving_as_get(served, rule, args):
+        try:
+            response = app.make_response(app.ensure_sync(view)(**args))
+        except HTTPException:
+            return MISSING  # the GET would answer an error (abort(404), a redirect)
         try:
             if not is_success(response):
                 return MISSING
             current = body_validators(response, generator, settings)
         finally:
-            response.close()  # only its validators are needed
-    return MISSING if current is None else current
+            response.close()  # only its validators are needed; a stream is never consumed
+    return Validators(exists=True) if current is None else current
+
+
+@contextmanager
+def _serving_as_get(served: Request, rule: Any, args: Mapping[str, Any]) -> Iterator[None]:
+    """Let ``served`` look like the plain GET of its URL while the GET view renders it."""
+    environ = served.environ
+    saved = (served.method, served.url_rule, served.view_args)
+    hidden = _take_fields(environ, (*_DECIDED_BY_THE_EXTENSION, "HTTP_RANGE", "HTTP_IF_RANGE"))
+    method_field = environ.get("REQUEST_METHOD")
+    served.method, served.url_rule, served.view_args = "GET", rule, dict(args)
+    environ["REQUEST_METHOD"] = "GET"
+    served.__dict__.pop("range", None)
+    try:
+        yield
+    finally:
+        served.method, served.url_rule, served.view_args = saved
+        environ["REQUEST_METHOD"] = method_field
+        environ.update(hidden)
+        served.__dict__.pop("range", None)

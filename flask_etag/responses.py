@@ -75,8 +75,10 @@ def not_modified_like(response: Response) -> Response:
     return response
 
 
-def validator_headers(validators: Validators, cache_control: str | None) -> list[tuple[str, str]]:
-    """The ``ETag``, ``Last-Modified`` and ``Cache-Control`` fields for ``validators``."""
+def validator_headers(
+    validators: Validators, cache_control: str | None, vary: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """The ``ETag``, ``Last-Modified``, ``Cache-Control`` and ``Vary`` fields for ``validators``."""
     headers = []
     if validators.etag is not None:
         headers.append(("ETag", validators.etag_header or ""))
@@ -84,19 +86,44 @@ def validator_headers(validators: Validators, cache_control: str | None) -> list
         headers.append(("Last-Modified", http_date(validators.last_modified)))
     if cache_control is not None:
         headers.append(("Cache-Control", cache_control))
+    if vary:
+        headers.append(("Vary", ", ".join(vary)))
     return headers
 
 
-def add_validators(response: Response, validators: Validators, cache_control: str | None) -> None:
-    """Set the validators on a 2xx response; an ``ETag`` the view set itself is kept."""
+def add_validators(
+    response: Response,
+    validators: Validators,
+    cache_control: str | None,
+    default_cache_control: str | None,
+    vary: tuple[str, ...] = (),
+) -> None:
+    """Set the validators of a route decided before the view on its 2xx response.
+
+    The route's tag replaces one the view set (``send_file`` sets its own): the tag a client
+    receives must be the one its next conditional request is judged by.  A ``Last-Modified``
+    the view set is kept.
+    """
     headers = response.headers
-    etag_header, modified_header = validator_fields(headers)
-    if validators.etag is not None and etag_header is None:
-        headers.add("ETag", validators.etag_header)
-    if validators.last_modified is not None and modified_header is None:
+    if validators.etag is not None:
+        headers.set("ETag", validators.etag_header)
+    if validators.last_modified is not None and field_value(headers, "last-modified") is None:
         headers.add("Last-Modified", http_date(validators.last_modified))
-    if cache_control is not None:
-        headers.set("Cache-Control", cache_control)
+    apply_cache_policy(headers, cache_control, default_cache_control)
+    if vary:
+        response.vary.update(vary)
+
+
+def apply_cache_policy(headers: Headers, explicit: str | None, default: str | None) -> None:
+    """The decorator's ``Cache-Control`` replaces the view's; ``ETAG_CACHE_CONTROL`` only fills in.
+
+    A view that says ``private, no-store`` (an account page) must never go out as ``public``
+    because of a site-wide default (RFC 9111 §5.2.2.5, §5.2.2.7).
+    """
+    if explicit is not None:
+        headers.set("Cache-Control", explicit)
+    elif default is not None and field_value(headers, "cache-control") is None:
+        headers.add("Cache-Control", default)
 
 
 def field_value(headers: Headers, lowered_name: str) -> str | None:

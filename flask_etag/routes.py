@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Flask
 
-from .decorators import SPEC_ATTRIBUTE, RouteSpec
+from .decorators import SPEC_ATTRIBUTE
 from .generators import HashGenerator, TimestampGenerator
 from .settings import SETTINGS_KEY, Settings
+from .spec import RouteSpec
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class RouteTagging:
 
 
 def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
-    """The :class:`~flask_etag.decorators.RouteSpec` a decorator attached to ``view``, if any.
+    """The :class:`~flask_etag.spec.RouteSpec` a decorator attached to ``view``, if any.
 
     ``functools.wraps`` copies it onto outer decorators; the ``__wrapped__`` chain is followed
     for those that copy only that.

@@ -44,7 +44,7 @@ def check_header_value(name: str, value: object) -> str | None:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Settings:
     """What a request needs from config, resolved once so the hot path reads no config."""
 
@@ -52,6 +52,9 @@ class Settings:
     weak: bool
     auto: bool
     cache_control: str | None
+    #: Set on the app's first request when other ``after_request`` hooks exist: body-hash
+    #: responses are then judged by the last hook, on the bytes really sent.
+    finish_in_hook: bool = False
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Settings:

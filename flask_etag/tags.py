@@ -21,6 +21,16 @@ _ENTITY_TAG = re.compile(rf'\s*(?:(W/)?"({_ETAGC}*)")?\s*(?:,|$)')
 #: Hex digits kept from a hash when a value cannot be used as an opaque-tag as it is.
 _DIGEST_HEX_LENGTH = 32
 
+#: Content codings (RFC 9110 §8.4.1 and the IANA registry) a compressor may add to a tag as
+#: ``"x:gzip"``, the form Flask-Compress uses: the coded bytes get a strong tag of their own.
+CONTENT_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
+
+#: Joins a resource state's tag and the hash of a request's negotiated fields (``vary=``).
+VARIANT_SEPARATOR = "~"
+
+#: Hex digits of the negotiated fields' hash in a variant tag.
+_VARIANT_HEX_LENGTH = 16
+
 
 def opaque_tag_for(value: object) -> str:
     """Return an opaque-tag (RFC 9110 §8.8.3) for a version value, deterministic everywhere.
@@ -61,3 +71,27 @@ def parse_entity_tag_list(value: str) -> ETags:
             (weak if is_weak else strong).append(opaque)
         position = match.end()
     return ETags(strong, weak)
+
+
+def strip_coding(opaque: str) -> str:
+    """The identity form of a content-coded opaque-tag: ``x:gzip`` -> ``x``; others as they are."""
+    base, colon, coding = opaque.rpartition(":")
+    return base if colon and coding.lower() in CONTENT_CODINGS else opaque
+
+
+def coded_opaque_tag(opaque: str, coding: str) -> str:
+    """The opaque-tag of a representation coded with ``coding`` (RFC 9110 §8.8.3): ``x:gzip``."""
+    coding = coding.strip()
+    return opaque if opaque.endswith(f":{coding}") else f"{opaque}:{coding}"
+
+
+def variant_opaque_tag(state: str, negotiated: tuple[str | None, ...]) -> str:
+    """The opaque-tag of the representation negotiated by ``negotiated`` field values.
+
+    One resource state has a representation per negotiated answer (``Accept``: JSON or CSV),
+    and a strong tag names one representation (RFC 9110 §8.8.3), so the request's values
+    go into the tag.  An absent field and an empty one hash differently.
+    """
+    text = "\n".join("\x00" if value is None else value for value in negotiated)
+    digest = blake3(text.encode("latin-1", "replace")).hexdigest(length=_VARIANT_HEX_LENGTH // 2)
+    return f"{state}{VARIANT_SEPARATOR}{digest}"

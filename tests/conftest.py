@@ -14,7 +14,8 @@ Routes of the app built by ``make_app`` (``<id>`` is an item id in the store):
 ``/weak/<id>``             weak version tags (``weak=True``)
 ``/stamped/<id>``          ``TimestampGenerator``: ``Last-Modified`` plus a tag
 ``/hashed/<id>``           body hash (bare ``@etag``); GET sets Content-Location, Expires,
-                           Cache-Control and Vary itself
+                           Cache-Control and Vary itself; PUT answers with the new
+                           representation and its Content-Location
 ``/status/<code>``         body hash; answers 302, 404, 500 (via an error handler), 503
 ``/status-versioned/<c>``  the same statuses behind a version tag that always exists
 ``/files/<name>``          ``send_file`` of a file under the test's tmp_path (its own ETag)
@@ -200,6 +201,11 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
         store.items[item_id] = item
         return item_json(item_id, item), 201 if created else 200
 
+    def write_representation(item_id: int) -> Any:
+        """A write answered with the new representation, said so by ``Content-Location``."""
+        body, status = write(item_id)
+        return body, status, {"Content-Location": request.path}
+
     def delete(item_id: int) -> Any:
         if store.items.pop(item_id, None) is None:
             abort(404)
@@ -259,7 +265,11 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
         Route(
             "/hashed/<int:item_id>",
             "hashed",
-            {"GET": (etag, read_with_headers), "PUT": (etag, write), "DELETE": (etag, delete)},
+            {
+                "GET": (etag, read_with_headers),
+                "PUT": (etag, write_representation),
+                "DELETE": (etag, delete),
+            },
         ),
         Route("/status/<int:code>", "status", {"GET": (etag, answer_status)}),
         Route(

@@ -1,9 +1,9 @@
 """Compression and entity-tags, with the real Flask-Compress (RFC 9110 §8.8.3, §13.1, §15.4.5).
 
 A compressed representation has other bytes than the identity one, so the two never share a
-strong tag: flask_etag weakens the compressed one (``"x"`` -> ``W/"x"``).  A compressing
-client revalidating with ``W/"x"`` still gets 304 (weak comparison, §13.1.2), while the weak
-tag never passes If-Match (strong comparison, §13.1.1).
+strong tag: the compressed one is ``"x:gzip"`` for the identity ``"x"`` (Flask-Compress's own
+form).  Both are strong: a compressing client revalidates with ``"x:gzip"`` and gets 304, and
+chains its writes on it (If-Match asks whether the resource state changed, §13.1.1).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support_processes import gunicorn_server, require_module
 
-from flask_etag import ETag, etag
+from flask_etag import ETag, VersionGenerator, etag
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -62,10 +62,10 @@ def vary_fields(headers: Any) -> set[str]:
 
 @pytest.mark.parametrize("url", TAGGED_URLS)
 @pytest.mark.parametrize("coding", CODINGS)
-def test_compressed_representation_has_the_weak_form_of_the_identity_tag(
+def test_compressed_representation_has_its_own_strong_tag(
     client: FlaskClient, url: str, coding: str
 ) -> None:
-    """§8.8.3: other bytes, so no shared strong tag; the weak form keeps them comparable."""
+    """§8.8.3: other bytes, so another strong tag: the identity tag plus the coding."""
     identity = client.get(url, headers={"Accept-Encoding": "identity"})
     coded = client.get(url, headers={"Accept-Encoding": coding})
     assert identity.status_code == coded.status_code == 200
@@ -74,7 +74,7 @@ def test_compressed_representation_has_the_weak_form_of_the_identity_tag(
     assert DECODERS[coding](coded.get_data()) == identity.get_data()
     strong = identity.headers["ETag"]
     assert not strong.startswith("W/")
-    assert coded.headers["ETag"] == f"W/{strong}"
+    assert coded.headers["ETag"] == f'{strong[:-1]}:{coding}"'
 
 
 @pytest.mark.parametrize("url", TAGGED_URLS)
@@ -82,8 +82,8 @@ def test_compressed_representation_has_the_weak_form_of_the_identity_tag(
 def test_compressing_client_revalidates_to_304(
     compressed: StoreApp, client: FlaskClient, url: str, coding: str
 ) -> None:
-    """§13.1.2: If-None-Match with the tag the compressing client saw answers 304, and the
-    304 repeats that tag (§15.4.5) and ``Vary: Accept-Encoding``."""
+    """§13.1.2: If-None-Match with the tag the compressing client saw answers 304; the 304
+    carries the ETag the 200 to that request carries (§15.4.5) and ``Vary: Accept-Encoding``."""
     seen = client.get(url, headers={"Accept-Encoding": coding}).headers["ETag"]
     calls = compressed.store.view_calls()
     response = client.get(url, headers={"Accept-Encoding": coding, "If-None-Match": seen})
@@ -97,13 +97,33 @@ def test_compressing_client_revalidates_to_304(
 
 
 @pytest.mark.parametrize("url", TAGGED_URLS)
-def test_identity_client_keeps_its_strong_tag_on_304(client: FlaskClient, url: str) -> None:
-    """§15.4.5, RFC 9111 §4.3.4: the 304 names the response the client holds, strong."""
+def test_identity_client_keeps_its_tag_on_304(client: FlaskClient, url: str) -> None:
+    """RFC 9111 §4.3.4: the 304 names the stored response the client holds, so it can be
+    updated; the identity bytes it holds are a current representation."""
     strong = client.get(url).headers["ETag"]
     response = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": strong})
     assert response.status_code == 304
     assert response.headers["ETag"] == strong
     assert "accept-encoding" in vary_fields(response.headers)
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "echoed"),
+    [
+        pytest.param("gzip", '"1"', id="§15.4.5 held coding refused now: identity form"),
+        pytest.param("br, gzip", '"1:br"', id="§15.4.5 held coding accepted: its form"),
+    ],
+)
+def test_304_names_a_coded_form_only_while_its_coding_is_accepted(
+    client: FlaskClient, accept_encoding: str, echoed: str
+) -> None:
+    """The state is unchanged, so 304; its ETag is a form this request could be sent."""
+    held = client.get("/items/1", headers={"Accept-Encoding": "br"}).headers["ETag"]
+    assert held == '"1:br"'
+    response = client.get(
+        "/items/1", headers={"Accept-Encoding": accept_encoding, "If-None-Match": held}
+    )
+    assert (response.status_code, response.headers["ETag"]) == (304, echoed)
 
 
 @pytest.mark.parametrize("accept_encoding", ["gzip", "identity"])
@@ -114,21 +134,55 @@ def test_vary_accept_encoding_on_200(client: FlaskClient, accept_encoding: str) 
     assert {"accept-encoding", "accept"} <= vary_fields(response.headers)
 
 
-def test_weak_tag_never_passes_if_match(compressed: StoreApp, client: FlaskClient) -> None:
-    """§13.1.1: If-Match compares strongly, so the compressed response's tag cannot guard a
-    write; the strong tag of the identity representation can, whatever the coding."""
-    weak = client.get("/items/1", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
-    before = compressed.store.snapshot()
-    refused = client.patch("/items/1", json={"name": "x"}, headers={"If-Match": weak})
-    assert refused.status_code == 412
-    assert compressed.store.snapshot() == before
-    strong = client.get("/items/1").headers["ETag"]
-    accepted = client.patch(
-        "/items/1", json={"name": "x"}, headers={"If-Match": strong, "Accept-Encoding": "gzip"}
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_compressing_client_chains_writes_on_the_tags_it_receives(
+    compressed: StoreApp, client: FlaskClient, method: str
+) -> None:
+    """Issue 8 item 11, §13.1.1: ``requests`` and browsers always send Accept-Encoding: gzip;
+    the coded tag names the same resource state, so GET -> write -> write chains, while a
+    stale coded tag and a weak tag are still refused."""
+    gzip_client = {"Accept-Encoding": "gzip"}
+    seen = client.get("/items/1", headers=gzip_client).headers["ETag"]
+    assert seen == '"1:gzip"'
+    first = client.open(
+        "/items/1",
+        method=method,
+        json={"name": "a" * 600},
+        headers={**gzip_client, "If-Match": seen},
     )
-    assert accepted.status_code == 200
-    assert accepted.headers["Content-Encoding"] == "gzip"
-    assert accepted.headers["ETag"] == 'W/"2"'
+    assert (first.status_code, first.headers["Content-Encoding"]) == (200, "gzip")
+    assert first.headers["ETag"] == '"2:gzip"'
+    second = client.open(
+        "/items/1",
+        method=method,
+        json={"name": "b" * 600},
+        headers={**gzip_client, "If-Match": first.headers["ETag"]},
+    )
+    assert (second.status_code, second.headers["ETag"]) == (200, '"3:gzip"')
+    before = compressed.store.snapshot()
+    for refused_tag in (seen, 'W/"3"', 'W/"3:gzip"'):
+        refused = client.open(
+            "/items/1",
+            method=method,
+            json={"name": "lost"},
+            headers={**gzip_client, "If-Match": refused_tag},
+        )
+        assert refused.status_code == 412, refused_tag
+    assert compressed.store.snapshot() == before
+
+
+def test_body_hash_write_accepts_the_coded_tag(compressed: StoreApp, client: FlaskClient) -> None:
+    """Issue 8 item 11: the hashed route's coded tag guards a write like its identity tag."""
+    seen = client.get("/hashed/1", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    assert seen.endswith(':gzip"')
+    written = client.put(
+        "/hashed/1", json={"name": "renamed"}, headers={"Accept-Encoding": "gzip", "If-Match": seen}
+    )
+    assert written.status_code == 200
+    assert compressed.store.items[1].name == "renamed"
+    stale = client.put("/hashed/1", json={"name": "lost"}, headers={"If-Match": seen})
+    assert stale.status_code == 412
+    assert compressed.store.items[1].name == "renamed"
 
 
 def test_get_with_a_passing_if_match_is_not_turned_into_412(client: FlaskClient) -> None:
@@ -140,12 +194,23 @@ def test_get_with_a_passing_if_match_is_not_turned_into_412(client: FlaskClient)
     assert response.headers["Content-Encoding"] == "gzip"
 
 
+def test_if_range_with_a_coded_tag_never_gives_a_part(client: FlaskClient) -> None:
+    """§13.1.5: If-Range compares exactly; a coded tag names other bytes than identity ones."""
+    response = client.get("/items/1/file", headers={"Range": "bytes=0-9", "If-Range": '"1:gzip"'})
+    body = response.get_data()
+    response.close()
+    assert (response.status_code, len(body)) == (200, 1000)
+    exact = client.get("/items/1/file", headers={"Range": "bytes=0-9", "If-Range": '"1"'})
+    assert (exact.status_code, len(exact.get_data())) == (206, 10)
+    exact.close()
+
+
 def test_head_has_the_tag_of_get(client: FlaskClient) -> None:
     """§9.3.2: HEAD answers the validators a GET with the same Accept-Encoding would."""
     get = client.get("/hashed/1", headers={"Accept-Encoding": "br"})
     head = client.head("/hashed/1", headers={"Accept-Encoding": "br"})
     assert head.headers["ETag"] == get.headers["ETag"]
-    assert head.headers["ETag"].startswith("W/")
+    assert head.headers["ETag"].endswith(':br"')
 
 
 def test_weak_route_stays_weak_and_unsuffixed(client: FlaskClient) -> None:
@@ -156,14 +221,16 @@ def test_weak_route_stays_weak_and_unsuffixed(client: FlaskClient) -> None:
     assert coded.headers["ETag"] == identity == 'W/"1"'
 
 
-def _precompressed_app(vary: bool) -> Flask:
-    """A view that serves gzip bytes itself (no negotiation unless ``vary``)."""
+def _self_compressing_app(vary: bool, version_route: bool) -> Flask:
+    """A view that serves gzip bytes itself (negotiated only with ``vary``), and no other
+    ``after_request`` hook in the app."""
     app = Flask(__name__)
     ETag(app)
     body = gzip.compress(b"already compressed " * 20, mtime=0)
+    tagging = etag(VersionGenerator(lambda: 7)) if version_route else etag
 
     @app.get("/archive")
-    @etag
+    @tagging
     def archive() -> Any:
         headers = {"Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
         if vary:
@@ -173,17 +240,25 @@ def _precompressed_app(vary: bool) -> Flask:
     return app
 
 
+@pytest.mark.parametrize("version_route", [False, True], ids=["body hash", "version"])
 @pytest.mark.parametrize(
-    ("vary", "weak"),
+    ("vary", "coded_form"),
     [
-        pytest.param(False, False, id="§8.8.3 only representation keeps its strong tag"),
-        pytest.param(True, True, id="§8.8.3 negotiated coding gets a weak tag"),
+        pytest.param(False, False, id="§8.8.3 only representation keeps its tag"),
+        pytest.param(True, True, id="§8.8.3 negotiated coding gets its coded tag"),
     ],
 )
-def test_coding_set_by_the_view(vary: bool, weak: bool) -> None:
-    """The rule is general: a coded response is weakened when its coding was negotiated."""
-    response = _precompressed_app(vary).test_client().get("/archive")
-    assert response.headers["ETag"].startswith("W/") is weak
+def test_coding_set_by_the_view_is_decided_alike_on_every_request(
+    vary: bool, coded_form: bool, version_route: bool
+) -> None:
+    """Issue 8 item 7: the same tag on the first request and every later one."""
+    client = _self_compressing_app(vary, version_route).test_client()
+    tags = {client.get("/archive").headers["ETag"] for _ in range(3)}
+    assert len(tags) == 1
+    (tag,) = tags
+    assert not tag.startswith("W/")
+    assert tag.endswith(':gzip"') is coded_form
+    assert client.get("/archive", headers={"If-None-Match": tag}).status_code == 304
 
 
 def _auto_app(compress_first: bool) -> Flask:
@@ -204,18 +279,18 @@ def _auto_app(compress_first: bool) -> Flask:
 
 @pytest.mark.parametrize("compress_first", [True, False], ids=["compress-first", "etag-first"])
 def test_auto_mode_hashes_the_identity_body_whatever_the_order(compress_first: bool) -> None:
-    """ETAG_AUTO hashes before any compressor runs: one stable tag, weak when compressed.
-
-    (A hash of gzip output would change every second: gzip writes the time into its header.)
-    """
+    """ETAG_AUTO hashes before any compressor runs: one stable tag, its coded form when
+    compressed.  (A hash of gzip output would change every second: gzip writes the time.)"""
     client = _auto_app(compress_first).test_client()
     strong = client.get("/page").headers["ETag"]
     coded = client.get("/page", headers={"Accept-Encoding": "gzip"})
     assert coded.headers["Content-Encoding"] == "gzip"
-    assert coded.headers["ETag"] == f"W/{strong}"
-    again = client.get("/page", headers={"Accept-Encoding": "gzip", "If-None-Match": f"W/{strong}"})
+    assert coded.headers["ETag"] == f'{strong[:-1]}:gzip"'
+    again = client.get(
+        "/page", headers={"Accept-Encoding": "gzip", "If-None-Match": coded.headers["ETag"]}
+    )
     assert again.status_code == 304
-    assert again.headers["ETag"] == f"W/{strong}"
+    assert again.headers["ETag"] == coded.headers["ETag"]
 
 
 def _request(
@@ -238,8 +313,8 @@ def _get(base_url: str, path: str, headers: dict[str, str]) -> tuple[int, dict[s
 
 @pytest.mark.slow
 def test_real_server_compressing_client_gets_304() -> None:
-    """Under gunicorn, over a socket: coded 200 with W/ tag, 304 on revalidation, new tag
-    after a write (§8.8.3, §13.1.2, §15.4.5)."""
+    """Under gunicorn, over a socket: coded 200 with its coded tag, 304 on revalidation, a
+    write chained on the coded tag, new tag after it (§8.8.3, §13.1.2, §15.4.5)."""
     require_module("gunicorn", "the test runs the app under a real WSGI server")
     with gunicorn_server("tests.compressed_origin:app", ready_path="/digest") as base:
         for path in ("/notes/1", "/digest"):
@@ -250,23 +325,27 @@ def test_real_server_compressing_client_gets_304() -> None:
                 status, coded, body = _get(base, path, {"Accept-Encoding": coding})
                 assert (status, coded["Content-Encoding"]) == (200, coding)
                 assert DECODERS[coding](body) == identity
-                assert coded["ETag"] == f"W/{headers['ETag']}"
+                assert coded["ETag"] == f'{headers["ETag"][:-1]}:{coding}"'
                 status, revalidated, empty = _get(
                     base, path, {"Accept-Encoding": coding, "If-None-Match": coded["ETag"]}
                 )
                 assert (status, empty, revalidated["ETag"]) == (304, b"", coded["ETag"])
                 assert "Accept-Encoding" in revalidated["Vary"]
-        _, headers, _ = _get(base, "/notes/1", {"Accept-Encoding": "identity"})
-        status, _, _ = _request(
+        _, headers, _ = _get(base, "/notes/1", {"Accept-Encoding": "gzip"})
+        status, written, _ = _request(
             base,
             "PUT",
             "/notes/1",
-            {"If-Match": headers["ETag"], "Content-Type": "application/json"},
+            {
+                "If-Match": headers["ETag"],
+                "Content-Type": "application/json",
+                "Accept-Encoding": "gzip",
+            },
             json.dumps({"text": "changed " * 80}).encode(),
         )
-        assert status == 200
+        assert (status, headers["ETag"], written["ETag"]) == (200, '"1:gzip"', '"2:gzip"')
         status, _, body = _get(
-            base, "/notes/1", {"Accept-Encoding": "gzip", "If-None-Match": 'W/"1"'}
+            base, "/notes/1", {"Accept-Encoding": "gzip", "If-None-Match": '"1:gzip"'}
         )
         assert status == 200
         assert json.loads(gzip.decompress(body))["text"].startswith("changed")

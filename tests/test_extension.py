@@ -208,18 +208,24 @@ def test_auto_412_goes_through_the_app_error_handler(make_app: MakeApp) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "expected_status"),
+    ("url", "headers", "expected_status"),
     [
-        pytest.param("/plain-stream", 200, id="streamed"),
-        pytest.param("/plain-missing", 404, id="404"),
+        pytest.param("/plain-stream", {}, 200, id="§13.2.1 streamed, unconditional"),
+        pytest.param("/plain-stream", {"If-None-Match": '"x"'}, 200, id="§13.1.2 no tag to match"),
+        pytest.param("/plain-stream", {"If-None-Match": "*"}, 304, id="§13.1.2 * matches a stream"),
+        pytest.param("/plain-stream", {"If-Match": '"x"'}, 412, id="§13.1.1 no tag to match"),
+        pytest.param("/plain-missing", {"If-None-Match": "*"}, 404, id="§13.2.1 404 untouched"),
     ],
 )
-def test_auto_leaves_streams_and_errors_alone(
-    auto_client: FlaskClient, url: str, expected_status: int
+def test_auto_leaves_streams_untagged_and_errors_alone(
+    auto_client: FlaskClient, url: str, headers: dict[str, str], expected_status: int
 ) -> None:
-    response = auto_client.get(url, headers={"If-None-Match": "*"})
+    """A stream is never buffered to be hashed, but it exists: `*` and If-Match still apply."""
+    response = auto_client.get(url, headers=headers)
     assert response.status_code == expected_status
     assert "ETag" not in response.headers
+    if expected_status == 200:
+        assert response.data == b"one two three"
 
 
 def test_auto_keeps_tags_set_by_decorators(auto_client: FlaskClient) -> None:

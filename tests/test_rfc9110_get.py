@@ -360,13 +360,25 @@ def test_if_match_on_a_view_tagged_file(client: FlaskClient, header: str, expect
             assert response.mimetype == "application/problem+json"
 
 
-def test_streamed_untagged_response_passes_through(client: FlaskClient) -> None:
-    """A streamed body cannot be hashed without buffering it: it is left untouched."""
-    for headers in ({}, {"If-None-Match": "*"}, {"If-Match": '"x"'}):
-        response = client.get("/stream", headers=headers)
-        assert response.status_code == 200
-        assert response.data == b"one two three"
-        assert "ETag" not in response.headers
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({}, 200, id="§13.2.1 unconditional"),
+        pytest.param({"If-None-Match": '"x"'}, 200, id="§13.1.2 no tag to match"),
+        pytest.param({"If-None-Match": "*"}, 304, id="§13.1.2 * matches: it exists"),
+        pytest.param({"If-Match": "*"}, 200, id="§13.1.1 * passes: it exists"),
+        pytest.param({"If-Match": '"x"'}, 412, id="§13.1.1 a listed tag never matches"),
+    ],
+)
+def test_streamed_response_stays_untagged_but_exists(
+    client: FlaskClient, headers: dict[str, str], expected: int
+) -> None:
+    """A streamed body is never buffered to be hashed, so it has no tag; but it exists."""
+    response = client.get("/stream", headers=headers)
+    assert response.status_code == expected
+    assert "ETag" not in response.headers
+    if expected != 412:
+        assert response.data == (b"one two three" if expected == 200 else b"")
 
 
 # ---------------------------------------------------------------- rule 10: determinism, safety

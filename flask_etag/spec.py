@@ -1,0 +1,77 @@
+"""What a decorated route asks for: its generator, cache policy, write guard and negotiation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .generators import TagGenerator
+
+#: RFC 9110 §5.1: a field name is a token.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+#: Request fields that WSGI keeps without the ``HTTP_`` prefix (PEP 3333).
+_UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """How a decorated view is tagged: read at request time, by the CLI and by OpenAPI.
+
+    :param cache_control: the decorator's ``Cache-Control``; it replaces the view's own.
+    :param vary: request fields the representation is negotiated by (RFC 9110 §12.5.5).
+    """
+
+    generator: TagGenerator
+    cache_control: str | None
+    requires_if_match: bool
+    vary: tuple[str, ...] = ()
+    vary_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        generator: TagGenerator,
+        cache_control: str | None,
+        requires_if_match: bool,
+        vary: tuple[str, ...],
+    ) -> RouteSpec:
+        keys = tuple(_environ_key(name) for name in vary)
+        return cls(generator, cache_control, requires_if_match, vary, keys)
+
+    def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
+        """The request's values of the ``vary`` fields, with insignificant whitespace removed."""
+        return tuple(_normalised(environ.get(key)) for key in self.vary_keys)
+
+
+def check_vary(vary: object) -> tuple[str, ...]:
+    """Refuse at set-up a ``vary=`` that is not field names; a single name may be a string."""
+    if vary is None:
+        return ()
+    names: Iterable[object] = (vary,) if isinstance(vary, str) else vary  # type: ignore[assignment]
+    try:
+        checked = tuple(names)
+    except TypeError:
+        raise TypeError(
+            f"vary must be request field names such as ('Accept',), not {vary!r}"
+        ) from None
+    for name in checked:
+        if not isinstance(name, str) or name == "*" or _FIELD_NAME.fullmatch(name) is None:
+            raise ValueError(
+                f"vary takes request field names such as 'Accept' or 'Accept-Language', "
+                f"not {name!r}"
+            )
+    return checked  # type: ignore[return-value]  # every member was checked to be a str
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    return key if key in _UNPREFIXED else f"HTTP_{key}"
+
+
+def _normalised(value: object) -> str | None:
+    """One spelling per meaning: list members stripped, runs of whitespace made one space."""
+    if not isinstance(value, str):
+        return None
+    return ",".join(" ".join(member.split()) for member in value.split(","))

@@ -1,0 +1,316 @@
+"""Tags that describe what is really sent: rewriting hooks and negotiated representations.
+
+- Issue 8 item 6 (RFC 9110 §8.8.3): an ``after_request`` hook that rewrites the body runs
+  after the view, yet the tag must describe the exact bytes sent, whatever order the app
+  registered its hooks and extensions in, with ``@etag`` and in ``ETAG_AUTO``.
+- Issue 8 item 10 (§8.8.3, §12.5.5): one URL serving JSON or CSV by ``Accept`` gives each
+  representation its own strong tag with ``vary=``, and ``Vary`` on the 200 and the 304.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import flask_compress
+import pytest
+from blake3 import blake3
+from conftest import VIEW_STYLES, Route, register
+from flask import Blueprint, Flask, Response
+from flask.testing import FlaskClient
+
+from flask_etag import ETag, VersionGenerator, etag, require_if_match
+
+PAGE = "<p>a page</p>" * 50
+
+
+def body_tag(body: bytes) -> str:
+    """The strong tag of exactly ``body``: blake3, 128 bits, the extension's default."""
+    return f'"{blake3(body).hexdigest(length=16)}"'
+
+
+# ------------------------------------------------------------------ item 6: rewriting hooks
+
+
+def _append_token(tokens: Callable[[], str]) -> Callable[[Response], Response]:
+    """A hook like a CSRF or analytics injector: it appends a token to every HTML 200."""
+
+    def append_token(response: Response) -> Response:
+        if response.status_code == 200 and response.mimetype == "text/html":
+            response.set_data(response.get_data() + f"<!-- {tokens()} -->".encode())
+        return response
+
+    return append_token
+
+
+def _rewriting_app(
+    order: str, view_style: str, tokens: Callable[[], str], *, auto: bool, compress: bool
+) -> Flask:
+    """An app whose token hook, Flask-Compress and ETag are set up in the order named."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=auto, COMPRESS_MIN_SIZE=0)
+    steps: dict[str, Callable[[], Any]] = {
+        "hook": lambda: app.after_request(_append_token(tokens)),
+        "etag": lambda: ETag(app),
+        "compress": lambda: flask_compress.Compress(app) if compress else None,
+        "blueprint": lambda: None,
+    }
+    for step in order.split("-"):
+        steps[step]()
+    decorator = (lambda view: view) if auto else etag
+    register(app, Route("/page", "page", {"GET": (decorator, lambda: PAGE)}), view_style)
+    return app
+
+
+ORDERS = [
+    "hook-etag",
+    "etag-hook",
+    "hook-compress-etag",
+    "etag-compress-hook",
+    "compress-hook-etag",
+]
+
+
+@pytest.mark.parametrize("view_style", VIEW_STYLES)
+@pytest.mark.parametrize("auto", [False, True], ids=["@etag", "ETAG_AUTO"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_tag_describes_the_bytes_after_every_hook(order: str, auto: bool, view_style: str) -> None:
+    """§8.8.3: two different bodies never share a strong tag, and a client holding the tag of
+    an old body is not told 304 for a new one."""
+    counter = itertools.count()
+    app = _rewriting_app(order, view_style, lambda: str(next(counter)), auto=auto, compress=True)
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.headers["ETag"] == body_tag(first.get_data())
+    second = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200  # the token changed, so the bytes did
+    assert second.get_data() != first.get_data()
+    assert second.headers["ETag"] == body_tag(second.get_data())
+
+
+@pytest.mark.parametrize("view_style", VIEW_STYLES)
+@pytest.mark.parametrize("auto", [False, True], ids=["@etag", "ETAG_AUTO"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_unchanged_rewritten_bytes_revalidate_to_304(
+    order: str, auto: bool, view_style: str
+) -> None:
+    """§13.1.2: a hook that adds the same bytes every time keeps the tag, and 304 works."""
+    app = _rewriting_app(order, view_style, lambda: "constant", auto=auto, compress=True)
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.get_data().endswith(b"<!-- constant -->")
+    assert first.headers["ETag"] == body_tag(first.get_data())
+    again = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.get_data()) == (304, b"")
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+@pytest.mark.parametrize("order", ["etag-compress-hook", "compress-hook-etag"])
+def test_compressed_rewritten_page_is_tagged_by_its_identity_bytes(order: str) -> None:
+    """§8.8.3: the coded form of the tag of the rewritten identity bytes, whatever the order
+    of ETag and the others (gzip output itself embeds a time).  (A token hook registered
+    before Flask-Compress runs after it and would corrupt gzip bytes: no app does that.)"""
+    app = _rewriting_app(order, "function", lambda: "constant", auto=False, compress=True)
+    client = app.test_client()
+    identity = client.get("/page")
+    coded = client.get("/page", headers={"Accept-Encoding": "gzip"})
+    assert coded.headers["Content-Encoding"] == "gzip"
+    assert coded.headers["ETag"] == f'{body_tag(identity.get_data())[:-1]}:gzip"'
+    again = client.get(
+        "/page", headers={"Accept-Encoding": "gzip", "If-None-Match": coded.headers["ETag"]}
+    )
+    assert (again.status_code, again.headers["ETag"]) == (304, coded.headers["ETag"])
+
+
+def test_blueprint_hook_rewrites_are_tagged_too() -> None:
+    """Blueprint ``after_request`` hooks run before the app's: the tag is still exact."""
+    app = Flask(__name__)
+    ETag(app)
+    pages = Blueprint("pages", __name__)
+    counter = itertools.count()
+    pages.after_request(_append_token(lambda: str(next(counter))))
+
+    @pages.get("/page")
+    @etag
+    def page() -> str:
+        return PAGE
+
+    app.register_blueprint(pages)
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.headers["ETag"] == body_tag(first.get_data())
+    assert client.get("/page", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_failed_precondition_after_a_rewrite_is_412_through_the_app_handler() -> None:
+    """§13.1.1: judged on the final tag in the last hook, rendered by the app's 412 handler."""
+    app = _rewriting_app("etag-hook", "function", lambda: "constant", auto=False, compress=False)
+    app.register_error_handler(412, lambda error: ("custom 412", 412))
+    client = app.test_client()
+    tag = client.get("/page").headers["ETag"]
+    assert client.get("/page", headers={"If-Match": tag}).status_code == 200
+    refused = client.get("/page", headers={"If-Match": '"stale"'})
+    assert (refused.status_code, refused.text) == (412, "custom 412")
+
+
+def test_app_without_other_hooks_installs_none() -> None:
+    """Nothing can rewrite a response there, so no hook costs anything on each request."""
+    app = Flask(__name__)
+    ETag(app)
+    app.get("/page")(etag(lambda: PAGE))
+    assert app.test_client().get("/page").status_code == 200
+    assert app.after_request_funcs == {}
+    assert None not in app.before_request_funcs
+
+
+def test_first_request_arrangement_keeps_the_apps_own_before_request_hooks() -> None:
+    """The one-time arranging hook must not make Flask skip the app's next hook."""
+    app = Flask(__name__)
+    seen: list[str] = []
+    ETag(app)
+    app.before_request(lambda: seen.append("before"))
+    app.get("/page")(etag(lambda: PAGE))
+    client = app.test_client()
+    client.get("/page")
+    client.get("/page")
+    assert seen == ["before", "before"]
+
+
+# ------------------------------------------------------------------ item 10: negotiation
+
+
+def _negotiating_app(view_style: str, versions: dict[int, int]) -> Flask:
+    """``/reports/<id>``: JSON or CSV by ``Accept``, version-tagged with ``vary=``."""
+    app = Flask(__name__)
+    ETag(app)
+    version = VersionGenerator(lambda report_id: versions.get(report_id))
+
+    def read(report_id: int) -> Any:
+        rows = [{"id": report_id, "version": versions[report_id]}]
+        from flask import request
+
+        if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
+            csv = "id,version\n" + "".join(f"{r['id']},{r['version']}\n" for r in rows)
+            return Response(csv, mimetype="text/csv")
+        return rows
+
+    def write(report_id: int) -> Any:
+        versions[report_id] += 1
+        return "", 204
+
+    route = Route(
+        "/reports/<int:report_id>",
+        "reports",
+        {
+            "GET": (etag(version, vary=("Accept",)), read),
+            "PUT": (require_if_match(version, vary="Accept"), write),
+        },
+    )
+    register(app, route, view_style)
+    return app
+
+
+@pytest.fixture
+def negotiating(view_style: str) -> tuple[FlaskClient, dict[int, int]]:
+    versions = {1: 3}
+    return _negotiating_app(view_style, versions).test_client(), versions
+
+
+JSON, CSV = {"Accept": "application/json"}, {"Accept": "text/csv"}
+
+
+def test_each_representation_has_its_own_strong_tag(
+    negotiating: tuple[FlaskClient, dict[int, int]],
+) -> None:
+    """§8.8.3: a strong tag identifies one representation; JSON and CSV differ."""
+    client, _ = negotiating
+    json_response, csv_response = (
+        client.get("/reports/1", headers=JSON),
+        client.get("/reports/1", headers=CSV),
+    )
+    assert json_response.mimetype == "application/json"
+    assert csv_response.mimetype == "text/csv"
+    json_tag, csv_tag = json_response.headers["ETag"], csv_response.headers["ETag"]
+    assert json_tag != csv_tag
+    assert not json_tag.startswith("W/") and not csv_tag.startswith("W/")
+    for response in (json_response, csv_response):
+        assert "Accept" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("held", "sent", "expected"),
+    [
+        pytest.param(JSON, JSON, 304, id="§13.1.2 JSON tag, JSON asked: 304"),
+        pytest.param(CSV, CSV, 304, id="§13.1.2 CSV tag, CSV asked: 304"),
+        pytest.param(CSV, JSON, 200, id="§13.1.2 CSV tag, JSON asked: 200"),
+        pytest.param(JSON, CSV, 200, id="§13.1.2 JSON tag, CSV asked: 200"),
+        pytest.param(
+            JSON, {"Accept": "  application/json "}, 304, id="§5.5 whitespace is insignificant"
+        ),
+        pytest.param(JSON, {}, 200, id="§12.5.1 no Accept is another request"),
+    ],
+)
+def test_revalidation_matches_only_the_same_representation(
+    negotiating: tuple[FlaskClient, dict[int, int]],
+    held: dict[str, str],
+    sent: dict[str, str],
+    expected: int,
+) -> None:
+    client, _ = negotiating
+    tag = client.get("/reports/1", headers=held).headers["ETag"]
+    response = client.get("/reports/1", headers={**sent, "If-None-Match": tag})
+    assert response.status_code == expected
+    assert "Accept" in response.headers["Vary"]  # §15.4.5: on the 304 too
+    if expected == 304:
+        assert response.headers["ETag"] == tag
+
+
+def test_writes_are_judged_by_the_resource_state_whatever_was_negotiated(
+    negotiating: tuple[FlaskClient, dict[int, int]],
+) -> None:
+    """§13.1.1: If-Match asks whether the resource changed: a CSV tag guards a write sent
+    with another Accept; once the state changed, the old tag of any form is refused."""
+    client, versions = negotiating
+    csv_tag = client.get("/reports/1", headers=CSV).headers["ETag"]
+    assert client.put("/reports/1", headers={**JSON, "If-Match": csv_tag}).status_code == 204
+    assert versions[1] == 4
+    assert client.put("/reports/1", headers={**CSV, "If-Match": csv_tag}).status_code == 412
+    json_tag = client.get("/reports/1", headers=JSON).headers["ETag"]
+    assert client.put("/reports/1", headers={**CSV, "If-Match": json_tag}).status_code == 204
+    assert client.put("/reports/1", headers={"If-Match": '"4"'}).status_code == 412
+    assert client.put("/reports/1").status_code == 428
+    assert versions[1] == 5
+
+
+def test_body_hash_route_keeps_the_views_vary_on_304() -> None:
+    """§15.4.5: a 304 carries the Vary the 200 would; ``vary=`` adds its fields to it."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/greeting")
+    @etag(vary=("Accept-Language",))
+    def greeting() -> Any:
+        return "hello", {"Vary": "Cookie"}
+
+    client = app.test_client()
+    full = client.get("/greeting")
+    fields = {name.strip() for name in full.headers["Vary"].split(",")}
+    assert fields == {"Cookie", "Accept-Language"}
+    revalidated = client.get("/greeting", headers={"If-None-Match": full.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Vary"] == full.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("vary", "error"),
+    [
+        pytest.param(("*",), ValueError, id="§12.5.5 * is not a request field"),
+        pytest.param(("Accept Language",), ValueError, id="§5.1 not a token"),
+        pytest.param((3,), ValueError, id="not a string"),
+        pytest.param(3, TypeError, id="not a collection"),
+    ],
+)
+def test_bad_vary_is_refused_at_set_up(vary: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="vary"):
+        etag(VersionGenerator(lambda: 1), vary=vary)
