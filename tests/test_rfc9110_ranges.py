@@ -145,8 +145,28 @@ def test_if_range_without_range_is_ignored(client: FlaskClient, url: str) -> Non
 
 @pytest.mark.parametrize("url", ROUTES)
 def test_every_304_of_a_file_carries_the_etag(client: FlaskClient, url: str) -> None:
-    """§15.4.5: the view's own make_conditional must not answer a 304 without the ETag."""
+    """§13.1.3, §15.4.5: If-Modified-Since of exactly the file's Last-Modified is 304, with
+    the ETag (on the version route too: the view's Last-Modified decides it)."""
     tag = own_tag(client, url)
     response = fetch(client, url, If_Modified_Since=LAST_MODIFIED)
-    assert response.status_code in {200, 304}
+    assert response.status_code == 304
     assert response.headers["ETag"] == tag
+    assert response.headers["Last-Modified"] == LAST_MODIFIED
+
+
+@pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize(
+    ("field", "date", "expected"),
+    [
+        pytest.param("If-Modified-Since", EARLIER, 200, id="§13.1.3 modified since: 200"),
+        pytest.param("If-Unmodified-Since", EARLIER, 412, id="§13.1.4 modified since: 412"),
+        pytest.param("If-Unmodified-Since", LAST_MODIFIED, 200, id="§13.1.4 unmodified: 200"),
+    ],
+)
+def test_file_dates_decide_date_conditions(
+    client: FlaskClient, url: str, field: str, date: str, expected: int
+) -> None:
+    response = fetch(client, url, **{field.replace("-", "_"): date})
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.data == FILE_BODY
