@@ -1,8 +1,10 @@
 """Real processes for the tests: gunicorn on a free loopback port, and a PostgreSQL schema.
 
 Tests that need something this machine may lack (gunicorn, a PostgreSQL server) call
-:func:`skip_or_fail`: they skip with the reason, except when ``FLASK_ETAG_STRICT=1`` (set by
-CI), where a missing dependency is a failure, so CI can never pass by skipping.
+:func:`skip_or_fail`: they skip with the reason, except in strict mode (``FLASK_ETAG_STRICT``
+set to 1, true, yes or on, as CI does), where a missing dependency is a failure, so CI can
+never pass by skipping.  Any other value than those or 0, false, no, off and empty stops the
+run: a misspelt setting must not quietly turn skips back on.
 
 Usage::
 
@@ -49,16 +51,40 @@ POSTGRES_URL = os.environ.get(
 _LOG_TAIL_LINES = 60
 
 
+STRICT_VARIABLE = "FLASK_ETAG_STRICT"
+#: The spellings of the strict setting, compared case-insensitively, surrounding spaces ignored.
+STRICT_VALUES = ("1", "true", "yes", "on")
+LENIENT_VALUES = ("", "0", "false", "no", "off")
+
+
 def strict_mode() -> bool:
-    """CI sets FLASK_ETAG_STRICT=1: a missing binary or service then fails instead of skipping."""
-    return os.environ.get("FLASK_ETAG_STRICT") == "1"
+    """True when FLASK_ETAG_STRICT says strict: a missing binary or service then fails.
+
+    Unset or a false spelling is not strict; anything else is refused with a usage error that
+    names the variable and the accepted values.
+    """
+    raw = os.environ.get(STRICT_VARIABLE)
+    value = "" if raw is None else raw.strip().lower()
+    if value in STRICT_VALUES:
+        return True
+    if value in LENIENT_VALUES:
+        return False
+    raise pytest.UsageError(
+        f"{STRICT_VARIABLE}={raw!r} is not understood: use one of {', '.join(STRICT_VALUES)} "
+        f"(strict: a missing dependency fails) or {', '.join(repr(v) for v in LENIENT_VALUES)} "
+        "(not strict: it skips), in any case"
+    )
 
 
 def skip_or_fail(reason: str) -> NoReturn:
     """Skip a test needing something this machine lacks; fail instead in strict mode."""
     if strict_mode():
-        pytest.fail(f"{reason} (FLASK_ETAG_STRICT=1 forbids skipping)")
+        pytest.fail(f"{reason} ({STRICT_VARIABLE} forbids skipping)")
     pytest.skip(reason)
+
+
+# Checked on import, so a misspelt value stops the run at collection, not at the first skip.
+strict_mode()
 
 
 def require_module(name: str, why: str) -> None:

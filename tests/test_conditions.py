@@ -1,7 +1,9 @@
 """RFC 9110 §13 as tables: the pure evaluation in ``flask_etag.conditions`` and ``tags``.
 
 Each row is one case (method, current validators, request header values, expected outcome)
-and its pytest id names the RFC clause it checks.
+and its pytest id names the RFC clause it checks.  A property test then compares
+``evaluate_preconditions`` on generated requests with an independent reference written from
+§13.2.2 as a table of steps; known divergences from the RFC are strict xfails at the end.
 """
 
 from __future__ import annotations
@@ -9,10 +11,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import combinations
+from typing import TypeVar
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from flask_etag.conditions import (
@@ -26,6 +33,8 @@ from flask_etag.conditions import (
     utc_seconds,
 )
 from flask_etag.tags import format_entity_tag, opaque_tag_for, parse_entity_tag_list
+
+Drawn = TypeVar("Drawn")
 
 PROCEED = Outcome.PROCEED
 NOT_MODIFIED = Outcome.NOT_MODIFIED
@@ -219,6 +228,20 @@ IF_NONE_MATCH = [
         if_none_match='"a", W/"b"',
     ),
     case("§13.1.2 If-None-Match garbage proceeds", "GET", STRONG, PROCEED, if_none_match="garbage"),
+    case(
+        "§8.8.3 If-None-Match empty opaque-tag is a tag that differs",
+        "GET",
+        STRONG,
+        PROCEED,
+        if_none_match='""',
+    ),
+    case(
+        "§8.8.3 If-None-Match empty opaque-tag in a list",
+        "PUT",
+        STRONG,
+        FAILED,
+        if_none_match='"", W/"v1"',
+    ),
     case(
         "§13.1.2 If-None-Match * answers 304 when the resource exists",
         "GET",
@@ -646,27 +669,499 @@ def test_opaque_tags_are_deterministic_across_processes() -> None:
     assert result.stdout.split() == [opaque_tag_for(v) for v in values]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(), st.integers(), st.binary()))
-def test_any_version_gives_a_header_safe_tag(version: object) -> None:
-    """§8.8.3, issue rule 10: never a header injection, whatever a lookup returns."""
+#: What ``opaque_tag_for`` keeps as it is: 1 to 128 etagc characters, obs-text left out.
+READABLE_OPAQUE_TAG = re.compile(r"[\x21\x23-\x7e]{1,128}")
+VERSIONS = st.one_of(st.text(), st.integers(), st.binary())
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(VERSIONS, VERSIONS)
+def test_any_version_gives_a_header_safe_tag(version: object, other: object) -> None:
+    """§8.8.3, issue rule 10: never a header injection, whatever a lookup returns.
+
+    A version whose text is already a short opaque-tag is used as it is, anything else
+    becomes 32 hex digits; two versions share a tag exactly when their text is the same.
+    """
+    text = version if isinstance(version, str) else str(version)
     opaque = opaque_tag_for(version)
     assert VALID_ENTITY_TAG.fullmatch(format_entity_tag(opaque, False))
-    assert opaque == opaque_tag_for(version)
+    if READABLE_OPAQUE_TAG.fullmatch(text):
+        assert opaque == text
+    else:
+        assert re.fullmatch(r"[0-9a-f]{32}", opaque), opaque
+    other_text = other if isinstance(other, str) else str(other)
+    assert (opaque == opaque_tag_for(other)) == (text == other_text)
+
+
+# --- an independent reference for §13.2.2 ----------------------------------------------------
+#
+# Written from the RFC text, sharing no code with flask_etag, so the property below compares
+# two readings of RFC 9110 rather than the library with itself.
+
+#: RFC 9110 §5.6.3: optional whitespace is spaces and horizontal tabs, nothing else.
+OWS = " \t"
+#: RFC 9110 §8.8.3 etagc, without obs-text, which flask_etag refuses on purpose (tags.py).
+ETAGC = frozenset(map(chr, [0x21, *range(0x23, 0x7F)]))
+#: §13.2.1: methods that ignore every precondition.
+METHODS_WITHOUT_PRECONDITIONS = ("OPTIONS", "CONNECT", "TRACE")
+
+DAY_NAMES = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+LONG_DAY_NAMES = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = f"(?P<month>{'|'.join(MONTHS)})"
+_TIME = "(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+#: RFC 9110 §5.6.7: IMF-fixdate, and the obsolete rfc850-date and asctime-date, whole.
+HTTP_DATE_FORMS = (
+    re.compile(f"(?:{DAY_NAMES}), (?P<day>[0-9]{{2}}) {_MONTH} (?P<year>[0-9]{{4}}) {_TIME} GMT"),
+    re.compile(
+        f"(?:{LONG_DAY_NAMES}), (?P<day>[0-9]{{2}})-{_MONTH}-(?P<year>[0-9]{{2}}) {_TIME} GMT"
+    ),
+    re.compile(f"(?:{DAY_NAMES}) {_MONTH} (?P<day>[0-9]{{2}}| [0-9]) {_TIME} (?P<year>[0-9]{{4}})"),
+)
+#: The clock of the two-digit-year rule of §5.6.7.
+REFERENCE_NOW = datetime.now(timezone.utc)
+
+
+def reference_tag_list(field_value: str) -> tuple[tuple[bool, str], ...] | None:
+    """``#entity-tag`` (§5.6.1, §8.8.3) as (weak, opaque-tag) pairs; None when not that syntax.
+
+    Empty list elements and OWS around members are allowed (§5.6.1.2).
+    """
+    tags: list[tuple[bool, str]] = []
+    position, end = 0, len(field_value)
+    while True:
+        while position < end and field_value[position] in OWS:
+            position += 1
+        if position < end and field_value[position] != ",":
+            weak = field_value.startswith('W/"', position)
+            if not weak and not field_value.startswith('"', position):
+                return None
+            opening = position + (3 if weak else 1)
+            closing = field_value.find('"', opening)
+            if closing < 0 or not set(field_value[opening:closing]) <= ETAGC:
+                return None
+            tags.append((weak, field_value[opening:closing]))
+            position = closing + 1
+            while position < end and field_value[position] in OWS:
+                position += 1
+        if position == end:
+            return tuple(tags)
+        if field_value[position] != ",":
+            return None
+        position += 1
+
+
+def reference_http_date(field_value: str) -> datetime | None:
+    """Exactly one HTTP-date (§5.6.7) in any of its three forms; None for anything else."""
+    text = field_value.strip(OWS)  # §5.5: OWS around a field value is not part of it
+    match = next((m for m in (form.fullmatch(text) for form in HTTP_DATE_FORMS) if m), None)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    year = int(parts["year"])
+    if len(parts["year"]) == 2:
+        # §5.6.7: a two-digit year more than 50 years ahead is the last such year in the past.
+        year += REFERENCE_NOW.year // 100 * 100
+        if year > REFERENCE_NOW.year + 50:
+            year -= 100
+    try:
+        return datetime(
+            year,
+            MONTHS.index(parts["month"]) + 1,
+            int(parts["day"]),
+            int(parts["hour"]),
+            int(parts["minute"]),
+            int(parts["second"]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:  # 31 Feb, hour 25, year 0000: the syntax, but no date
+        return None
+
+
+def reference_if_match(field_value: str, current: Validators) -> bool:
+    """§13.1.1: ``*`` is true iff a representation exists; else strong comparison (§8.8.3.2).
+
+    A value that is not the syntax names no tag for certain, so none matches (fail safe).
+    """
+    if field_value.strip(OWS) == "*":
+        return current.exists
+    listed = reference_tag_list(field_value) or ()
+    if not current.exists or current.etag is None or current.weak:
+        return False  # §8.8.3.2: a weak tag never matches strongly
+    return (False, current.etag) in listed
+
+
+def reference_if_none_match(field_value: str, current: Validators) -> bool:
+    """§13.1.2: false when ``*`` and a representation exists, or a tag matches weakly."""
+    if not current.exists:
+        return True
+    if field_value.strip(OWS) == "*":
+        return False
+    listed = reference_tag_list(field_value) or ()
+    return not any(opaque == current.etag for _weak, opaque in listed)
+
+
+def reference_if_unmodified_since(field_value: str, current: Validators) -> bool | None:
+    """§13.1.4: true when not modified after the date; None (ignored) for no date on either side."""
+    since = reference_http_date(field_value)
+    if since is None or current.last_modified is None:
+        return None
+    return current.last_modified <= since
+
+
+def reference_if_modified_since(field_value: str, current: Validators) -> bool | None:
+    """§13.1.3: true when modified after the date; None (ignored) for no date on either side."""
+    since = reference_http_date(field_value)
+    if since is None or current.last_modified is None:
+        return None
+    return current.last_modified > since
+
+
+def _safe(method: str) -> bool:
+    return method in ("GET", "HEAD")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of §13.2.2: when it is taken, its condition, and the answer when it is false."""
+
+    name: str
+    field: str
+    taken: Callable[[str, Preconditions], bool]
+    condition: Callable[[str, Validators], bool | None]
+    when_false: Callable[[str], Outcome]
+
+
+#: RFC 9110 §13.2.2 steps 1 to 4, in order; step 5 (Range) is not a precondition outcome.
+STEPS = (
+    Step(
+        "step 1 If-Match",
+        "if_match",
+        lambda method, fields: fields.if_match is not None,
+        reference_if_match,
+        lambda method: FAILED,
+    ),
+    Step(
+        "step 2 If-Unmodified-Since",
+        "if_unmodified_since",
+        lambda method, fields: fields.if_match is None and fields.if_unmodified_since is not None,
+        reference_if_unmodified_since,
+        lambda method: FAILED,
+    ),
+    Step(
+        "step 3 If-None-Match",
+        "if_none_match",
+        lambda method, fields: fields.if_none_match is not None,
+        reference_if_none_match,
+        lambda method: NOT_MODIFIED if _safe(method) else FAILED,
+    ),
+    Step(
+        "step 4 If-Modified-Since",
+        "if_modified_since",
+        lambda method, fields: (
+            _safe(method) and fields.if_none_match is None and fields.if_modified_since is not None
+        ),
+        reference_if_modified_since,
+        lambda method: NOT_MODIFIED,
+    ),
+)
+
+VERDICTS = {True: "true", False: "false", None: "ignored"}
+
+
+def reference_outcome(
+    method: str, fields: Preconditions, current: Validators
+) -> tuple[Outcome, list[str]]:
+    """§13.2.2 by the table above, with the trail of steps taken and their verdicts."""
+    if method in METHODS_WITHOUT_PRECONDITIONS:
+        return PROCEED, ["§13.2.1 method ignores preconditions"]
+    trail = []
+    for step in STEPS:
+        if not step.taken(method, fields):
+            continue
+        verdict = step.condition(getattr(fields, step.field), current)
+        trail.append(f"{step.name}: {VERDICTS[verdict]}")
+        if verdict is False:
+            outcome = step.when_false(method)
+            trail.append(f"{step.name} decides {outcome.name}")
+            return outcome, trail
+    return PROCEED, trail
+
+
+@pytest.mark.parametrize(
+    ("method", "current", "preconditions", "expected"),
+    IF_MATCH + IF_NONE_MATCH + DATES + PRECEDENCE,
+)
+def test_reference_agrees_with_the_table(
+    method: str, current: Validators, preconditions: Preconditions, expected: Outcome
+) -> None:
+    """The reference reads every hand-written row as the table does, so it can judge others."""
+    assert reference_outcome(method, preconditions, current)[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(AT_T, T, id="§5.6.7 IMF-fixdate"),
+        pytest.param(AT_T_RFC850, T, id="§5.6.7 rfc850-date"),
+        pytest.param(AT_T_ASCTIME, T, id="§5.6.7 asctime-date"),
+        pytest.param(f" {AT_T}\t", T, id="§5.5 OWS around the value"),
+        pytest.param("Tuesday, 06-May-70 07:08:09 GMT", T.replace(year=2070), id="§5.6.7 2070"),
+        pytest.param("Thursday, 06-May-99 07:08:09 GMT", T.replace(year=1999), id="§5.6.7 1999"),
+        pytest.param("Sun, 06 May 0068 07:08:09 GMT", T.replace(year=68), id="§5.6.7 year 68"),
+        pytest.param("Xyz, 06 May 2024 07:08:09 GMT", None, id="§5.6.7 no such day-name"),
+        *[pytest.param(p.values[0], None, id=f"§5.6.7 invalid: {p.id}") for p in INVALID_DATES],
+    ],
+)
+def test_reference_http_date(value: str, expected: datetime | None) -> None:
+    assert reference_http_date(value) == expected
+
+
+# --- the library against the reference, on generated requests ----------------------------------
+
+CURRENT_OPAQUE = "v1"
+DATED_VALIDATORS = [DATED, Validators(etag=CURRENT_OPAQUE, weak=True, last_modified=T), DATE_ONLY]
+UNDATED_VALIDATORS = [STRONG, WEAK, Validators(), MISSING]
+ALL_VALIDATORS = DATED_VALIDATORS + UNDATED_VALIDATORS
+SAFE_PROPERTY_METHODS = ["GET", "HEAD"]
+PROPERTY_METHODS = [*SAFE_PROPERTY_METHODS, "PUT", "POST", "DELETE", "OPTIONS"]
+
+#: Other whitespace than OWS: flask_etag's parsers take Python's ``\s`` for OWS, a recovery
+#: §2.2 allows, so generated text leaves these characters out to keep one right answer.
+NOT_OWS_WHITESPACE = "".join(c for c in map(chr, range(256)) if c.isspace() and c not in OWS)
+GARBAGE = st.text(
+    st.characters(codec="latin-1", exclude_characters=NOT_OWS_WHITESPACE), max_size=30
+).filter(
+    # §2.2: a recipient may recover tags from an invalid list, so a garbage value naming the
+    # current tag has no single right answer; a padded ``*`` is a known divergence (below).
+    lambda text: CURRENT_OPAQUE not in text and text.strip(OWS) != "*"
+)
+
+OPAQUE_TAGS = st.sampled_from([CURRENT_OPAQUE, "v2", "V1", "v10", "", "x,y", "*"])
+ENTITY_TAGS = st.builds(
+    lambda weak, opaque: f'{"W/" if weak else ""}"{opaque}"', st.booleans(), OPAQUE_TAGS
+)
+TAG_LISTS = st.builds(
+    lambda lead, tags, separator, trail: lead + separator.join(tags) + trail,
+    st.sampled_from(["", " ", ", "]),
+    st.lists(ENTITY_TAGS, min_size=1, max_size=4),
+    st.sampled_from([",", ", ", " ,\t", ",,", " , , "]),
+    st.sampled_from(["", "\t", " ,"]),
+)
+#: Valid tags beside a member that is not one: invalid as a whole, so If-Match fails.
+SPOILT_TAG_LISTS = st.builds(
+    lambda tags, junk: ", ".join([*tags, junk]),
+    st.lists(ENTITY_TAGS, min_size=1, max_size=3),
+    st.sampled_from(["v1", "*", 'W/"v1', '"v1" "v1"', 'w/"v1"', "garbage"]),
+)
+
+
+def evenly(*strategies: st.SearchStrategy[Drawn]) -> st.SearchStrategy[Drawn]:
+    """One of ``strategies``, each as often as the others (``one_of`` flattens nested ones)."""
+    return st.sampled_from(strategies).flatmap(lambda chosen: chosen)
+
+
+#: Values that pass for a strong current tag half the time, so step 1 lets steps 2-4 run.
+IF_MATCH_VALUES = evenly(
+    st.sampled_from([f'"{CURRENT_OPAQUE}"', "*", " * ", "*\t"]),
+    st.one_of(ENTITY_TAGS, TAG_LISTS, SPOILT_TAG_LISTS, GARBAGE),
+)
+IF_NONE_MATCH_VALUES = st.one_of(st.just("*"), ENTITY_TAGS, TAG_LISTS, GARBAGE)
+
+
+def imf_fixdate(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def rfc850_date(moment: datetime) -> str:
+    return moment.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+
+
+def asctime_date(moment: datetime) -> str:
+    return f"{moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y}"
+
+
+#: Valid HTTP-dates before, at and after the current Last-Modified, in the three forms.
+VALID_DATES = st.builds(
+    lambda form, moment: form(moment),
+    st.sampled_from([imf_fixdate, rfc850_date, asctime_date]),
+    st.sampled_from(
+        [
+            T - timedelta(days=400),
+            T - timedelta(seconds=1),
+            T,
+            T + timedelta(seconds=1),
+            T + timedelta(days=30),
+        ]
+    ),
+)
+MALFORMED_DATES = st.one_of(
+    st.sampled_from([p.values[0] for p in INVALID_DATES]),
+    st.builds("{}, {}".format, VALID_DATES, VALID_DATES),  # a list: not one HTTP-date
+    GARBAGE,
+)
+#: Valid dates as often as malformed ones, so the date steps are decided, not only ignored.
+DATE_VALUES = evenly(VALID_DATES, MALFORMED_DATES)
+
+FIELD_VALUES = {
+    "if_match": IF_MATCH_VALUES,
+    "if_none_match": IF_NONE_MATCH_VALUES,
+    "if_modified_since": DATE_VALUES,
+    "if_unmodified_since": DATE_VALUES,
+}
+#: Each of the 16 combinations of present fields, equally often.
+FIELD_SUBSETS = [
+    frozenset(names) for size in range(5) for names in combinations(Preconditions._fields, size)
+]
+
+
+@st.composite
+def preconditions_with_absent_fields(draw: st.DrawFn) -> Preconditions:
+    """Any combination of the four fields; each present one holds a sane or a malformed value."""
+    present = draw(st.sampled_from(FIELD_SUBSETS))
+    return Preconditions(
+        **{
+            name: draw(values, label=name) if name in present else None
+            for name, values in FIELD_VALUES.items()
+        }
+    )
+
+
+#: Every branch of the reference the property must reach, or it proved little.
+EVERY_BRANCH = {
+    "§13.2.1 method ignores preconditions",
+    *(f"{step.name}: {verdict}" for step in STEPS for verdict in ("true", "false")),
+    "step 2 If-Unmodified-Since: ignored",
+    "step 4 If-Modified-Since: ignored",
+    "step 1 If-Match decides PRECONDITION_FAILED",
+    "step 2 If-Unmodified-Since decides PRECONDITION_FAILED",
+    "step 3 If-None-Match decides NOT_MODIFIED",
+    "step 3 If-None-Match decides PRECONDITION_FAILED",
+    "step 4 If-Modified-Since decides NOT_MODIFIED",
+    *(f"outcome {outcome.name}" for outcome in Outcome),
+}
+
+
+def test_evaluate_preconditions_agrees_with_the_reference() -> None:
+    """§13.2.2 on generated requests: any field absent or not, sane or not, any method.
+
+    The generated requests must reach every branch of the reference (each step true, false
+    and, for the dates, ignored) and all three outcomes.
+    """
+    reached: Counter[str] = Counter()
+
+    @settings(max_examples=1000, deadline=None, derandomize=True, database=None)
+    @given(
+        # GET/HEAD and dated validators half the time each: step 4 needs both.
+        method=evenly(st.sampled_from(SAFE_PROPERTY_METHODS), st.sampled_from(PROPERTY_METHODS)),
+        fields=preconditions_with_absent_fields(),
+        current=evenly(st.sampled_from(DATED_VALIDATORS), st.sampled_from(UNDATED_VALIDATORS)),
+    )
+    def agrees(method: str, fields: Preconditions, current: Validators) -> None:
+        expected, trail = reference_outcome(method, fields, current)
+        for label in [*trail, f"outcome {expected.name}"]:
+            event(label)
+            reached[label] += 1
+        assert evaluate_preconditions(method, fields, current) is expected, trail
+
+    agrees()
+    missing = EVERY_BRANCH - reached.keys()
+    assert not missing, f"never reached: {sorted(missing)}; reached: {dict(reached)}"
 
 
 HEADER_TEXT = st.text(alphabet=st.characters(codec="latin-1"), max_size=60)
+MAYBE_HEADER_TEXT = st.none() | HEADER_TEXT
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(
-    st.sampled_from(["GET", "HEAD", "PUT", "POST", "DELETE"]),
-    st.builds(Preconditions, HEADER_TEXT, HEADER_TEXT, HEADER_TEXT, HEADER_TEXT),
-    st.sampled_from([STRONG, WEAK, DATED, DATE_ONLY, MISSING]),
+    st.sampled_from([*PROPERTY_METHODS, "PATCH", "TRACE"]),
+    st.builds(
+        Preconditions, MAYBE_HEADER_TEXT, MAYBE_HEADER_TEXT, MAYBE_HEADER_TEXT, MAYBE_HEADER_TEXT
+    ),
+    st.sampled_from(ALL_VALIDATORS),
 )
 def test_malformed_headers_never_raise(
     method: str, preconditions: Preconditions, current: Validators
 ) -> None:
-    """Issue rule 10: any header text gives an outcome, never an exception (so never a 5xx)."""
-    assert isinstance(evaluate_preconditions(method, preconditions, current), Outcome)
-    assert isinstance(if_range_allows_partial(preconditions.if_match or "", current), bool)
+    """Issue rule 10: any header text, any field absent, gives an outcome, never an exception.
+
+    And the outcome is one a field present could give: no field, or OPTIONS/TRACE, proceeds;
+    a 304 answers only GET/HEAD with If-None-Match or If-Modified-Since (§13.2.2).
+    """
+    outcome = evaluate_preconditions(method, preconditions, current)
+    if method in METHODS_WITHOUT_PRECONDITIONS or preconditions == Preconditions():
+        assert outcome is PROCEED
+    if outcome is NOT_MODIFIED:
+        assert _safe(method)
+        assert (preconditions.if_none_match, preconditions.if_modified_since) != (None, None)
+    if outcome is FAILED:
+        guards = (
+            preconditions.if_match,
+            preconditions.if_none_match,
+            preconditions.if_unmodified_since,
+        )
+        assert guards != (None, None, None)
+    if_range = preconditions.if_match or ""
+    assert isinstance(if_range_allows_partial(if_range, current), bool)
+
+
+# --- known divergences from RFC 9110 (reported, not yet fixed in flask_etag) -------------------
+#
+# The generated values above leave these shapes out (a padded ``*``, impossible day-names,
+# 4-digit years below 100, two-digit years from 69 that are less than 50 years ahead), so
+# the property checks everything else.
+
+KNOWN_DIVERGENCES = [
+    pytest.param(
+        "PUT",
+        STRONG,
+        Preconditions(if_none_match="* "),
+        FAILED,
+        id="§5.5 §13.1.2 If-None-Match '* ' with trailing OWS is *: create-only PUT must fail",
+    ),
+    pytest.param(
+        "GET",
+        STRONG,
+        Preconditions(if_none_match=" *"),
+        NOT_MODIFIED,
+        id="§5.5 §13.1.2 If-None-Match ' *' with leading OWS is *: 304",
+    ),
+    pytest.param(
+        "GET",
+        DATED,
+        Preconditions(if_modified_since="Xyz, 06 May 2024 07:08:09 GMT"),
+        PROCEED,
+        id="§13.1.3 §5.6.7 no such day-name: not an HTTP-date, ignored",
+    ),
+    pytest.param(
+        "GET",
+        DATED,
+        Preconditions(if_modified_since="Sun, 06 May 0068 07:08:09 GMT"),
+        PROCEED,
+        id="§5.6.7 IMF-fixdate year 0068 is year 68, not 2068",
+    ),
+    pytest.param(
+        "GET",
+        DATED,
+        Preconditions(if_modified_since="Tuesday, 06-May-70 07:08:09 GMT"),
+        NOT_MODIFIED,
+        id="§5.6.7 rfc850-date year 70 is 2070 (not more than 50 years ahead), not 1970",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), KNOWN_DIVERGENCES)
+def test_reference_reads_the_known_divergences_as_the_rfc(
+    method: str, current: Validators, preconditions: Preconditions, expected: Outcome
+) -> None:
+    assert reference_outcome(method, preconditions, current)[0] is expected
+
+
+@pytest.mark.xfail(strict=True, reason="known divergence of flask_etag from RFC 9110, reported")
+@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), KNOWN_DIVERGENCES)
+def test_known_divergences(
+    method: str, current: Validators, preconditions: Preconditions, expected: Outcome
+) -> None:
+    """Strict xfail: when flask_etag is fixed these pass, and the xfail must then go."""
+    assert evaluate_preconditions(method, preconditions, current) is expected

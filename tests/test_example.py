@@ -1,10 +1,12 @@
 """HTTP-level tests of the example product API (``examples/products.py``).
 
 Every test talks to the real example through the Flask test client, on a SQLite file under
-``tmp_path`` and, when a server answers on 127.0.0.1:5432, on PostgreSQL too.  The PostgreSQL
-runs use a schema of their own (``example_tests_<random>``, dropped at the end) chosen through
-``search_path``, so they never touch the ``products`` table of ``public`` that the load test or
-a developer's running example may be using, and concurrent test runs cannot collide.
+``tmp_path`` and on PostgreSQL too, at ``FLASK_ETAG_POSTGRES_URL`` (default: 127.0.0.1:5432,
+database ``test``); without a server those runs skip, or fail in strict mode (see
+``support_processes``).  The PostgreSQL runs use a schema of their own (``example_tests_...``,
+dropped at the end) chosen through ``search_path``, so they never touch the ``products`` table
+of ``public`` that the load test or a developer's running example may be using, and
+concurrent test runs cannot collide.
 
 "Concurrent write" tests are real interleavings, not mocks: a SQLAlchemy event fires inside the
 request, after the precondition was checked and before the view's own write, and commits a
@@ -15,11 +17,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sqlite3
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,11 +30,17 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from support_processes import (
+    LENIENT_VALUES,
+    STRICT_VALUES,
+    STRICT_VARIABLE,
+    postgres_schema,
+    skip_or_fail,
+    strict_mode,
+)
 from werkzeug.test import TestResponse
 
 EXAMPLE_PATH = Path(__file__).resolve().parents[1] / "examples" / "products.py"
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 PROBLEM_JSON = "application/problem+json"
 MERGE_PATCH = "application/merge-patch+json"
 ITEM = "/api/products/101"
@@ -59,34 +65,14 @@ def load_example() -> ModuleType:
 products = load_example()
 
 
-def skip_or_fail(reason: str) -> None:
-    """Skip when a service is missing; CI sets FLASK_ETAG_STRICT=1 to make that a failure."""
-    if os.environ.get("FLASK_ETAG_STRICT") == "1":
-        pytest.fail(f"{reason} (FLASK_ETAG_STRICT=1 forbids skipping)")
-    pytest.skip(reason)
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def postgres_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema for this module's tests, dropped afterwards."""
-    try:
-        import psycopg
-    except ImportError:
-        skip_or_fail("psycopg is not installed (pip install -e '.[test]')")
-    try:
-        connection = psycopg.connect(POSTGRES_DSN, autocommit=True)
-    except psycopg.OperationalError as error:
-        skip_or_fail(f"no PostgreSQL server at 127.0.0.1:5432 (database test): {error}")
-    schema = f"example_tests_{uuid.uuid4().hex[:12]}"
-    with connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield schema
-        finally:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+def postgres_url() -> Iterator[str]:
+    """A SQLAlchemy URL into a fresh PostgreSQL schema for this module's tests, dropped after."""
+    with postgres_schema("example_tests") as url:
+        yield url
 
 
 @pytest.fixture(
@@ -97,11 +83,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("example") / "products.sqlite3"
         return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    schema = request.getfixturevalue("postgres_schema")
-    return {
-        "SQLALCHEMY_DATABASE_URI": POSTGRES_URL,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-c search_path={schema}"}},
-    }
+    return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_url")}
 
 
 @pytest.fixture(scope="module")
@@ -789,3 +771,38 @@ def test_seeding_twice_keeps_existing_data(api: FlaskClient, database: dict[str,
     finally:
         with again.app_context():
             products.db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "strict"),
+    [
+        *[pytest.param(value, True, id=f"strict {value!r}") for value in STRICT_VALUES],
+        *[pytest.param(value, False, id=f"lenient {value!r}") for value in LENIENT_VALUES],
+        pytest.param("TRUE", True, id="strict in capitals"),
+        pytest.param(" Yes ", True, id="strict with spaces"),
+        pytest.param("Off", False, id="lenient in mixed case"),
+        pytest.param(None, False, id="unset"),
+    ],
+)
+def test_strict_mode_reads_the_usual_spellings(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, strict: bool
+) -> None:
+    """FLASK_ETAG_STRICT: CI may write 1, true, yes or on; a skip then becomes a failure."""
+    if value is None:
+        monkeypatch.delenv(STRICT_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(STRICT_VARIABLE, value)
+    assert strict_mode() is strict
+    outcome = pytest.fail.Exception if strict else pytest.skip.Exception
+    with pytest.raises(outcome, match="no server here"):
+        skip_or_fail("no server here")
+
+
+@pytest.mark.parametrize("value", ["2", "strict", "ture", "y", "1 0", "-1", "none"])
+def test_strict_mode_refuses_other_values(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """An unknown spelling is a usage error naming the variable, never a silent skip."""
+    monkeypatch.setenv(STRICT_VARIABLE, value)
+    with pytest.raises(pytest.UsageError, match=f"{STRICT_VARIABLE}='{value}' is not understood"):
+        strict_mode()
+    with pytest.raises(pytest.UsageError, match="1, true, yes, on"):
+        skip_or_fail("no server here")

@@ -4,11 +4,15 @@ Arbitrary values and combinations of If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since, If-Range and Range, on every method, against a small app with version,
 timestamp and body-hash routes over a writable store.  Whatever arrives:
 
+* the status is exactly the one RFC 9110 allows, computed for each request by a model of
+  §13.2.2, RFC 6585 §3 and the views (:func:`expected_status`), and a write happens exactly
+  when an unsafe request gets a 2xx; the generated requests must have met 304, 412, 428 and
+  writes, or the test fails;
 * never a 5xx (the app runs in testing mode, so an exception fails the test with its trace);
 * a 304 carries no body and answers only a GET/HEAD that asked a conditional question
   (RFC 9110 §15.4.5, §13.2.2);
 * a 412 or 428 never writes: the store is unchanged (RFC 9110 §13.1.1, RFC 6585 §3), and a
-  write whose If-Match cannot name the current tag never happens;
+  write whose If-Match, parsed and compared strongly, does not hold the current tag is a 412;
 * every ``ETag`` sent matches the entity-tag grammar of RFC 9110 §8.8.3 exactly, whatever the
   version value (quotes, CR/LF, non-ASCII, huge);
 * the tag travels with the body it describes: on version routes a 200/206 carries the tag of
@@ -27,18 +31,19 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import count
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask, Response, abort, request
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from werkzeug.http import parse_date
+from werkzeug.http import parse_date, parse_etags, parse_range_header
 
 from flask_etag import (
     ETag,
@@ -50,6 +55,10 @@ from flask_etag import (
     require_if_match,
     set_response_version,
 )
+from flask_etag.conditions import MISSING, SAFE_METHODS, Validators, parse_http_date
+from flask_etag.tags import parse_entity_tag_list
+
+Drawn = TypeVar("Drawn")
 
 #: Derandomized, a fixed example count: the same inputs on every run, small enough for CI.
 HOSTILE = settings(
@@ -233,21 +242,35 @@ OPAQUE = st.text(
 SEPARATORS = st.sampled_from([",", ", ", " ,", " , ", ",,", "\t,", ", ,", ";", " "])
 
 
+def evenly(*strategies: st.SearchStrategy[Drawn]) -> st.SearchStrategy[Drawn]:
+    """One of ``strategies``, each as often as the others (``one_of`` flattens nested ones)."""
+    return st.sampled_from(strategies).flatmap(lambda chosen: chosen)
+
+
 def entity_tags(current: str | None) -> st.SearchStrategy[str]:
     """Quoted tags, weak or not; the current opaque-tag often, when there is one."""
     opaque = OPAQUE if current is None else st.one_of(st.just(current), OPAQUE)
     return st.builds(lambda weak, tag: f'{"W/" if weak else ""}"{tag}"', st.booleans(), opaque)
 
 
-def tag_fields(current: str | None) -> st.SearchStrategy[str]:
-    """If-Match / If-None-Match values: ``*``, tag lists, junk, and mixtures of them."""
+def tag_fields(current: str | None, *, padded_star: bool = True) -> st.SearchStrategy[str]:
+    """If-Match / If-None-Match values: ``*``, tag lists, junk, and mixtures of them.
+
+    ``padded_star=False`` leaves out a ``*`` with whitespace around it, a known divergence
+    of flask_etag for If-None-Match (:func:`test_padded_star_is_star_rfc9110_5_5_known_divergence`).
+    """
     member = st.one_of(entity_tags(current), st.just("*"), HEADER_TEXT, st.just(""))
     lists = st.builds(
         lambda members, separator: separator.join(members),
         st.lists(member, min_size=1, max_size=5),
         SEPARATORS,
     )
-    return st.one_of(st.just("*"), st.just(" * "), entity_tags(current), lists, HEADER_TEXT)
+    stars = st.sampled_from(["*", " * "] if padded_star else ["*"])
+    # Sane values half the time, so conditions pass and fail often enough to reach 304s.
+    values = evenly(st.one_of(stars, entity_tags(current)), st.one_of(lists, HEADER_TEXT))
+    if padded_star:
+        return values
+    return values.filter(lambda value: value == "*" or value.strip() != "*")
 
 
 def imf_fixdate(moment: datetime) -> str:
@@ -270,7 +293,7 @@ def date_fields(modified: datetime | None) -> st.SearchStrategy[str]:
     formatted = st.builds(
         lambda form, moment: form(moment),
         st.sampled_from([imf_fixdate, rfc850_date, asctime_date]),
-        st.one_of(near, anywhere),
+        st.one_of(near, near, anywhere),
     )
     shaped = st.builds(  # date-shaped but impossible: day 00, hour 99, year 0000
         "{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} GMT".format,
@@ -283,7 +306,7 @@ def date_fields(modified: datetime | None) -> st.SearchStrategy[str]:
         st.integers(0, 99),
     )
     pair = st.builds(lambda first, second: f"{first}, {second}", formatted, formatted)
-    return st.one_of(formatted, shaped, pair, HEADER_TEXT)
+    return evenly(formatted, st.one_of(shaped, pair, HEADER_TEXT))
 
 
 def range_fields() -> st.SearchStrategy[str]:
@@ -312,7 +335,7 @@ def conditional_headers(
         {},
         optional={
             "If-Match": tag_fields(current),
-            "If-None-Match": tag_fields(current),
+            "If-None-Match": tag_fields(current, padded_star=False),
             "If-Modified-Since": date_fields(modified),
             "If-Unmodified-Since": date_fields(modified),
             "If-Range": st.one_of(entity_tags(current), date_fields(modified)),
@@ -321,7 +344,16 @@ def conditional_headers(
     )
 
 
-# --- the properties -------------------------------------------------------------------------
+# --- the exact expected answer --------------------------------------------------------------
+#
+# Field syntax belongs to the pure layer, which test_conditions.py checks against an
+# independent reference; here If-Match and the dates are read with flask_etag's strict
+# parsers, and If-None-Match with werkzeug's (the recovery RFC 9110 §2.2 allows, which
+# flask_etag uses).  What this models is what the HTTP layer must do with them: the order of
+# §13.2.2, 428, which routes judge before the view and which after it, Range and If-Range.
+
+#: RFC 9110 §5.6.3: optional whitespace, which §5.5 excludes from a field value.
+OWS = " \t"
 
 
 @dataclass(frozen=True)
@@ -346,6 +378,148 @@ class Exchange:
     def wrote(self) -> bool:
         return self.after != self.before
 
+    @property
+    def current(self) -> Validators:
+        """The validators a GET showed just before the request; MISSING after a 404."""
+        if self.key not in self.before or self.tag_before is None:
+            return MISSING
+        return Validators(
+            etag=self.tag_before.removeprefix("W/")[1:-1],
+            weak=self.tag_before.startswith("W/"),
+            last_modified=self.modified_before,
+        )
+
+
+def send(
+    client: FlaskClient,
+    store: Store,
+    route: str,
+    key: str,
+    method: str,
+    headers: dict[str, str],
+    body: str = "",
+    *,
+    bounded: bool = False,
+) -> Exchange:
+    """From the seeded state, GET the resource's validators, then send the hostile request."""
+    store.reset()
+    url = f"/{route}/{key}"
+    first = client.get(url)
+    before = store.snapshot()
+    request_ = functools.partial(timed, client) if bounded else client.open
+    response = request_(url, method=method, headers=headers, data=body.encode("latin-1"))
+    return Exchange(
+        route,
+        key,
+        method,
+        headers,
+        first.headers.get("ETag"),
+        parse_date(first.headers.get("Last-Modified")),
+        before,
+        store.snapshot(),
+        response,
+    )
+
+
+def if_match_passes(field_value: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.1: ``*`` when the resource exists, else its strong tag is listed.
+
+    A value that is not the syntax lists nothing (flask_etag's fail-safe reading).
+    """
+    listed = parse_entity_tag_list(field_value)
+    if listed.star_tag:
+        return current.exists
+    if not current.exists or current.etag is None or current.weak:
+        return False
+    return listed.is_strong(current.etag)
+
+
+def if_none_match_matches(field_value: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.2: ``*``, or a listed tag by weak comparison, when the resource exists."""
+    if not current.exists:
+        return False
+    value = field_value.strip(OWS)
+    if value == "*":
+        return True
+    return current.etag is not None and parse_etags(value).contains_weak(current.etag)
+
+
+def asks_for_write_guard(headers: Mapping[str, str]) -> bool:
+    """RFC 6585 §3 as flask_etag applies it: If-Match, or If-None-Match: ``*``."""
+    return "If-Match" in headers or headers.get("If-None-Match", "").strip(OWS) == "*"
+
+
+def precondition_decision(
+    method: str, headers: Mapping[str, str], current: Validators
+) -> tuple[int, str] | None:
+    """RFC 9110 §13.2.2 steps 1 to 4: 412 or 304 and the field that decided; None: proceed."""
+    safe = method in SAFE_METHODS
+    modified = current.last_modified
+    if "If-Match" in headers:
+        if not if_match_passes(headers["If-Match"], current):
+            return 412, "If-Match"
+    elif "If-Unmodified-Since" in headers:
+        since = parse_http_date(headers["If-Unmodified-Since"])
+        if since is not None and modified is not None and modified > since:
+            return 412, "If-Unmodified-Since"
+    if "If-None-Match" in headers:
+        if if_none_match_matches(headers["If-None-Match"], current):
+            return (304 if safe else 412), "If-None-Match"
+    elif safe and "If-Modified-Since" in headers:
+        since = parse_http_date(headers["If-Modified-Since"])
+        if since is not None and modified is not None and modified <= since:
+            return 304, "If-Modified-Since"
+    return None
+
+
+def if_range_matches(if_range: str, current: Validators) -> bool:
+    """RFC 9110 §13.1.5: exactly the Last-Modified date, or the current strong tag."""
+    date = parse_http_date(if_range)
+    if date is not None:
+        return current.last_modified == date
+    strong = current.etag is not None and not current.weak
+    return strong and if_range.strip(OWS) == f'"{current.etag}"'
+
+
+def view_status(exchange: Exchange) -> int:
+    """What the test app's view answers once the request proceeds (RFC 9110 §9.3, §14)."""
+    method, headers = exchange.method, exchange.headers
+    entry = exchange.before.get(exchange.key)
+    if entry is None:
+        return 201 if method in ("PUT", "POST") else 404
+    if method in UNSAFE:
+        return 204 if method == "DELETE" else 200
+    requested = parse_range_header(headers.get("Range"))
+    if requested is None or requested.units != "bytes":
+        return 200
+    satisfiable = requested.range_for_length(len(representation(exchange.key, entry)))
+    if_range = headers.get("If-Range")
+    if if_range is not None and not if_range_matches(if_range, exchange.current):
+        if satisfiable is None and exchange.route == "hashed":
+            return 416  # KNOWN DIVERGENCE: see test_stale_if_range_ignores_range_...
+        return 200  # §13.1.5: the Range is ignored
+    return 416 if satisfiable is None else 206
+
+
+def expected_status(exchange: Exchange) -> tuple[int, str]:
+    """The one status RFC 9110 allows for the exchange's request, and the rule that gave it."""
+    method = exchange.method
+    if method == "OPTIONS":
+        return 204, "§13.2.1 OPTIONS ignores preconditions"
+    if exchange.route in REQUIRED_ROUTES and method in UNSAFE:
+        if not asks_for_write_guard(exchange.headers):
+            return 428, "RFC 6585 §3"
+    if method in UNSAFE or exchange.key in exchange.before:
+        # §13.2.1: a GET of a missing resource would be a 404, so it is not judged.
+        decision = precondition_decision(method, exchange.headers, exchange.current)
+        if decision is not None:
+            status, field_name = decision
+            return status, f"§13.2.2 {field_name}"
+    return view_status(exchange), "the view"
+
+
+# --- the properties -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def hostile_app() -> tuple[Flask, Store]:
@@ -354,44 +528,61 @@ def hostile_app() -> tuple[Flask, Store]:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@HOSTILE
-@given(
-    data=st.data(),
-    key=st.sampled_from(KEYS),
-    method=st.sampled_from(METHODS),
-    body=st.text(LATIN1, max_size=8),
-)
 def test_hostile_conditional_requests_never_break_the_rules(
-    hostile_app: tuple[Flask, Store],
-    route: str,
-    data: st.DataObject,
-    key: str,
-    method: str,
-    body: str,
+    hostile_app: tuple[Flask, Store], route: str
 ) -> None:
-    """Every method x every route x any combination of the six fields keeps the invariants."""
+    """Every method x any combination of the six fields: the exact status, and the invariants.
+
+    The generated requests must meet 304 and 412 (and 428 where writes need a guard), and
+    writes that happen, or the run proved little.
+    """
     app, store = hostile_app
-    store.reset()
     client = app.test_client()
-    url = f"/{route}/{key}"
-    first = client.get(url)
-    tag_before = first.headers.get("ETag")
-    modified_before = parse_date(first.headers.get("Last-Modified"))
-    opaque = None if tag_before is None else tag_before.removeprefix("W/")[1:-1]
-    headers = data.draw(conditional_headers(opaque, modified_before), label="headers")
-    before = store.snapshot()
-    response = client.open(url, method=method, headers=headers, data=body.encode("latin-1"))
-    exchange = Exchange(
-        route, key, method, headers, tag_before, modified_before, before, store.snapshot(), response
+    store.reset()
+    seeded = client.get(f"/{route}/a")
+    opaque = seeded.headers["ETag"].removeprefix("W/")[1:-1]
+    modified = parse_date(seeded.headers.get("Last-Modified"))
+    reached: Counter[str] = Counter()
+
+    @settings(HOSTILE, max_examples=1000)  # enough for every outcome below, with margin
+    @given(
+        # The existing resource and GET/HEAD more often: a 304 needs both.
+        key=evenly(st.just("a"), st.sampled_from(KEYS)),
+        method=evenly(st.sampled_from(["GET", "HEAD"]), st.sampled_from(METHODS)),
+        headers=conditional_headers(opaque, modified),
+        body=st.text(LATIN1, max_size=8),
     )
-    assert exchange.status < 500
-    assert_headers_well_formed(exchange)
-    assert_not_modified_is_bodiless(exchange)
-    assert_refusals_change_nothing(exchange)
-    assert_stale_if_match_never_writes(exchange)
-    assert_unguarded_writes_are_refused(exchange)
-    assert_partial_content_is_consistent(exchange)
-    assert_tag_describes_the_body(exchange)
+    def keeps_the_rules(key: str, method: str, headers: dict[str, str], body: str) -> None:
+        exchange = send(client, store, route, key, method, headers, body)
+        assert exchange.status < 500
+        expected, rule = expected_status(exchange)
+        for label in (f"{expected} by {rule}", "a write" if exchange.wrote else "no write"):
+            event(label)
+            reached[label] += 1
+        assert exchange.status == expected, rule
+        assert exchange.wrote == (method in UNSAFE and 200 <= expected < 300)
+        assert_headers_well_formed(exchange)
+        assert_not_modified_is_bodiless(exchange)
+        assert_refusals_change_nothing(exchange)
+        assert_stale_if_match_never_writes(exchange)
+        assert_unguarded_writes_are_refused(exchange)
+        assert_partial_content_is_consistent(exchange)
+        assert_tag_describes_the_body(exchange)
+
+    keeps_the_rules()
+    wanted = {
+        "304 by §13.2.2 If-None-Match",
+        "412 by §13.2.2 If-Match",
+        "412 by §13.2.2 If-None-Match",
+        "206 by the view",
+        "a write",
+    }
+    if route in REQUIRED_ROUTES:
+        wanted.add("428 by RFC 6585 §3")
+    if route == "stamped":
+        wanted |= {"304 by §13.2.2 If-Modified-Since", "412 by §13.2.2 If-Unmodified-Since"}
+    missing = wanted - reached.keys()
+    assert not missing, f"never reached: {sorted(missing)}; reached: {dict(reached)}"
 
 
 def assert_headers_well_formed(exchange: Exchange) -> None:
@@ -430,27 +621,25 @@ def assert_refusals_change_nothing(exchange: Exchange) -> None:
 
 
 def assert_stale_if_match_never_writes(exchange: Exchange) -> None:
-    """RFC 9110 §13.1.1: If-Match passes only for ``*`` or the current strong tag.
+    """RFC 9110 §13.1.1: a write whose If-Match fails is refused with 412 and writes nothing.
 
-    If the field does not even contain the current tag (nor ``*``), or the resource is
-    missing, the write must not happen; a weak current tag never passes.
+    If-Match passes only for ``*`` on an existing resource, or when the parsed list holds the
+    current tag, compared strongly: a weak tag on either side, a tag merely inside a longer
+    value, or a missing resource never passes.
     """
     if_match = exchange.headers.get("If-Match")
     if if_match is None or exchange.method not in UNSAFE:
         return
-    current = exchange.tag_before
-    exists = exchange.key in exchange.before
-    names_current = current is not None and not current.startswith("W/") and current in if_match
-    if not exists or ("*" not in if_match and not names_current):
-        assert not exchange.wrote, f"If-Match {if_match!r} wrote over {current}"
+    if not if_match_passes(if_match, exchange.current):
+        assert exchange.status == 412, f"If-Match {if_match!r} against {exchange.tag_before}"
+        assert not exchange.wrote, f"If-Match {if_match!r} wrote over {exchange.tag_before}"
 
 
 def assert_unguarded_writes_are_refused(exchange: Exchange) -> None:
     """RFC 6585 §3: on a route requiring it, a write without If-Match or If-None-Match: *."""
     if exchange.route not in REQUIRED_ROUTES or exchange.method not in UNSAFE:
         return
-    none_match = exchange.headers.get("If-None-Match")
-    if "If-Match" not in exchange.headers and (none_match is None or none_match.strip() != "*"):
+    if not asks_for_write_guard(exchange.headers):
         assert exchange.status == 428
         assert not exchange.wrote
 
@@ -472,15 +661,7 @@ def assert_partial_content_is_consistent(exchange: Exchange) -> None:
     assert exchange.response.headers.get("ETag") == exchange.tag_before
     if_range = exchange.headers.get("If-Range")
     if if_range is not None:
-        assert if_range_matches(if_range, exchange.tag_before, exchange.modified_before)
-
-
-def if_range_matches(if_range: str, tag: str | None, modified: datetime | None) -> bool:
-    """RFC 9110 §13.1.5: the strong current tag, or exactly the Last-Modified date."""
-    value = if_range.strip()
-    if tag is not None and not tag.startswith("W/") and value == tag:
-        return True
-    return modified is not None and parse_date(value) == modified
+        assert if_range_matches(if_range, exchange.current)
 
 
 def assert_tag_describes_the_body(exchange: Exchange) -> None:
@@ -524,13 +705,77 @@ def test_partial_content_carries_the_whole_representations_tag(route: str) -> No
     assert (cached.status_code, cached.headers["ETag"], cached.data) == (304, tag, b"")
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"If-Match": 'W/"1"'}, 412, id="§13.1.1 weak tag of the current version"),
+        pytest.param({"If-Match": '"1", W/"1"'}, 200, id="§13.1.1 strong tag beside a weak one"),
+        pytest.param({"If-Match": '"11"'}, 412, id="§13.1.1 a tag containing the current one"),
+        pytest.param({"If-Match": '"1" "2"'}, 412, id="§13.1.1 no comma: not a list"),
+        pytest.param({"If-Match": '"2", *'}, 412, id="§13.1.1 star in a list is not star"),
+        pytest.param({"If-Match": " * "}, 200, id="§13.1.1 star with OWS"),
+        pytest.param({"If-None-Match": "*"}, 412, id="§13.1.2 star on an existing resource"),
+        pytest.param(
+            {"If-Match": '"1"', "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+            200,
+            id="§13.1.4 If-Unmodified-Since ignored beside If-Match",
+        ),
+        pytest.param(
+            {"If-None-Match": "*", "If-Modified-Since": "garbage"},
+            412,
+            id="§13.1.3 malformed If-Modified-Since changes nothing",
+        ),
+    ],
+)
+def test_if_match_is_parsed_not_searched_rfc9110_13_1_1(
+    headers: dict[str, str], expected: int
+) -> None:
+    """The shapes a substring test judged wrong, on the version route: exact answers."""
+    app, store = build_app()
+    exchange = send(app.test_client(), store, "required", "a", "PUT", headers, "new")
+    assert exchange.tag_before == '"1"'
+    assert expected_status(exchange)[0] == expected
+    assert exchange.status == expected
+    assert exchange.wrote == (expected == 200)
+
+
+# --- known divergences from RFC 9110 (reported, not yet fixed in flask_etag) ---------------
+
+
+@pytest.mark.xfail(strict=True, reason="known divergence of flask_etag from RFC 9110, reported")
+@pytest.mark.parametrize("padded", ["* ", " *", "\t*\t"])
+@pytest.mark.parametrize("route", ROUTES)
+def test_padded_star_is_star_rfc9110_5_5_known_divergence(route: str, padded: str) -> None:
+    """RFC 9110 §5.5, §13.1.2: ``If-None-Match: * `` is ``*``: create-only PUT must fail.
+
+    flask_etag accepts the padded value as the write guard but then reads it as a tag that
+    matches nothing, so the PUT overwrites the existing resource.
+    """
+    app, store = build_app()
+    exchange = send(app.test_client(), store, route, "a", "PUT", {"If-None-Match": padded}, "x")
+    assert (exchange.status, exchange.wrote) == (412, False)
+
+
+@pytest.mark.xfail(strict=True, reason="known divergence of flask_etag from RFC 9110, reported")
+def test_stale_if_range_ignores_range_rfc9110_13_1_5_known_divergence() -> None:
+    """RFC 9110 §13.1.5: when If-Range does not match, Range MUST be ignored: 200, not 416.
+
+    Version routes drop Range before the view; a body-hash route keeps the view's 416.
+    """
+    app, store = build_app()
+    headers = {"Range": "bytes=50-60", "If-Range": '"stale"'}
+    exchange = send(app.test_client(), store, "hashed", "a", "GET", headers)
+    assert exchange.status == 200
+
+
 # --- long lists and adversarial shapes ------------------------------------------------------
 
 
-def timed(client: FlaskClient, method: str, url: str, headers: dict[str, str]) -> Any:
+def timed(client: FlaskClient, url: str, **request: Any) -> Any:
     """Send one request and check it was answered within the generous bound."""
     started = time.perf_counter()
-    response = client.open(url, method=method, headers=headers)
+    response = client.open(url, **request)
+    method = request.get("method", "GET")
     elapsed = time.perf_counter() - started
     assert elapsed < BOUNDED_SECONDS, f"{elapsed:.2f} s for {method} {url}"
     return response
@@ -556,7 +801,7 @@ def test_long_if_none_match_list_is_answered_correctly_and_quickly(route: str, w
     current = client.get(url).headers["ETag"]
     field_value = long_tag_list(current, where)
     assert len(field_value) > 50_000
-    response = timed(client, "GET", url, {"If-None-Match": field_value})
+    response = timed(client, url, headers={"If-None-Match": field_value})
     assert response.status_code == (200 if where == "absent" else 304)
 
 
@@ -569,7 +814,7 @@ def test_long_if_match_list_guards_the_write(route: str, where: str) -> None:
     url = f"/{route}/a"
     current = client.get(url).headers["ETag"]
     before = store.snapshot()
-    response = timed(client, "PUT", url, {"If-Match": long_tag_list(current, where)})
+    response = timed(client, url, method="PUT", headers={"If-Match": long_tag_list(current, where)})
     if where == "absent":
         assert response.status_code == 412
         assert store.snapshot() == before
@@ -603,18 +848,20 @@ ADVERSARIAL_SHAPES = {
 )
 @pytest.mark.parametrize("shape", sorted(ADVERSARIAL_SHAPES))
 def test_adversarial_field_values_are_answered_in_bounded_time(field_name: str, shape: str) -> None:
-    """100 KB of pathological text in any field: linear parsing, a sane answer, no write."""
+    """100 KB of pathological text in any field: linear parsing, and the one right answer.
+
+    None of these values is valid syntax: an If-Match then matches nothing (412), dates and
+    a Range are ignored (RFC 9110 §13.1.3, §13.1.4, §14.2), an If-None-Match names no tag.
+    """
     app, store = build_app()
     client = app.test_client()
     headers = {field_name: ADVERSARIAL_SHAPES[shape]}
     for route in ROUTES:
-        read = timed(client, "GET", f"/{route}/a", headers)
-        assert read.status_code in (200, 206, 304, 412, 416)
-        before = store.snapshot()
-        written = timed(client, "PUT", f"/{route}/a", headers)
-        assert written.status_code < 500
-        if written.status_code >= 400:
-            assert store.snapshot() == before
+        for method in ("GET", "PUT"):
+            exchange = send(client, store, route, "a", method, headers, bounded=True)
+            expected, rule = expected_status(exchange)
+            assert exchange.status == expected, rule
+            assert exchange.wrote == (method == "PUT" and expected < 300)
 
 
 # --- response tags from arbitrary version values --------------------------------------------
