@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from werkzeug.http import parse_date, parse_etags
+from werkzeug.http import parse_etags
 
 from .tags import VARIANT_SEPARATOR, format_entity_tag, parse_entity_tag_list, strip_coding
 
@@ -23,14 +23,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: RFC 9110 §13.2.1: methods that neither select nor modify a representation ignore preconditions.
 IGNORED_METHODS = frozenset({"OPTIONS", "CONNECT", "TRACE"})
 
-#: The three HTTP-date forms of RFC 9110 §5.6.7 (IMF-fixdate, rfc850-date, asctime-date), whole.
-_HTTP_DATE = re.compile(
-    r"\s*(?:"
-    r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"
-    r"|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT"
-    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}"
-    r")\s*"
-)
+_DAY = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+_LONG_DAY = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = "|".join(_MONTHS)
+_TIME = r"(\d{2}):(\d{2}):(\d{2})"
+
+#: The three HTTP-date forms of RFC 9110 §5.6.7, exactly: IMF-fixdate, rfc850-date, and
+#: asctime-date; groups are day, month, year, hour, minute, second.
+_IMF_FIXDATE = re.compile(rf"(?:{_DAY}), (\d{{2}}) ({_MONTH}) (\d{{4}}) {_TIME} GMT")
+_RFC850_DATE = re.compile(rf"(?:{_LONG_DAY}), (\d{{2}})-({_MONTH})-(\d{{2}}) {_TIME} GMT")
+_ASCTIME_DATE = re.compile(rf"(?:{_DAY}) ({_MONTH}) ([ \d]\d) {_TIME} (\d{{4}})")
 
 
 class Outcome(enum.Enum):
@@ -95,14 +98,43 @@ class Preconditions(NamedTuple):
         """True when the request carries ``If-Match`` or ``If-None-Match: *`` (RFC 6585 §3)."""
         if self.if_match is not None:
             return True
-        return self.if_none_match is not None and self.if_none_match.strip() == "*"
+        return self.if_none_match is not None and self.if_none_match.strip(" \t") == "*"
 
 
 def parse_http_date(value: str | None) -> datetime | None:
-    """Parse one HTTP-date (RFC 9110 §5.6.7); None for anything else, lists included."""
-    if value is None or _HTTP_DATE.fullmatch(value) is None:
+    """Parse one HTTP-date (RFC 9110 §5.6.7); None for anything else, lists included.
+
+    Only the three forms of the grammar, with real day and month names; a year is read as
+    written (``0068`` is year 68), and a two-digit rfc850 year more than 50 years ahead is
+    the last such year in the past.  A field that is not one HTTP-date must be ignored
+    (§13.1.3, §13.1.4), so anything else is None, never an error.
+    """
+    if value is None:
         return None
-    return parse_date(value.strip())
+    text = value.strip(" \t")
+    if match := _IMF_FIXDATE.fullmatch(text):
+        day, month, year, hour, minute, second = match.groups()
+    elif match := _RFC850_DATE.fullmatch(text):
+        day, month, short_year, hour, minute, second = match.groups()
+        year = str(_full_year(int(short_year)))
+    elif match := _ASCTIME_DATE.fullmatch(text):
+        month, day, hour, minute, second, year = match.groups()
+    else:
+        return None
+    try:
+        moment = datetime(
+            int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute), int(second)
+        )
+    except ValueError:  # no such day or time (31 Feb, 25:00), or year 0
+        return None
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _full_year(short_year: int) -> int:
+    """§5.6.7: a two-digit year more than 50 years ahead is the last such year in the past."""
+    this_year = datetime.now(timezone.utc).year
+    year = this_year - this_year % 100 + short_year
+    return year - 100 if year > this_year + 50 else year
 
 
 def if_match_passes(field_value: str, current: Validators) -> bool:
@@ -131,7 +163,7 @@ def if_none_match_matches(field_value: str, current: Validators) -> bool:
         return False
     if current.etag is not None and field_value == format_entity_tag(current.etag, current.weak):
         return True  # the common single-tag revalidation, without parsing a list
-    tags = parse_etags(field_value)
+    tags = parse_etags(field_value.strip(" \t"))  # §5.5: OWS around the value is not part of it
     if tags.star_tag:
         return True
     if current.etag is None:

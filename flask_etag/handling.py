@@ -187,15 +187,14 @@ def respond_with_body_hash(
     generator: HashGenerator = spec.generator  # type: ignore[assignment]
     if method not in SAFE_METHODS:
         return _write_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
-    if preconditions is None:
-        result = view(**view_args)  # no precondition field to hide from it
-    else:
-        try:
-            result = _call_with_preconditions_hidden(view, **view_args)
-        except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
-            return _unsatisfiable_range_after_preconditions(
-                app, view, view_args, unsatisfiable, spec, settings, preconditions
-            )
+    try:
+        result = _call_with_preconditions_hidden(view, **view_args)
+    except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
+        if preconditions is None and "HTTP_IF_RANGE" not in current_request().environ:
+            raise
+        return _unsatisfiable_range_after_preconditions(
+            app, view, view_args, unsatisfiable, spec, settings, preconditions
+        )
     # A view returning a response object (the usual case) needs no conversion.
     response = result if isinstance(result, app.response_class) else app.make_response(result)
     status = response.status_code
@@ -207,7 +206,9 @@ def respond_with_body_hash(
             _forget_range(current_request())
             response = app.make_response(_call_with_preconditions_hidden(view, **view_args))
         status = response.status_code
-    elif status == 416 and preconditions is not None:
+    elif status == 416 and (
+        preconditions is not None or "HTTP_IF_RANGE" in current_request().environ
+    ):
         return _unsatisfiable_range_after_preconditions(
             app, view, view_args, response, spec, settings, preconditions
         )
@@ -267,13 +268,14 @@ def _unsatisfiable_range_after_preconditions(
     unsatisfiable: Response | RequestedRangeNotSatisfiable,
     spec: RouteSpec,
     settings: Settings,
-    preconditions: Preconditions,
+    preconditions: Preconditions | None,
 ) -> Response:
-    """§13.2.2 judges preconditions before Range (§14.2): a view's 416 waits for them.
+    """§13.2.2 judges preconditions and If-Range before Range (§14.2): a view's 416 waits.
 
     ``send_file`` answers an unsatisfiable Range with 416 (raised) before anything else; the
     whole representation is rendered again without Range to learn whether the answer is 304
-    or 412.  When the preconditions pass, the 416 stands.
+    or 412, and whether If-Range matches it (§13.1.5: if not, Range is ignored and the whole
+    is sent).  Otherwise the 416 stands.
     """
     served = current_request()
     range_field = served.environ.get("HTTP_RANGE")
@@ -299,7 +301,7 @@ def _unsatisfiable_range_after_preconditions(
         if isinstance(unsatisfiable, Response):
             unsatisfiable.close()
         raise
-    if decided.status_code == 304:
+    if decided.status_code == 304 or _if_range_fails(decided, served):
         if isinstance(unsatisfiable, Response):
             unsatisfiable.close()
         return decided
@@ -307,6 +309,12 @@ def _unsatisfiable_range_after_preconditions(
     if isinstance(unsatisfiable, RequestedRangeNotSatisfiable):
         raise unsatisfiable
     return unsatisfiable
+
+
+def _if_range_fails(whole: Response, served: Request) -> bool:
+    """§13.1.5: True when the request's If-Range does not match the whole representation."""
+    if_range = served.environ.get("HTTP_IF_RANGE")
+    return if_range is not None and not if_range_allows_partial(if_range, validators_of(whole))
 
 
 def _forget_range(served: Request) -> None:

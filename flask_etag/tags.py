@@ -16,7 +16,7 @@ _ETAGC = r"[\x21\x23-\x7e]"
 _SAFE_OPAQUE = re.compile(rf"{_ETAGC}{{1,128}}")
 
 #: One list member of ``If-Match`` / ``If-None-Match``: ``*`` or ``[W/]"etagc*"``.
-_ENTITY_TAG = re.compile(rf'\s*(?:(W/)?"({_ETAGC}*)")?\s*(?:,|$)')
+_ENTITY_TAG = re.compile(rf'[ \t]*(?:(W/)?"({_ETAGC}*)")?[ \t]*(?:,|$)')
 
 #: Hex digits kept from a hash when a value cannot be used as an opaque-tag as it is.
 _DIGEST_HEX_LENGTH = 32
@@ -57,7 +57,7 @@ def parse_entity_tag_list(value: str) -> ETags:
     too lenient, so anything that is not valid syntax gives an empty set, which matches nothing
     and so fails the precondition.  Empty list elements are allowed (RFC 9110 §5.6.1).
     """
-    if value.strip() == "*":
+    if value.strip(" \t") == "*":  # §5.5: OWS, not any Unicode space
         return ETags(star_tag=True)
     strong: list[str] = []
     weak: list[str] = []

@@ -3,7 +3,7 @@
 Each row is one case (method, current validators, request header values, expected outcome)
 and its pytest id names the RFC clause it checks.  A property test then compares
 ``evaluate_preconditions`` on generated requests with an independent reference written from
-§13.2.2 as a table of steps; known divergences from the RFC are strict xfails at the end.
+§13.2.2 as a table of steps; shapes it found flask_etag reading wrongly are rows at the end.
 """
 
 from __future__ import annotations
@@ -926,15 +926,15 @@ ALL_VALIDATORS = DATED_VALIDATORS + UNDATED_VALIDATORS
 SAFE_PROPERTY_METHODS = ["GET", "HEAD"]
 PROPERTY_METHODS = [*SAFE_PROPERTY_METHODS, "PUT", "POST", "DELETE", "OPTIONS"]
 
-#: Other whitespace than OWS: flask_etag's parsers take Python's ``\s`` for OWS, a recovery
-#: §2.2 allows, so generated text leaves these characters out to keep one right answer.
+#: Other whitespace than OWS (NEL, NBSP...) inside a malformed field has no single right
+#: reading (§2.2 lets a recipient recover), so generated text leaves it out.
 NOT_OWS_WHITESPACE = "".join(c for c in map(chr, range(256)) if c.isspace() and c not in OWS)
 GARBAGE = st.text(
     st.characters(codec="latin-1", exclude_characters=NOT_OWS_WHITESPACE), max_size=30
 ).filter(
     # §2.2: a recipient may recover tags from an invalid list, so a garbage value naming the
-    # current tag has no single right answer; a padded ``*`` is a known divergence (below).
-    lambda text: CURRENT_OPAQUE not in text and text.strip(OWS) != "*"
+    # current tag has no single right answer.
+    lambda text: CURRENT_OPAQUE not in text
 )
 
 OPAQUE_TAGS = st.sampled_from([CURRENT_OPAQUE, "v2", "V1", "v10", "", "x,y", "*"])
@@ -1106,13 +1106,13 @@ def test_malformed_headers_never_raise(
     assert isinstance(if_range_allows_partial(if_range, current), bool)
 
 
-# --- known divergences from RFC 9110 (reported, not yet fixed in flask_etag) -------------------
+# --- former divergences from RFC 9110 (found by the reference, fixed in flask_etag) ----------
 #
 # The generated values above leave these shapes out (a padded ``*``, impossible day-names,
 # 4-digit years below 100, two-digit years from 69 that are less than 50 years ahead), so
 # the property checks everything else.
 
-KNOWN_DIVERGENCES = [
+FORMER_DIVERGENCES = [
     pytest.param(
         "PUT",
         STRONG,
@@ -1151,17 +1151,16 @@ KNOWN_DIVERGENCES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), KNOWN_DIVERGENCES)
-def test_reference_reads_the_known_divergences_as_the_rfc(
+@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), FORMER_DIVERGENCES)
+def test_reference_reads_the_former_divergences_as_the_rfc(
     method: str, current: Validators, preconditions: Preconditions, expected: Outcome
 ) -> None:
     assert reference_outcome(method, preconditions, current)[0] is expected
 
 
-@pytest.mark.xfail(strict=True, reason="known divergence of flask_etag from RFC 9110, reported")
-@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), KNOWN_DIVERGENCES)
-def test_known_divergences(
+@pytest.mark.parametrize(("method", "current", "preconditions", "expected"), FORMER_DIVERGENCES)
+def test_former_divergences(
     method: str, current: Validators, preconditions: Preconditions, expected: Outcome
 ) -> None:
-    """Strict xfail: when flask_etag is fixed these pass, and the xfail must then go."""
+    """Shapes the generated values leave out; flask_etag once read them wrongly."""
     assert evaluate_preconditions(method, preconditions, current) is expected
