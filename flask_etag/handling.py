@@ -81,7 +81,7 @@ def respond_with_known_validators(
     if not (safe and not current.exists):
         # §13.2.1: on a missing resource a GET answers 404 from the view, so it is not judged.
         outcome = evaluate_preconditions(method, preconditions, current)
-        if outcome is Outcome.NOT_MODIFIED:
+        if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
             return not_modified(_echoed(validator_headers(current, cache_control, spec.vary)))
         if outcome is Outcome.PRECONDITION_FAILED:
             raise ETagPreconditionFailed(etag=current.etag_header)
@@ -123,6 +123,17 @@ def _echoed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
+def _view_date_may_fail(preconditions: Preconditions | None, current: Validators) -> bool:
+    """§13.2.2 step 2 comes before step 3: an If-Unmodified-Since that the view's own
+    ``Last-Modified`` (``send_file``'s) may make false must be judged before a 304."""
+    return (
+        preconditions is not None
+        and preconditions.if_unmodified_since is not None
+        and preconditions.if_match is None
+        and current.last_modified is None
+    )
+
+
 def _judged_by_view_last_modified(
     response: Response, final: Validators, method: str, preconditions: Preconditions
 ) -> Response:
@@ -134,9 +145,8 @@ def _judged_by_view_last_modified(
     if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
         return response
     modified = parse_last_modified(field_value(response.headers, "last-modified"))
-    if modified is None:
-        return response
-    dated = dataclasses.replace(final, last_modified=modified)
+    # Without a date from the view the answer is the one deferred by _view_date_may_fail.
+    dated = final if modified is None else dataclasses.replace(final, last_modified=modified)
     return _apply_outcome(response, evaluate_preconditions(method, preconditions, dated), dated)
 
 
