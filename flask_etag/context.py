@@ -9,21 +9,31 @@ its response describes with :func:`set_response_version`, so the tag matches the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from flask import g
 
 _STATE = "_flask_etag"
-_UNSET: Any = object()
+UNSET: Any = object()
 
 
-@dataclass
 class RequestState:
-    """Per-request state on ``g`` (a private name, as Flask's extension guide asks)."""
+    """Per-request state on ``g`` (a private name, as Flask's extension guide asks).
 
-    checked: Any = _UNSET
-    response_version: Any = _UNSET
+    The handler keeps the object it put on ``g`` and reads the view's report from it
+    directly, so a request pays for one ``g`` access, not one per read.
+
+    :param checked: the version the preconditions were judged against, or UNSET.
+    :param look_up: when the lookup was skipped, how to make it if the view asks for it.
+    """
+
+    __slots__ = ("checked", "look_up", "response_version")
+
+    def __init__(self, checked: Any = UNSET, look_up: Callable[[], Any] | None = None) -> None:
+        self.checked = checked
+        self.look_up = look_up
+        self.response_version: Any = UNSET
 
 
 def _state() -> RequestState:
@@ -34,9 +44,15 @@ def _state() -> RequestState:
     return state
 
 
-def remember_checked(value: Any) -> None:
-    """Record the version or timestamp the preconditions were evaluated against."""
-    setattr(g, _STATE, RequestState(checked=value))
+def remember_checked(value: Any, look_up: Callable[[], Any] | None = None) -> RequestState:
+    """Record the version or timestamp the preconditions were evaluated against.
+
+    :param look_up: given instead of a value when no lookup was needed to answer: the
+        view may still ask for the version (:func:`checked_version`), which is then looked up.
+    """
+    state = RequestState(value, look_up)
+    setattr(g._get_current_object(), _STATE, state)
+    return state
 
 
 def checked_version() -> Any:
@@ -48,7 +64,9 @@ def checked_version() -> Any:
     :raises RuntimeError: outside a view decorated with a version or timestamp generator.
     """
     state: RequestState | None = g.get(_STATE)
-    if state is None or state.checked is _UNSET:
+    if state is not None and state.checked is UNSET and state.look_up is not None:
+        state.checked = state.look_up()  # a read that needed no lookup until now
+    if state is None or state.checked is UNSET:
         raise RuntimeError(
             "checked_version() is only available inside a view decorated with @etag or "
             "@require_if_match using a VersionGenerator or TimestampGenerator."
@@ -61,17 +79,7 @@ def set_response_version(value: Any) -> None:
 
     After a write, that is the version the write produced; the response is then tagged with
     exactly that state, never with a re-read that may already include another client's later
-    write.  ``None`` means the resource no longer exists (no tag is sent).
+    write.  ``None`` means the resource no longer exists (no tag is sent).  A read that reports
+    what it read saves a query: its route's later reads need no lookup before the view.
     """
     _state().response_version = value
-
-
-def response_version() -> Any:
-    """The version the view reported, or the unset marker (see :func:`is_unset`)."""
-    state: RequestState | None = g.get(_STATE)
-    return _UNSET if state is None else state.response_version
-
-
-def is_unset(value: Any) -> bool:
-    """True for the marker meaning 'the view reported nothing'."""
-    return value is _UNSET

@@ -150,7 +150,9 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         if requires_if_match and method not in SAFE_METHODS:
             if preconditions is None or not preconditions.asks_for_write_guard:
                 raise ETagPreconditionRequired()
-        return respond(app, call, view_args, spec, settings, preconditions, method=method)
+        return respond(
+            app, call, view_args, spec, settings, preconditions, method=method, served=served
+        )
 
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)
     return conditional_view  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from blake3 import blake3
+from werkzeug.http import http_date
 
 from .conditions import MISSING, Validators, utc_seconds
 from .tags import opaque_tag_for
@@ -125,6 +126,12 @@ class _LookupGenerator(TagGenerator):
     def validators_for(self, value: Any, weak: bool) -> Validators:
         raise NotImplementedError
 
+    def response_fields(self, value: Any, weak: bool) -> tuple[str, str | None]:
+        """The ``ETag`` and ``Last-Modified`` field values for a version or timestamp."""
+        validators = self.validators_for(value, weak)
+        modified = validators.last_modified
+        return validators.etag_header or "", None if modified is None else http_date(modified)
+
     def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
         """Run the view; a subclass turns its storage's write-conflict error into a 412."""
         return view(**view_args)
@@ -153,6 +160,26 @@ class VersionGenerator(_LookupGenerator):
     """
 
     kind = "version"
+
+    #: Versions whose header was made already: the same item is read again and again, and
+    #: its tag (a type check, a syntax check, perhaps a hash) does not change.
+    _FIELDS_CACHE_SIZE = 1024
+
+    def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
+        super().__init__(lookup, weak=weak)
+        self._fields: dict[tuple[type, Any, bool], tuple[str, str | None]] = {}
+
+    def response_fields(self, value: Any, weak: bool) -> tuple[str, str | None]:
+        # The type is part of the key: 1, 1.0 and True are equal but give other tags.
+        key = (type(value), value, weak)
+        try:
+            return self._fields[key]
+        except (KeyError, TypeError):  # TypeError: unhashable, refused just below
+            fields = super().response_fields(value, weak)
+        if len(self._fields) >= self._FIELDS_CACHE_SIZE:
+            self._fields.clear()
+        self._fields[key] = fields
+        return fields
 
     def validators_for(self, value: Any, weak: bool) -> Validators:
         if not isinstance(value, VERSION_TYPES):

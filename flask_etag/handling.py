@@ -7,6 +7,7 @@ evaluate preconditions before performing the method); body-hash routes after it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -34,10 +35,12 @@ from .responses import (
     apply_cache_policy,
     body_bytes,
     field_value,
+    header_list,
     is_success,
     not_modified,
     not_modified_like,
     parse_last_modified,
+    set_route_validators,
     validator_fields,
     validator_headers,
     validators_of,
@@ -62,6 +65,10 @@ def current_request() -> Request:
     return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
+#: Off only in the test that proves every fast path answers as the general path beside it.
+FAST_PATHS = True
+
+
 def respond_with_known_validators(
     app: Flask,
     view: View,
@@ -71,8 +78,17 @@ def respond_with_known_validators(
     preconditions: Preconditions | None,
     *,
     method: str,
+    served: Request,
 ) -> Response:
     """Decide the request from a version or timestamp before running the view."""
+    if (
+        preconditions is None
+        and method in SAFE_METHODS
+        and FAST_PATHS
+        and not spec.vary
+        and "HTTP_IF_RANGE" not in served.environ
+    ):
+        return _plain_read_with_known_validators(app, view, view_args, spec, settings)
     generator: _LookupGenerator = spec.generator  # type: ignore[assignment]
     checked, state = generator.current(view_args, settings.weak)
     current = negotiated(state, spec)
@@ -87,13 +103,17 @@ def respond_with_known_validators(
             raise ETagPreconditionFailed(etag=current.etag_header)
     if safe:
         _ignore_range_unless_if_range_matches(current)
-    context.remember_checked(checked)
+    request_state = context.remember_checked(checked)
     response = app.make_response(
         _call_with_preconditions_hidden(generator.call_view, view, view_args)
     )
     if not is_success(response):
         return response
-    final = _validators_of_response_state(generator, view_args, settings, state, safe)
+    final = _validators_of_response_state(
+        generator, view_args, settings, state, request_state, safe
+    )
+    if safe and request_state.response_version is not context.UNSET:
+        spec.learned.view_reports_version = True
     final = negotiated(final, spec)
     if not final.exists:
         return response
@@ -101,6 +121,50 @@ def respond_with_known_validators(
     tag_coded_representation(response)
     if safe and preconditions is not None and final.last_modified is None:
         return _judged_by_view_last_modified(response, final, method, preconditions)
+    return response
+
+
+def _plain_read_with_known_validators(
+    app: Flask, view: View, view_args: dict[str, Any], spec: RouteSpec, settings: Settings
+) -> Response:
+    """The fast path of a version or timestamp route: a GET or HEAD with no precondition.
+
+    Nearly every read is one.  There is nothing to decide, so the view runs at once and the
+    response is tagged with the state its body describes.  When the route's view reports the
+    version it read (:func:`~flask_etag.set_response_version`), that report is the tag and
+    the lookup is not made at all: one query per read.  A view that stops reporting gets no
+    tag on that response (a later lookup could be newer than its body), and the route goes
+    back to looking up first.  ``tests/test_fast_paths.py`` proves this answers every request
+    as the general path does.
+    """
+    generator: _LookupGenerator = spec.generator  # type: ignore[assignment]
+    learned = spec.learned
+    if learned.view_reports_version:
+        state = context.remember_checked(
+            context.UNSET, functools.partial(generator.lookup, **view_args)
+        )
+    else:
+        state = context.remember_checked(generator.lookup(**view_args))
+    result = generator.call_view(view, view_args)
+    response = result if isinstance(result, app.response_class) else app.make_response(result)
+    if not 200 <= response.status_code < 300:
+        return response
+    described = state.response_version
+    if described is context.UNSET:
+        described = state.checked
+        learned.view_reports_version = False
+    else:
+        learned.view_reports_version = True
+    if described is None or described is context.UNSET:
+        return response  # missing, or not known to match the body: untagged
+    etag_header, last_modified = generator.response_fields(
+        described, settings.weak if generator.weak is None else generator.weak
+    )
+    coded = set_route_validators(
+        response, etag_header, last_modified, spec.cache_control, settings.cache_control
+    )
+    if coded:
+        tag_coded_representation(response)  # a view that compressed its own output
     return response
 
 
@@ -155,6 +219,7 @@ def _validators_of_response_state(
     view_args: dict[str, Any],
     settings: Settings,
     checked: Validators,
+    request_state: context.RequestState,
     safe: bool,
 ) -> Validators:
     """The state the response body describes: as the view reported it, else the best guess.
@@ -163,8 +228,8 @@ def _validators_of_response_state(
     falls back to a fresh lookup, which a concurrent write can make newer than the body, hence
     :func:`~flask_etag.set_response_version`.
     """
-    reported = context.response_version()
-    if not context.is_unset(reported):
+    reported = request_state.response_version
+    if reported is not context.UNSET:
         if reported is None:
             return MISSING
         return generator.validators_for(reported, generator.weak_or(settings.weak))
@@ -192,19 +257,21 @@ def respond_with_body_hash(
     preconditions: Preconditions | None,
     *,
     method: str,
+    served: Request,
 ) -> Response:
     """Run the view, tag its body, then answer 304 or 412 where the request asks."""
     generator: HashGenerator = spec.generator  # type: ignore[assignment]
     if method not in SAFE_METHODS:
         return _write_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
-    try:
-        result = _call_with_preconditions_hidden(view, **view_args)
-    except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
-        if preconditions is None and "HTTP_IF_RANGE" not in current_request().environ:
-            raise
-        return _unsatisfiable_range_after_preconditions(
-            app, view, view_args, unsatisfiable, spec, settings, preconditions
-        )
+    if preconditions is None and "HTTP_IF_RANGE" not in served.environ:
+        result = view(**view_args)  # nothing to hide from the view, and a 416 stands
+    else:
+        try:
+            result = _call_with_preconditions_hidden(view, **view_args)
+        except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
+            return _unsatisfiable_range_after_preconditions(
+                app, view, view_args, unsatisfiable, spec, settings, preconditions
+            )
     # A view returning a response object (the usual case) needs no conversion.
     response = result if isinstance(result, app.response_class) else app.make_response(result)
     status = response.status_code
@@ -216,9 +283,7 @@ def respond_with_body_hash(
             _forget_range(current_request())
             response = app.make_response(_call_with_preconditions_hidden(view, **view_args))
         status = response.status_code
-    elif status == 416 and (
-        preconditions is not None or "HTTP_IF_RANGE" in current_request().environ
-    ):
+    elif status == 416 and (preconditions is not None or "HTTP_IF_RANGE" in served.environ):
         return _unsatisfiable_range_after_preconditions(
             app, view, view_args, response, spec, settings, preconditions
         )
@@ -450,7 +515,8 @@ def conditional_body_response(
     headers = response.headers
     etag_header = None
     coded = False
-    for name, value in headers._list:  # one pass for both fields, without Headers' calls
+    fields = header_list(headers)
+    for name, value in fields:  # one pass for both fields, without Headers' calls
         if len(name) == 4 and name.lower() == "etag":
             etag_header = value if etag_header is None else etag_header
         elif len(name) == 16 and name.lower() == "content-encoding":
@@ -466,13 +532,14 @@ def conditional_body_response(
             etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
             # Appended directly: the value is quoted hex made just above, so the check
             # Headers.add spends on every value (a regex search for line breaks) never fails.
-            headers._list.append(("ETag", etag_header))
-    if spec is not None:
-        apply_cache_policy(headers, spec.cache_control, settings.cache_control)
+            fields.append(("ETag", etag_header))
+    if spec is None:
+        apply_cache_policy(headers, None, settings.cache_control)
+    else:
+        if spec.cache_control is not None or settings.cache_control is not None:
+            apply_cache_policy(headers, spec.cache_control, settings.cache_control)
         if spec.vary:
             response.vary.update(spec.vary)
-    elif settings.cache_control is not None:
-        apply_cache_policy(headers, None, settings.cache_control)
     if coded and etag_header is not None:
         tag_coded_representation(response)  # a view that compressed its own output
     if body is not None and settings.finish_in_hook and not final:

@@ -64,7 +64,7 @@ def not_modified_like(response: Response) -> Response:
     """
     # Headers' own list, read and rebuilt directly: ``headers[:] = kept`` would check each kept
     # value again (they were checked when set), and its ``__iter__``/``__len__`` are calls.
-    fields = response.headers._list
+    fields = header_list(response.headers)
     kept = [(name, value) for name, value in fields if name.lower() not in _NOT_ON_304]
     if len(kept) < len(fields):
         fields[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
@@ -112,6 +112,57 @@ def add_validators(
     apply_cache_policy(headers, cache_control, default_cache_control)
     if vary:
         response.vary.update(vary)
+
+
+def header_list(headers: Headers) -> list[tuple[str, str]]:
+    """The list a werkzeug ``Headers`` keeps its fields in, to read and extend in place.
+
+    The one place flask_etag reaches into werkzeug's internals: ``Headers`` methods check
+    every value again and scan for every name, which costs a measurable share of a small
+    request.  ``tests/test_fast_paths.py`` fails loudly if a werkzeug release changes it.
+    """
+    return headers._list
+
+
+def set_route_validators(
+    response: Response,
+    etag_header: str,
+    last_modified: str | None,
+    cache_control: str | None,
+    default_cache_control: str | None,
+) -> bool:
+    """:func:`add_validators` for a route without ``vary``, in one pass over the fields.
+
+    The values were made by flask_etag (a quoted opaque-tag, an HTTP-date, a policy checked
+    at set-up), so they are appended without werkzeug's checks.  Returns whether the body
+    is content-coded (its tag then needs its coded form).
+    """
+    fields = header_list(response.headers)
+    tags = modified = policy = coded = 0
+    for name, _ in fields:
+        size = len(name)  # the length first: it rules out nearly every field cheaply
+        if size == 4 and name.lower() == "etag":
+            tags += 1
+        elif size == 13:
+            lowered = name.lower()
+            modified += lowered == "last-modified"
+            policy += lowered == "cache-control"
+        elif size == 16 and name.lower() == "content-encoding":
+            coded = 1
+    if tags:
+        response.headers.set("ETag", etag_header)  # replaces the view's own, every copy
+    else:
+        fields.append(("ETag", etag_header))
+    if last_modified is not None and not modified:
+        fields.append(("Last-Modified", last_modified))
+    if cache_control is not None:
+        if policy:
+            response.headers.set("Cache-Control", cache_control)
+        else:
+            fields.append(("Cache-Control", cache_control))
+    elif default_cache_control is not None and not policy:
+        fields.append(("Cache-Control", default_cache_control))
+    return bool(coded)
 
 
 def apply_cache_policy(headers: Headers, explicit: str | None, default: str | None) -> None:

@@ -15,6 +15,19 @@ _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 
 
+class RouteLearning:
+    """What a route's own requests taught: whether its view reports the version it read.
+
+    Such a view makes the lookup before it redundant on a plain read (the tag is taken from
+    its report), so that read runs one query instead of two.
+    """
+
+    __slots__ = ("view_reports_version",)
+
+    def __init__(self) -> None:
+        self.view_reports_version = False
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     """How a decorated view is tagged: read at request time, by the CLI and by OpenAPI.
@@ -28,6 +41,7 @@ class RouteSpec:
     requires_if_match: bool
     vary: tuple[str, ...] = ()
     vary_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    learned: RouteLearning = field(default_factory=RouteLearning, repr=False, compare=False)
 
     @classmethod
     def build(

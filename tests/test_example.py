@@ -40,6 +40,8 @@ from support_processes import (
 )
 from werkzeug.test import TestResponse
 
+from flask_etag.routes import route_spec_of
+
 EXAMPLE_PATH = Path(__file__).resolve().parents[1] / "examples" / "products.py"
 PROBLEM_JSON = "application/problem+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -651,31 +653,73 @@ def test_post_racing_a_creation_takes_the_next_id(api: FlaskClient) -> None:
     assert current(api, "/api/products/102")[0]["name"] == "Theirs"
 
 
-def test_get_tag_describes_the_body_even_when_a_write_lands_mid_request(
-    api: FlaskClient,
-) -> None:
-    """Issue 3 item 3: the version is looked up before the view, the row read after it.
+def _forget_that_the_view_reports(app: Flask) -> None:
+    """Start the GET route afresh, as in a new process: it looks the version up first."""
+    view = app.view_functions["products.get_product"]
+    spec = route_spec_of(view)
+    assert spec is not None
+    spec.learned.view_reports_version = False
 
-    A write committed in between must give the body *and* the tag of the new state, never
-    the new body under the old tag.
-    """
+
+def _statements_of(
+    api: FlaskClient, url: str, *, headers: dict[str, str] | None = None, interpose_after: int = 0
+) -> Any:
+    """GET ``url``, recording every SQL statement; a write commits as the n-th one starts."""
     executions: list[str] = []
 
-    def interpose(state: Any) -> None:
+    def record(state: Any) -> None:
         executions.append(str(state.statement))
-        if len(executions) == 2:  # after the version lookup, before the view's read
+        if len(executions) == interpose_after:
             with products.db.engine.begin() as other:
                 set_row(101, stock=1)(other)
 
-    sa.event.listen(products.db.session, "do_orm_execute", interpose)
+    sa.event.listen(products.db.session, "do_orm_execute", record)
     try:
-        response = api.get(ITEM)
+        response = api.get(url, headers=headers)
     finally:
-        sa.event.remove(products.db.session, "do_orm_execute", interpose)
-    assert len(executions) == 2, executions
+        sa.event.remove(products.db.session, "do_orm_execute", record)
+    return response, executions
+
+
+def test_get_tag_describes_the_body_even_when_a_write_lands_mid_request(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    """Issue 3 item 3: before the route has learned that its view reports the version it
+    read, the version is looked up before the view and the row read after it.  A write
+    committed in between must give the body *and* the tag of the new state."""
+    _forget_that_the_view_reports(example_app)
+    # The event fires as a statement starts: the write lands after the lookup ran.
+    response, executions = _statements_of(api, ITEM, interpose_after=2)
+    assert len(executions) == 2, executions  # the lookup, then the view's read
     assert response.status_code == 200
     assert response.get_json() == {**SEEDED, "stock": 1}
     assert response.headers["ETag"] == '"other"'
+
+
+def test_a_plain_read_runs_one_query(api: FlaskClient, example_app: Flask) -> None:
+    """Issue 11 item 2: the view reports the version it read, so a GET without preconditions
+    needs no lookup before it: one SQL statement per read, and the tag is the body's."""
+    _forget_that_the_view_reports(example_app)
+    first, executions = _statements_of(api, ITEM)
+    assert len(executions) == 2, executions  # learning: the lookup, then the view's read
+    for _ in range(3):
+        again, executions = _statements_of(api, ITEM)
+        assert len(executions) == 1, executions
+        assert (again.status_code, again.headers["ETag"]) == (200, first.headers["ETag"])
+    changed, executions = _statements_of(api, ITEM, interpose_after=1)
+    assert len(executions) == 1, executions
+    # A write committed just before the only read: body and tag both describe it.
+    assert changed.get_json() == {**SEEDED, "stock": 1}
+    assert changed.headers["ETag"] == '"other"'
+    assert current(api) == ({**SEEDED, "stock": 1}, '"other"')
+
+
+def test_a_revalidation_still_runs_only_the_lookup(api: FlaskClient, example_app: Flask) -> None:
+    """Issue 11: a conditional read is decided by the lookup alone, before the view."""
+    _, tag = current(api)
+    response, executions = _statements_of(api, ITEM, headers={"If-None-Match": tag})
+    assert response.status_code == 304
+    assert len(executions) == 1, executions
 
 
 def test_write_tag_is_of_the_state_it_wrote_not_a_later_one(api: FlaskClient) -> None:

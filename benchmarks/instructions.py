@@ -1,0 +1,272 @@
+"""Instructions per request, counted by valgrind's callgrind: a measure the machine's load
+cannot move (``bench.py --instructions`` runs it).
+
+Wall-clock ratios on a shared two-core machine swing by 10% from one run to the next; the
+number of instructions a request executes does not.  Each case is run twice in a fresh
+process under callgrind, with ``N`` and ``3N`` requests after the same start-up and warm-up,
+and the difference divided by ``2N`` is the cost of one request: start-up, imports and the
+first request's set-up cancel out exactly.
+
+Beside flask_etag's cases stand **floor** wrappers: the least a hand-written decorator must do
+for the same answer (hash the body, compare one header, set one header), so the table shows
+how far the extension is from the floor as well as from bare Flask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from blake3 import blake3
+from flask import Flask, Response, jsonify, request
+from werkzeug.test import EnvironBuilder
+
+from flask_etag import ETag, VersionGenerator, etag
+
+#: The 63-byte product of the example, as a typical small API object.
+PRODUCT = {"id": 101, "name": "Wireless Headphones", "price": 120, "stock": 45}
+VERSION = "52d0fe81eadf4c128ed54e7087cfcc1c"
+
+
+def _expensive() -> None:
+    """Stands for a query and a render; a revalidation must be answered without it."""
+    if "HTTP_IF_NONE_MATCH" in request.environ:
+        raise AssertionError("the view ran where a 304 should have been answered without it")
+
+
+# --- the apps ---------------------------------------------------------------------------------
+
+
+Decorator = Callable[[Callable[[], Response]], Callable[[], Response]]
+
+
+def _undecorated(view: Callable[[], Response]) -> Callable[[], Response]:
+    return view
+
+
+def _app(name: str, hashed: Decorator, versioned: Decorator, skipped: Decorator) -> Flask:
+    """The same five rules in every app, so URL matching costs every contender the same."""
+    app = Flask(name)
+
+    def product() -> Response:
+        return jsonify(PRODUCT)
+
+    def expensive_product() -> Response:
+        _expensive()
+        return jsonify(PRODUCT)
+
+    app.add_url_rule("/product", "product", product)
+    app.add_url_rule("/plain", "plain", product)
+    app.add_url_rule("/hashed", "hashed", hashed(product))
+    app.add_url_rule("/versioned", "versioned", versioned(product))
+    app.add_url_rule("/skipped", "skipped", skipped(expensive_product))
+    return app
+
+
+def bare_app() -> Flask:
+    return _app("bare", _undecorated, _undecorated, _undecorated)
+
+
+def ours_app() -> Flask:
+    versions = VersionGenerator(lambda: VERSION)
+    app = _app("ours", etag, etag(versions), etag(versions))
+    ETag(app)
+    return app
+
+
+def _floor_hash(view: Callable[[], Response]) -> Callable[[], Response]:
+    """The least a body-hash decorator does: hash, tag, compare If-None-Match exactly."""
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        response = view()
+        tag = f'"{blake3(response.get_data()).digest(16).hex()}"'
+        if request.environ.get("HTTP_IF_NONE_MATCH") == tag:
+            return Response(status=304, headers={"ETag": tag})
+        response.headers["ETag"] = tag
+        return response
+
+    return wrapper
+
+
+def _floor_version(view: Callable[[], Response]) -> Callable[[], Response]:
+    """The least a version decorator does: look up, compare, else run the view and tag."""
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        tag = f'"{VERSION}"'
+        if request.environ.get("HTTP_IF_NONE_MATCH") == tag:
+            return Response(status=304, headers={"ETag": tag})
+        response = view()
+        response.headers["ETag"] = tag
+        return response
+
+    return wrapper
+
+
+def floor_app() -> Flask:
+    return _app("floor", _floor_hash, _floor_version, _floor_version)
+
+
+def _werkzeug_hash(view: Callable[[], Response]) -> Callable[[], Response]:
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        response = view()
+        response.add_etag()
+        return response.make_conditional(request)
+
+    return wrapper
+
+
+def werkzeug_app() -> Flask:
+    return _app("werkzeug", _werkzeug_hash, _undecorated, _undecorated)
+
+
+APPS: dict[str, Callable[[], Flask]] = {
+    "bare": bare_app,
+    "ours": ours_app,
+    "floor": floor_app,
+    "werkzeug": werkzeug_app,
+}
+
+#: case name -> (app, path, revalidate with the tag of a first GET, baseline case).
+CASES: dict[str, tuple[str, str, bool, str | None]] = {
+    "bare 200": ("bare", "/product", False, None),
+    "ours body-hash 200": ("ours", "/hashed", False, "bare 200"),
+    "ours body-hash 304": ("ours", "/hashed", True, "bare 200"),
+    "ours version 200": ("ours", "/versioned", False, "bare 200"),
+    "ours version 304 (view skipped)": ("ours", "/skipped", True, "bare 200"),
+    "ours undecorated route": ("ours", "/plain", False, "bare 200"),
+    "floor body-hash 200": ("floor", "/hashed", False, "bare 200"),
+    "floor body-hash 304": ("floor", "/hashed", True, "bare 200"),
+    "floor version 200": ("floor", "/versioned", False, "bare 200"),
+    "floor version 304 (view skipped)": ("floor", "/skipped", True, "bare 200"),
+    "werkzeug body-hash 200": ("werkzeug", "/hashed", False, "bare 200"),
+}
+
+#: Issue targets, as ratios of instructions to the baseline.
+TARGETS = {
+    "ours version 200": 1.09,
+    "ours body-hash 200": 1.06,
+    "ours body-hash 304": 1.03,
+    "ours version 304 (view skipped)": 0.93,
+    "ours undecorated route": 1.002,
+}
+
+
+# --- one case, inside valgrind ------------------------------------------------------------------
+
+
+def run_case(case: str, requests: int) -> None:
+    """Serve ``requests`` requests of ``case`` through the whole WSGI stack, after a warm-up."""
+    app_name, path, revalidate, _ = CASES[case]
+    app = APPS[app_name]()
+    environ = _environ(path, {})
+    if revalidate:
+        tag = _call(app, environ)[1]
+        environ = _environ(path, {"If-None-Match": tag})
+    expected = "304" if revalidate else "200"
+    for _ in range(20):  # warm-up: first-request set-up, caches, specialisation
+        status, _tag = _call(app, environ)
+        assert status.startswith(expected), (case, status)
+    for _ in range(requests):
+        _call(app, environ)
+
+
+def _environ(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    builder = EnvironBuilder(path=path, headers=headers, base_url="http://localhost")
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _call(app: Flask, environ: dict[str, Any]) -> tuple[str, str]:
+    seen: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen[:] = [status, dict(headers).get("ETag", "")]
+
+    body = app(dict(environ), start_response)
+    for _chunk in body:
+        pass
+    body.close()  # type: ignore[attr-defined]
+    return seen[0], seen[1]
+
+
+# --- counting ---------------------------------------------------------------------------------
+
+
+def count_instructions(case: str, requests: int) -> int:
+    """Instructions of the whole process serving ``requests`` requests of ``case``."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "callgrind.out"
+        completed = subprocess.run(
+            [
+                "valgrind", "--tool=callgrind", f"--callgrind-out-file={output}",
+                sys.executable, __file__, "--run", case, "--requests", str(requests),
+            ],
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        if completed.returncode != 0:
+            raise SystemExit(f"{case}: callgrind run failed\n{completed.stderr[-2000:]}")
+        match = re.search(r"^summary:\s*(\d+)", output.read_text(), re.M)
+        if match is None:
+            raise SystemExit(f"{case}: no instruction total in callgrind's output")
+        return int(match.group(1))
+
+
+def instructions_per_request(case: str, requests: int) -> float:
+    """The per-request cost: the difference of a ``3N`` and an ``N`` run, over ``2N``."""
+    return (count_instructions(case, 3 * requests) - count_instructions(case, requests)) / (
+        2 * requests
+    )
+
+
+def measure_all(requests: int) -> dict[str, float]:
+    """Every case's instructions per request; needs valgrind on PATH."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    return {case: instructions_per_request(case, requests) for case in CASES}
+
+
+def print_table(counts: dict[str, float]) -> bool:
+    """Ratios to each case's baseline, and whether flask_etag's targets hold."""
+    print("Instructions per request (valgrind callgrind), ratio to bare Flask, lower is better")
+    print(f"{'case':<34}{'instructions':>14}{'ratio':>9}{'target':>16}")
+    all_met = True
+    for case, (_, _, _, baseline) in CASES.items():
+        ratio = counts[case] / counts[baseline] if baseline else 1.0
+        target = TARGETS.get(case)
+        verdict = ""
+        if target is not None:
+            met = ratio <= target
+            all_met = all_met and met
+            verdict = f"<= {target:.3f} {'ok' if met else 'MISSED'}"
+        print(f"{case:<34}{counts[case]:>14,.0f}{ratio:>9.3f}{verdict:>16}")
+    return all_met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--run", choices=sorted(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=300, help="N: requests per count")
+    arguments = parser.parse_args(argv)
+    if arguments.run:
+        run_case(arguments.run, arguments.requests)
+        return 0
+    met = print_table(measure_all(arguments.requests))
+    print(f"\nTargets for ours: {'all met' if met else 'NOT all met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
