@@ -81,16 +81,25 @@ def respond_with_known_validators(
     served: Request,
 ) -> Response:
     """Decide the request from a version or timestamp before running the view."""
+    generator: _LookupGenerator = spec.generator  # type: ignore[assignment]
+    checked = context.UNSET
     if (
-        preconditions is None
-        and method in SAFE_METHODS
+        method in SAFE_METHODS
         and FAST_PATHS
         and not spec.vary
         and "HTTP_IF_RANGE" not in served.environ
     ):
-        return _plain_read_with_known_validators(app, view, view_args, spec, settings)
-    generator: _LookupGenerator = spec.generator  # type: ignore[assignment]
-    checked, state = generator.current(view_args, settings.weak)
+        if preconditions is None:
+            return _plain_read_with_known_validators(app, view, view_args, spec, settings)
+        checked = generator.lookup(**view_args)
+        not_modified_response = _exact_revalidation(
+            generator, checked, spec, settings, preconditions
+        )
+        if not_modified_response is not None:
+            return not_modified_response
+    if checked is context.UNSET:
+        checked = generator.lookup(**view_args)
+    state = generator.validators_of_value(checked, settings.weak)
     current = negotiated(state, spec)
     cache_control = spec.cache_control or settings.cache_control
     safe = method in SAFE_METHODS
@@ -122,6 +131,34 @@ def respond_with_known_validators(
     if safe and preconditions is not None and final.last_modified is None:
         return _judged_by_view_last_modified(response, final, method, preconditions)
     return response
+
+
+def _exact_revalidation(
+    generator: _LookupGenerator,
+    checked: Any,
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions,
+) -> Response | None:
+    """The fast path of a revalidation: ``If-None-Match`` naming exactly the current tag.
+
+    §13.2.2 has nothing else to check (:func:`~flask_etag.conditions.is_exact_revalidation`),
+    so the 304 is built from the tag alone; anything else returns None for the general path.
+    """
+    if checked is None:
+        return None
+    etag_header, last_modified = generator.response_fields(
+        checked, settings.weak if generator.weak is None else generator.weak
+    )
+    if not is_exact_revalidation(preconditions, etag_header):
+        return None
+    fields = [("ETag", etag_header)]
+    if last_modified is not None:
+        fields.append(("Last-Modified", last_modified))
+    cache_control = spec.cache_control or settings.cache_control
+    if cache_control is not None:
+        fields.append(("Cache-Control", cache_control))
+    return not_modified(fields)
 
 
 def _plain_read_with_known_validators(
@@ -263,7 +300,10 @@ def respond_with_body_hash(
     generator: HashGenerator = spec.generator  # type: ignore[assignment]
     if method not in SAFE_METHODS:
         return _write_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
-    if preconditions is None and "HTTP_IF_RANGE" not in served.environ:
+    environ = served.environ
+    if FAST_PATHS and "HTTP_RANGE" not in environ and "HTTP_IF_RANGE" not in environ:
+        return _read_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
+    if preconditions is None and "HTTP_IF_RANGE" not in environ:
         result = view(**view_args)  # nothing to hide from the view, and a 416 stands
     else:
         try:
@@ -290,6 +330,65 @@ def respond_with_body_hash(
     return conditional_body_response(
         response, generator, settings, spec, preconditions, method=method, status=status
     )
+
+
+def _read_with_body_hash(
+    app: Flask,
+    view: View,
+    view_args: dict[str, Any],
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions | None,
+    method: str,
+) -> Response:
+    """The fast path of a body-hash route: a GET or HEAD without ``Range``.
+
+    Nearly every such read answers an in-memory 200 with no tag of its own, no coding and no
+    policy to apply; for those the body is hashed, the tag appended and an exact
+    revalidation answered 304 right here.  Every other response goes on to
+    :func:`conditional_body_response`, the general path, which ``tests/test_fast_paths.py``
+    proves this one agrees with.
+    """
+    if preconditions is None:
+        result = view(**view_args)
+    else:
+        result = _call_with_preconditions_hidden(view, **view_args)
+    response = result if isinstance(result, app.response_class) else app.make_response(result)
+    status = response.status_code
+    generator: HashGenerator = spec.generator  # type: ignore[assignment]
+    body = _plain_body(response, spec, settings) if status == 200 else None
+    if body is None:
+        return conditional_body_response(
+            response, generator, settings, spec, preconditions, method=method, status=status
+        )
+    opaque = (generator._digest or settings.digest)(body)
+    weak = settings.weak if generator.weak is None else generator.weak
+    etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
+    header_list(response.headers).append(("ETag", etag_header))
+    if preconditions is None:
+        return response
+    return judge_safe_request(response, etag_header, method, preconditions)
+
+
+def _plain_body(response: Response, spec: RouteSpec, settings: Settings) -> bytes | None:
+    """The body of a 200 the fast path can tag as it is; None for anything else.
+
+    That is one in-memory chunk of bytes, no ``ETag`` or ``Content-Encoding`` of the view's
+    own, no ``Cache-Control`` or ``Vary`` to apply, and no other hook left to rewrite it.
+    """
+    if spec.cache_control is not None or settings.cache_control is not None or spec.vary:
+        return None
+    chunks = response.response
+    if settings.finish_in_hook or type(chunks) is not list or len(chunks) != 1:
+        return None
+    body = chunks[0]
+    if type(body) is not bytes or response.direct_passthrough:
+        return None
+    for name, _ in header_list(response.headers):
+        size = len(name)
+        if (size == 4 or size == 16) and name.lower() in ("etag", "content-encoding"):
+            return None
+    return body
 
 
 def _write_with_body_hash(

@@ -306,10 +306,11 @@ def files_dir(tmp_path: Path) -> Path:
 def make_app(files_dir: Path) -> MakeApp:
     """Factory: ``make_app(view_style="function", **config)`` -> a fresh app with ETag set up.
 
-    ``config`` is applied before ``ETag().init_app(app)``, so ``ETAG_*`` keys take effect.
+    ``config`` is applied before ``ETag().init_app(app)``, so ``ETAG_*`` keys take effect;
+    ``vary_hook=False`` leaves out the app's ``after_request`` hook (an app with none).
     """
 
-    def build(view_style: str = "function", **config: Any) -> StoreApp:
+    def build(view_style: str = "function", *, vary_hook: bool = True, **config: Any) -> StoreApp:
         app = StoreApp(__name__)
         app.config.update(TESTING=True, **config)
         ETag().init_app(app)
@@ -323,10 +324,12 @@ def make_app(files_dir: Path) -> MakeApp:
         def internal_failure(error: InternalFailure) -> tuple[str, int]:
             return "internal failure", 500
 
-        @app.after_request
-        def vary_on_accept(response: Response) -> Response:
-            response.vary.add("Accept")
-            return response
+        if vary_hook:
+
+            @app.after_request
+            def vary_on_accept(response: Response) -> Response:
+                response.vary.add("Accept")
+                return response
 
         return app
 
