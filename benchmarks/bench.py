@@ -34,6 +34,7 @@ Usage (needs ``pip install -e .[benchmark]``)::
     python benchmarks/bench.py                # full in-process run, about a minute
     python benchmarks/bench.py --e2e          # plus gunicorn + wrk on loopback (~20 s more)
     python benchmarks/bench.py --quick        # tiny counts: a smoke test, numbers meaningless
+    python benchmarks/bench.py --instructions # instructions per request (valgrind), ~4 min
     python benchmarks/bench.py --rounds 61 --round-seconds 0.05 --clock wall
 """
 
@@ -660,6 +661,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--clock", choices=sorted(CLOCKS), default="cpu", help="what a timing measures"
     )
     parser.add_argument("--no-hash", action="store_true", help="skip the hash throughput table")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request with valgrind instead (benchmarks/instructions.py)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.rounds, arguments.round_seconds, arguments.e2e_seconds = 2, 0.002, 1
@@ -669,6 +675,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     global clock
     arguments = parse_arguments(argv)
+    if arguments.instructions:
+        from instructions import main as count_instructions
+
+        return count_instructions(["--requests", "30" if arguments.quick else "300"])
     clock = CLOCKS[arguments.clock]
     print_machine()
     if flask_smorest is None:
