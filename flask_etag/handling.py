@@ -452,14 +452,7 @@ def _unsatisfiable_range_after_preconditions(
     is sent).  Otherwise the 416 stands.
     """
     served = current_request()
-    range_field = served.environ.get("HTTP_RANGE")
-    _forget_range(served)
-    try:
-        whole = app.make_response(_call_with_preconditions_hidden(view, **view_args))
-    finally:
-        if range_field is not None:
-            served.environ["HTTP_RANGE"] = range_field
-        served.__dict__.pop("range", None)
+    whole = _render_whole(app, view, view_args, served)
     try:
         decided = conditional_body_response(
             whole,
@@ -483,6 +476,18 @@ def _unsatisfiable_range_after_preconditions(
     if isinstance(unsatisfiable, RequestedRangeNotSatisfiable):
         raise unsatisfiable
     return unsatisfiable
+
+
+def _render_whole(app: Flask, view: View, view_args: dict[str, Any], served: Request) -> Response:
+    """Render the whole representation once more, without ``Range``, then restore it."""
+    range_field = served.environ.get("HTTP_RANGE")
+    _forget_range(served)
+    try:
+        return app.make_response(_call_with_preconditions_hidden(view, **view_args))
+    finally:
+        if range_field is not None:
+            served.environ["HTTP_RANGE"] = range_field
+        served.__dict__.pop("range", None)
 
 
 def _if_range_fails(whole: Response, served: Request) -> bool:
@@ -513,14 +518,7 @@ def _partial_tagged_as_whole(
     a server may always ignore ``Range`` (§14.2).
     """
     served = current_request()
-    range_field = served.environ.get("HTTP_RANGE")
-    _forget_range(served)
-    try:
-        whole = app.make_response(_call_with_preconditions_hidden(view, **view_args))
-    finally:
-        if range_field is not None:
-            served.environ["HTTP_RANGE"] = range_field
-        served.__dict__.pop("range", None)
+    whole = _render_whole(app, view, view_args, served)
     validators = body_validators(whole, generator, settings) if whole.status_code == 200 else None
     if validators is None or validators.etag_header is None:
         partial.close()
