@@ -65,7 +65,7 @@ def _arrange_on_first_request() -> None:
             del app.before_request_funcs[None]  # not even an empty list left to walk
         settings = current_settings(app)
         others = any(hooks for hooks in app.after_request_funcs.values())
-        settings.finish_in_hook = others
+        settings.finish_in_last_hook(others)
         if others or settings.auto:
             app.after_request_funcs[None] = _with_finishing_hooks(
                 app.after_request_funcs.get(None, [])

@@ -70,6 +70,11 @@ class HashGenerator(TagGenerator):
         self.algorithm = algorithm
         self._digest = None if algorithm is None else body_digest_function(algorithm)
 
+    @property
+    def uses_app_defaults(self) -> bool:
+        """True when the app's ``ETAG_ALGORITHM`` and ``ETAG_WEAK`` decide the tag."""
+        return self.algorithm is None and self.weak is None
+
     def opaque_tag(self, body: bytes, default_algorithm: Callable[[bytes], str]) -> str:
         """Hash ``body`` with this generator's algorithm, or the app's default one."""
         digest = self._digest or default_algorithm
@@ -100,6 +105,20 @@ def body_digest_function(algorithm: str) -> Callable[[bytes], str]:
     if name.startswith("shake_"):
         return lambda body: hashlib.new(name, body).hexdigest(BODY_HASH_HEX_LENGTH // 2)  # type: ignore[call-arg]
     return lambda body: hashlib.new(name, body).hexdigest()
+
+
+def body_tag_function(algorithm: str, weak: bool) -> Callable[[bytes], str]:
+    """A function from body bytes to the whole ``ETag`` field value, for the app's defaults.
+
+    One call where the fast path would otherwise hash, then quote: with blake3 (the default)
+    the hash and the quotes are one expression.
+    """
+    opening = 'W/"' if weak else '"'
+    if algorithm.lower() == "blake3":
+        length = BODY_HASH_HEX_LENGTH // 2
+        return lambda body: f'{opening}{blake3(body).digest(length).hex()}"'
+    digest = body_digest_function(algorithm)
+    return lambda body: f'{opening}{digest(body)}"'
 
 
 class _LookupGenerator(TagGenerator):

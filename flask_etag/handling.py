@@ -30,12 +30,12 @@ from .conditions import (
 )
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator, _LookupGenerator
+from .internals import header_list, serving_context, status_code_of
 from .responses import (
     add_validators,
     apply_cache_policy,
     body_bytes,
     field_value,
-    header_list,
     is_success,
     not_modified,
     not_modified_like,
@@ -62,7 +62,7 @@ def current_request() -> Request:
     Every attribute read through Flask's ``request`` proxy repeats a context lookup; on a
     request that costs a few dozen microseconds in all, those lookups are measurable.
     """
-    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return serving_context().request
 
 
 #: Off only in the test that proves every fast path answers as the general path beside it.
@@ -76,7 +76,6 @@ def respond_with_known_validators(
     spec: RouteSpec,
     settings: Settings,
     preconditions: Preconditions | None,
-    *,
     method: str,
     served: Request,
 ) -> Response:
@@ -292,17 +291,102 @@ def respond_with_body_hash(
     spec: RouteSpec,
     settings: Settings,
     preconditions: Preconditions | None,
-    *,
     method: str,
     served: Request,
 ) -> Response:
-    """Run the view, tag its body, then answer 304 or 412 where the request asks."""
+    """A body-hash route: run the view, tag its body, answer 304 or 412 where asked.
+
+    This is the fast path, for a GET or HEAD without ``Range`` on a route and app with no
+    policy to apply: nearly every read.  When the view answers a 200 whose body is one
+    in-memory chunk, with no tag or coding of its own, the body is hashed, the tag appended
+    and an exact revalidation answered 304 right here.  Every other request goes to
+    :func:`_respond_with_body_hash_in_general`, and every other response to
+    :func:`conditional_body_response`: the general path, which ``tests/test_fast_paths.py``
+    proves this one agrees with.
+    """
+    environ = served.environ
+    if not (
+        FAST_PATHS
+        and spec.plain
+        and settings.plain
+        and method in SAFE_METHODS
+        and "HTTP_RANGE" not in environ
+        and "HTTP_IF_RANGE" not in environ
+    ):
+        return _respond_with_body_hash_in_general(
+            app, view, view_args, spec, settings, preconditions, method, served
+        )
+    if preconditions is not None:
+        result = _call_with_fields_hidden(environ, view, **view_args)
+    elif view_args:
+        result = view(**view_args)
+    else:  # a route without URL arguments, such as a collection: no keyword dict to build
+        result = view()
+    response = result if isinstance(result, app.response_class) else app.make_response(result)
+    generator: HashGenerator = spec.generator  # type: ignore[assignment]
+    chunks = response.response
+    fields = header_list(response.headers)
+    built_by_werkzeug = (  # the two fields werkzeug gives every body a view returns
+        len(fields) == 2 and fields[0][0] == "Content-Type" and fields[1][0] == "Content-Length"
+    )
+    if not (
+        type(chunks) is list
+        and len(chunks) == 1
+        and type(chunks[0]) is bytes
+        and status_code_of(response) == 200
+        and not response.direct_passthrough
+        and (built_by_werkzeug or _no_tag_or_coding(fields))
+    ):
+        return conditional_body_response(
+            response,
+            generator,
+            settings,
+            spec,
+            preconditions,
+            method=method,
+            status=response.status_code,
+        )
+    if spec.app_default_hash:
+        etag_header = settings.tag_body(chunks[0])
+    else:
+        opaque = generator.opaque_tag(chunks[0], settings.digest)
+        etag_header = f'W/"{opaque}"' if generator.weak_or(settings.weak) else f'"{opaque}"'
+    fields.append(("ETag", etag_header))
+    if preconditions is None:
+        return response
+    if (  # conditions.is_exact_revalidation, inlined: the usual revalidation, a 304
+        preconditions.if_none_match == etag_header
+        and preconditions.if_match is None
+        and preconditions.if_unmodified_since is None
+    ):
+        return not_modified_like(response)
+    return judge_safe_request(response, etag_header, method, preconditions)
+
+
+def _no_tag_or_coding(fields: list[tuple[str, str]]) -> bool:
+    """True when no header field is an ``ETag`` or ``Content-Encoding`` of the view's own."""
+    for name, _ in fields:
+        size = len(name)
+        if (size == 4 or size == 16) and name.lower() in ("etag", "content-encoding"):
+            return False
+    return True
+
+
+def _respond_with_body_hash_in_general(
+    app: Flask,
+    view: View,
+    view_args: dict[str, Any],
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions | None,
+    method: str,
+    served: Request,
+) -> Response:
+    """The general path of a body-hash route: writes, ``Range`` and ``If-Range``, policies."""
     generator: HashGenerator = spec.generator  # type: ignore[assignment]
     if method not in SAFE_METHODS:
         return _write_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
     environ = served.environ
-    if FAST_PATHS and "HTTP_RANGE" not in environ and "HTTP_IF_RANGE" not in environ:
-        return _read_with_body_hash(app, view, view_args, spec, settings, preconditions, method)
     if preconditions is None and "HTTP_IF_RANGE" not in environ:
         result = view(**view_args)  # nothing to hide from the view, and a 416 stands
     else:
@@ -330,65 +414,6 @@ def respond_with_body_hash(
     return conditional_body_response(
         response, generator, settings, spec, preconditions, method=method, status=status
     )
-
-
-def _read_with_body_hash(
-    app: Flask,
-    view: View,
-    view_args: dict[str, Any],
-    spec: RouteSpec,
-    settings: Settings,
-    preconditions: Preconditions | None,
-    method: str,
-) -> Response:
-    """The fast path of a body-hash route: a GET or HEAD without ``Range``.
-
-    Nearly every such read answers an in-memory 200 with no tag of its own, no coding and no
-    policy to apply; for those the body is hashed, the tag appended and an exact
-    revalidation answered 304 right here.  Every other response goes on to
-    :func:`conditional_body_response`, the general path, which ``tests/test_fast_paths.py``
-    proves this one agrees with.
-    """
-    if preconditions is None:
-        result = view(**view_args)
-    else:
-        result = _call_with_preconditions_hidden(view, **view_args)
-    response = result if isinstance(result, app.response_class) else app.make_response(result)
-    status = response.status_code
-    generator: HashGenerator = spec.generator  # type: ignore[assignment]
-    body = _plain_body(response, spec, settings) if status == 200 else None
-    if body is None:
-        return conditional_body_response(
-            response, generator, settings, spec, preconditions, method=method, status=status
-        )
-    opaque = (generator._digest or settings.digest)(body)
-    weak = settings.weak if generator.weak is None else generator.weak
-    etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
-    header_list(response.headers).append(("ETag", etag_header))
-    if preconditions is None:
-        return response
-    return judge_safe_request(response, etag_header, method, preconditions)
-
-
-def _plain_body(response: Response, spec: RouteSpec, settings: Settings) -> bytes | None:
-    """The body of a 200 the fast path can tag as it is; None for anything else.
-
-    That is one in-memory chunk of bytes, no ``ETag`` or ``Content-Encoding`` of the view's
-    own, no ``Cache-Control`` or ``Vary`` to apply, and no other hook left to rewrite it.
-    """
-    if spec.cache_control is not None or settings.cache_control is not None or spec.vary:
-        return None
-    chunks = response.response
-    if settings.finish_in_hook or type(chunks) is not list or len(chunks) != 1:
-        return None
-    body = chunks[0]
-    if type(body) is not bytes or response.direct_passthrough:
-        return None
-    for name, _ in header_list(response.headers):
-        size = len(name)
-        if (size == 4 or size == 16) and name.lower() in ("etag", "content-encoding"):
-            return None
-    return body
 
 
 def _write_with_body_hash(
@@ -551,7 +576,13 @@ def _take_fields(environ: dict[str, Any], keys: tuple[str, ...]) -> dict[str, An
 def _call_with_preconditions_hidden(function: View, /, *args: Any, **kwargs: Any) -> Any:
     """Run ``function`` (the view, or a generator's wrapper of it) without the precondition
     fields in the environ, then put them back."""
-    environ = current_request().environ
+    return _call_with_fields_hidden(current_request().environ, function, *args, **kwargs)
+
+
+def _call_with_fields_hidden(
+    environ: dict[str, Any], function: View, /, *args: Any, **kwargs: Any
+) -> Any:
+    """:func:`_call_with_preconditions_hidden` for a caller that holds the environ already."""
     hidden = _take_fields(environ, _DECIDED_BY_THE_EXTENSION)
     try:
         return function(*args, **kwargs)

@@ -10,6 +10,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, unquote_etag
 
 from .conditions import Validators, utc_seconds
+from .internals import header_list, set_not_modified_status
 from .signals import announce_not_modified
 
 #: Representation metadata a 304 must not carry (RFC 9110 §15.4.5); everything else the 200
@@ -65,10 +66,10 @@ def not_modified_like(response: Response) -> Response:
     # Headers' own list, read and rebuilt directly: ``headers[:] = kept`` would check each kept
     # value again (they were checked when set), and its ``__iter__``/``__len__`` are calls.
     fields = header_list(response.headers)
-    kept = [(name, value) for name, value in fields if name.lower() not in _NOT_ON_304]
+    kept = [field for field in fields if field[0].lower() not in _NOT_ON_304]
     if len(kept) < len(fields):
         fields[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
-    response.status_code = 304
+    set_not_modified_status(response)
     # The same object, as the subclass that sends the headers exactly as filtered above.
     response.__class__ = _not_modified_class(type(response))
     announce_not_modified(response)
@@ -112,16 +113,6 @@ def add_validators(
     apply_cache_policy(headers, cache_control, default_cache_control)
     if vary:
         response.vary.update(vary)
-
-
-def header_list(headers: Headers) -> list[tuple[str, str]]:
-    """The list a werkzeug ``Headers`` keeps its fields in, to read and extend in place.
-
-    The one place flask_etag reaches into werkzeug's internals: ``Headers`` methods check
-    every value again and scan for every name, which costs a measurable share of a small
-    request.  ``tests/test_fast_paths.py`` fails loudly if a werkzeug release changes it.
-    """
-    return headers._list
 
 
 def set_route_validators(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
 from .exceptions import ETagConfigurationError
-from .generators import body_digest_function
+from .generators import body_digest_function, body_tag_function
 
 #: Config keys and their defaults, each documented in the README.
 DEFAULTS: dict[str, object] = {
@@ -49,12 +49,27 @@ class Settings:
     """What a request needs from config, resolved once so the hot path reads no config."""
 
     digest: Callable[[bytes], str]
+    algorithm: str
     weak: bool
     auto: bool
     cache_control: str | None
     #: Set on the app's first request when other ``after_request`` hooks exist: body-hash
     #: responses are then judged by the last hook, on the bytes really sent.
     finish_in_hook: bool = False
+    #: The ``ETag`` field value of a body, by ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
+    tag_body: Callable[[bytes], str] = field(init=False, repr=False)
+    #: Neither a default ``Cache-Control`` nor a later hook: a view's response is final as
+    #: tagged, which the fast paths rely on.
+    plain: bool = True
+
+    def __post_init__(self) -> None:
+        self.tag_body = body_tag_function(self.algorithm, self.weak)
+        self.finish_in_last_hook(self.finish_in_hook)
+
+    def finish_in_last_hook(self, needed: bool) -> None:
+        """Record whether body-hash responses are judged by the app's last hook."""
+        self.finish_in_hook = needed
+        self.plain = self.cache_control is None and not needed
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Settings:
@@ -67,6 +82,7 @@ class Settings:
         cache_control = check_header_value("ETAG_CACHE_CONTROL", config["ETAG_CACHE_CONTROL"])
         return cls(
             digest=digest,
+            algorithm=algorithm,  # type: ignore[arg-type]  # body_digest_function checked it
             weak=bool(config["ETAG_WEAK"]),
             auto=bool(config["ETAG_AUTO"]),
             cache_control=cache_control,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .generators import TagGenerator
+from .generators import HashGenerator, TagGenerator
 
 #: RFC 9110 §5.1: a field name is a token.
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -34,6 +34,8 @@ class RouteSpec:
 
     :param cache_control: the decorator's ``Cache-Control``; it replaces the view's own.
     :param vary: request fields the representation is negotiated by (RFC 9110 §12.5.5).
+    :param plain: neither a ``Cache-Control`` nor ``vary``: a response is tagged as it is.
+    :param app_default_hash: a body hash by the app's ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
     """
 
     generator: TagGenerator
@@ -41,6 +43,8 @@ class RouteSpec:
     requires_if_match: bool
     vary: tuple[str, ...] = ()
     vary_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    plain: bool = field(default=True, repr=False, compare=False)
+    app_default_hash: bool = field(default=False, repr=False, compare=False)
     learned: RouteLearning = field(default_factory=RouteLearning, repr=False, compare=False)
 
     @classmethod
@@ -52,7 +56,9 @@ class RouteSpec:
         vary: tuple[str, ...],
     ) -> RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
-        return cls(generator, cache_control, requires_if_match, vary, keys)
+        plain = cache_control is None and not vary
+        app_default_hash = isinstance(generator, HashGenerator) and generator.uses_app_defaults
+        return cls(generator, cache_control, requires_if_match, vary, keys, plain, app_default_hash)
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
         """The request's values of the ``vary`` fields, with insignificant whitespace removed."""
