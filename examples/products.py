@@ -7,7 +7,9 @@ instance folder unless ``FLASK_SQLALCHEMY_DATABASE_URI`` names another one, for 
 takes JSON, e.g. ``{"connect_args": {"options": "-c search_path=demo"}}`` for a schema of its own.
 
 =====================================  ======================================================
-``GET /api/products``                  every product; tagged with a hash of the body
+``GET /api/products``                  products by id, ``?page=`` and ``?per_page=`` (1-1000,
+                                       default 100), ``Link`` to the other pages; tagged
+                                       before the view by the query and the table's version
 ``POST /api/products``                 create; 201 with ``Location`` and the new ``ETag``
 ``GET /api/products/<id>``             one product; tagged with its version, ``no-cache``
 ``PUT /api/products/<id>``             full replace; ``If-Match`` required (or
@@ -63,7 +65,7 @@ from flask_etag import (
     set_response_version,
 )
 from flask_etag.exceptions import PROBLEM_JSON
-from flask_etag.sqlalchemy import ModelVersionGenerator
+from flask_etag.sqlalchemy import CollectionGenerator, ModelVersionGenerator, TableVersions
 
 #: The article's product, present in every fresh database.
 SEED_ID = 101
@@ -78,6 +80,9 @@ MAX_INTEGER = 2**31 - 1
 MAX_BODY_BYTES = 64 * 1024
 #: How long a SQLite writer waits for another one before giving up (``busy_timeout``).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Products per page of ``GET /api/products`` unless ``?per_page=`` says otherwise, and its limit.
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
 #: Attempts at taking the next free id when concurrent creations race for it.
 ID_ATTEMPTS = 8
 
@@ -125,6 +130,36 @@ class Product(db.Model):  # type: ignore[name-defined,misc]
 
 #: Tags from ``Product.version``, read before the view; writes are compare-and-set.
 product_version = ModelVersionGenerator(Product, db.session)
+
+#: A version per table, raised by every write that commits: the collection's tag.
+table_versions = TableVersions(db.session, db.metadata)
+
+
+def page_arguments() -> tuple[int, int]:
+    """``?page=`` (from 1) and ``?per_page=`` (1 to 1000); 400 for anything else."""
+    return (
+        whole_number_argument("page", 1, MAX_INTEGER),
+        whole_number_argument("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    )
+
+
+def whole_number_argument(name: str, default: int, largest: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= largest):
+        raise BadRequest(f"?{name}= takes a whole number from 1 to {largest}, not {text!r}.")
+    return int(text)
+
+
+def product_page() -> sa.Select[tuple[Product]]:
+    """The products of the page the request asks for, by id."""
+    page, per_page = page_arguments()
+    return sa.select(Product).order_by(Product.id).limit(per_page).offset((page - 1) * per_page)
+
+
+#: Tags from the page's query and the version of ``products``, read before the view.
+product_pages = CollectionGenerator(product_page, table_versions)
 
 api = Blueprint("products", __name__, url_prefix="/api/products")
 
@@ -477,11 +512,32 @@ def refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) 
 
 
 @api.get("")
-@etag
+@etag(product_pages)
 def list_products() -> Response:
-    """All products by id.  The tag is a hash of this very body, so it can never be newer."""
-    products = db.session.scalars(sa.select(Product).order_by(Product.id))
-    return jsonify([product.to_json() for product in products])
+    """A page of products by id, with ``Link`` fields to the first, previous, next and last.
+
+    A revalidation is answered from the version of ``products`` alone, before this runs.
+    """
+    page, per_page = page_arguments()
+    products = db.session.scalars(product_page())
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Product)) or 0
+    response = jsonify([product.to_json() for product in products])
+    response.headers["Link"] = page_links(page, per_page, total)
+    return response
+
+
+def page_links(page: int, per_page: int, total: int) -> str:
+    """RFC 8288 links to the neighbouring pages, for clients that walk the collection."""
+    last = max(1, -(-total // per_page))
+    pages = {"first": 1, "last": last}
+    if page > 1:
+        pages["prev"] = min(page - 1, last)
+    if page < last:
+        pages["next"] = page + 1
+    return ", ".join(
+        f'<{url_for("products.list_products", page=number, per_page=per_page)}>; rel="{rel}"'
+        for rel, number in pages.items()
+    )
 
 
 @api.post("")

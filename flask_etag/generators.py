@@ -125,6 +125,9 @@ class _LookupGenerator(TagGenerator):
     """A generator that asks the application for the current state before the view."""
 
     evaluated_before_view = True
+    #: True when a read must confirm after the view that the state is still the one looked
+    #: up (:meth:`still_current`), so the body is never tagged with another state.
+    rechecks_after_view: ClassVar[bool] = False
 
     def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
         if not callable(lookup):
@@ -154,6 +157,10 @@ class _LookupGenerator(TagGenerator):
         validators = self.validators_for(value, weak)
         modified = validators.last_modified
         return validators.etag_header or "", None if modified is None else http_date(modified)
+
+    def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
+        """After a read's view: whether ``checked`` still describes what the view read."""
+        return True
 
     def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
         """Run the view; a subclass turns its storage's write-conflict error into a 412."""

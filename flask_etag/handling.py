@@ -193,6 +193,8 @@ def _plain_read_with_known_validators(
         learned.view_reports_version = True
     if described is None or described is context.UNSET:
         return response  # missing, or not known to match the body: untagged
+    if generator.rechecks_after_view and not generator.still_current(described, view_args):
+        return response  # written while the view read: the body's state is not known
     etag_header, last_modified = generator.response_fields(
         described, settings.weak if generator.weak is None else generator.weak
     )
@@ -269,7 +271,13 @@ def _validators_of_response_state(
         if reported is None:
             return MISSING
         return generator.validators_for(reported, generator.weak_or(settings.weak))
-    return checked if safe else generator.current(view_args, settings.weak)[1]
+    if not safe:
+        return generator.current(view_args, settings.weak)[1]
+    if generator.rechecks_after_view and not generator.still_current(
+        request_state.checked, view_args
+    ):
+        return MISSING  # written while the view read: the body goes out untagged
+    return checked
 
 
 def _ignore_range_unless_if_range_matches(current: Validators) -> None:

@@ -288,6 +288,25 @@ MUTANTS = [
         PRECEDENCE_READS,
         "function-GET-file and 13.1.3 and equal",
     ),
+    # ------------------------------------------------------------ sqlalchemy/collections.py
+    Mutant(
+        "collection-delete-not-counted",
+        "sqlalchemy/collections",
+        "        written = [*session.new, *session.deleted]\n",
+        "        written = [*session.new]\n",
+        "a delete does not raise the table's version: the old list is revalidated 304",
+        "tests/test_collections.py",
+        "sqlite and deleting and last and row",
+    ),
+    Mutant(
+        "collection-not-rechecked",
+        "sqlalchemy/collections",
+        "        return now == (checked.versions, checked.changed_at)\n",
+        "        return True\n",
+        "a list read while a write committed is tagged with the state before it",
+        "tests/test_collections.py",
+        "sqlite and concurrent",
+    ),
     # ------------------------------------------------------------------ tags.py
     Mutant(
         "strip-any-coding",
@@ -500,7 +519,7 @@ def run_mutant(package: Path, mutant: Mutant, extra: Sequence[str], full: bool) 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"flask-etag-{mutant.name}-") as name:
         workdir = Path(name)
-        module = f"flask_etag.{mutant.module}"
+        module = f"flask_etag.{mutant.module.replace('/', '.')}"
         module_path = copy_package(package, workdir, mutant)
         environment = pytest_environment(workdir, module, module_path)
         check_import(environment, module, module_path)

@@ -1,4 +1,4 @@
-"""SQLAlchemy integration: tags from a model's ``version_id_col``, writes as compare-and-set.
+"""Items: tags from a model's ``version_id_col``, writes as compare-and-set.
 
 Imported only when used (``pip install flask-etag[sqlalchemy]``).  With ``version_id_col``
 SQLAlchemy writes ``UPDATE ... WHERE id = ? AND version = ?`` and raises ``StaleDataError``
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .context import checked_version, set_response_version
-from .exceptions import ETagConfigurationError, ETagPreconditionFailed
-from .generators import VersionGenerator
+from ..context import checked_version, set_response_version
+from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
+from ..generators import VersionGenerator
 
 
 class ModelVersionGenerator(VersionGenerator):

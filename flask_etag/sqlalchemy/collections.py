@@ -1,0 +1,217 @@
+"""Collections: a tag decided from the database before the view, at any number of rows.
+
+A list endpoint hashed by its body pays for the whole query and render on every 304.  Here
+the tag is known from one small read instead:
+
+* **what is selected**: a fingerprint of the ``select()``'s SQL and bound parameters, so each
+  filter, sort and page has a tag of its own;
+* **the state of the tables it reads**: one counter per table in the
+  ``flask_etag_table_versions`` table, raised inside every transaction that inserts, updates
+  or deletes a row of it (:class:`TableVersions` listens to the session's flushes).  The
+  counter moves on every committed change, a delete plus an insert or a delete of the last
+  row included, and never without one; reading it costs the same at ten rows or a million.
+
+An aggregate such as ``COUNT(*)`` plus ``MAX(updated_at)`` (Rails' choice) misses a delete
+plus an insert of an older row, and a per-row version sum misses a row deleted and created
+again with the same id and version; a counter written by the writer's own transaction has
+neither gap, and commits or rolls back with the rows it describes.
+
+The body never travels with a tag older or newer than itself: the counters are read again
+after the view, and a response whose tables changed while it was read goes out untagged
+(the next request gets a tag).  Reads take no locks, so this holds under PostgreSQL's
+READ COMMITTED and SQLite's per-statement snapshots alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from blake3 import blake3
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from ..conditions import Validators, utc_seconds
+from ..generators import _LookupGenerator
+
+#: The table of per-table counters, created with the app's other tables.
+TABLE_VERSIONS = "flask_etag_table_versions"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class TableVersions:
+    """One version per table, raised in every transaction that writes the table.
+
+    :param session: the session (or ``scoped_session``, e.g. ``db.session``) writes go
+        through; its flushes and ORM bulk statements raise the versions of the tables they
+        touch.  Writes made around it (raw SQL) call :meth:`raise_versions` themselves.
+    :param metadata: where ``flask_etag_table_versions`` is declared, e.g. ``db.metadata``,
+        so ``create_all`` creates it with the rest.
+    """
+
+    def __init__(self, session: Session | Any, metadata: sa.MetaData) -> None:
+        existing = metadata.tables.get(TABLE_VERSIONS)
+        self.table = existing if existing is not None else _versions_table(metadata)
+        self.session = session
+        event.listen(session, "after_flush", self._after_flush)
+        event.listen(session, "do_orm_execute", self._after_bulk_statement)
+
+    def raise_versions(self, session: Session, tables: Iterable[str]) -> None:
+        """Raise the versions of ``tables`` in ``session``'s transaction (sorted: every writer
+        takes the counter rows in the same order, so they never deadlock on them)."""
+        connection = session.connection()
+        moment = _microseconds_now()
+        for name in sorted(set(tables) - {TABLE_VERSIONS}):
+            connection.execute(self._raise_statement(connection.dialect.name, name, moment))
+
+    def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
+        """The versions of ``tables`` (0 for a table never written) and the latest change."""
+        rows = session.execute(
+            sa.select(self.table.c.name, self.table.c.version, self.table.c.changed_at).where(
+                self.table.c.name.in_(tables)
+            )
+        ).all()
+        found = {name: (version, changed) for name, version, changed in rows}
+        versions = tuple(found.get(name, (0, None))[0] for name in tables)
+        changes = [changed for _, changed in found.values() if changed is not None]
+        return versions, max(changes) if changes else None
+
+    def _raise_statement(self, dialect: str, name: str, moment: int) -> sa.Executable:
+        """One upsert: the first write to a table creates its counter, later ones raise it."""
+        insert: Any
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            raise NotImplementedError(
+                f"TableVersions supports PostgreSQL and SQLite, not {dialect}"
+            )
+        statement = insert(self.table).values(name=name, version=1, changed_at=moment)
+        upsert: sa.Executable = statement.on_conflict_do_update(
+            index_elements=[self.table.c.name],
+            set_={"version": self.table.c.version + 1, "changed_at": moment},
+        )
+        return upsert
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        written = [*session.new, *session.deleted]
+        written += [item for item in session.dirty if session.is_modified(item)]
+        tables = {table.name for item in written for table in sa.inspect(item).mapper.tables}
+        if tables:
+            self.raise_versions(session, tables)
+
+    def _after_bulk_statement(self, state: ORMExecuteState) -> None:
+        """``session.execute(update(Model)...)`` and the like write without a flush."""
+        if not (state.is_insert or state.is_update or state.is_delete):
+            return
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name is not None and name != TABLE_VERSIONS:
+            self.raise_versions(state.session, [name])
+
+
+def _versions_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        TABLE_VERSIONS,
+        metadata,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("version", sa.BigInteger, nullable=False),
+        # Microseconds since the epoch: the same integer on every database.
+        sa.Column("changed_at", sa.BigInteger, nullable=False),
+    )
+
+
+def _microseconds_now() -> int:
+    return time.time_ns() // 1000
+
+
+class CollectionState(NamedTuple):
+    """What a collection's tag is made of, as looked up before the view."""
+
+    fingerprint: str
+    tables: tuple[str, ...]
+    versions: tuple[int, ...]
+    changed_at: int | None
+
+
+class CollectionGenerator(_LookupGenerator):
+    """Tag a collection by what it selects and the versions of the tables it reads.
+
+    :param select_rows: called with the view's URL arguments (and free to read
+        ``request.args``), returns the ``select()`` the view runs; the view calls it too.
+        A ``BadRequest`` it raises for bad arguments is the client's 400.
+    :param versions: the app's :class:`TableVersions`.
+    :param weak: mark tags weak (default strong: the body is exactly what was selected).
+    """
+
+    kind = "collection"
+    rechecks_after_view = True
+
+    def __init__(
+        self,
+        select_rows: Callable[..., sa.Select[Any]],
+        versions: TableVersions,
+        *,
+        weak: bool | None = False,
+    ) -> None:
+        if not callable(select_rows):
+            raise TypeError(
+                "CollectionGenerator needs a function returning a select(), e.g. "
+                f"lambda: select(Product).order_by(Product.id); got {select_rows!r}"
+            )
+        if not isinstance(versions, TableVersions):
+            raise TypeError(f"versions must be a TableVersions, not {versions!r}")
+        self.select_rows = select_rows
+        self.versions = versions
+        super().__init__(self._current_state, weak=weak)
+
+    def _current_state(self, **view_args: Any) -> CollectionState:
+        statement = self.select_rows(**view_args)
+        session = self.versions.session
+        tables = _tables_read(statement)
+        versions, changed_at = self.versions.read(session, tables)
+        return CollectionState(_fingerprint(statement, session), tables, versions, changed_at)
+
+    def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
+        """After the view: whether no write committed since ``checked`` was looked up."""
+        if not isinstance(checked, CollectionState):
+            return False
+        now = self.versions.read(self.versions.session, checked.tables)
+        return now == (checked.versions, checked.changed_at)
+
+    def validators_for(self, value: Any, weak: bool) -> Validators:
+        if not isinstance(value, CollectionState):
+            raise TypeError(f"a CollectionGenerator state is a CollectionState, not {value!r}")
+        opaque = f"{value.fingerprint}.{'.'.join(map(str, value.versions))}"
+        modified = None
+        if value.changed_at is not None:
+            moment = datetime.fromtimestamp(value.changed_at / 1_000_000, timezone.utc)
+            modified = utc_seconds(min(moment, datetime.now(timezone.utc)))
+        return Validators(etag=opaque, weak=weak, last_modified=modified)
+
+    def __repr__(self) -> str:
+        return f"CollectionGenerator({self.select_rows!r}, weak={self.weak!r})"
+
+
+def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
+    """The names of the tables a ``select()`` reads, joins and subqueries included."""
+    names = {
+        table.name
+        for table in sa.sql.util.find_tables(statement, include_joins=True, include_aliases=True)
+        if isinstance(table, sa.Table)
+    }
+    if not names:
+        raise TypeError(f"the collection's select() reads no table: {statement}")
+    return tuple(sorted(names))
+
+
+def _fingerprint(statement: sa.Select[Any], session: Session) -> str:
+    """A hash of the SQL the statement compiles to on this database, and its parameters."""
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    parameters = sorted((name, repr(value)) for name, value in compiled.params.items())
+    return blake3(f"{compiled}\n{parameters}".encode()).digest(8).hex()

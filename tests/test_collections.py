@@ -1,0 +1,307 @@
+"""Collection tags decided before the view (``flask_etag.sqlalchemy.CollectionGenerator``).
+
+Driven through the example's ``GET /api/products`` on SQLite and PostgreSQL: every kind of
+write changes the tag and nothing else does (RFC 9110 §8.8.3: a strong tag changes whenever
+the representation does), each page has its own tag, a revalidation runs one small query and
+no view, and concurrent writers never leave a body travelling with another state's tag.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from support_processes import postgres_schema
+from test_example import COLLECTION, load_example
+
+products = load_example()
+Product = products.Product
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with postgres_schema("collection_tests") as url:
+        yield url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+)
+def example_app(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Flask]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('collections') / 'products.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    yield app
+    with app.app_context():
+        products.db.engine.dispose()
+
+
+@pytest.fixture
+def api(example_app: Flask) -> FlaskClient:
+    """Products 1, 2 and 3 (3 written last), nothing else."""
+    with example_app.app_context():
+        session = products.db.session
+        session.execute(sa.delete(Product))
+        for identity in (1, 2, 3):
+            session.add(new_product(identity, f"product {identity}"))
+            session.commit()
+        session.remove()
+    return example_app.test_client()
+
+
+def new_product(identity: int, name: str) -> Any:
+    fields = products.ProductFields.from_document({"name": name, "price": 1, "stock": 1}, None)
+    return fields.new_product(identity)
+
+
+def in_session(app: Flask, write: Callable[[Any], None]) -> None:
+    """Run ``write(session)`` in one transaction of the app's session, and commit it."""
+    with app.app_context():
+        session = products.db.session
+        write(session)
+        session.commit()
+        session.remove()
+
+
+def tag_of(api: FlaskClient, url: str = COLLECTION) -> str:
+    response = api.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"].startswith('"')
+    return response.headers["ETag"]
+
+
+# --------------------------------------------------------------------------- every change
+
+
+def _insert(session: Any) -> None:
+    session.add(new_product(4, "new"))
+
+
+def _update_oldest(session: Any) -> None:
+    session.get(Product, 1).stock = 99  # not the newest row: MAX(updated) would miss it
+
+
+def _delete_middle(session: Any) -> None:
+    session.delete(session.get(Product, 2))
+
+
+def _delete_and_insert_same_id(session: Any) -> None:
+    session.delete(session.get(Product, 1))  # COUNT(*) stays 3: the pair must still show
+    session.flush()
+    session.add(new_product(1, "reborn"))
+
+
+def _bulk_update(session: Any) -> None:
+    session.execute(sa.update(Product).where(Product.id == 2).values(stock=7))
+
+
+CHANGES = {
+    "insert": _insert,
+    "update-of-an-older-row": _update_oldest,
+    "delete": _delete_middle,
+    "delete-plus-insert-in-one-transaction": _delete_and_insert_same_id,
+    "orm-bulk-update": _bulk_update,
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_change_changes_the_tag_rfc9110_8_8_3(
+    api: FlaskClient, example_app: Flask, change: str
+) -> None:
+    before = api.get(COLLECTION)
+    in_session(example_app, CHANGES[change])
+    after = api.get(COLLECTION, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.get_json() != before.get_json()
+
+
+def test_deleting_the_last_row_changes_the_tag_rfc9110_8_8_3(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    in_session(
+        example_app, lambda session: session.execute(sa.delete(Product).where(Product.id < 3))
+    )
+    single = api.get(COLLECTION)
+    in_session(example_app, lambda session: session.delete(session.get(Product, 3)))
+    empty = api.get(COLLECTION, headers={"If-None-Match": single.headers["ETag"]})
+    assert (empty.status_code, empty.get_json()) == (200, [])
+    assert empty.headers["ETag"] not in (single.headers["ETag"], None)
+
+
+def test_nothing_changed_keeps_the_tag_rfc9110_13_1_2(api: FlaskClient, example_app: Flask) -> None:
+    tag = tag_of(api)
+
+    def same_values(session: Any) -> None:
+        session.get(Product, 1).stock = 1  # equal to the stored value: no UPDATE is made
+
+    in_session(example_app, same_values)
+    in_session(example_app, lambda session: None)  # a commit with nothing in it
+    assert api.get(COLLECTION, headers={"If-None-Match": tag}).status_code == 304
+    assert tag_of(api) == tag
+
+
+def test_a_rolled_back_write_keeps_the_tag(api: FlaskClient, example_app: Flask) -> None:
+    tag = tag_of(api)
+    with example_app.app_context():
+        session = products.db.session
+        session.get(Product, 1).stock = 50
+        session.flush()  # the version is raised inside the transaction ...
+        session.rollback()  # ... and rolled back with the row
+        session.remove()
+    assert api.get(COLLECTION, headers={"If-None-Match": tag}).status_code == 304
+
+
+# --------------------------------------------------------------------------- queries, pages
+
+
+def test_each_page_and_filter_has_its_own_tag(api: FlaskClient) -> None:
+    urls = [
+        COLLECTION,
+        f"{COLLECTION}?page=1&per_page=1",
+        f"{COLLECTION}?page=2&per_page=1",
+        f"{COLLECTION}?page=1&per_page=2",
+    ]
+    tags = [tag_of(api, url) for url in urls]
+    assert len(set(tags)) == len(urls)
+    assert [tag_of(api, url) for url in urls] == tags  # and the same one every time
+    second = api.get(f"{COLLECTION}?page=2&per_page=1")
+    assert [item["id"] for item in second.get_json()] == [2]
+
+
+def test_a_page_tag_does_not_revalidate_another_page_rfc9110_13_1_2(api: FlaskClient) -> None:
+    first = tag_of(api, f"{COLLECTION}?page=1&per_page=1")
+    response = api.get(f"{COLLECTION}?page=2&per_page=1", headers={"If-None-Match": first})
+    assert response.status_code == 200
+
+
+def test_link_fields_name_the_other_pages_rfc8288(api: FlaskClient) -> None:
+    links = api.get(f"{COLLECTION}?page=2&per_page=1").headers["Link"]
+    assert links == (
+        f'<{COLLECTION}?page=1&per_page=1>; rel="first", '
+        f'<{COLLECTION}?page=3&per_page=1>; rel="last", '
+        f'<{COLLECTION}?page=1&per_page=1>; rel="prev", '
+        f'<{COLLECTION}?page=3&per_page=1>; rel="next"'
+    )
+    only = api.get(COLLECTION).headers["Link"]
+    assert only == (
+        f'<{COLLECTION}?page=1&per_page=100>; rel="first", '
+        f'<{COLLECTION}?page=1&per_page=100>; rel="last"'
+    )
+
+
+@pytest.mark.parametrize(
+    "query", ["page=0", "page=x", "page=-1", "per_page=0", "per_page=1001", "page=1.5", "page=٣"]
+)
+def test_bad_page_arguments_are_400(api: FlaskClient, query: str) -> None:
+    response = api.get(f"{COLLECTION}?{query}")
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
+def test_revalidation_runs_one_small_query_and_no_view_rfc9110_13_2_1(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    tag = tag_of(api)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    with example_app.app_context():
+        engine = products.db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = api.get(COLLECTION, headers={"If-None-Match": tag})
+        assert response.status_code == 304
+        revalidation = list(statements)
+        statements.clear()
+        assert api.get(COLLECTION).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(revalidation) == 1 and "flask_etag_table_versions" in revalidation[0]
+    assert "products" not in revalidation[0].replace("flask_etag_table_versions", "")
+    # A 200: the versions, the view's page and count, the versions again to confirm.
+    assert len(statements) == 4
+
+
+def test_last_modified_moves_forward_after_a_delete_rfc9110_8_8_2(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    before = api.get(COLLECTION)
+    time.sleep(1.1)  # Last-Modified has one-second resolution
+    in_session(example_app, _delete_middle)
+    after = api.get(COLLECTION, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert after.status_code == 200
+    assert after.last_modified is not None and before.last_modified is not None
+    assert after.last_modified > before.last_modified
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_concurrent_writers_never_mismatch_body_and_tag_rfc9110_8_8_3(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    """Writers change stock, create and delete while readers list: one tag, one body."""
+    stop = threading.Event()
+    bodies: dict[str, set[bytes]] = defaultdict(set)
+    untagged = [0]
+    failures: list[str] = []
+
+    def write(number: int) -> None:
+        client = example_app.test_client()
+        step = 0
+        while not stop.is_set():
+            step += 1
+            identity = 1 + (step + number) % 3
+            response = client.get(f"/api/products/{identity}")
+            if response.status_code == 200:
+                client.patch(
+                    f"/api/products/{identity}",
+                    json={"stock": step},
+                    headers={"If-Match": response.headers["ETag"]},
+                )
+            extra = 10 + number
+            created = client.put(
+                f"/api/products/{extra}",
+                json={"name": "x", "price": 1, "stock": step},
+                headers={"If-None-Match": "*"},
+            )
+            if created.status_code == 201:
+                client.delete(
+                    f"/api/products/{extra}", headers={"If-Match": created.headers["ETag"]}
+                )
+
+    def read() -> None:
+        client = example_app.test_client()
+        while not stop.is_set():
+            response = client.get(COLLECTION)
+            if response.status_code != 200:
+                failures.append(f"{response.status_code} {response.text}")
+            elif "ETag" in response.headers:
+                bodies[response.headers["ETag"]].add(response.data)
+            else:
+                untagged[0] += 1
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    threads += [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[:3]
+    assert len(bodies) > 5, "the writers changed too little for the test to mean anything"
+    mismatched = {tag: len(seen) for tag, seen in bodies.items() if len(seen) > 1}
+    assert not mismatched, f"tags sent with more than one body: {mismatched}"
