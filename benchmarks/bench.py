@@ -34,7 +34,7 @@ Usage (needs ``pip install -e .[benchmark]``)::
     python benchmarks/bench.py                # full in-process run, about a minute
     python benchmarks/bench.py --e2e          # plus gunicorn + wrk on loopback (~20 s more)
     python benchmarks/bench.py --quick        # tiny counts: a smoke test, numbers meaningless
-    python benchmarks/bench.py --instructions # instructions per request (valgrind), ~4 min
+    python benchmarks/bench.py --instructions # instructions per request (valgrind), ~13 min
     python benchmarks/bench.py --rounds 61 --round-seconds 0.05 --clock wall
 """
 
@@ -678,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.instructions:
         from instructions import main as count_instructions
 
-        return count_instructions(["--requests", "30" if arguments.quick else "300"])
+        return count_instructions(["--requests", "20", "--layouts", "1"] if arguments.quick else [])
     clock = CLOCKS[arguments.clock]
     print_machine()
     if flask_smorest is None:

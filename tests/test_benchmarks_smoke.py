@@ -10,11 +10,12 @@ response: a byte count, not a timing.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
-from support_processes import REPO_ROOT, require_module
+from support_processes import REPO_ROOT, require_module, skip_or_fail
 
 SCRIPT = REPO_ROOT / "benchmarks" / "bench.py"
 
@@ -75,3 +76,34 @@ def test_end_to_end_revalidation_moves_under_one_percent(quick_run: str) -> None
         assert sizes.keys() == {"200", "304"}, quick_run
         assert sizes["200"] > 90_000  # the ~100 KB resource, whole
         assert sizes["304"] < sizes["200"] / 100
+
+
+@pytest.mark.slow
+def test_instruction_counts_run_and_print_their_ratios() -> None:
+    """``instructions.py`` under valgrind, two cases at one layout: every row, a ratio each.
+
+    The counts of such a short run are not asserted (that is the full run's job); that the
+    script works and that a 304 costs fewer instructions than a 200 of the same route is.
+    """
+    if shutil.which("valgrind") is None:
+        skip_or_fail("valgrind is not installed (apt-get install valgrind)")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "instructions.py"),
+            *("--case", "ours body-hash 200", "--case", "ours body-hash 304"),
+            *("--requests", "10", "--layouts", "1"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    counts = {
+        line[:34].strip(): float(line[34:48].replace(",", ""))
+        for line in completed.stdout.splitlines()
+        if line.startswith(("bare ", "ours "))
+    }
+    assert set(counts) == {"bare 200", "ours body-hash 200", "ours body-hash 304"}, counts
+    assert counts["ours body-hash 304"] < counts["ours body-hash 200"]

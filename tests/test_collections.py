@@ -11,38 +11,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from support_processes import postgres_schema
-from test_example import COLLECTION, load_example
+from test_example import COLLECTION, database, example_app, load_example, postgres_url
 
 products = load_example()
 Product = products.Product
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_schema("collection_tests") as url:
-        yield url
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
-)
-def example_app(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Flask]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('collections') / 'products.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
-    yield app
-    with app.app_context():
-        products.db.engine.dispose()
+#: The example app on SQLite and on PostgreSQL, as test_example.py makes it.
+__all__ = ["database", "example_app", "postgres_url"]
 
 
 @pytest.fixture
