@@ -467,18 +467,23 @@ def create_at(product_id: int, fields: ProductFields) -> Response:
         response = save_checked(product, status=201)
     except IntegrityError:
         db.session.rollback()
-        raise ETagPreconditionFailed() from None
+        winner = db.session.scalar(sa.select(Product.version).where(Product.id == product_id))
+        etag = None if winner is None else product_version.etag_for(winner)
+        raise ETagPreconditionFailed(etag=etag) from None
     response.headers["Location"] = product_url(product_id)
     return response
 
 
-def insert_with_next_id(fields: ProductFields) -> tuple[Product, dict[str, Any]]:
-    """Insert at the next free id, retrying when a concurrent creation took it first.
+def insert_with_next_id(fields: ProductFields) -> tuple[dict[str, Any], str]:
+    """Insert at the next free id: the new product's body and the version this insert set.
 
     Ids are chosen here rather than by a sequence because clients may also create products
-    at ids of their choice (PUT with ``If-None-Match: *``), which a sequence would collide with.
+    at ids of their choice (PUT with ``If-None-Match: *``), which a sequence would collide
+    with.  Both are read before the commit: after it, the instance is expired and reading it
+    would fetch whatever the row holds by then (another client's write, or nothing at all).
     """
     for _attempt in range(ID_ATTEMPTS):
+        take_creation_turn()
         highest = db.session.execute(sa.select(sa.func.max(Product.id))).scalar_one()
         next_id = (highest or 0) + 1
         if next_id > MAX_INTEGER:
@@ -487,13 +492,28 @@ def insert_with_next_id(fields: ProductFields) -> tuple[Product, dict[str, Any]]
         db.session.add(product)
         try:
             db.session.flush()
-        except IntegrityError:
+        except IntegrityError:  # a create-only PUT took this id: try the next one
             db.session.rollback()
             continue
-        body = product.to_json()
+        body, version = product.to_json(), product.version
         db.session.commit()
-        return product, body
+        return body, version
     raise Conflict("Could not allocate a product id: too many concurrent creations, retry.")
+
+
+#: Key of the PostgreSQL advisory lock that creators take in turn (any constant will do).
+CREATION_LOCK = 0x70726F64
+
+
+def take_creation_turn() -> None:
+    """Let one creator at a time read the highest id and insert above it, until it commits.
+
+    On PostgreSQL concurrent creators would otherwise all read the same highest id and all
+    but one fail; a transaction-scoped advisory lock queues them instead.  SQLite admits one
+    writer at a time already, and a creator that loses the race retries with the next id.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CREATION_LOCK)))
 
 
 # --------------------------------------------------------------------------- routes
@@ -548,10 +568,10 @@ def create_product() -> Response:
     client can send this tag in ``If-Match`` for its next write without a GET.
     """
     fields = ProductFields.from_document(read_json(JSON_TYPES), None)
-    product, body = insert_with_next_id(fields)
+    body, version = insert_with_next_id(fields)
     response = product_response(body, 201)
-    response.headers["Location"] = product_url(product.id)
-    response.headers["ETag"] = product_version.etag_for(product.version)
+    response.headers["Location"] = product_url(body["id"])
+    response.headers["ETag"] = product_version.etag_for(version)
     return response
 
 

@@ -33,17 +33,26 @@ class ETagError(HTTPException):
         announce_error(self.code or 0, etag)
 
     def get_body(self, environ: Any = None, scope: Any = None) -> str:
-        """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``."""
+        """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``, and the
+        current ``etag`` when it is known (an extension member, §3.2)."""
         problem = {
             "type": "about:blank",
             "title": self.name,
             "status": self.code,
             "detail": self.description,
         }
+        if self.etag is not None:
+            problem["etag"] = self.etag
+            problem["detail"] = f"{self.description} The current ETag is {self.etag}."
         return json.dumps(problem)
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
-        return [("Content-Type", PROBLEM_JSON)]
+        """The problem's media type, and the current ``ETag``: a client can retry its write
+        with it at once, without a GET that a shared cache might answer stale (§8.8.3)."""
+        headers = [("Content-Type", PROBLEM_JSON)]
+        if self.etag is not None:
+            headers.append(("ETag", self.etag))
+        return headers
 
 
 class ETagPreconditionFailed(ETagError, PreconditionFailed):

@@ -122,6 +122,8 @@ class ETagPlugin(BasePlugin):
             (RESPONSE_PRECONDITION_REQUIRED, _PRECONDITION_REQUIRED),
         ):
             response: dict[str, Any] = {"description": description}
+            if component_id == RESPONSE_PRECONDITION_FAILED:
+                response["headers"] = {"ETag": _current_etag_header()}
             if self.problem_details:
                 response["content"] = {PROBLEM_JSON: {"schema": _problem_schema()}}
             components.response(component_id, response, lazy=True)
@@ -206,7 +208,19 @@ def _problem_schema() -> dict[str, Any]:
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},
+            "etag": {
+                "type": "string",
+                "description": "412: the resource's current ETag, when it still exists.",
+            },
         },
+    }
+
+
+def _current_etag_header() -> dict[str, Any]:
+    return {
+        "description": "The resource's current entity-tag, to retry the write with "
+        "(absent when the resource no longer exists).",
+        "schema": {"type": "string", "example": '"52d0fe81eadf4c128ed54e7087cfcc1c"'},
     }
 
 

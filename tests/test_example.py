@@ -205,8 +205,10 @@ def test_flow_200_304_412_428_then_write_rfc9110_13_2(api: FlaskClient) -> None:
     first = patch(api, {"stock": 44}, tag)
     assert first.status_code == 200
     stale = patch(api, {"stock": 10}, tag)  # the tag the first write made stale
-    assert_problem(stale, 412)  # RFC 9110 §13.1.1
-    assert_no_tag(stale)
+    problem = assert_problem(stale, 412)  # RFC 9110 §13.1.1
+    # The 412 names the current tag, so the client can retry without a GET (issue 10).
+    assert stale.headers["ETag"] == problem["etag"] == first.headers["ETag"]
+    assert first.headers["ETag"] in problem["detail"]
     unconditional = patch(api, {"stock": 10}, None)
     problem = assert_problem(unconditional, 428)  # RFC 6585 §3
     assert "If-Match" in problem["detail"]
@@ -598,8 +600,10 @@ def test_patch_racing_another_write_is_412_not_a_lost_update(api: FlaskClient) -
         response = patch(api, {"stock": 44}, tag)
     assert interposed, "the other write must have run inside the request"
     assert_problem(response, 412)
-    assert_no_tag(response)
+    assert response.headers["ETag"] == '"other"', "the 412 names the winner's tag"
     assert current(api) == ({**SEEDED, "stock": 999}, '"other"')
+    retried = patch(api, {"stock": 44}, response.headers["ETag"])
+    assert (retried.status_code, retried.get_json()["stock"]) == (200, 44)
 
 
 def test_put_racing_another_write_is_412(api: FlaskClient) -> None:
@@ -640,6 +644,7 @@ def test_create_only_put_racing_a_creation_is_412_rfc9110_13_1_2(api: FlaskClien
         response = api.put(url, json=VALID, headers={"If-None-Match": "*"})
     assert interposed
     assert_problem(response, 412)
+    assert response.headers["ETag"] == '"other"', "the 412 names the creation that won"
     assert current(api, url) == ({"id": 7, "name": "Theirs", "price": 1, "stock": 1}, '"other"')
 
 
@@ -850,3 +855,35 @@ def test_strict_mode_refuses_other_values(monkeypatch: pytest.MonkeyPatch, value
         strict_mode()
     with pytest.raises(pytest.UsageError, match="1, true, yes, on"):
         skip_or_fail("no server here")
+
+
+def test_concurrent_creations_all_succeed_tagged_with_their_own_write_rfc9110_15_3_2(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    """8 clients x 15 POSTs at once: every one 201, each at its own id, each 201's tag the
+    version that very insert set (the next GET of its Location agrees)."""
+    answers: list[TestResponse] = []
+    lock = threading.Lock()
+
+    def create(client_number: int) -> None:
+        client = example_app.test_client()
+        for step in range(15):
+            document = {"name": f"client {client_number} #{step}", "price": 1, "stock": step}
+            response = client.post(COLLECTION, json=document)
+            with lock:
+                answers.append(response)
+
+    threads = [threading.Thread(target=create, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer.status_code for answer in answers] == [201] * 120, [
+        answer.text for answer in answers if answer.status_code != 201
+    ][:3]
+    assert len({answer.headers["Location"] for answer in answers}) == 120
+    for answer in answers:
+        assert current(api, answer.headers["Location"]) == (
+            answer.get_json(),
+            answer.headers["ETag"],
+        )

@@ -347,3 +347,38 @@ def test_delete_sends_no_tag(client: FlaskClient, store: Store, url: str) -> Non
     assert "ETag" not in response.headers
     assert 1 not in store.items
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("guard", ["version", "body-hash"])
+def test_412_carries_the_current_etag_rfc9110_8_8_3(guard: str) -> None:
+    """A failed write names the current tag in ``ETag`` and in the problem, so the client
+    retries with it at once; a 412 for a resource that is gone carries none."""
+    from flask import Flask
+
+    from flask_etag import ETag, VersionGenerator, etag, require_if_match
+
+    app = Flask(__name__)
+    ETag(app)
+    versions = {"a": 3}
+    guarded = (
+        require_if_match(VersionGenerator(lambda name: versions.get(name)))
+        if guard == "version"
+        else etag
+    )
+
+    @app.route("/things/<name>", methods=["GET", "PUT"])
+    @guarded
+    def thing(name: str) -> dict[str, int] | tuple[str, int]:
+        if name not in versions:
+            return "gone", 404
+        return {"version": versions[name]}
+
+    client = app.test_client()
+    current = client.get("/things/a").headers["ETag"]
+    failed = client.put("/things/a", headers={"If-Match": '"stale"'})
+    assert failed.status_code == 412
+    assert failed.headers["ETag"] == failed.get_json()["etag"] == current
+    assert client.put("/things/a", headers={"If-Match": failed.headers["ETag"]}).status_code == 200
+    gone = client.put("/things/b", headers={"If-Match": '"stale"'})
+    assert gone.status_code == 412
+    assert "ETag" not in gone.headers and "etag" not in gone.get_json()

@@ -89,9 +89,10 @@ class ModelVersionGenerator(VersionGenerator):
         if instance is None:
             if expected is None:
                 return None
-            raise ETagPreconditionFailed()
-        if getattr(instance, self._version_attribute) != expected:
-            raise ETagPreconditionFailed()
+            raise ETagPreconditionFailed()  # gone: there is no current tag to offer
+        current = getattr(instance, self._version_attribute)
+        if current != expected:
+            raise ETagPreconditionFailed(etag=self.etag_for(current))
         return instance
 
     def commit(self, instance: Any, *, deleted: bool = False) -> None:
@@ -106,4 +107,6 @@ class ModelVersionGenerator(VersionGenerator):
             return view(**view_args)
         except StaleDataError as error:
             self.session.rollback()
-            raise ETagPreconditionFailed() from error
+            current = self._current_version(**view_args)
+            etag = None if current is None else self.etag_for(current)
+            raise ETagPreconditionFailed(etag=etag) from error
