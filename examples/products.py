@@ -508,12 +508,16 @@ CREATION_LOCK = 0x70726F64
 def take_creation_turn() -> None:
     """Let one creator at a time read the highest id and insert above it, until it commits.
 
-    On PostgreSQL concurrent creators would otherwise all read the same highest id and all
-    but one fail; a transaction-scoped advisory lock queues them instead.  SQLite admits one
-    writer at a time already, and a creator that loses the race retries with the next id.
+    Concurrent creators would otherwise all read the same highest id, and all but one fail.
+    On PostgreSQL a transaction-scoped advisory lock queues them.  On SQLite a write that
+    changes nothing takes the database's one write lock first, so the read of the highest
+    id already happens inside the write (other writers wait their ``busy_timeout``).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CREATION_LOCK)))
+    elif dialect == "sqlite":
+        db.session.connection().execute(sa.text("UPDATE products SET id = id WHERE 0"))
 
 
 # --------------------------------------------------------------------------- routes
