@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import os
 import platform
 import re
@@ -586,13 +587,20 @@ def load_with_python(
     return done / elapsed, sum(size for _, size in counts) / max(done, 1)
 
 
+def _without_control_socket() -> list[str]:
+    """gunicorn 27 otherwise opens a control socket in the home folder."""
+    major = int(importlib.metadata.version("gunicorn").split(".")[0])
+    return ["--no-control-socket"] if major >= 27 else []
+
+
 def end_to_end(seconds: int) -> None:
     """gunicorn serving the ~100 KB resource; 200 vs 304 throughput and bytes on the wire."""
     port = _free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread",
         "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-        "--chdir", str(Path(__file__).resolve().parent), "e2e_app:app",
+        "--chdir", str(Path(__file__).resolve().parent), *_without_control_socket(),
+        "e2e_app:app",
     ]  # fmt: skip
     tool = "wrk" if shutil.which("wrk") else "python http.client (wrk not installed)"
     load = load_with_wrk if shutil.which("wrk") else load_with_python

@@ -104,6 +104,15 @@ class ServerStartError(RuntimeError):
     """The server exited or did not answer in time; the message holds its log."""
 
 
+def without_control_socket() -> list[str]:
+    """gunicorn 27's option against its control socket, which it otherwise puts in the home
+    folder, one path shared by every server: a test must leave nothing there."""
+    from importlib.metadata import version
+
+    major = int(version("gunicorn").split(".")[0])
+    return ["--no-control-socket"] if major >= 27 else []
+
+
 @contextlib.contextmanager
 def gunicorn_server(
     app: str,
@@ -162,6 +171,7 @@ def _start_on_a_free_port(
             f"--chdir={REPO_ROOT}",
             "--error-logfile=-",
             "--log-level=warning",
+            *without_control_socket(),
             *extra_args,
             app,
         ]
