@@ -27,10 +27,9 @@ from .compression import tag_coded_representation
 from .conditions import SAFE_METHODS, Preconditions
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator
-from .handling import HASHED_BODY, judge_safe_request
+from .handling import HASHED_BODY, body_etag_header, judge_safe_request
 from .responses import apply_cache_policy, body_bytes, field_value, is_success
 from .settings import Settings, current_settings
-from .tags import format_entity_tag
 
 #: The generator of ``ETAG_AUTO`` tags: the app's algorithm and weakness.
 AUTO_GENERATOR = HashGenerator()
@@ -141,8 +140,7 @@ def _tag_identity_bytes(response: Response, settings: Settings, method: str) -> 
         if hashed is not None:
             del response.headers["ETag"]
     elif sent is not hashed and sent != hashed:
-        opaque = generator.opaque_tag(sent, settings.digest)
-        response.headers["ETag"] = format_entity_tag(opaque, generator.weak_or(settings.weak))
+        response.headers["ETag"] = body_etag_header(sent, generator, settings)
     setattr(response, HASHED_BODY, (sent, generator))
 
 

@@ -47,7 +47,7 @@ from .responses import (
 )
 from .settings import Settings
 from .spec import RouteSpec
-from .tags import strip_coding, variant_opaque_tag
+from .tags import format_entity_tag, strip_coding, variant_opaque_tag
 
 View = Callable[..., Any]
 
@@ -118,7 +118,7 @@ def respond_with_known_validators(
     if not is_success(response):
         return response
     final = _validators_of_response_state(
-        generator, view_args, settings, state, request_state, safe
+        generator, view_args, settings, state, request_state, safe, response
     )
     if safe and request_state.response_version is not context.UNSET:
         spec.learned.view_reports_version = True
@@ -193,8 +193,8 @@ def _plain_read_with_known_validators(
         learned.view_reports_version = True
     if described is None or described is context.UNSET:
         return response  # missing, or not known to match the body: untagged
-    if generator.rechecks_after_view and not generator.still_current(described, view_args):
-        return response  # written while the view read: the body's state is not known
+    if _state_unconfirmed(generator, described, view_args, response):
+        return response
     etag_header, last_modified = generator.response_fields(
         described, settings.weak if generator.weak is None else generator.weak
     )
@@ -259,6 +259,7 @@ def _validators_of_response_state(
     checked: Validators,
     request_state: context.RequestState,
     safe: bool,
+    response: Response,
 ) -> Validators:
     """The state the response body describes: as the view reported it, else the best guess.
 
@@ -273,11 +274,19 @@ def _validators_of_response_state(
         return generator.validators_for(reported, generator.weak_or(settings.weak))
     if not safe:
         return generator.current(view_args, settings.weak)[1]
-    if generator.rechecks_after_view and not generator.still_current(
-        request_state.checked, view_args
-    ):
-        return MISSING  # written while the view read: the body goes out untagged
+    if _state_unconfirmed(generator, request_state.checked, view_args, response):
+        return MISSING
     return checked
+
+
+def _state_unconfirmed(
+    generator: _LookupGenerator, checked: Any, view_args: dict[str, Any], response: Response
+) -> bool:
+    """For a generator that rechecks after the view (a collection): True when a write
+    committed while the view read, so the body goes out untagged."""
+    if not generator.rechecks_after_view:
+        return False
+    return not generator.still_current(checked, view_args)
 
 
 def _ignore_range_unless_if_range_matches(current: Validators) -> None:
@@ -354,21 +363,22 @@ def respond_with_body_hash(
             method=method,
             status=response.status_code,
         )
-    if spec.app_default_hash:
+    if spec.app_default_hash:  # body_etag_header's first step, without its call
         etag_header = settings.tag_body(chunks[0])
     else:
-        opaque = generator.opaque_tag(chunks[0], settings.digest)
-        etag_header = f'W/"{opaque}"' if generator.weak_or(settings.weak) else f'"{opaque}"'
+        etag_header = body_etag_header(chunks[0], generator, settings)
     fields.append(("ETag", etag_header))
     if preconditions is None:
         return response
-    if (  # conditions.is_exact_revalidation, inlined: the usual revalidation, a 304
-        preconditions.if_none_match == etag_header
-        and preconditions.if_match is None
-        and preconditions.if_unmodified_since is None
-    ):
-        return not_modified_like(response)
     return judge_safe_request(response, etag_header, method, preconditions)
+
+
+def body_etag_header(body: bytes, generator: HashGenerator, settings: Settings) -> str:
+    """The ``ETag`` field value of ``body`` by ``generator``, or by the app's defaults."""
+    if generator.uses_app_defaults:
+        return settings.tag_body(body)
+    opaque = generator.opaque_tag(body, settings.digest)
+    return format_entity_tag(opaque, generator.weak_or(settings.weak))
 
 
 def _no_tag_or_coding(fields: list[tuple[str, str]]) -> bool:
@@ -661,11 +671,7 @@ def conditional_body_response(
     if etag_header is None and status != 206:  # §15.3.7: a hash of a part is not the whole's tag
         body = body_bytes(response)
         if body is not None:
-            # HashGenerator.opaque_tag and format_entity_tag, inlined: this runs for every
-            # tagged response.
-            opaque = (generator._digest or settings.digest)(body)
-            weak = settings.weak if generator.weak is None else generator.weak
-            etag_header = f'W/"{opaque}"' if weak else f'"{opaque}"'
+            etag_header = body_etag_header(body, generator, settings)
             # Appended directly: the value is quoted hex made just above, so the check
             # Headers.add spends on every value (a regex search for line breaks) never fails.
             fields.append(("ETag", etag_header))

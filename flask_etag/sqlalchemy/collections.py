@@ -40,8 +40,6 @@ from ..generators import _LookupGenerator
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 
 class TableVersions:
     """One version per table, raised in every transaction that writes the table.
