@@ -282,11 +282,15 @@ def _validators_of_response_state(
 def _state_unconfirmed(
     generator: _LookupGenerator, checked: Any, view_args: dict[str, Any], response: Response
 ) -> bool:
-    """For a generator that rechecks after the view (a collection): True when a write
-    committed while the view read, so the body goes out untagged."""
+    """For a generator that rechecks after the view (a collection): True when the state
+    looked up before it may not be what the body shows, so the body goes out untagged.
+
+    That is when a write committed while the view read, or when the body is streamed: its
+    rows are then read while it is sent, after any check could be made.
+    """
     if not generator.rechecks_after_view:
         return False
-    return not generator.still_current(checked, view_args)
+    return response.is_streamed or not generator.still_current(checked, view_args)
 
 
 def _ignore_range_unless_if_range_matches(current: Validators) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -286,3 +286,33 @@ def test_concurrent_writers_never_mismatch_body_and_tag_rfc9110_8_8_3(
     assert len(bodies) > 5, "the writers changed too little for the test to mean anything"
     mismatched = {tag: len(seen) for tag, seen in bodies.items() if len(seen) > 1}
     assert not mismatched, f"tags sent with more than one body: {mismatched}"
+
+
+def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) -> None:
+    """A streamed body reads its rows while it is sent, after any recheck: no tag can be
+    promised to match it, so none is sent (a 304 is still answered before the view)."""
+    from flask import Response, stream_with_context
+
+    from flask_etag import etag
+
+    app = products.create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    )
+
+    @etag(products.product_pages)
+    def streamed() -> Response:
+        def rows() -> Iterator[str]:
+            for product in products.db.session.scalars(products.product_page()):
+                yield f"{product.id}\n"
+
+        return Response(stream_with_context(rows()), mimetype="text/plain")
+
+    app.add_url_rule("/streamed", "streamed", streamed)
+    client = app.test_client()
+    listed = client.get(COLLECTION)
+    response = client.get("/streamed")
+    assert (response.status_code, response.text) == (200, "101\n")
+    assert "ETag" not in response.headers
+    assert listed.headers["ETag"]  # the same collection, not streamed, is tagged
+    with app.app_context():
+        products.db.engine.dispose()
