@@ -141,11 +141,77 @@ def werkzeug_app() -> Flask:
     return _app("werkzeug", _werkzeug_hash, _undecorated, _undecorated)
 
 
+# --- a collection (issue 9's design), on an in-memory SQLite database -----------------------
+
+#: Rows of the collection case: the example's default page size.
+COLLECTION_ROWS = 100
+
+
+def _collection_app(name: str, tagged: bool) -> Flask:
+    """``GET /products``: a page of 100 products, bare or tagged by :class:`CollectionGenerator`.
+
+    Imported here, not at the top, so the other cases' processes never load SQLAlchemy.
+    """
+    import sqlalchemy as sa
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.orm import DeclarativeBase
+
+    from flask_etag.sqlalchemy import CollectionGenerator, TableVersions
+
+    class Base(DeclarativeBase):
+        pass
+
+    db = SQLAlchemy(model_class=Base)
+
+    class Item(db.Model):  # type: ignore[name-defined,misc]
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String, nullable=False)
+        price = sa.Column(sa.Integer, nullable=False)
+        stock = sa.Column(sa.Integer, nullable=False)
+
+    app = Flask(name)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db.init_app(app)
+    versions = TableVersions(db.session, db.metadata)
+
+    def page() -> sa.Select[Any]:
+        return sa.select(Item).order_by(Item.id).limit(COLLECTION_ROWS)
+
+    def products() -> Response:
+        items = db.session.scalars(page())
+        return jsonify(
+            [{"id": i.id, "name": i.name, "price": i.price, "stock": i.stock} for i in items]
+        )
+
+    view = etag(CollectionGenerator(page, versions))(products) if tagged else products
+    app.add_url_rule("/products", "products", view)
+    with app.app_context():
+        db.create_all()
+        db.session.add_all(
+            Item(id=number, name=f"Product {number}", price=number, stock=number % 50)
+            for number in range(1, COLLECTION_ROWS + 1)
+        )
+        db.session.commit()
+    if tagged:
+        ETag(app)
+    return app
+
+
+def bare_collection_app() -> Flask:
+    return _collection_app("bare collection", tagged=False)
+
+
+def ours_collection_app() -> Flask:
+    return _collection_app("ours collection", tagged=True)
+
+
 APPS: dict[str, Callable[[], Flask]] = {
     "bare": bare_app,
     "ours": ours_app,
     "floor": floor_app,
     "werkzeug": werkzeug_app,
+    "bare collection": bare_collection_app,
+    "ours collection": ours_collection_app,
 }
 
 #: case name -> (app, path, revalidate with the tag of a first GET, baseline case).
@@ -161,6 +227,9 @@ CASES: dict[str, tuple[str, str, bool, str | None]] = {
     "floor version 200": ("floor", "/versioned", False, "bare 200"),
     "floor version 304 (view skipped)": ("floor", "/skipped", True, "bare 200"),
     "werkzeug body-hash 200": ("werkzeug", "/hashed", False, "bare 200"),
+    "bare collection 200": ("bare collection", "/products", False, None),
+    "ours collection 200": ("ours collection", "/products", False, "bare collection 200"),
+    "ours collection 304": ("ours collection", "/products", True, "bare collection 200"),
 }
 
 #: Issue targets, as ratios of instructions to the baseline.

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.ext.compiler
 from flask import Flask
 from flask.testing import FlaskClient
 from test_example import COLLECTION, database, example_app, load_example, postgres_url
@@ -316,3 +317,63 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
     assert listed.headers["ETag"]  # the same collection, not streamed, is tagged
     with app.app_context():
         products.db.engine.dispose()
+
+
+def _filtered_app(tmp_path: Any, where: Callable[[str], Any]) -> FlaskClient:
+    """The example app plus ``/named?name=``: one statement shape, a value per request."""
+    from flask import jsonify, request
+
+    from flask_etag import etag
+    from flask_etag.sqlalchemy import CollectionGenerator
+
+    app = products.create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    )
+
+    def named() -> sa.Select[Any]:
+        return sa.select(Product).where(where(request.args["name"])).order_by(Product.id)
+
+    @etag(CollectionGenerator(named, products.table_versions))
+    def listing() -> Any:
+        return jsonify([item.id for item in products.db.session.scalars(named())])
+
+    app.add_url_rule("/named", "named", listing)
+    with app.app_context():
+        products.db.session.add(new_product(1, "a"))
+        products.db.session.commit()
+        products.db.session.remove()
+    return app.test_client()
+
+
+class _Uncacheable(sa.sql.expression.ColumnElement[bool]):
+    """A construct SQLAlchemy will not cache (``inherit_cache = False``): no cache key."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@sa.ext.compiler.compiles(_Uncacheable)
+def _compile_uncacheable(element: _Uncacheable, compiler: Any, **kw: Any) -> str:
+    return compiler.process(Product.name == element.name, **kw)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [lambda name: Product.name == name, _Uncacheable],
+    ids=["cached-shape", "construct-without-cache-key"],
+)
+def test_one_shape_with_other_values_has_other_tags_rfc9110_8_8_3(
+    tmp_path: Any, where: Callable[[str], Any]
+) -> None:
+    """The SQL is compiled once per statement shape, but the bound values still count."""
+    client = _filtered_app(tmp_path, where)
+    first = client.get("/named?name=a")
+    second = client.get("/named?name=b")
+    assert (first.get_json(), second.get_json()) == ([1], [])
+    assert first.headers["ETag"] != second.headers["ETag"]
+    assert client.get("/named?name=a").headers["ETag"] == first.headers["ETag"]
+    revalidated = client.get("/named?name=b", headers={"If-None-Match": first.headers["ETag"]})
+    assert revalidated.status_code == 200

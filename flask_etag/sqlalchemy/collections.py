@@ -55,6 +55,8 @@ class TableVersions:
         existing = metadata.tables.get(TABLE_VERSIONS)
         self.table = existing if existing is not None else _versions_table(metadata)
         self.session = session
+        #: Selects of the counters, by the tables a collection reads: one per collection shape.
+        self._read_statements: dict[tuple[str, ...], sa.Select[Any]] = {}
         event.listen(session, "after_flush", self._after_flush)
         event.listen(session, "do_orm_execute", self._after_bulk_statement)
 
@@ -68,15 +70,21 @@ class TableVersions:
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
-        rows = session.execute(
-            sa.select(self.table.c.name, self.table.c.version, self.table.c.changed_at).where(
-                self.table.c.name.in_(tables)
-            )
-        ).all()
+        # Through the session's connection (its transaction), as Core: no ORM events to run.
+        rows = session.connection().execute(self._read_statement(tables)).all()
         found = {name: (version, changed) for name, version, changed in rows}
         versions = tuple(found.get(name, (0, None))[0] for name in tables)
         changes = [changed for _, changed in found.values() if changed is not None]
         return versions, max(changes) if changes else None
+
+    def _read_statement(self, tables: tuple[str, ...]) -> sa.Select[Any]:
+        """The counters' select for ``tables``, built once per tuple of tables."""
+        if tables not in self._read_statements:
+            columns = self.table.c
+            self._read_statements[tables] = sa.select(
+                columns.name, columns.version, columns.changed_at
+            ).where(columns.name.in_(tables))
+        return self._read_statements[tables]
 
     def _raise_statement(self, dialect: str, name: str, moment: int) -> sa.Executable:
         """One upsert: the first write to a table creates its counter, later ones raise it."""
@@ -166,6 +174,7 @@ class CollectionGenerator(_LookupGenerator):
             raise TypeError(f"versions must be a TableVersions, not {versions!r}")
         self.select_rows = select_rows
         self.versions = versions
+        self._fingerprints = _Fingerprints()
         super().__init__(self._current_state, weak=weak)
 
     def _current_state(self, **view_args: Any) -> CollectionState:
@@ -173,7 +182,8 @@ class CollectionGenerator(_LookupGenerator):
         session = self.versions.session
         tables = _tables_read(statement)
         versions, changed_at = self.versions.read(session, tables)
-        return CollectionState(_fingerprint(statement, session), tables, versions, changed_at)
+        fingerprint = self._fingerprints.of(statement, session)
+        return CollectionState(fingerprint, tables, versions, changed_at)
 
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After the view: whether no write committed since ``checked`` was looked up."""
@@ -208,8 +218,37 @@ def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _fingerprint(statement: sa.Select[Any], session: Session) -> str:
-    """A hash of the SQL the statement compiles to on this database, and its parameters."""
-    compiled = statement.compile(dialect=session.get_bind().dialect)
-    parameters = sorted((name, repr(value)) for name, value in compiled.params.items())
-    return blake3(f"{compiled}\n{parameters}".encode()).digest(8).hex()
+class _Fingerprints:
+    """Hashes of what a ``select()`` selects: its SQL on this database and its parameters.
+
+    Compiling a statement costs more than the two counter reads together, so the SQL is
+    compiled once per statement *shape*: SQLAlchemy's own cache key, under which its
+    compiled-statement cache promises the same SQL, with the bound values (page, filter)
+    apart.  The values are hashed on every call; statements without a cache key are compiled.
+    """
+
+    #: Shapes kept; a collection has a handful (one per filter or sort), not thousands.
+    LIMIT = 500
+
+    def __init__(self) -> None:
+        self._sql: dict[tuple[Any, str], str] = {}
+
+    def of(self, statement: sa.Select[Any], session: Session) -> str:
+        dialect = session.get_bind().dialect
+        cache_key = statement._generate_cache_key()
+        if cache_key is None:  # a construct SQLAlchemy itself will not cache
+            compiled = statement.compile(dialect=dialect)
+            parameters = sorted((name, repr(value)) for name, value in compiled.params.items())
+            return _hash(f"{compiled}\n{parameters}")
+        shape = (cache_key.key, dialect.name)
+        sql = self._sql.get(shape)
+        if sql is None:
+            if len(self._sql) >= self.LIMIT:
+                self._sql.clear()
+            sql = self._sql[shape] = str(statement.compile(dialect=dialect))
+        values = [repr(parameter.effective_value) for parameter in cache_key.bindparams]
+        return _hash(f"{sql}\n{values}")
+
+
+def _hash(text: str) -> str:
+    return blake3(text.encode()).digest(8).hex()
