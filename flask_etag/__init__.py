@@ -17,7 +17,14 @@ from .exceptions import (
 )
 from .extension import ETag
 from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
-from .signals import etag_not_modified, etag_precondition_failed, etag_precondition_required
+from .invalidation import announce_write
+from .signals import (
+    etag_not_modified,
+    etag_precondition_failed,
+    etag_precondition_required,
+    etag_purge_failed,
+    etag_written,
+)
 
 __all__ = [
     "ETag",
@@ -31,11 +38,14 @@ __all__ = [
     "TimestampGenerator",
     "Validators",
     "VersionGenerator",
+    "announce_write",
     "checked_version",
     "etag",
     "etag_not_modified",
     "etag_precondition_failed",
     "etag_precondition_required",
+    "etag_purge_failed",
+    "etag_written",
     "evaluate_preconditions",
     "require_if_match",
     "set_response_version",

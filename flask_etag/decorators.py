@@ -11,12 +11,14 @@ from typing import Any, TypeVar, overload
 from flask import Response
 
 from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
-from .exceptions import ETagConfigurationError, ETagPreconditionRequired
+from .exceptions import ETagConfigurationError
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .handling import respond_with_body_hash, respond_with_known_validators
 from .internals import serving_context
+from .invalidation import keyed, respond_to_write
 from .settings import SETTINGS_KEY, check_header_value, current_settings
 from .spec import RouteSpec, check_vary
+from .surrogate_keys import RouteKeys, check_route_keys
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +38,7 @@ def etag(
     weak: bool | None = None,
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
+    surrogate_keys: RouteKeys = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -46,6 +49,7 @@ def etag(
     weak: bool | None = None,
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
+    surrogate_keys: RouteKeys = None,
 ) -> Any:
     """Tag a view's responses and answer conditional requests for it (RFC 9110 §13).
 
@@ -60,6 +64,9 @@ def etag(
         replaces the view's own, where ``ETAG_CACHE_CONTROL`` only fills in a missing one.
     :param vary: request fields the view chooses its representation by, e.g. ``("Accept",)``:
         their values go into the tag and the fields into ``Vary`` (RFC 9110 §8.8.3, §12.5.5).
+    :param surrogate_keys: names of what the responses depend on, beside the generator's
+        own, for shared caches that purge by key: names, or a function of the URL arguments
+        returning them.  A successful write on the route purges them.
     """
     if isinstance(generator, type) and issubclass(generator, TagGenerator):
         raise TypeError(
@@ -70,7 +77,8 @@ def etag(
         return _conditional(generator, RouteSpec.build(HashGenerator(), None, False, ()))
     chosen = _with_weakness(generator or HashGenerator(), weak)
     _check_cache_control(cache_control)
-    spec = RouteSpec.build(chosen, cache_control, False, check_vary(vary))
+    keys = check_route_keys(surrogate_keys)
+    spec = RouteSpec.build(chosen, cache_control, False, check_vary(vary), keys)
 
     def decorate(view: F) -> F:
         return _conditional(view, spec)
@@ -84,6 +92,7 @@ def require_if_match(
     *,
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
+    surrogate_keys: RouteKeys = None,
 ) -> Callable[[F], F]:
     """Make writes conditional: without ``If-Match`` an unsafe request gets 428 (RFC 6585 §3).
 
@@ -98,7 +107,8 @@ def require_if_match(
             f"cannot be checked before the write it guards (got {generator!r})."
         )
     _check_cache_control(cache_control)
-    spec = RouteSpec.build(generator, cache_control, True, check_vary(vary))
+    keys = check_route_keys(surrogate_keys)
+    spec = RouteSpec.build(generator, cache_control, True, check_vary(vary), keys)
 
     def decorate(view: F) -> F:
         return _conditional(view, spec)
@@ -131,8 +141,8 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         raise TypeError(f"etag decorators wrap a view function, not {view!r}")
     is_async = inspect.iscoroutinefunction(view)
     decided_before_view = isinstance(spec.generator, _LookupGenerator)
-    requires_if_match = spec.requires_if_match
     respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
+    read = keyed(respond) if spec.keyed else respond
 
     @functools.wraps(view)
     def conditional_view(*positional: Any, **view_args: Any) -> Response | Any:
@@ -157,10 +167,11 @@ def _conditional(view: F, spec: RouteSpec) -> F:
             preconditions = Preconditions.from_environ(environ)
         else:
             preconditions = None
-        if requires_if_match and method not in SAFE_METHODS:
-            if preconditions is None or not preconditions.asks_for_write_guard:
-                raise ETagPreconditionRequired()
-        return respond(app, call, view_args, spec, settings, preconditions, method, served)
+        if method in SAFE_METHODS:
+            return read(app, call, view_args, spec, settings, preconditions, method, served)
+        return respond_to_write(
+            respond, app, call, view_args, spec, settings, preconditions, method, served
+        )
 
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)
     return conditional_view  # type: ignore[return-value]

@@ -40,6 +40,8 @@ class TagGenerator:
     #: True when the validators are known before the view runs (version, timestamp).
     evaluated_before_view: ClassVar[bool] = False
     kind: ClassVar[str] = "custom"
+    #: True when :meth:`surrogate_keys` names what a response depends on (a model's row).
+    names_keys: ClassVar[bool] = False
 
     def __init__(self, *, weak: bool | None = None) -> None:
         if weak is not None and not isinstance(weak, bool):
@@ -53,6 +55,14 @@ class TagGenerator:
     def weak_or(self, default_weak: bool) -> bool:
         """This generator's weakness, or the app's ``ETAG_WEAK`` when it has none of its own."""
         return default_weak if self.weak is None else self.weak
+
+    def surrogate_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """The surrogate keys of what a read of this resource depends on."""
+        return ()
+
+    def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """The surrogate keys a successful write to this resource changes."""
+        return ()
 
 
 class HashGenerator(TagGenerator):

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from .exceptions import ETagConfigurationError
 from .generators import body_digest_function, body_tag_function
+from .purging import PurgeTarget, check_timeout, parse_targets
 
 #: Config keys and their defaults, each documented in the README.
 DEFAULTS: dict[str, object] = {
@@ -17,6 +18,9 @@ DEFAULTS: dict[str, object] = {
     "ETAG_WEAK": False,
     "ETAG_AUTO": False,
     "ETAG_CACHE_CONTROL": None,
+    "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
+    "ETAG_PURGE_URLS": (),
+    "ETAG_PURGE_TIMEOUT": 1.0,
 }
 
 #: Where the settings live on the app; ``app.extensions["etag"]`` holds the extension itself.
@@ -25,6 +29,9 @@ SETTINGS_KEY = "etag.settings"
 #: RFC 9110 §5.5: a field value is visible characters, spaces and tabs; CR, LF, NUL and the
 #: other controls would break the header line or inject another one.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+#: RFC 9110 §5.1: a field name is a token.
+FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def check_header_value(name: str, value: object) -> str | None:
@@ -61,6 +68,10 @@ class Settings:
     #: Neither a default ``Cache-Control`` nor a later hook: a view's response is final as
     #: tagged, which the fast paths rely on.
     plain: bool = True
+    #: The field surrogate keys travel in, and the caches purged after a write.
+    surrogate_key_header: str = "Surrogate-Key"
+    purge_targets: tuple[PurgeTarget, ...] = ()
+    purge_timeout: float = 1.0
 
     def __post_init__(self) -> None:
         self.tag_body = body_tag_function(self.algorithm, self.weak)
@@ -80,12 +91,21 @@ class Settings:
         except (TypeError, ValueError) as error:
             raise type(error)(f"ETAG_ALGORITHM: {error}") from None
         cache_control = check_header_value("ETAG_CACHE_CONTROL", config["ETAG_CACHE_CONTROL"])
+        key_header = config["ETAG_SURROGATE_KEY_HEADER"]
+        if not isinstance(key_header, str) or FIELD_NAME.fullmatch(key_header) is None:
+            raise ValueError(
+                "ETAG_SURROGATE_KEY_HEADER must be a field name such as 'Surrogate-Key', "
+                f"'xkey' or 'Cache-Tag', not {key_header!r}"
+            )
         return cls(
             digest=digest,
             algorithm=algorithm,  # type: ignore[arg-type]  # body_digest_function checked it
             weak=bool(config["ETAG_WEAK"]),
             auto=bool(config["ETAG_AUTO"]),
             cache_control=cache_control,
+            surrogate_key_header=key_header,
+            purge_targets=parse_targets(config["ETAG_PURGE_URLS"]),
+            purge_timeout=check_timeout(config["ETAG_PURGE_TIMEOUT"]),
         )
 
 

@@ -41,6 +41,17 @@ etag_precondition_required: NamedSignal = _signals.signal(
     doc="An unconditional write was answered 428 Precondition Required (RFC 6585 §3).",
 )
 
+etag_written: NamedSignal = _signals.signal(
+    "etag-written",
+    doc="A write committed: sent with ``endpoint``, ``method``, ``url``, ``etag`` (the new "
+    "tag, None after a delete or when unknown) and ``keys`` (the surrogate keys it changed).",
+)
+etag_purge_failed: NamedSignal = _signals.signal(
+    "etag-purge-failed",
+    doc="A shared cache did not confirm a purge in time: sent with ``url`` (the PURGE "
+    "request's), ``error`` and ``keys``.",
+)
+
 _SIGNAL_FOR_STATUS = {412: etag_precondition_failed, 428: etag_precondition_required}
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .generators import HashGenerator, TagGenerator
-
-#: RFC 9110 §5.1: a field name is a token.
-_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+from .settings import FIELD_NAME
+from .surrogate_keys import RouteKeys
 
 #: Request fields that WSGI keeps without the ``HTTP_`` prefix (PEP 3333).
 _UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
@@ -36,6 +34,7 @@ class RouteSpec:
     :param vary: request fields the representation is negotiated by (RFC 9110 §12.5.5).
     :param plain: neither a ``Cache-Control`` nor ``vary``: a response is tagged as it is.
     :param app_default_hash: a body hash by the app's ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
+    :param route_keys: the route's own surrogate keys (``surrogate_keys=``).
     """
 
     generator: TagGenerator
@@ -46,6 +45,12 @@ class RouteSpec:
     plain: bool = field(default=True, repr=False, compare=False)
     app_default_hash: bool = field(default=False, repr=False, compare=False)
     learned: RouteLearning = field(default_factory=RouteLearning, repr=False, compare=False)
+    route_keys: RouteKeys = field(default=None, compare=False)
+
+    @property
+    def keyed(self) -> bool:
+        """Whether reads carry surrogate keys: the generator's or the route's own."""
+        return self.generator.names_keys or self.route_keys is not None
 
     @classmethod
     def build(
@@ -54,11 +59,21 @@ class RouteSpec:
         cache_control: str | None,
         requires_if_match: bool,
         vary: tuple[str, ...],
+        route_keys: RouteKeys = None,
     ) -> RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
         plain = cache_control is None and not vary
         app_default_hash = isinstance(generator, HashGenerator) and generator.uses_app_defaults
-        return cls(generator, cache_control, requires_if_match, vary, keys, plain, app_default_hash)
+        return cls(
+            generator,
+            cache_control,
+            requires_if_match,
+            vary,
+            keys,
+            plain,
+            app_default_hash,
+            route_keys=route_keys,
+        )
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
         """The request's values of the ``vary`` fields, with insignificant whitespace removed."""
@@ -77,7 +92,7 @@ def check_vary(vary: object) -> tuple[str, ...]:
             f"vary must be request field names such as ('Accept',), not {vary!r}"
         ) from None
     for name in checked:
-        if not isinstance(name, str) or name == "*" or _FIELD_NAME.fullmatch(name) is None:
+        if not isinstance(name, str) or name == "*" or FIELD_NAME.fullmatch(name) is None:
             raise ValueError(
                 f"vary takes request field names such as 'Accept' or 'Accept-Language', "
                 f"not {name!r}"

@@ -36,6 +36,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..conditions import Validators, utc_seconds
 from ..generators import _LookupGenerator
+from ..invalidation import committed
+from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
@@ -59,6 +61,8 @@ class TableVersions:
         self._read_statements: dict[tuple[str, ...], sa.Select[Any]] = {}
         event.listen(session, "after_flush", self._after_flush)
         event.listen(session, "do_orm_execute", self._after_bulk_statement)
+        event.listen(session, "after_commit", _announce_committed)
+        event.listen(session, "after_rollback", _forget_written)
 
     def raise_versions(self, session: Session, tables: Iterable[str]) -> None:
         """Raise the versions of ``tables`` in ``session``'s transaction (sorted: every writer
@@ -107,7 +111,14 @@ class TableVersions:
     def _after_flush(self, session: Session, _context: Any) -> None:
         written = [*session.new, *session.deleted]
         written += [item for item in session.dirty if session.is_modified(item)]
-        tables = {table.name for item in written for table in sa.inspect(item).mapper.tables}
+        tables: set[str] = set()
+        keys = _written_keys(session)
+        for item in written:
+            mapper = sa.inspect(item).mapper
+            identity = "/".join(map(str, mapper.primary_key_from_instance(item)))
+            for table in mapper.tables:
+                tables.add(table.name)
+                keys.update(written_item_keys(table.name, identity))
         if tables:
             self.raise_versions(session, tables)
 
@@ -119,6 +130,29 @@ class TableVersions:
         name = getattr(table, "name", None)
         if name is not None and name != TABLE_VERSIONS:
             self.raise_versions(state.session, [name])
+            _written_keys(state.session).update(bulk_written_keys(name))
+
+
+#: Where a session keeps the surrogate keys its open transaction wrote.
+_WRITTEN = "flask_etag.written_keys"
+
+
+def _written_keys(session: Session) -> set[str]:
+    keys: set[str] = session.info.setdefault(_WRITTEN, set())
+    return keys
+
+
+def _announce_committed(session: Session) -> None:
+    """The transaction committed: its keys are announced (and purged) now, or by the
+    decorated write it belongs to (:func:`flask_etag.invalidation.committed`)."""
+    keys = session.info.pop(_WRITTEN, None)
+    if keys:
+        committed(sorted(keys))
+
+
+def _forget_written(session: Session) -> None:
+    """Rolled back: nothing was written, nothing to purge."""
+    session.info.pop(_WRITTEN, None)
 
 
 def _versions_table(metadata: sa.MetaData) -> sa.Table:
@@ -184,6 +218,16 @@ class CollectionGenerator(_LookupGenerator):
         versions, changed_at = self.versions.read(session, tables)
         fingerprint = self._fingerprints.of(statement, session)
         return CollectionState(fingerprint, tables, versions, changed_at)
+
+    names_keys = True
+
+    def surrogate_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """One key per table the select reads, ``products``: purged by every write to it."""
+        return tuple(map(encoded, _tables_read(self.select_rows(**view_args))))
+
+    def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """A write to the collection's URL (a ``POST``) changes its lists."""
+        return self.surrogate_keys(view_args)
 
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After the view: whether no write committed since ``checked`` was looked up."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..context import checked_version, set_response_version
 from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
+from ..surrogate_keys import item_keys, written_item_keys
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -56,6 +57,7 @@ class ModelVersionGenerator(VersionGenerator):
         self.model = model
         self.session = session
         self.url_arg = url_arg
+        self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         self._version_query = sa.select(mapper.version_id_col).where(
             mapper.primary_key[0] == sa.bindparam("identity")
@@ -71,6 +73,16 @@ class ModelVersionGenerator(VersionGenerator):
                 f"among the URL arguments {sorted(view_args)}: pass url_arg='...'."
             )
         return next(iter(view_args.values()))
+
+    names_keys = True
+
+    def surrogate_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """``products/7`` and ``products/*``: the row, and every item of the table."""
+        return item_keys(self._table, self._identity(view_args))
+
+    def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
+        """``products/7`` and ``products``: the row, and every list of the table."""
+        return written_item_keys(self._table, self._identity(view_args))
 
     def _current_version(self, **view_args: Any) -> Any:
         identity = self._identity(view_args)

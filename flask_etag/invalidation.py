@@ -1,0 +1,158 @@
+"""Shared caches kept fresh: keys on reads, and an announcement after every committed write.
+
+RFC 9111 §4.4 asks a cache to invalidate what a write changed, but a cache only sees the
+writes that pass through it, and never the other URLs a write changes (the lists an item is
+on).  So the origin says it itself: a read carries the surrogate keys of what it depends on
+(:mod:`flask_etag.surrogate_keys`), and once a write has committed the app sends
+:data:`~flask_etag.etag_written` and purges those keys at every ``ETAG_PURGE_URLS`` cache
+before the client hears back, so the client's next read through any cache is fresh.
+
+Writes are announced by the decorated routes themselves (a 2xx to an unsafe method) and, for
+writes made elsewhere (an undecorated ``POST``, a CLI command), by
+:class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits; an app writing
+some other way calls :func:`announce_write`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Request, Response, current_app, g, has_app_context, has_request_context
+from flask import request as current_request
+
+from .conditions import Preconditions
+from .exceptions import ETagPreconditionRequired
+from .purging import PurgeFailure, purge
+from .settings import SETTINGS_KEY, Settings
+from .signals import etag_purge_failed, etag_written
+from .spec import RouteSpec
+from .surrogate_keys import encoded, field_value, route_keys
+
+#: Where a decorated write collects the keys its transactions commit (on ``g``).
+_WRITE_SCOPE = "_flask_etag_writes"
+
+Respond = Callable[..., Response]
+
+
+def announce_write(
+    keys: Iterable[str], *, etag: str | None = None, paths: Iterable[str] = ()
+) -> list[PurgeFailure]:
+    """Tell receivers and the shared caches that a write has committed; call it after commit.
+
+    :param keys: the surrogate keys the write changed, e.g. ``["products/7", "products"]``.
+    :param etag: the written resource's new ``ETag`` field value; None after a delete.
+    :param paths: URL paths to purge at ``"by": "url"`` caches, besides the request's own.
+    :returns: the caches that did not confirm the purge (each also logged and signalled).
+    """
+    if not has_app_context():
+        return []
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings: Settings | None = app.extensions.get(SETTINGS_KEY)
+    if settings is None:
+        return []
+    written = tuple(dict.fromkeys(encoded(key) for key in keys))
+    endpoint = method = url = None
+    own_paths: tuple[str, ...] = ()
+    if has_request_context():
+        served: Request = current_request._get_current_object()  # type: ignore[attr-defined]
+        endpoint, method, url, own_paths = (
+            served.endpoint,
+            served.method,
+            served.url,
+            (served.path,),
+        )
+    etag_written.send(app, endpoint=endpoint, method=method, url=url, etag=etag, keys=written)
+    if not settings.purge_targets:
+        return []
+    purged_paths = tuple(dict.fromkeys((*own_paths, *paths)))
+    failures = purge(
+        settings.purge_targets,
+        written,
+        purged_paths,
+        settings.surrogate_key_header,
+        settings.purge_timeout,
+    )
+    for failure in failures:
+        etag_purge_failed.send(app, url=failure.url, error=failure.error, keys=written)
+    return failures
+
+
+def committed(keys: Iterable[str]) -> None:
+    """A transaction with these keys committed: announce it, or leave that to the decorated
+    write it is part of, which announces once, with its new tag, when it answers."""
+    scope: set[str] | None = g.get(_WRITE_SCOPE) if has_app_context() else None
+    if scope is None:
+        announce_write(keys)
+    else:
+        scope.update(keys)
+
+
+def respond_to_write(
+    respond: Respond,
+    app: Flask,
+    view: Callable[..., Any],
+    view_args: dict[str, Any],
+    spec: RouteSpec,
+    settings: Settings,
+    preconditions: Preconditions | None,
+    method: str,
+    served: Request,
+) -> Response:
+    """An unsafe request on a decorated route: 428 where required, then announce the write.
+
+    A 2xx announces the route's keys and what its transactions committed; any other answer
+    (or an error) announces only what did commit, if anything did: a purge is never skipped
+    for a committed write, and never sent for a write that did not happen.
+    """
+    if spec.requires_if_match and (preconditions is None or not preconditions.asks_for_write_guard):
+        raise ETagPreconditionRequired()
+    scope: set[str] = set()
+    outer = g.get(_WRITE_SCOPE)
+    setattr(g, _WRITE_SCOPE, scope)
+    try:
+        response = respond(app, view, view_args, spec, settings, preconditions, method, served)
+    except BaseException:
+        setattr(g, _WRITE_SCOPE, outer)
+        if scope:
+            announce_write(scope)
+        raise
+    setattr(g, _WRITE_SCOPE, outer)
+    if 200 <= response.status_code < 300:
+        keys = (*written_keys(spec, view_args), *scope)
+        announce_write(keys, etag=response.headers.get("ETag"))
+    elif scope:
+        announce_write(scope)
+    return response
+
+
+def written_keys(spec: RouteSpec, view_args: dict[str, Any]) -> tuple[str, ...]:
+    """What a successful write on this route changed, by its generator and its own keys."""
+    return (*spec.generator.written_keys(view_args), *route_keys(spec.route_keys, view_args))
+
+
+def keyed(respond: Respond) -> Respond:
+    """``respond`` for a route whose reads carry surrogate keys (chosen once, at decoration)."""
+
+    def respond_with_keys(
+        app: Flask,
+        view: Callable[..., Any],
+        view_args: dict[str, Any],
+        spec: RouteSpec,
+        settings: Settings,
+        preconditions: Preconditions | None,
+        method: str,
+        served: Request,
+    ) -> Response:
+        response = respond(app, view, view_args, spec, settings, preconditions, method, served)
+        if response.status_code < 500:
+            keys = (
+                *spec.generator.surrogate_keys(view_args),
+                *route_keys(spec.route_keys, view_args),
+            )
+            if keys:
+                header = settings.surrogate_key_header
+                response.headers[header] = field_value(keys, header)
+        return response
+
+    return respond_with_keys
