@@ -11,7 +11,7 @@ takes JSON, e.g. ``{"connect_args": {"options": "-c search_path=demo"}}`` for a 
                                        default 100), ``Link`` to the other pages; tagged
                                        before the view by the query and the table's version
 ``POST /api/products``                 create; 201 with ``Location`` and the new ``ETag``
-``GET /api/products/<id>``             one product; tagged with its version, ``no-cache``
+``GET /api/products/<id>``             one product; tagged with its version
 ``PUT /api/products/<id>``             full replace; ``If-Match`` required (or
                                        ``If-None-Match: *`` to create at that id)
 ``PATCH /api/products/<id>``           JSON merge patch (RFC 7396); ``If-Match`` required
@@ -28,6 +28,11 @@ Errors are RFC 9457 problem details.  Request bodies are validated strictly: unk
 are refused with 422 (a typo such as ``"stok"`` must not pass as a successful write that changed
 nothing), ``price`` is a non-negative number with at most two decimals, ``stock`` a
 non-negative integer, ``name`` a non-empty string; ``true``/``false`` are not numbers.
+
+Caching: every tagged read says ``no-cache`` (caches revalidate each use) unless
+``ETAG_PURGE_URLS`` names shared caches, e.g. ``FLASK_ETAG_PURGE_URLS='["http://127.0.0.1:6081"]'``
+for ``examples/varnish.vcl``.  Then shared caches keep reads for a minute and are purged on
+every write, while browsers still revalidate every use.
 """
 
 from __future__ import annotations
@@ -83,6 +88,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Products per page of ``GET /api/products`` unless ``?per_page=`` says otherwise, and its limit.
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
+#: With no shared cache told of writes, every cache revalidates every use (RFC 9111 §5.2.2.4).
+PRIVATE_CACHE_CONTROL = "no-cache"
+#: Shared caches that are purged on write keep a read for a minute (RFC 9111 §5.2.2.10);
+#: browsers, which nobody purges, revalidate every use.  A failed purge leaves a shared cache
+#: stale for at most that minute.
+SHARED_CACHE_CONTROL = "max-age=0, s-maxage=60, must-revalidate"
 #: Attempts at taking the next free id when concurrent creations race for it.
 ID_ATTEMPTS = 8
 
@@ -178,6 +189,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config is not None:
         app.config.from_mapping(test_config)
+    purged = bool(app.config.get("ETAG_PURGE_URLS"))
+    app.config.setdefault(
+        "ETAG_CACHE_CONTROL", SHARED_CACHE_CONTROL if purged else PRIVATE_CACHE_CONTROL
+    )
     db.init_app(app)
     ETag(app)
     app.register_blueprint(api)
@@ -580,7 +595,7 @@ def create_product() -> Response:
 
 
 @api.get(ITEM_RULE)
-@etag(product_version, cache_control="no-cache")
+@etag(product_version)
 def get_product(product_id: int) -> dict[str, Any]:
     """One product, tagged with the version of exactly the row this body was read from."""
     product = db.session.get(Product, product_id)

@@ -105,7 +105,7 @@ def respond_to_write(
     (or an error) announces only what did commit, if anything did: a purge is never skipped
     for a committed write, and never sent for a write that did not happen.
     """
-    if spec.requires_if_match and (preconditions is None or not preconditions.asks_for_write_guard):
+    if spec.requires_if_match and not _guarded(preconditions):
         raise ETagPreconditionRequired()
     scope: set[str] = set()
     outer = g.get(_WRITE_SCOPE)
@@ -124,6 +124,12 @@ def respond_to_write(
     elif scope:
         announce_write(scope)
     return response
+
+
+def _guarded(preconditions: Preconditions | None) -> bool:
+    """RFC 6585 §3: ``If-Match``, or ``If-None-Match: *`` (create only if absent), guards a
+    write against lost updates; nothing else does."""
+    return preconditions is not None and preconditions.asks_for_write_guard
 
 
 def written_keys(spec: RouteSpec, view_args: dict[str, Any]) -> tuple[str, ...]:

@@ -5,8 +5,12 @@ write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
 
 * a URL string, e.g. ``"http://127.0.0.1:6081"``: one ``PURGE /`` carrying the written keys in
   the surrogate-key field (Varnish with the ``xkey`` vmod; ``examples/varnish.vcl``);
-* ``{"url": "http://127.0.0.1:8080", "by": "url"}``: one ``PURGE <path>`` per written URL
-  path (nginx built with the cache-purge module, whose 404 means "was not cached").
+* ``{"url": "http://127.0.0.1:8080/purge", "by": "url", "paths": {...}}``: one
+  ``PURGE <url><path>`` per path to purge (nginx with the cache-purge module, whose 404 means
+  "was not cached"): the written request's own path, and for each written key the paths
+  ``"paths"`` maps it to, e.g. ``{"products": ["/api/products", "/api/products?*"]}`` for
+  every page of the list (a trailing ``*`` purges every URL that starts so).  A URL cache
+  knows no keys, so this map is what ties a write to the lists it changes.
 
 The caches are told in parallel, and the write waits at most ``ETAG_PURGE_TIMEOUT`` seconds
 for them all: a cache that is down or slow never fails nor holds up the client's write.  A
@@ -22,7 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -42,10 +46,12 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @dataclass(frozen=True)
 class PurgeTarget:
-    """One shared cache: its base URL and how it purges (``"key"`` or ``"url"``)."""
+    """One shared cache: its base URL, how it purges (``"key"`` or ``"url"``), and for a URL
+    cache the paths each key's responses live at."""
 
     url: str
     by: Literal["key", "url"] = "key"
+    paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def requests(
         self, keys: tuple[str, ...], paths: tuple[str, ...], key_field: str
@@ -53,7 +59,9 @@ class PurgeTarget:
         """The ``PURGE`` requests that tell this cache about one write."""
         base = self.url.rstrip("/")
         if self.by == "url":
-            return [urllib.request.Request(base + path, method="PURGE") for path in paths]
+            mapped = [path for key in keys for path in self.paths.get(key, ())]
+            every = dict.fromkeys((*paths, *mapped))
+            return [urllib.request.Request(base + path, method="PURGE") for path in every]
         if not keys:
             return []
         fields = {key_field: field_value(keys, key_field)}
@@ -82,22 +90,41 @@ def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:
 
 def _target(entry: object) -> PurgeTarget:
     if isinstance(entry, str):
-        url, by = entry, "key"
-    elif isinstance(entry, Mapping) and set(entry) <= {"url", "by"} and "url" in entry:
-        url, by = entry["url"], entry.get("by", "key")
-    else:
+        return PurgeTarget(_base_url(entry))
+    if not (isinstance(entry, Mapping) and "url" in entry and set(entry) <= _ENTRY_MEMBERS):
         raise TypeError(
-            "each ETAG_PURGE_URLS entry is a base URL string or "
-            f"{{'url': ..., 'by': 'key' or 'url'}}, not {entry!r}"
+            "each ETAG_PURGE_URLS entry is a base URL string or a mapping with 'url', and "
+            f"optionally 'by' ('key' or 'url') and 'paths', not {entry!r}"
         )
+    by = entry.get("by", "key")
+    if by not in ("key", "url"):
+        raise ValueError(f"ETAG_PURGE_URLS: 'by' is 'key' or 'url', not {by!r}")
+    return PurgeTarget(_base_url(entry["url"]), by, _paths(entry.get("paths", {})))
+
+
+_ENTRY_MEMBERS = {"url", "by", "paths"}
+
+
+def _base_url(url: object) -> str:
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"ETAG_PURGE_URLS: {url!r} is not an http(s) base URL")
     if parts.query or parts.fragment:
         raise ValueError(f"ETAG_PURGE_URLS: {url!r} must have no query or fragment")
-    if by not in ("key", "url"):
-        raise ValueError(f"ETAG_PURGE_URLS: 'by' is 'key' or 'url', not {by!r}")
-    return PurgeTarget(url, by)  # type: ignore[arg-type]  # checked just above
+    return url  # type: ignore[return-value]  # a str, checked above
+
+
+def _paths(paths: object) -> dict[str, tuple[str, ...]]:
+    """``{"products": ["/api/products", ...]}``: each key's URL paths, each starting at /."""
+    if not isinstance(paths, Mapping):
+        raise TypeError(f"ETAG_PURGE_URLS: 'paths' maps keys to lists of paths, not {paths!r}")
+    checked = {}
+    for key, listed in paths.items():
+        values = (listed,) if isinstance(listed, str) else tuple(listed)
+        if not all(isinstance(path, str) and path.startswith("/") for path in values):
+            raise ValueError(f"ETAG_PURGE_URLS: the paths of {key!r} must start with /")
+        checked[str(key)] = values
+    return checked
 
 
 def check_timeout(value: object) -> float:

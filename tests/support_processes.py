@@ -124,17 +124,27 @@ def gunicorn_server(
     startup_timeout: float = 30.0,
     shutdown_timeout: float = 10.0,
     extra_args: Sequence[str] = (),
+    working_dir: Path | None = None,
 ) -> Iterator[str]:
     """Serve ``app`` (gunicorn's ``module:variable`` or ``module:factory()``) on loopback.
 
     Yields the base URL (``http://127.0.0.1:PORT``) once ``ready_path`` answers with any
     status below 500.  gthread workers: ``workers`` processes of ``threads`` threads each.
-    ``env`` is added to this process's environment for the server.
+    ``env`` is added to this process's environment for the server; ``working_dir`` is where
+    it runs (the repository by default, which stays importable either way).
     """
     require_module("gunicorn", "the test runs the app under a real WSGI server")
     with tempfile.TemporaryFile("w+", prefix="gunicorn-", suffix=".log") as log:
         process, port = _start_on_a_free_port(
-            app, workers, threads, env, ready_path, startup_timeout, extra_args, log
+            app,
+            workers,
+            threads,
+            env,
+            ready_path,
+            startup_timeout,
+            extra_args,
+            log,
+            working_dir or REPO_ROOT,
         )
         try:
             yield f"http://{LOOPBACK}:{port}"
@@ -154,6 +164,7 @@ def _start_on_a_free_port(
     startup_timeout: float,
     extra_args: Sequence[str],
     log: IO[str],
+    working_dir: Path,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start gunicorn and wait until it answers; a port taken meanwhile is retried."""
     for _attempt in range(3):
@@ -168,7 +179,8 @@ def _start_on_a_free_port(
             "--worker-class=gthread",
             "--timeout=60",
             "--graceful-timeout=5",
-            f"--chdir={REPO_ROOT}",
+            f"--chdir={working_dir}",
+            f"--pythonpath={REPO_ROOT}",
             "--error-logfile=-",
             "--log-level=warning",
             *without_control_socket(),
@@ -177,7 +189,7 @@ def _start_on_a_free_port(
         ]
         process = subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=working_dir,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

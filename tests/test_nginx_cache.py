@@ -20,14 +20,7 @@ Every assertion reads nginx's access log (``$upstream_cache_status``, ``$upstrea
 
 from __future__ import annotations
 
-import contextlib
-import grp
 import json
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,15 +30,8 @@ from typing import Any
 import pytest
 import requests
 from access_logs import Logged, access_log_args, read_access_log, wait_for_requests
-from support_processes import (
-    LOOPBACK,
-    ServerStartError,
-    free_port,
-    gunicorn_server,
-    skip_or_fail,
-    stop_process,
-    wait_until_ready,
-)
+from support_caches import nginx_server, nginx_user
+from support_processes import LOOPBACK, gunicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -146,22 +132,10 @@ class Stack:
         return [entry for entry in read_access_log(self.origin_log) if entry.path == NOTE_PATH]
 
 
-def nginx_executable() -> str:
-    """Debian's nginx, or a skip (a failure under FLASK_ETAG_STRICT=1) naming the fix."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        skip_or_fail("nginx is not installed: apt-get install nginx")
-    return found
-
-
 def nginx_config(prefix: Path, port: int, origin_url: str) -> str:
     """The config: everything under ``prefix``, listening on loopback only."""
-    user = ""
-    if os.geteuid() == 0:
-        # Workers would otherwise drop to "nobody", who cannot enter pytest's tmp_path.
-        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
     return NGINX_CONF.format(
-        user=user,
+        user=nginx_user(),
         prefix=prefix,
         log_format=NGINX_LOG_FORMAT,
         listen=f"{LOOPBACK}:{port}",
@@ -169,49 +143,19 @@ def nginx_config(prefix: Path, port: int, origin_url: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def nginx_proxy(executable: str, prefix: Path, origin_url: str) -> Iterator[str]:
-    """Run nginx in the foreground in front of ``origin_url``; always stopped on exit."""
-    for _attempt in range(3):
-        port = free_port()
-        conf = prefix / "nginx.conf"
-        conf.write_text(nginx_config(prefix, port, origin_url), encoding="utf-8")
-        command = [executable, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-        with tempfile.TemporaryFile("w+", prefix="nginx-", suffix=".log") as output:
-            process = subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            try:
-                wait_until_ready(process, port, "/", 15.0, output)
-            except ServerStartError as error:
-                stop_process(process, 5.0)
-                if "Address already in use" in str(error) + _error_log(prefix):
-                    continue
-                raise ServerStartError(f"{error}\n{_error_log(prefix)}") from None
-            try:
-                yield f"http://{LOOPBACK}:{port}"
-            finally:
-                stop_process(process, 10.0)
-            return
-    raise ServerStartError("nginx found no free loopback port after 3 attempts")
-
-
-def _error_log(prefix: Path) -> str:
-    path = prefix / "error.log"
-    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     """gunicorn serving tests/origin_app.py, and nginx caching in front of it."""
-    executable = nginx_executable()
     origin_log = tmp_path / "origin-access.log"
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     origin = gunicorn_server(
         "tests.origin_app:create_app()", ready_path="/", extra_args=access_log_args(origin_log)
     )
-    with origin as origin_url, nginx_proxy(executable, prefix, origin_url) as proxy_url:
+    with (
+        origin as origin_url,
+        nginx_server(prefix, lambda port: nginx_config(prefix, port, origin_url)) as proxy_url,
+    ):
         yield Stack(proxy_url, prefix / "access.log", origin_url, origin_log)
 
 

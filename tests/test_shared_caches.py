@@ -1,0 +1,448 @@
+"""Surrogate keys on reads, the write signal, and purges at ``ETAG_PURGE_URLS``.
+
+RFC 9111 §4.4 asks caches to invalidate what a write changes; only the origin knows what that
+is, so flask_etag names it (keys on reads) and tells the caches (a purge after every committed
+write).  These tests drive the example app with Flask's test client; the purges go to real
+HTTP servers on loopback: one that records them, one that is down, one that never answers.
+Real Varnish and nginx in front of three hosts are in ``test_many_hosts.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
+from support_processes import LOOPBACK, free_port
+from test_example import load_example
+
+from flask_etag import (
+    ETag,
+    HashGenerator,
+    VersionGenerator,
+    announce_write,
+    etag,
+    etag_purge_failed,
+    etag_written,
+    require_if_match,
+)
+
+products = load_example()
+ITEM = "/api/products/101"
+MERGE_PATCH = "application/merge-patch+json"
+
+#: What the recorders of the running test hold; the example's start-up (it seeds product
+#: 101, a write like any other) is forgotten, so each test sees its own writes only.
+_RECORDS: list[list[Any]] = []
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+@dataclass
+class Recorded:
+    """What one signal delivered while a test ran: (sender, keyword arguments) per send."""
+
+    sends: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+
+    def receive(self, sender: Any, **kwargs: Any) -> None:
+        self.sends.append((sender, kwargs))
+
+    @property
+    def kwargs(self) -> list[dict[str, Any]]:
+        return [kwargs for _, kwargs in self.sends]
+
+
+@pytest.fixture
+def written() -> Iterator[Recorded]:
+    recorded = Recorded()
+    etag_written.connect(recorded.receive)
+    _RECORDS.append(recorded.sends)
+    yield recorded
+    _RECORDS.remove(recorded.sends)
+    etag_written.disconnect(recorded.receive)
+
+
+@pytest.fixture
+def purge_failed() -> Iterator[Recorded]:
+    recorded = Recorded()
+    etag_purge_failed.connect(recorded.receive)
+    _RECORDS.append(recorded.sends)
+    yield recorded
+    _RECORDS.remove(recorded.sends)
+    etag_purge_failed.disconnect(recorded.receive)
+
+
+class PurgeRecorder(BaseHTTPRequestHandler):
+    """A cache that accepts every ``PURGE`` and records its path and fields."""
+
+    received: list[tuple[str, dict[str, str]]]
+
+    def do_PURGE(self) -> None:
+        self.server.received.append((self.path, dict(self.headers)))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def cache() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    """A recording cache on loopback: its base URL and what it received."""
+    server = ThreadingHTTPServer((LOOPBACK, 0), PurgeRecorder)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _RECORDS.append(server.received)  # type: ignore[attr-defined]
+    yield f"http://{LOOPBACK}:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
+    _RECORDS.remove(server.received)  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def silent_cache() -> Iterator[str]:
+    """A cache that accepts connections and never answers: a hung Varnish."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(16)
+    yield f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def example(tmp_path: Path, **config: Any) -> FlaskClient:
+    """The example app on a fresh SQLite file, with ``config`` added."""
+    app = products.create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'products.sqlite3'}",
+            **config,
+        }
+    )
+    for record in _RECORDS:
+        record.clear()
+    return app.test_client()
+
+
+def patch_stock(client: FlaskClient, stock: int, **headers: str) -> Any:
+    tag = client.get(ITEM).headers["ETag"]
+    return client.patch(
+        ITEM,
+        json={"stock": stock},
+        headers={"If-Match": tag, "Content-Type": MERGE_PATCH, **headers},
+    )
+
+
+# --------------------------------------------------------------------------- keys on reads
+
+
+def test_an_item_read_names_its_row_and_its_tables_items_rfc9111_4_4(tmp_path: Path) -> None:
+    client = example(tmp_path)
+    response = client.get(ITEM)
+    assert response.headers["Surrogate-Key"] == "products/101 products/*"
+    revalidated = client.get(ITEM, headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Surrogate-Key"] == "products/101 products/*"  # §15.4.5
+
+
+def test_a_collection_read_names_its_table_rfc9111_4_4(tmp_path: Path) -> None:
+    client = example(tmp_path)
+    assert client.get("/api/products").headers["Surrogate-Key"] == "products"
+    assert client.get("/api/products?page=2&per_page=1").headers["Surrogate-Key"] == "products"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [("xkey", "products/101 products/*"), ("Cache-Tag", "products/101,products/*")],
+)
+def test_the_key_field_is_configurable(tmp_path: Path, field_name: str, value: str) -> None:
+    client = example(tmp_path, ETAG_SURROGATE_KEY_HEADER=field_name)
+    response = client.get(ITEM)
+    assert response.headers[field_name] == value
+    assert "Surrogate-Key" not in response.headers
+
+
+def keyed_app(**decorator: Any) -> FlaskClient:
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/shelves/<name>")
+    @etag(VersionGenerator(lambda name: "v1"), **decorator)
+    def shelf(name: str) -> Any:
+        return jsonify(name=name)
+
+    @app.get("/plain")
+    @etag
+    def plain() -> Any:
+        return jsonify(plain=True)
+
+    return app.test_client()
+
+
+def test_route_keys_fixed_or_from_url_arguments() -> None:
+    fixed = keyed_app(surrogate_keys=("catalogue", "shelves"))
+    assert fixed.get("/shelves/a").headers["Surrogate-Key"] == "catalogue shelves"
+    computed = keyed_app(surrogate_keys=lambda name: [f"shelf/{name}", "catalogue"])
+    assert computed.get("/shelves/a").headers["Surrogate-Key"] == "shelf/a catalogue"
+
+
+def test_a_key_from_a_url_argument_stays_one_key_rfc9110_5_5() -> None:
+    """A space or comma would split a key, a control character break the field: encoded."""
+    client = keyed_app(surrogate_keys=lambda name: [f"shelf/{name}"])
+    response = client.get("/shelves/a%20b,c%0d%0aX-Injected:%201")
+    assert response.status_code == 200
+    assert response.headers["Surrogate-Key"] == "shelf/a%20b%2Cc%0D%0AX-Injected:%201"
+    assert "X-Injected" not in response.headers
+
+
+def test_routes_without_keys_send_no_key_field() -> None:
+    client = keyed_app()
+    assert "Surrogate-Key" not in client.get("/shelves/a").headers
+    assert "Surrogate-Key" not in client.get("/plain").headers
+
+
+def test_route_keys_are_checked_at_set_up() -> None:
+    with pytest.raises(TypeError, match="surrogate_keys must be key names"):
+        etag(HashGenerator(), surrogate_keys=42)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the write signal
+
+
+def test_a_write_is_announced_once_with_its_new_tag_and_keys(
+    tmp_path: Path, written: Recorded
+) -> None:
+    client = example(tmp_path)
+    response = patch_stock(client, 7)
+    assert response.status_code == 200
+    [announced] = written.kwargs
+    assert announced == {
+        "endpoint": "products.patch_product",
+        "method": "PATCH",
+        "url": f"http://localhost{ITEM}",
+        "etag": response.headers["ETag"],
+        "keys": ("products/101", "products"),
+    }
+
+
+def test_a_delete_is_announced_without_a_tag(tmp_path: Path, written: Recorded) -> None:
+    client = example(tmp_path)
+    tag = client.get(ITEM).headers["ETag"]
+    assert client.delete(ITEM, headers={"If-Match": tag}).status_code == 204
+    [announced] = written.kwargs
+    assert (announced["etag"], announced["keys"]) == (None, ("products/101", "products"))
+
+
+def test_an_undecorated_create_is_announced_by_its_commit(
+    tmp_path: Path, written: Recorded
+) -> None:
+    """``POST /api/products`` has no flask_etag decorator: TableVersions announces it."""
+    client = example(tmp_path)
+    created = client.post("/api/products", json={"name": "n", "price": 1, "stock": 1})
+    assert created.status_code == 201
+    identity = created.get_json()["id"]
+    [announced] = written.kwargs
+    assert announced["endpoint"] == "products.create_product"
+    assert set(announced["keys"]) == {"products", f"products/{identity}"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"If-Match": '"stale"'}, {}],
+    ids=["412-rfc9110_13_1_1", "428-rfc6585_3"],
+)
+def test_a_refused_write_is_not_announced(
+    tmp_path: Path, written: Recorded, headers: dict[str, str]
+) -> None:
+    client = example(tmp_path)
+    response = client.patch(
+        ITEM, json={"stock": 1}, headers={"Content-Type": MERGE_PATCH, **headers}
+    )
+    assert response.status_code in (412, 428)
+    assert written.sends == []
+
+
+def failing_writes_app(tmp_path: Path) -> FlaskClient:
+    """The example plus two writes that fail: before their commit, and after it."""
+    client = example(tmp_path)
+    app: Flask = client.application
+    Product = products.Product
+
+    @app.post("/api/products/<int:product_id>/fail-before-commit")
+    @require_if_match(products.product_version)
+    def fail_before_commit(product_id: int) -> Any:
+        products.db.session.get(Product, product_id).stock = 1
+        products.db.session.flush()  # written, then rolled back by the failure
+        raise RuntimeError("before commit")
+
+    @app.post("/api/products/<int:product_id>/fail-after-commit")
+    @require_if_match(products.product_version)
+    def fail_after_commit(product_id: int) -> Any:
+        products.db.session.get(Product, product_id).stock = 2
+        products.db.session.commit()
+        raise RuntimeError("after commit")
+
+    @app.teardown_request
+    def roll_back(_error: BaseException | None) -> None:
+        products.db.session.rollback()
+
+    app.testing = False  # an unhandled error is a 500, as in production
+    return client
+
+
+def test_a_write_that_fails_before_its_commit_is_not_announced(
+    tmp_path: Path, written: Recorded
+) -> None:
+    client = failing_writes_app(tmp_path)
+    tag = client.get(ITEM).headers["ETag"]
+    response = client.post(f"{ITEM}/fail-before-commit", headers={"If-Match": tag})
+    assert response.status_code == 500
+    assert written.sends == []
+    assert client.get(ITEM).get_json()["stock"] == 45
+
+
+def test_a_write_that_fails_after_its_commit_is_still_announced(
+    tmp_path: Path, written: Recorded
+) -> None:
+    """What committed is in the database: the caches must hear of it, 500 or not."""
+    client = failing_writes_app(tmp_path)
+    tag = client.get(ITEM).headers["ETag"]
+    response = client.post(f"{ITEM}/fail-after-commit", headers={"If-Match": tag})
+    assert response.status_code == 500
+    [announced] = written.kwargs
+    assert set(announced["keys"]) == {"products/101", "products"}
+    assert client.get(ITEM).get_json()["stock"] == 2
+
+
+def test_a_write_outside_any_request_is_announced(tmp_path: Path, written: Recorded) -> None:
+    """A CLI command or a job writing through the session: no endpoint, the same keys."""
+    app: Flask = example(tmp_path).application
+    with app.app_context():
+        products.db.session.execute(sa.update(products.Product).values(stock=0))
+        products.db.session.commit()
+    [announced] = written.kwargs
+    assert (announced["endpoint"], announced["url"]) == (None, None)
+    assert set(announced["keys"]) == {"products", "products/*"}
+
+
+# --------------------------------------------------------------------------- purges
+
+
+def test_a_write_purges_its_keys_at_every_cache_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, list[Any]]
+) -> None:
+    base_url, received = cache
+    client = example(tmp_path, ETAG_PURGE_URLS=[base_url, {"url": base_url, "by": "url"}])
+    assert patch_stock(client, 8).status_code == 200
+    assert sorted(path for path, _ in received) == ["/", ITEM]
+    [keyed] = [fields for path, fields in received if path == "/"]
+    assert keyed["Surrogate-Key"] == "products/101 products"
+
+
+def test_cache_tag_purges_list_keys_with_commas(
+    tmp_path: Path, cache: tuple[str, list[Any]]
+) -> None:
+    base_url, received = cache
+    client = example(tmp_path, ETAG_PURGE_URLS=[base_url], ETAG_SURROGATE_KEY_HEADER="Cache-Tag")
+    assert patch_stock(client, 8).status_code == 200
+    assert [fields["Cache-Tag"] for _, fields in received] == ["products/101,products"]
+
+
+def test_a_cache_that_is_down_never_fails_the_write(
+    tmp_path: Path, purge_failed: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = f"http://{LOOPBACK}:{free_port()}"
+    client = example(tmp_path, ETAG_PURGE_URLS=[down])
+    with caplog.at_level(logging.WARNING, logger="flask_etag.purge"):
+        response = patch_stock(client, 9)
+    assert response.status_code == 200
+    assert client.get(ITEM).get_json()["stock"] == 9
+    [failure] = purge_failed.kwargs
+    assert failure["url"] == f"{down}/"
+    assert "ConnectionRefused" in failure["error"] or "URLError" in failure["error"]
+    assert failure["keys"] == ("products/101", "products")
+    assert f"purge at {down}/ failed" in caplog.text
+
+
+def test_a_cache_that_never_answers_delays_the_write_by_the_timeout_only(
+    tmp_path: Path, silent_cache: str, purge_failed: Recorded
+) -> None:
+    client = example(tmp_path, ETAG_PURGE_URLS=[silent_cache], ETAG_PURGE_TIMEOUT=0.3)
+    tag = client.get(ITEM).headers["ETag"]
+    started = time.monotonic()
+    response = client.patch(
+        ITEM, json={"stock": 10}, headers={"If-Match": tag, "Content-Type": MERGE_PATCH}
+    )
+    waited = time.monotonic() - started
+    assert response.status_code == 200
+    assert waited < 5  # bounded: without the timeout this would hang
+    [failure] = purge_failed.kwargs
+    assert failure["url"] == f"{silent_cache}/"
+
+
+def test_announce_write_purges_what_an_app_names(
+    tmp_path: Path, cache: tuple[str, list[Any]], written: Recorded
+) -> None:
+    base_url, received = cache
+    app: Flask = example(tmp_path, ETAG_PURGE_URLS=[base_url]).application
+    with app.test_request_context("/reports/7", method="POST"):
+        failures = announce_write(["report/7", "reports"], etag='"r7"')
+    assert failures == []
+    assert received[0][1]["Surrogate-Key"] == "report/7 reports"
+    assert written.kwargs[0]["etag"] == '"r7"'
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "message"),
+    [
+        ({"ETAG_PURGE_URLS": "http://127.0.0.1:6081"}, TypeError, "must be a list"),
+        ({"ETAG_PURGE_URLS": ["ftp://127.0.0.1"]}, ValueError, "is not an http"),
+        ({"ETAG_PURGE_URLS": [{"url": "http://a", "by": "tag"}]}, ValueError, "'by' is"),
+        ({"ETAG_PURGE_URLS": [{"href": "http://a"}]}, TypeError, "base URL string"),
+        ({"ETAG_PURGE_URLS": ["http://a/?q=1"]}, ValueError, "no query"),
+        ({"ETAG_PURGE_TIMEOUT": 0}, ValueError, "ETAG_PURGE_TIMEOUT"),
+        ({"ETAG_PURGE_TIMEOUT": "1"}, ValueError, "ETAG_PURGE_TIMEOUT"),
+        ({"ETAG_SURROGATE_KEY_HEADER": "Surrogate Key"}, ValueError, "field name"),
+    ],
+)
+def test_bad_cache_settings_fail_at_set_up(
+    config: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(error, match=message):
+        ETag(app)
+
+
+def test_the_example_reads_purge_urls_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: tuple[str, list[Any]]
+) -> None:
+    """``FLASK_ETAG_PURGE_URLS`` (JSON) turns on purges and lets shared caches keep reads."""
+    base_url, received = cache
+    monkeypatch.setenv("FLASK_ETAG_PURGE_URLS", json.dumps([base_url]))
+    client = example(tmp_path)
+    response = client.get(ITEM)
+    assert response.headers["Cache-Control"] == products.SHARED_CACHE_CONTROL
+    assert patch_stock(client, 11).status_code == 200
+    assert len(received) == 1
+
+
+def test_without_purges_the_example_keeps_every_cache_revalidating(tmp_path: Path) -> None:
+    response = example(tmp_path).get(ITEM)
+    assert response.headers["Cache-Control"] == "no-cache"
