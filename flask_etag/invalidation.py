@@ -23,7 +23,7 @@ from flask import request as current_request
 
 from .conditions import Preconditions
 from .exceptions import ETagPreconditionRequired
-from .purging import PurgeFailure, purge
+from .purging import PurgeFailure, purge, purge_again_later
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_purge_failed, etag_written
 from .spec import RouteSpec
@@ -66,13 +66,10 @@ def announce_write(
     if not settings.purge_targets:
         return []
     purged_paths = tuple(dict.fromkeys((*own_paths, *paths)))
-    failures = purge(
-        settings.purge_targets,
-        written,
-        purged_paths,
-        settings.surrogate_key_header,
-        settings.purge_timeout,
-    )
+    told = (settings.purge_targets, written, purged_paths, settings.surrogate_key_header)
+    failures = purge(*told, settings.purge_timeout)
+    if settings.purge_repeat_after:
+        purge_again_later(*told, settings.purge_timeout, settings.purge_repeat_after)
     for failure in failures:
         etag_purge_failed.send(app, url=failure.url, error=failure.error, keys=written)
     return failures

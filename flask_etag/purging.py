@@ -8,29 +8,30 @@ write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
 * ``{"url": "http://127.0.0.1:8080/purge", "by": "url", "paths": {...}}``: one
   ``PURGE <url><path>`` per path to purge (nginx with the cache-purge module, whose 404 means
   "was not cached"): the written request's own path, and for each written key the paths
-  ``"paths"`` maps it to, e.g. ``{"products": ["/api/products", "/api/products?*"]}`` for
-  every page of the list (a trailing ``*`` purges every URL that starts so).  A URL cache
-  knows no keys, so this map is what ties a write to the lists it changes.
+  ``"paths"`` maps it to, e.g. ``{"products": ["/api/products"]}``.  A URL cache knows no
+  keys, so this map is what ties a write to the lists it changes (cache-purge 2.4 and later
+  also take a trailing ``*``, every URL that starts so; Debian 12's 2.3 does not).
 
 The caches are told in parallel, and the write waits at most ``ETAG_PURGE_TIMEOUT`` seconds
 for them all: a cache that is down or slow never fails nor holds up the client's write.  A
 failed purge is logged and signalled (:data:`~flask_etag.etag_purge_failed`); that cache's
-entries then go stale only until their ``max-age``/``s-maxage`` runs out.
+entries then go stale only until their ``max-age``/``s-maxage`` runs out.  Each write is
+purged once more ``ETAG_PURGE_REPEAT_AFTER`` seconds later (:func:`purge_again_later`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Literal
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
-from .surrogate_keys import field_value
+from .purge_targets import PurgeTarget
 
 logger = logging.getLogger("flask_etag.purge")
 
@@ -45,93 +46,11 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
-class PurgeTarget:
-    """One shared cache: its base URL, how it purges (``"key"`` or ``"url"``), and for a URL
-    cache the paths each key's responses live at."""
-
-    url: str
-    by: Literal["key", "url"] = "key"
-    paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def requests(
-        self, keys: tuple[str, ...], paths: tuple[str, ...], key_field: str
-    ) -> list[urllib.request.Request]:
-        """The ``PURGE`` requests that tell this cache about one write."""
-        base = self.url.rstrip("/")
-        if self.by == "url":
-            mapped = [path for key in keys for path in self.paths.get(key, ())]
-            every = dict.fromkeys((*paths, *mapped))
-            return [urllib.request.Request(base + path, method="PURGE") for path in every]
-        if not keys:
-            return []
-        fields = {key_field: field_value(keys, key_field)}
-        return [urllib.request.Request(base + "/", method="PURGE", headers=fields)]
-
-
-@dataclass(frozen=True)
 class PurgeFailure:
     """A cache that did not confirm a purge in time: which, and why."""
 
     url: str
     error: str
-
-
-def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:
-    """Validate ``ETAG_PURGE_URLS`` at set-up; a clear error names what is wrong."""
-    if config_value is None:
-        return ()
-    if isinstance(config_value, str) or not isinstance(config_value, Iterable):
-        raise TypeError(
-            "ETAG_PURGE_URLS must be a list such as ['http://127.0.0.1:6081'], "
-            f"not {config_value!r}"
-        )
-    return tuple(_target(entry) for entry in config_value)
-
-
-def _target(entry: object) -> PurgeTarget:
-    if isinstance(entry, str):
-        return PurgeTarget(_base_url(entry))
-    if not (isinstance(entry, Mapping) and "url" in entry and set(entry) <= _ENTRY_MEMBERS):
-        raise TypeError(
-            "each ETAG_PURGE_URLS entry is a base URL string or a mapping with 'url', and "
-            f"optionally 'by' ('key' or 'url') and 'paths', not {entry!r}"
-        )
-    by = entry.get("by", "key")
-    if by not in ("key", "url"):
-        raise ValueError(f"ETAG_PURGE_URLS: 'by' is 'key' or 'url', not {by!r}")
-    return PurgeTarget(_base_url(entry["url"]), by, _paths(entry.get("paths", {})))
-
-
-_ENTRY_MEMBERS = {"url", "by", "paths"}
-
-
-def _base_url(url: object) -> str:
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"ETAG_PURGE_URLS: {url!r} is not an http(s) base URL")
-    if parts.query or parts.fragment:
-        raise ValueError(f"ETAG_PURGE_URLS: {url!r} must have no query or fragment")
-    return url  # type: ignore[return-value]  # a str, checked above
-
-
-def _paths(paths: object) -> dict[str, tuple[str, ...]]:
-    """``{"products": ["/api/products", ...]}``: each key's URL paths, each starting at /."""
-    if not isinstance(paths, Mapping):
-        raise TypeError(f"ETAG_PURGE_URLS: 'paths' maps keys to lists of paths, not {paths!r}")
-    checked = {}
-    for key, listed in paths.items():
-        values = (listed,) if isinstance(listed, str) else tuple(listed)
-        if not all(isinstance(path, str) and path.startswith("/") for path in values):
-            raise ValueError(f"ETAG_PURGE_URLS: the paths of {key!r} must start with /")
-        checked[str(key)] = values
-    return checked
-
-
-def check_timeout(value: object) -> float:
-    """``ETAG_PURGE_TIMEOUT``: seconds a write may wait for the caches, above 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 60:
-        raise ValueError(f"ETAG_PURGE_TIMEOUT must be seconds between 0 and 60, not {value!r}")
-    return float(value)
 
 
 def purge(
@@ -161,13 +80,67 @@ def purge(
     return failures
 
 
+def purge_again_later(
+    targets: tuple[PurgeTarget, ...],
+    keys: tuple[str, ...],
+    paths: tuple[str, ...],
+    key_field: str,
+    timeout: float,
+    delay: float,
+) -> None:
+    """Send the same purges once more after ``delay`` seconds, in the background.
+
+    A read whose fetch from the app began before the write committed reaches the cache
+    after the purge, and is stored: the old body, for its whole ``s-maxage``.  No cache can
+    tell that fetch apart, so the write is purged a second time, once such fetches are over;
+    that bounds the race's staleness by ``delay``.  Repeats are sent in order by one thread
+    per process; a failed one is logged.
+    """
+    requests = [
+        request for target in targets for request in target.requests(keys, paths, key_field)
+    ]
+    if requests:
+        _repeat_queue().put((time.monotonic() + delay, requests, timeout))
+
+
+_repeat_queues: dict[int, queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]]] = {}
+_repeat_lock = threading.Lock()
+
+
+def _repeat_queue() -> queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]]:
+    with _repeat_lock:
+        process = os.getpid()
+        repeats = _repeat_queues.get(process)
+        if repeats is None:
+            _repeat_queues.clear()  # a parent's: its thread did not survive the fork
+            repeats = _repeat_queues[process] = queue.SimpleQueue()
+            worker = threading.Thread(
+                target=_repeat_forever, args=(repeats,), name="flask-etag-purge-again", daemon=True
+            )
+            worker.start()
+        return repeats
+
+
+def _repeat_forever(
+    repeats: queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]],
+) -> None:
+    while True:
+        due, requests, timeout = repeats.get()
+        time.sleep(max(0.0, due - time.monotonic()))
+        for request in requests:
+            error = _send(request, timeout)
+            if error is not None:
+                logger.warning("repeated purge at %s failed: %s", request.full_url, error)
+
+
 def _pool() -> ThreadPoolExecutor:
-    process = os.getpid()
-    pool = _pools.get(process)
-    if pool is None:
-        _pools.clear()  # a parent's pool: its threads did not survive the fork
-        pool = _pools[process] = ThreadPoolExecutor(_THREADS, "flask-etag-purge")
-    return pool
+    with _repeat_lock:
+        process = os.getpid()
+        pool = _pools.get(process)
+        if pool is None:
+            _pools.clear()  # a parent's pool: its threads did not survive the fork
+            pool = _pools[process] = ThreadPoolExecutor(_THREADS, "flask-etag-purge")
+        return pool
 
 
 def _send(request: urllib.request.Request, timeout: float) -> str | None:

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from .exceptions import ETagConfigurationError
 from .generators import body_digest_function, body_tag_function
-from .purging import PurgeTarget, check_timeout, parse_targets
+from .purge_targets import PurgeTarget, check_seconds, parse_targets
 
 #: Config keys and their defaults, each documented in the README.
 DEFAULTS: dict[str, object] = {
@@ -21,6 +21,7 @@ DEFAULTS: dict[str, object] = {
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
     "ETAG_PURGE_TIMEOUT": 1.0,
+    "ETAG_PURGE_REPEAT_AFTER": 2.0,
 }
 
 #: Where the settings live on the app; ``app.extensions["etag"]`` holds the extension itself.
@@ -72,6 +73,7 @@ class Settings:
     surrogate_key_header: str = "Surrogate-Key"
     purge_targets: tuple[PurgeTarget, ...] = ()
     purge_timeout: float = 1.0
+    purge_repeat_after: float = 2.0
 
     def __post_init__(self) -> None:
         self.tag_body = body_tag_function(self.algorithm, self.weak)
@@ -105,7 +107,10 @@ class Settings:
             cache_control=cache_control,
             surrogate_key_header=key_header,
             purge_targets=parse_targets(config["ETAG_PURGE_URLS"]),
-            purge_timeout=check_timeout(config["ETAG_PURGE_TIMEOUT"]),
+            purge_timeout=check_seconds("ETAG_PURGE_TIMEOUT", config["ETAG_PURGE_TIMEOUT"]),
+            purge_repeat_after=check_seconds(
+                "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
+            ),
         )
 
 

@@ -124,11 +124,13 @@ def silent_cache() -> Iterator[str]:
 
 
 def example(tmp_path: Path, **config: Any) -> FlaskClient:
-    """The example app on a fresh SQLite file, with ``config`` added."""
+    """The example app on a fresh SQLite file, with ``config`` added (and no repeated
+    purges unless asked for: a repeat landing in a later assertion would blur it)."""
     app = products.create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'products.sqlite3'}",
+            "ETAG_PURGE_REPEAT_AFTER": 0,
             **config,
         }
     )
@@ -352,6 +354,24 @@ def test_a_write_purges_its_keys_at_every_cache_rfc9111_4_4(
     assert keyed["Surrogate-Key"] == "products/101 products"
 
 
+def test_a_write_is_purged_again_once_racing_reads_are_over_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, list[Any]]
+) -> None:
+    """A read fetched before the commit may reach the cache after the first purge: the
+    second one, ``ETAG_PURGE_REPEAT_AFTER`` later, drops what it stored."""
+    base_url, received = cache
+    client = example(tmp_path, ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0.2)
+    received.clear()  # the seeding's purges, first and repeated
+    time.sleep(0.5)
+    received.clear()
+    assert patch_stock(client, 8).status_code == 200
+    assert len(received) == 1  # the client's answer waited for the first purge only
+    deadline = time.monotonic() + 5
+    while len(received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [fields["Surrogate-Key"] for _, fields in received] == ["products/101 products"] * 2
+
+
 def test_cache_tag_purges_list_keys_with_commas(
     tmp_path: Path, cache: tuple[str, list[Any]]
 ) -> None:
@@ -418,6 +438,7 @@ def test_announce_write_purges_what_an_app_names(
         ({"ETAG_PURGE_URLS": ["http://a/?q=1"]}, ValueError, "no query"),
         ({"ETAG_PURGE_TIMEOUT": 0}, ValueError, "ETAG_PURGE_TIMEOUT"),
         ({"ETAG_PURGE_TIMEOUT": "1"}, ValueError, "ETAG_PURGE_TIMEOUT"),
+        ({"ETAG_PURGE_REPEAT_AFTER": -1}, ValueError, "ETAG_PURGE_REPEAT_AFTER"),
         ({"ETAG_SURROGATE_KEY_HEADER": "Surrogate Key"}, ValueError, "field name"),
     ],
 )

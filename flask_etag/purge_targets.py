@@ -1,0 +1,96 @@
+"""``ETAG_PURGE_URLS``, ``ETAG_PURGE_TIMEOUT`` and ``ETAG_PURGE_REPEAT_AFTER``, checked at
+set-up: the shared caches to purge after a write, and how (see :mod:`flask_etag.purging`)."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .surrogate_keys import field_value
+
+
+@dataclass(frozen=True)
+class PurgeTarget:
+    """One shared cache: its base URL, how it purges (``"key"`` or ``"url"``), and for a URL
+    cache the paths each key's responses live at."""
+
+    url: str
+    by: Literal["key", "url"] = "key"
+    paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def requests(
+        self, keys: tuple[str, ...], paths: tuple[str, ...], key_field: str
+    ) -> list[urllib.request.Request]:
+        """The ``PURGE`` requests that tell this cache about one write."""
+        base = self.url.rstrip("/")
+        if self.by == "url":
+            mapped = [path for key in keys for path in self.paths.get(key, ())]
+            every = dict.fromkeys((*paths, *mapped))
+            return [urllib.request.Request(base + path, method="PURGE") for path in every]
+        if not keys:
+            return []
+        fields = {key_field: field_value(keys, key_field)}
+        return [urllib.request.Request(base + "/", method="PURGE", headers=fields)]
+
+
+def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:
+    """Validate ``ETAG_PURGE_URLS`` at set-up; a clear error names what is wrong."""
+    if config_value is None:
+        return ()
+    if isinstance(config_value, str) or not isinstance(config_value, Iterable):
+        raise TypeError(
+            "ETAG_PURGE_URLS must be a list such as ['http://127.0.0.1:6081'], "
+            f"not {config_value!r}"
+        )
+    return tuple(_target(entry) for entry in config_value)
+
+
+def _target(entry: object) -> PurgeTarget:
+    if isinstance(entry, str):
+        return PurgeTarget(_base_url(entry))
+    if not (isinstance(entry, Mapping) and "url" in entry and set(entry) <= _ENTRY_MEMBERS):
+        raise TypeError(
+            "each ETAG_PURGE_URLS entry is a base URL string or a mapping with 'url', and "
+            f"optionally 'by' ('key' or 'url') and 'paths', not {entry!r}"
+        )
+    by = entry.get("by", "key")
+    if by not in ("key", "url"):
+        raise ValueError(f"ETAG_PURGE_URLS: 'by' is 'key' or 'url', not {by!r}")
+    return PurgeTarget(_base_url(entry["url"]), by, _paths(entry.get("paths", {})))
+
+
+_ENTRY_MEMBERS = {"url", "by", "paths"}
+
+
+def _base_url(url: object) -> str:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"ETAG_PURGE_URLS: {url!r} is not an http(s) base URL")
+    if parts.query or parts.fragment:
+        raise ValueError(f"ETAG_PURGE_URLS: {url!r} must have no query or fragment")
+    return url  # type: ignore[return-value]  # a str, checked above
+
+
+def _paths(paths: object) -> dict[str, tuple[str, ...]]:
+    """``{"products": ["/api/products", ...]}``: each key's URL paths, each starting at /."""
+    if not isinstance(paths, Mapping):
+        raise TypeError(f"ETAG_PURGE_URLS: 'paths' maps keys to lists of paths, not {paths!r}")
+    checked = {}
+    for key, listed in paths.items():
+        values = (listed,) if isinstance(listed, str) else tuple(listed)
+        if not all(isinstance(path, str) and path.startswith("/") for path in values):
+            raise ValueError(f"ETAG_PURGE_URLS: the paths of {key!r} must start with /")
+        checked[str(key)] = values
+    return checked
+
+
+def check_seconds(name: str, value: object, *, zero_allowed: bool = False) -> float:
+    """``ETAG_PURGE_TIMEOUT`` (above 0) or ``ETAG_PURGE_REPEAT_AFTER`` (0 turns it off)."""
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else -1
+    if not (0 <= number <= 60) or (number == 0 and not zero_allowed):
+        smallest = "from 0" if zero_allowed else "above 0"
+        raise ValueError(f"{name} must be seconds {smallest} up to 60, not {value!r}")
+    return float(number)
