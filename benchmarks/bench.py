@@ -428,7 +428,7 @@ TARGETS = {
 
 
 def print_ratio_table(cases: dict[str, Case]) -> bool:
-    """The table the README quotes; returns whether every target of ours holds."""
+    """The table docs/performance.md quotes; returns whether every target of ours holds."""
     contenders = [name for name in CONTENDERS if name in ROWS[0].keys]
     print("Request time as a ratio to bare Flask (median of per-round ratios; lower is better)")
     header = f"{'case':<32} {'baseline':<15}" + "".join(f"{name:>15}" for name in contenders)

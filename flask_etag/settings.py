@@ -12,7 +12,7 @@ from .exceptions import ETagConfigurationError
 from .generators import body_digest_function, body_tag_function
 from .purge_targets import PurgeTarget, check_seconds, parse_targets
 
-#: Config keys and their defaults, each documented in the README.
+#: Config keys and their defaults, each documented in docs/configuration.md.
 DEFAULTS: dict[str, object] = {
     "ETAG_ALGORITHM": "blake3",
     "ETAG_WEAK": False,

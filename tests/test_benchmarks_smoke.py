@@ -38,7 +38,7 @@ def quick_run() -> str:
 
 @pytest.mark.slow
 def test_ratio_table_has_every_contender_and_case(quick_run: str) -> None:
-    """The README's ratio table: ours, werkzeug and flask-smorest on all five cases."""
+    """The performance page's ratio table: ours, werkzeug and flask-smorest on all five cases."""
     assert "Request time as a ratio to bare Flask" in quick_run
     header = next(line for line in quick_run.splitlines() if line.startswith("case "))
     assert header.split()[1:5] == ["baseline", "ours", "werkzeug", "flask-smorest"]

@@ -193,7 +193,7 @@ def test_seeded_product_is_the_articles(api: FlaskClient) -> None:
 
 
 def test_flow_200_304_412_428_then_write_rfc9110_13_2(api: FlaskClient) -> None:
-    """The README's curl session: every step of the article's concurrency story."""
+    """The docs' curl session: every step of the article's concurrency story."""
     _, tag = current(api)
 
     revalidated = api.get(ITEM, headers={"If-None-Match": tag})
