@@ -27,6 +27,7 @@ from .conditions import (
     evaluate_preconditions,
     if_range_allows_partial,
     is_exact_revalidation,
+    parse_http_date,
 )
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator, _LookupGenerator
@@ -227,12 +228,14 @@ def _echoed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _view_date_may_fail(preconditions: Preconditions | None, current: Validators) -> bool:
     """§13.2.2 step 2 comes before step 3: an If-Unmodified-Since that the view's own
-    ``Last-Modified`` (``send_file``'s) may make false must be judged before a 304."""
+    ``Last-Modified`` (``send_file``'s) may make false must be judged before a 304.  One that
+    is not a valid HTTP-date is ignored (§13.1.4), so it defers nothing."""
     return (
         preconditions is not None
         and preconditions.if_unmodified_since is not None
         and preconditions.if_match is None
         and current.last_modified is None
+        and parse_http_date(preconditions.if_unmodified_since) is not None
     )
 
 

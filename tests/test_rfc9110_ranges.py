@@ -70,6 +70,19 @@ def test_range_with_matching_if_none_match_answers_304(client: FlaskClient, url:
 
 
 @pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize("date", ["", "yesterday", "Mon, 32 Jan 2026 00:00:00 GMT"])
+def test_an_invalid_if_unmodified_since_defers_no_304_rfc9110_13_1_4(
+    client: FlaskClient, url: str, date: str
+) -> None:
+    """§13.1.4: a field that is not one valid HTTP-date is ignored, so If-None-Match: * on
+    an existing file is 304 (step 3), before an unsatisfiable Range could give 416."""
+    response = fetch(
+        client, url, If_Unmodified_Since=date, If_None_Match="*", Range=f"bytes={10**6}-"
+    )
+    assert response.status_code == 304
+
+
+@pytest.mark.parametrize("url", ROUTES)
 def test_range_with_stale_if_none_match_is_served(client: FlaskClient, url: str) -> None:
     assert_partial(fetch(client, url, Range=FIRST_TEN, If_None_Match='"stale"'))
 
