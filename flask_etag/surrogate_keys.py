@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 #: Characters a key keeps as they are; anything else (a space or comma would split the key,
 #: a control character would break the field) is percent-encoded, so a key built from a URL
-#: argument is always one valid key.
-_KEPT = "/*:@._-~!$&'()+;="
+#: argument is always one valid key.  ``%`` is kept, so encoding twice changes nothing: the
+#: keys a write announces are the very tokens its reads carried.
+_KEPT = "/*:@._-~!$&'()+;=%"
 
 #: The route's own keys: fixed names, or a function of the view's URL arguments.
 RouteKeys = Iterable[str] | Callable[..., Iterable[str]] | None

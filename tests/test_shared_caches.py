@@ -210,6 +210,17 @@ def test_a_key_from_a_url_argument_stays_one_key_rfc9110_5_5() -> None:
     assert "X-Injected" not in response.headers
 
 
+def test_a_write_purges_the_very_tokens_its_reads_carried(written: Recorded) -> None:
+    """Keys are encoded once: announcing an encoded key again must not encode its ``%``."""
+    client = keyed_app(surrogate_keys=lambda name: [f"shelf/{name}"])
+    carried = client.get("/shelves/a%20b").headers["Surrogate-Key"]
+    app: Flask = client.application
+    with app.test_request_context("/shelves/a%20b", method="PUT"):
+        announce_write([carried])
+        announce_write(["shelf/a b"])
+    assert [kwargs["keys"] for kwargs in written.kwargs] == [(carried,), (carried,)]
+
+
 def test_routes_without_keys_send_no_key_field() -> None:
     client = keyed_app()
     assert "Surrogate-Key" not in client.get("/shelves/a").headers
