@@ -31,8 +31,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support_caches import varnish_server
-from support_processes import LOOPBACK, free_port, gunicorn_server, postgres_schema
-from test_many_hosts import APP, HOSTS, ITEM, varnish_config
+from support_processes import LOOPBACK, free_port, postgres_schema
+from test_many_hosts import ITEM, example_hosts, varnish_config
 
 RECIPES = {
     "freshness only (s-maxage=5, no purge)": ("max-age=0, s-maxage=5, must-revalidate", False),
@@ -46,27 +46,12 @@ def stack(folder: Path, cache_control: str, purge: bool) -> Iterator[tuple[str, 
     """Varnish in front of three hosts; yields the cache's URL and the hosts'."""
     port = free_port()
     cache_url = f"http://{LOOPBACK}:{port}"
-    environment = {
-        "FLASK_ETAG_CACHE_CONTROL": cache_control,
-        "FLASK_ETAG_PURGE_URLS": f'["{cache_url}"]' if purge else "[]",
-    }
-    with contextlib.ExitStack() as servers:
-        database_url = servers.enter_context(postgres_schema("flask_etag_staleness"))
-        hosts = []
-        for number in range(HOSTS):
-            working_dir = folder / f"host{number}"
-            working_dir.mkdir()
-            env = {
-                **environment,
-                "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
-                "PYTHONHASHSEED": str(number + 1),
-            }
-            server = gunicorn_server(
-                APP, threads=4, env=env, ready_path=ITEM, working_dir=working_dir
-            )
-            hosts.append(servers.enter_context(server))
-        vcl = varnish_config(hosts)
-        cache = servers.enter_context(varnish_server(folder / "varnish", vcl, port, ITEM))
+    config = {"FLASK_ETAG_CACHE_CONTROL": cache_control}
+    with (
+        postgres_schema("flask_etag_staleness") as database_url,
+        example_hosts(folder, database_url, [cache_url] if purge else [], config) as hosts,
+        varnish_server(folder / "varnish", varnish_config(hosts), port, ITEM) as cache,
+    ):
         yield cache, hosts
 
 

@@ -45,6 +45,12 @@ def nginx_user() -> str:
     return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
 
 
+def nginx_temp_paths(prefix: Path) -> str:
+    """nginx's temporary folders, all under ``prefix`` (its defaults are system folders)."""
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    return " ".join(f"{kind}_temp_path {prefix}/{kind}_temp;" for kind in kinds)
+
+
 @contextlib.contextmanager
 def nginx_server(
     prefix: Path, config_for_port: Callable[[int], str], port: int | None = None

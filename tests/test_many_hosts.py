@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import requests
-from support_caches import nginx_server, nginx_user, varnish_server
+from support_caches import nginx_server, nginx_temp_paths, nginx_user, varnish_server
 from support_processes import (
     LOOPBACK,
     REPO_ROOT,
@@ -65,8 +65,13 @@ class Stack:
 
 
 @contextlib.contextmanager
-def example_hosts(folder: Path, database_url: str, purge_urls: list[Any]) -> Iterator[list[str]]:
-    """The example on ``HOSTS`` gunicorn servers, each with its own hash seed and folder."""
+def example_hosts(
+    folder: Path, database_url: str, purge_urls: list[Any], config: dict[str, str] | None = None
+) -> Iterator[list[str]]:
+    """The example on ``HOSTS`` gunicorn servers, each with its own hash seed and folder.
+
+    :param config: more ``FLASK_*`` variables for every host.
+    """
     with contextlib.ExitStack() as stack:
         urls = []
         for number in range(HOSTS):
@@ -76,6 +81,7 @@ def example_hosts(folder: Path, database_url: str, purge_urls: list[Any]) -> Ite
                 "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
                 "FLASK_ETAG_PURGE_URLS": json.dumps(purge_urls),
                 "PYTHONHASHSEED": str(number + 1),
+                **(config or {}),
             }
             server = gunicorn_server(
                 APP, threads=4, env=environment, ready_path=ITEM, working_dir=working_dir
@@ -112,11 +118,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy_temp;
-    fastcgi_temp_path {prefix}/fastcgi_temp;
-    uwsgi_temp_path {prefix}/uwsgi_temp;
-    scgi_temp_path {prefix}/scgi_temp;
+    {temp_paths}
     access_log off;
     proxy_cache_path {prefix}/cache keys_zone=api:1m;
     upstream hosts {{
@@ -155,6 +157,7 @@ def nginx_config(prefix: Path, port: int, hosts: list[str]) -> str:
     return NGINX_CONF.format(
         module=PURGE_MODULE,
         user=nginx_user(),
+        temp_paths=nginx_temp_paths(prefix),
         prefix=prefix,
         servers=servers,
         listen=f"{LOOPBACK}:{port}",

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import requests
 from access_logs import Logged, access_log_args, read_access_log, wait_for_requests
-from support_caches import nginx_server, nginx_user
+from support_caches import nginx_server, nginx_temp_paths, nginx_user
 from support_processes import LOOPBACK, gunicorn_server
 
 pytestmark = pytest.mark.slow
@@ -57,11 +57,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy_temp;
-    fastcgi_temp_path {prefix}/fastcgi_temp;
-    uwsgi_temp_path {prefix}/uwsgi_temp;
-    scgi_temp_path {prefix}/scgi_temp;
+    {temp_paths}
     log_format upstream escape=json '{log_format}';
     access_log {prefix}/access.log upstream;
 
@@ -136,6 +132,7 @@ def nginx_config(prefix: Path, port: int, origin_url: str) -> str:
     """The config: everything under ``prefix``, listening on loopback only."""
     return NGINX_CONF.format(
         user=nginx_user(),
+        temp_paths=nginx_temp_paths(prefix),
         prefix=prefix,
         log_format=NGINX_LOG_FORMAT,
         listen=f"{LOOPBACK}:{port}",

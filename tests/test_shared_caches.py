@@ -64,24 +64,24 @@ class Recorded:
         return [kwargs for _, kwargs in self.sends]
 
 
-@pytest.fixture
-def written() -> Iterator[Recorded]:
+def recording(signal: Any) -> Iterator[Recorded]:
+    """Record ``signal``'s sends while a test runs (the example's start-up forgotten)."""
     recorded = Recorded()
-    etag_written.connect(recorded.receive)
+    signal.connect(recorded.receive)
     _RECORDS.append(recorded.sends)
     yield recorded
     _RECORDS.remove(recorded.sends)
-    etag_written.disconnect(recorded.receive)
+    signal.disconnect(recorded.receive)
+
+
+@pytest.fixture
+def written() -> Iterator[Recorded]:
+    yield from recording(etag_written)
 
 
 @pytest.fixture
 def purge_failed() -> Iterator[Recorded]:
-    recorded = Recorded()
-    etag_purge_failed.connect(recorded.receive)
-    _RECORDS.append(recorded.sends)
-    yield recorded
-    _RECORDS.remove(recorded.sends)
-    etag_purge_failed.disconnect(recorded.receive)
+    yield from recording(etag_purge_failed)
 
 
 class PurgeRecorder(BaseHTTPRequestHandler):
