@@ -26,6 +26,8 @@ from .signals import (
     etag_written,
 )
 
+__version__ = "0.1.0"
+
 __all__ = [
     "ETag",
     "ETagConfigurationError",

@@ -8,10 +8,12 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from flask import Response
+from flask import Response, has_request_context
+from flask.views import View
 
 from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
 from .exceptions import ETagConfigurationError
+from .frameworks import check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .handling import respond_with_body_hash, respond_with_known_validators
 from .internals import serving_context
@@ -137,19 +139,25 @@ def _check_cache_control(cache_control: object) -> None:
 
 def _conditional(view: F, spec: RouteSpec) -> F:
     """Wrap ``view`` so its requests go through RFC 9110 §13.2.2 evaluation."""
-    if not callable(view):
-        raise TypeError(f"etag decorators wrap a view function, not {view!r}")
+    if not callable(view) or isinstance(view, type):
+        raise _not_a_view_error(view)
     is_async = inspect.iscoroutinefunction(view)
     decided_before_view = isinstance(spec.generator, _LookupGenerator)
+    check_wrapped_view(view, decided_before_view)
     respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
     read = keyed(respond) if spec.keyed else respond
+    # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
+    order_unchecked = not inspect.ismethod(view)
 
     @functools.wraps(view)
     def conditional_view(*positional: Any, **view_args: Any) -> Response | Any:
+        nonlocal order_unchecked
         if positional:
-            raise _positional_call_error(view, positional)
+            raise _positional_call_error(view, positional, conditional_view)
         serving = serving_context()
         app = serving.app
+        if order_unchecked:  # decorators applied above this one are only seen now
+            order_unchecked = not check_wrappers_above(conditional_view, app, serving.request)
         # The lookup current_settings does, without its call; it still explains a missing set-up.
         settings = app.extensions.get(SETTINGS_KEY) or current_settings(app)
         call = app.ensure_sync(view) if is_async else view
@@ -177,11 +185,27 @@ def _conditional(view: F, spec: RouteSpec) -> F:
     return conditional_view  # type: ignore[return-value]
 
 
-def _positional_call_error(view: Callable[..., Any], positional: tuple[Any, ...]) -> TypeError:
+def _not_a_view_error(view: object) -> TypeError:
+    """A class is not a view: ``@etag`` above ``@blp.route``/``@ns.route`` gets the class back
+    after the route was registered untagged, so refuse it rather than tag nothing."""
+    if not isinstance(view, type):
+        return TypeError(f"etag decorators wrap a view function, not {view!r}")
+    return TypeError(
+        f"etag decorators wrap a view function, not the class {view.__name__}: on a MethodView "
+        "(a flask-smorest or APIFlask MethodView, a Flask-RESTX Resource) list the decorator "
+        "in the class's `decorators` attribute, and keep the route decorator on top."
+    )
+
+
+def _positional_call_error(
+    view: Callable[..., Any], positional: tuple[Any, ...], conditional_view: Callable[..., Any]
+) -> Exception:
     """Explain a positional call: Flask passes URL arguments by keyword, so it is a misuse.
 
-    The usual cause is ``@etag(some_function)``: the function was taken for the view, and the
-    real view is now being passed to it.
+    Causes: ``@etag(some_function)``, where the function was taken for the view and the real
+    view is now passed to it; a decorated MethodView method, called with ``self``; or a
+    request parser above ``@etag`` (flask-smorest's ``@blp.arguments``), which
+    :func:`~flask_etag.frameworks.check_wrappers_above` names.
     """
     name = getattr(view, "__qualname__", repr(view))
     if len(positional) == 1 and callable(positional[0]):
@@ -189,6 +213,9 @@ def _positional_call_error(view: Callable[..., Any], positional: tuple[Any, ...]
             f"etag() was given the function {name} where a generator was expected: wrap it, "
             f"e.g. @etag(VersionGenerator({name})) or @etag(TimestampGenerator({name}))"
         )
+    if not isinstance(positional[0], View) and has_request_context():
+        served = serving_context()
+        check_wrappers_above(conditional_view, served.app, served.request)
     return TypeError(
         f"the flask_etag view {name} was called with positional arguments; Flask passes URL "
         "arguments by keyword. On a MethodView, list the decorator in its `decorators` "

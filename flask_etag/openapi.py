@@ -15,6 +15,7 @@ lazily so a spec without tagged routes carries none of them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec, BasePlugin
@@ -85,11 +86,16 @@ class ETagPlugin(BasePlugin):
     """apispec plugin adding ETag headers, conditional parameters and 304/412/428 responses.
 
     :param problem_details: describe 412/428 bodies as ``application/problem+json`` (RFC
-        9457), flask_etag's default; pass False when the app renders them itself.
+        9457), flask_etag's default; pass False when the app renders them itself (APIFlask
+        and flask-smorest do, in their own error format).
+    :param app: the app whose routes the spec documents, for frameworks that add operations
+        without their view: APIFlask gives the path, flask-smorest the URL rule, and the view
+        is found in the app's URL map.  One plugin per app; without it, the current app.
     """
 
-    def __init__(self, *, problem_details: bool = True) -> None:
+    def __init__(self, *, problem_details: bool = True, app: Flask | None = None) -> None:
         self.problem_details = problem_details
+        self.app = app
 
     def init_spec(self, spec: APISpec) -> None:
         """Register the shared components; OpenAPI 2 has no header components, so 3 only."""
@@ -134,16 +140,39 @@ class ETagPlugin(BasePlugin):
         operations: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Add the conditional-request parts to the operations of ``kwargs["view"]``."""
+        """Add the conditional-request parts to the operations of ``kwargs["view"]``, or of
+        the views the app routes ``kwargs["rule"]`` or ``path`` to."""
         view = kwargs.get("view")
-        if view is None or not operations:
+        if not operations:
             return
-        tagging = describe_view(_app_of(kwargs), view)
+        if view is None:
+            self._document_routes(path, operations, kwargs)
+            return
+        tagging = describe_view(_app_of(kwargs, self.app), view)
         if tagging is None:
             return
         for method, operation in operations.items():
             if method.upper() in _JUDGED_METHODS and isinstance(operation, dict):
                 self._document_operation(method.upper(), operation, tagging)
+
+    def _document_routes(
+        self, path: str | None, operations: dict[str, Any], kwargs: dict[str, Any]
+    ) -> None:
+        """Document operations given without their view, each by the rule serving its method."""
+        app = _known_app(kwargs, self.app)
+        if app is None:
+            return  # a path written by hand, with no app to find its route in
+        rule = kwargs.get("rule")
+        rules = [rule] if rule is not None else _rules_at(app, path)
+        for rule in rules:
+            view = app.view_functions.get(rule.endpoint)
+            tagging = None if view is None else describe_view(app, view, rule.endpoint)
+            if tagging is None:
+                continue
+            methods = _JUDGED_METHODS & (rule.methods or set())
+            for method, operation in operations.items():
+                if method.upper() in methods and isinstance(operation, dict):
+                    self._document_operation(method.upper(), operation, tagging)
 
     def _document_operation(
         self, method: str, operation: dict[str, Any], tagging: RouteTagging
@@ -238,17 +267,34 @@ def _last_modified_header() -> dict[str, Any]:
     }
 
 
-def _app_of(kwargs: dict[str, Any]) -> Flask:
-    """The app whose config decides weak tags and auto mode: ``app=`` or the current one."""
-    app = kwargs.get("app")
+#: A werkzeug rule's argument with its optional converter: ``<int:item_id>``.
+_RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _rules_at(app: Flask, path: str | None) -> list[Any]:
+    """The app's URL rules whose OpenAPI path is ``path`` (``<int:id>`` written ``{id}``)."""
+    return [
+        rule for rule in app.url_map.iter_rules() if _RULE_ARGUMENT.sub(r"{\1}", rule.rule) == path
+    ]
+
+
+def _app_of(kwargs: dict[str, Any], default: Flask | None = None) -> Flask:
+    """The app whose config decides weak tags and auto mode: ``app=``, the plugin's, or the
+    current one."""
+    app = _known_app(kwargs, default)
     if app is not None:
-        return app  # type: ignore[no-any-return]
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+        return app
     raise ETagConfigurationError(
-        "ETagPlugin needs the Flask app: call spec.path(view=..., app=app) or run inside "
-        "`with app.app_context():`."
+        "ETagPlugin needs the Flask app: create ETagPlugin(app=app), call "
+        "spec.path(view=..., app=app) or run inside `with app.app_context():`."
     )
+
+
+def _known_app(kwargs: dict[str, Any], default: Flask | None) -> Flask | None:
+    app: Flask | None = kwargs.get("app") or default
+    if app is None and has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def _add_validator_headers(operation: dict[str, Any], tagging: RouteTagging) -> None:

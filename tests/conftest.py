@@ -43,6 +43,7 @@ import pytest
 from flask import Flask, Response, abort, redirect, request, send_file
 from flask.testing import FlaskClient
 from flask.views import MethodView
+from support_databases import dispose_registered
 
 from flask_etag import ETag, TimestampGenerator, VersionGenerator, etag, require_if_match
 
@@ -287,6 +288,14 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
 
 
 MakeApp = Callable[..., StoreApp]
+
+
+@pytest.fixture(autouse=True)
+def _dispose_database_engines() -> Iterator[None]:
+    """The engines of the apps a test registered with ``dispose_after_test`` are disposed
+    when it ends (see tests/support_databases.py)."""
+    yield
+    dispose_registered()
 
 
 @pytest.fixture

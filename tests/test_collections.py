@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.ext.compiler
 from flask import Flask
 from flask.testing import FlaskClient
+from support_databases import dispose_after_test
 from test_example import COLLECTION, database, example_app, load_example, postgres_url
 
 products = load_example()
@@ -296,8 +297,10 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
 
     from flask_etag import etag
 
-    app = products.create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    app = dispose_after_test(
+        products.create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+        )
     )
 
     @etag(products.product_pages)
@@ -315,8 +318,6 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
     assert (response.status_code, response.text) == (200, "101\n")
     assert "ETag" not in response.headers
     assert listed.headers["ETag"]  # the same collection, not streamed, is tagged
-    with app.app_context():
-        products.db.engine.dispose()
 
 
 def _filtered_app(tmp_path: Any, where: Callable[[str], Any]) -> FlaskClient:
@@ -326,8 +327,10 @@ def _filtered_app(tmp_path: Any, where: Callable[[str], Any]) -> FlaskClient:
     from flask_etag import etag
     from flask_etag.sqlalchemy import CollectionGenerator
 
-    app = products.create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    app = dispose_after_test(
+        products.create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+        )
     )
 
     def named() -> sa.Select[Any]:

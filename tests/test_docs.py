@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from support_databases import dispose_after_test
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -66,7 +68,12 @@ def test_the_examples_of_a_page_run(
         if block.not_run_because is not None:
             continue
         code = compile(block.code, f"{page.relative_to(ROOT)}:{block.line}", "exec")
-        exec(code, module.__dict__)
+        try:
+            exec(code, module.__dict__)
+        finally:
+            for value in list(module.__dict__.values()):
+                if isinstance(value, Flask):
+                    dispose_after_test(value)
         ran += 1
     assert ran or all(block.not_run_because for block in blocks(page))
 

@@ -21,7 +21,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -803,7 +803,7 @@ def test_database_comes_from_the_environment(
     try:
         assert current(app.test_client())[0] == SEEDED
         assert path.exists()
-        with sqlite3.connect(path) as connection:
+        with closing(sqlite3.connect(path)) as connection:
             # WAL: readers never wait for the writer (a database setting, kept in the file).
             assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
             assert connection.execute("SELECT id FROM products").fetchall() == [(101,)]

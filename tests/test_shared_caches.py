@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from support_databases import dispose_after_test
 from support_processes import LOOPBACK, free_port
 from test_example import load_example
 
@@ -134,6 +135,7 @@ def example(tmp_path: Path, **config: Any) -> FlaskClient:
             **config,
         }
     )
+    dispose_after_test(app)
     for record in _RECORDS:
         record.clear()
     return app.test_client()

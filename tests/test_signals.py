@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from support_databases import dispose_after_test
 
 from flask_etag import (
     ETag,
@@ -235,7 +236,7 @@ class Note(_Base):
 
 def test_stale_data_error_signals_412_once(sent: Sent) -> None:
     """Another writer lands between the check and the write: StaleDataError becomes one 412."""
-    app = Flask(__name__)
+    app = dispose_after_test(Flask(__name__))
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
     db = SQLAlchemy(model_class=_Base)
     db.init_app(app)

@@ -1,0 +1,222 @@
+"""Where ``@etag`` goes among the decorators of Flask-Login, flask-smorest, APIFlask and RESTX.
+
+A wrong order fails silently otherwise: an access check under a version route is never
+reached by a 304 (which then tells an unauthorised client its tag is current), and a
+framework's serialiser above ``@etag`` receives the response ``@etag`` already made from the
+raw result, so its schema is never applied.  The right order, top to bottom::
+
+    @route                       # @app.get, @blp.route, @ns.route
+    @login_required              # access checks: Flask-Login, @app.auth_required
+    @etag(...)                   # or @require_if_match(...)
+    @parser / @serialiser        # @blp.arguments, @blp.response, @app.input, @app.output
+    def view(...): ...
+
+Decorators are recognised by the code of the wrapper each one makes, read from the installed
+package (the only reach into those libraries' internals; ``tests/test_frameworks.py`` fails
+loudly when a release changes it).  Whatever is below ``@etag`` is seen when it decorates;
+what is above is seen only on the route's first request, since a decorator applied later
+calls no flask_etag code.  Flask-RESTX needs no check: its decorators (``@ns.expect``,
+``@ns.marshal_with``) go on a Resource's methods and flask_etag's in its ``decorators``, so
+they are always under it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from types import CodeType
+from typing import Any
+
+from flask import Flask, Request
+
+from .exceptions import ETagConfigurationError
+
+#: One known decorator: (module, its public decorator, the nested functions down to the
+#: wrapper it returns, how a user writes it).
+Known = tuple[str, str, tuple[str, ...], str]
+
+#: Access checks: they must be above a version or timestamp ``@etag``.
+ACCESS_CHECKS: tuple[Known, ...] = (
+    ("flask_login", "login_required", ("decorated_view",), "@login_required"),
+    ("flask_login", "fresh_login_required", ("decorated_view",), "@fresh_login_required"),
+    (
+        "flask_httpauth",
+        "HTTPAuth.login_required",
+        ("login_required_internal", "decorated"),
+        "@auth.login_required (APIFlask: @app.auth_required)",
+    ),
+    (
+        "flask_httpauth",
+        "MultiAuth.login_required",
+        ("login_required_internal", "decorated"),
+        "@auth.login_required (APIFlask: @app.auth_required)",
+    ),
+)
+
+#: Request parsers: above ``@etag`` they would read the content before the preconditions are
+#: judged (RFC 9110 §13.2.1) and pass ``@etag`` arguments that are not URL arguments.
+PARSERS: tuple[Known, ...] = (
+    ("flask_smorest", "Blueprint.arguments", ("decorator", "wrapper"), "@blp.arguments"),
+    ("flask_smorest", "Blueprint.paginate", ("decorator", "wrapper"), "@blp.paginate"),
+    ("apiflask", "APIFlask.input", ("decorator", "wrapper"), "@app.input"),
+    (
+        "webargs.core",
+        "Parser.use_args",
+        ("decorator", "wrapper"),
+        "@app.input (webargs' @use_args)",
+    ),
+)
+
+#: Response serialisers: above ``@etag`` they would get the response ``@etag`` made from the
+#: raw result, so their schema would never apply.
+SERIALISERS: tuple[Known, ...] = (
+    ("flask_smorest", "Blueprint.response", ("decorator", "wrapper"), "@blp.response"),
+    ("apiflask", "APIFlask.output", ("decorator", "_response"), "@app.output"),
+)
+
+#: flask-smorest's own conditional requests: one route cannot have two deciders.
+CONFLICTING: tuple[Known, ...] = (
+    ("flask_smorest", "Blueprint.etag", ("decorator", "wrapper"), "@blp.etag"),
+)
+
+#: The right order for each framework, top to bottom.
+RIGHT_ORDERS = {
+    "flask_smorest": "@blp.route, @etag (or @require_if_match), @blp.arguments, "
+    "@blp.response, @blp.paginate, the view",
+    "apiflask": "@app.get (or @app.route), @app.auth_required, @etag (or "
+    "@require_if_match), @app.input, @app.output, the view",
+    "webargs.core": "the route decorator, access checks, @etag (or @require_if_match), "
+    "@app.input or @use_args, @app.output, the view",
+}
+
+
+def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> None:
+    """At decoration: refuse what ``@etag`` would wrap that belongs above it (or nowhere).
+
+    :param decided_before_view: a version or timestamp route, whose 304 and 412 are answered
+        before the view and the decorators under ``@etag`` run (RFC 9110 §13.2.1 lets a server
+        evaluate preconditions first; that is what makes an access check under it too late).
+    """
+    conflicting = _found(_chain(view), CONFLICTING)
+    if conflicting:
+        raise _conflict_error(view, conflicting)
+    checks = _found(_chain(view), ACCESS_CHECKS) if decided_before_view else []
+    if checks:
+        raise ETagConfigurationError(
+            f"{_labels(checks)} is under @etag on the view {_name(view)}: this version or "
+            "timestamp route answers 304 and 412 before the view and the decorators under "
+            "@etag run, so an unauthorised client would learn whether its tag is current. "
+            "Put the access check above @etag: @app.get (or @blp.route), the access check, "
+            "@etag, the view."
+        )
+
+
+def check_wrappers_above(conditional_view: Callable[..., Any], app: Flask, served: Request) -> bool:
+    """On a route's first request: refuse a framework decorator wrapped around ``@etag``.
+
+    Returns False when the request does not show the registered view (no URL rule), so the
+    caller checks again on the next one.
+    """
+    rule = served.url_rule
+    if rule is None:
+        return False
+    above = _above(app.view_functions.get(rule.endpoint), conditional_view)
+    conflicting = _found(above, CONFLICTING)
+    if conflicting:
+        raise _conflict_error(conditional_view, conflicting)
+    serialisers, parsers = _found(above, SERIALISERS), _found(above, PARSERS)
+    if serialisers or parsers:
+        if len(parsers) > 1:  # webargs' wrapper around @blp.arguments: name the framework's
+            parsers = [known for known in parsers if known[0] != "webargs.core"]
+        what = (
+            "it would serialise a result @etag already made into a response, so its schema "
+            "would never apply"
+            if serialisers
+            else "it would parse the request before the preconditions are judged (RFC 9110 "
+            "§13.2.1 judges them before the content is processed) and pass @etag arguments "
+            "that are not URL arguments"
+        )
+        misplaced = serialisers + parsers
+        raise ETagConfigurationError(
+            f"{_labels(misplaced)} wraps @etag on the view {_name(conditional_view)} "
+            f"(endpoint {rule.endpoint!r}): {what}. Put @etag above it; top to bottom: "
+            f"{RIGHT_ORDERS[misplaced[0][0]]}."
+        )
+    return True
+
+
+def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
+    """The wrappers between the registered view and ``conditional_view``; none if it is not
+    in the chain (a Flask-RESTX ``method_decorators`` wrapper, made per request)."""
+    wrappers: list[Any] = []
+    for function in _chain(registered):
+        if function is conditional_view:
+            return wrappers
+        wrappers.append(function)
+    return []
+
+
+def _chain(view: Any) -> Iterator[Any]:
+    """``view`` and every function it wraps, by the ``__wrapped__`` that functools.wraps sets."""
+    seen: set[int] = set()
+    while view is not None and id(view) not in seen:
+        seen.add(id(view))
+        yield view
+        view = getattr(view, "__wrapped__", None)
+
+
+def _found(functions: Iterable[Any], known: tuple[Known, ...]) -> list[Known]:
+    """The known decorators whose wrappers are among ``functions``, in their order."""
+    codes = _known_codes(known)
+    return [codes[code] for code in map(_code_of, functions) if code in codes]
+
+
+def _labels(found: list[Known]) -> str:
+    return " and ".join(dict.fromkeys(known[3] for known in found))
+
+
+def _code_of(function: Any) -> CodeType | None:
+    code = getattr(function, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
+def _known_codes(known: tuple[Known, ...]) -> dict[CodeType | None, Known]:
+    """The wrapper code of each known decorator whose package is imported (else not in use)."""
+    return {
+        code: entry
+        for entry in known
+        if entry[0] in sys.modules
+        for code in _wrapper_codes(*entry[:3])
+    }
+
+
+@functools.cache
+def _wrapper_codes(module: str, decorator: str, nested: tuple[str, ...]) -> tuple[CodeType, ...]:
+    """The code objects of the wrappers ``decorator`` makes: a nested function's code is one
+    constant of the enclosing function's, shared by every wrapper it returns."""
+    function: Any = sys.modules[module]
+    for attribute in decorator.split("."):
+        function = getattr(function, attribute, None)
+    outer = _code_of(function)
+    codes = [] if outer is None else [outer]
+    for name in nested:
+        codes = [
+            constant
+            for code in codes
+            for constant in code.co_consts
+            if isinstance(constant, CodeType) and constant.co_name == name
+        ]
+    return tuple(codes)
+
+
+def _conflict_error(view: Callable[..., Any], found: list[Known]) -> ETagConfigurationError:
+    return ETagConfigurationError(
+        f"{_labels(found)} and flask_etag both decide the conditional requests of the view "
+        f"{_name(view)}: remove {_labels(found)} and its set_etag and check_etag calls; "
+        "flask_etag tags the response and answers 304, 412 and 428."
+    )
+
+
+def _name(view: Any) -> str:
+    return str(getattr(view, "__qualname__", None) or repr(view))
