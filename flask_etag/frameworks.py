@@ -98,10 +98,11 @@ def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> N
         before the view and the decorators under ``@etag`` run (RFC 9110 §13.2.1 lets a server
         evaluate preconditions first; that is what makes an access check under it too late).
     """
-    conflicting = _found(_chain(view), CONFLICTING)
+    wrapped = list(wrapper_chain(view))
+    conflicting = _found(wrapped, CONFLICTING)
     if conflicting:
         raise _conflict_error(view, conflicting)
-    checks = _found(_chain(view), ACCESS_CHECKS) if decided_before_view else []
+    checks = _found(wrapped, ACCESS_CHECKS) if decided_before_view else []
     if checks:
         raise ETagConfigurationError(
             f"{_labels(checks)} is under @etag on the view {_name(view)}: this version or "
@@ -150,15 +151,16 @@ def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
     """The wrappers between the registered view and ``conditional_view``; none if it is not
     in the chain (a Flask-RESTX ``method_decorators`` wrapper, made per request)."""
     wrappers: list[Any] = []
-    for function in _chain(registered):
+    for function in wrapper_chain(registered):
         if function is conditional_view:
             return wrappers
         wrappers.append(function)
     return []
 
 
-def _chain(view: Any) -> Iterator[Any]:
-    """``view`` and every function it wraps, by the ``__wrapped__`` that functools.wraps sets."""
+def wrapper_chain(view: Any) -> Iterator[Any]:
+    """``view`` and every function it wraps, by the ``__wrapped__`` that functools.wraps sets
+    (a cycle ends it)."""
     seen: set[int] = set()
     while view is not None and id(view) not in seen:
         seen.add(id(view))

@@ -16,6 +16,7 @@ lazily so a spec without tagged routes carries none of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from typing import Any
 
 from apispec import APISpec, BasePlugin
@@ -149,11 +150,8 @@ class ETagPlugin(BasePlugin):
             self._document_routes(path, operations, kwargs)
             return
         tagging = describe_view(_app_of(kwargs, self.app), view)
-        if tagging is None:
-            return
-        for method, operation in operations.items():
-            if method.upper() in _JUDGED_METHODS and isinstance(operation, dict):
-                self._document_operation(method.upper(), operation, tagging)
+        if tagging is not None:
+            self._document_operations(operations, _JUDGED_METHODS, tagging)
 
     def _document_routes(
         self, path: str | None, operations: dict[str, Any], kwargs: dict[str, Any]
@@ -167,12 +165,17 @@ class ETagPlugin(BasePlugin):
         for rule in rules:
             view = app.view_functions.get(rule.endpoint)
             tagging = None if view is None else describe_view(app, view, rule.endpoint)
-            if tagging is None:
-                continue
-            methods = _JUDGED_METHODS & (rule.methods or set())
-            for method, operation in operations.items():
-                if method.upper() in methods and isinstance(operation, dict):
-                    self._document_operation(method.upper(), operation, tagging)
+            if tagging is not None:
+                methods = _JUDGED_METHODS & (rule.methods or set())
+                self._document_operations(operations, methods, tagging)
+
+    def _document_operations(
+        self, operations: dict[str, Any], methods: Container[str], tagging: RouteTagging
+    ) -> None:
+        """Document each of ``operations`` whose method is one of ``methods``."""
+        for method, operation in operations.items():
+            if method.upper() in methods and isinstance(operation, dict):
+                self._document_operation(method.upper(), operation, tagging)
 
     def _document_operation(
         self, method: str, operation: dict[str, Any], tagging: RouteTagging

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from .decorators import SPEC_ATTRIBUTE
+from .frameworks import wrapper_chain
 from .generators import HashGenerator, TimestampGenerator
 from .settings import SETTINGS_KEY, Settings
 from .spec import RouteSpec
@@ -40,14 +41,10 @@ def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
     ``functools.wraps`` copies it onto outer decorators; the ``__wrapped__`` chain is followed
     for those that copy only that.
     """
-    seen: set[int] = set()
-    current: Any = view
-    while current is not None and id(current) not in seen:
-        spec = getattr(current, SPEC_ATTRIBUTE, None)
+    for function in wrapper_chain(view):
+        spec = getattr(function, SPEC_ATTRIBUTE, None)
         if isinstance(spec, RouteSpec):
             return spec
-        seen.add(id(current))
-        current = getattr(current, "__wrapped__", None)
     return None
 
 

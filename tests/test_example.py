@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from support_databases import dispose_after_test
 from support_processes import (
     LENIENT_VALUES,
     STRICT_VALUES,
@@ -799,33 +800,25 @@ def test_database_comes_from_the_environment(
     """``create_app`` reads ``FLASK_SQLALCHEMY_DATABASE_URI`` (``from_prefixed_env``)."""
     path = tmp_path / "from-env.sqlite3"
     monkeypatch.setenv("FLASK_SQLALCHEMY_DATABASE_URI", f"sqlite:///{path}")
-    app = products.create_app({"TESTING": True})
-    try:
-        assert current(app.test_client())[0] == SEEDED
-        assert path.exists()
-        with closing(sqlite3.connect(path)) as connection:
-            # WAL: readers never wait for the writer (a database setting, kept in the file).
-            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert connection.execute("SELECT id FROM products").fetchall() == [(101,)]
-        with app.app_context():
-            # busy_timeout: "database is locked" becomes a short wait, never a 500.
-            timeout = products.db.session.execute(sa.text("PRAGMA busy_timeout")).scalar()
-        assert timeout == products.SQLITE_BUSY_TIMEOUT_MS
-    finally:
-        with app.app_context():
-            products.db.engine.dispose()
+    app = dispose_after_test(products.create_app({"TESTING": True}))
+    assert current(app.test_client())[0] == SEEDED
+    assert path.exists()
+    with closing(sqlite3.connect(path)) as connection:
+        # WAL: readers never wait for the writer (a database setting, kept in the file).
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("SELECT id FROM products").fetchall() == [(101,)]
+    with app.app_context():
+        # busy_timeout: "database is locked" becomes a short wait, never a 500.
+        timeout = products.db.session.execute(sa.text("PRAGMA busy_timeout")).scalar()
+    assert timeout == products.SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_seeding_twice_keeps_existing_data(api: FlaskClient, database: dict[str, Any]) -> None:
     """Several workers start at once: seeding is insert-if-absent, never an overwrite."""
     _, tag = current(api)
     assert patch(api, {"stock": 3}, tag).status_code == 200
-    again = products.create_app({"TESTING": True, **database})
-    try:
-        assert current(again.test_client(), COLLECTION)[0] == [{**SEEDED, "stock": 3}]
-    finally:
-        with again.app_context():
-            products.db.engine.dispose()
+    again = dispose_after_test(products.create_app({"TESTING": True, **database}))
+    assert current(again.test_client(), COLLECTION)[0] == [{**SEEDED, "stock": 3}]
 
 
 @pytest.mark.parametrize(
