@@ -288,24 +288,38 @@ def _call(app: Flask, environ: dict[str, Any]) -> tuple[str, str]:
 #: A fixed hash seed: string hashing (dict and set lookups) otherwise varies by ~1% per process.
 _PINNED_ENVIRONMENT = {**os.environ, "PYTHONHASHSEED": "0"}
 
-#: Memory layouts each case is counted in.  Where the stack and heap start moves a request's
-#: count by up to 0.7% (alignment changes the paths of memcpy, dict probes, the allocator),
-#: and a change to any module moves the layout; the mean over several layouts does not move.
+#: Memory layouts each case is counted in.  Where objects lie moves a request's count by up
+#: to 1%: CPython's type-attribute cache is indexed by the addresses of attribute names, so
+#: which lookups collide (and walk the MRO instead) depends on the heap; alignment changes
+#: the paths of memcpy and the allocator.  Any change to any module, even the length of the
+#: checkout's path, moves the layout.  The mean over several different layouts does not.
 LAYOUTS = 8
+
+#: Starts the case's process in layout ``N``: ``3N`` objects of every small-object size class
+#: are allocated before anything is imported, shifting where every later object lies, and the
+#: environment variable's length (``16N`` bytes) shifts the stack.
+_LAUNCHER = (
+    "import os, runpy, sys; "
+    "layout = int(os.environ['FLASK_ETAG_BENCH_LAYOUT']); "
+    "ballast = [bytes(size) for _ in range(3 * layout) for size in range(0, 480, 8)]; "
+    "sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 def count_instructions(case: str, requests: int, layout: int = 0) -> int:
     """Instructions of the whole process serving ``requests`` requests of ``case``.
 
-    :param layout: shifts the process's initial stack by ``16 * layout`` bytes of environment.
+    :param layout: which memory layout the process starts in (see :data:`_LAUNCHER`).
     """
-    environment = {**_PINNED_ENVIRONMENT, "FLASK_ETAG_BENCH_LAYOUT": "x" * (16 * layout)}
+    environment = {**_PINNED_ENVIRONMENT, "FLASK_ETAG_BENCH_LAYOUT": str(layout).ljust(16 * layout)}
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "callgrind.out"
         completed = subprocess.run(
             [
                 "valgrind", "--tool=callgrind", f"--callgrind-out-file={output}",
-                sys.executable, __file__, "--run", case, "--requests", str(requests),
+                sys.executable, "-c", _LAUNCHER, __file__,
+                "--run", case, "--requests", str(requests),
             ],
             capture_output=True, text=True, timeout=900, env=environment,
         )  # fmt: skip

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, after_this_request, request
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from . import context
@@ -31,7 +31,13 @@ from .conditions import (
 )
 from .exceptions import ETagPreconditionFailed
 from .generators import HashGenerator, _LookupGenerator
-from .internals import header_list, serving_context, status_code_of
+from .internals import (
+    header_list,
+    hooks_after_this_request,
+    send_fields_as_built,
+    serving_context,
+    status_code_of,
+)
 from .responses import (
     add_validators,
     apply_cache_policy,
@@ -42,6 +48,7 @@ from .responses import (
     not_modified_like,
     parse_last_modified,
     set_route_validators,
+    turn_not_modified,
     validator_fields,
     validator_headers,
     validators_of,
@@ -347,7 +354,6 @@ def respond_with_body_hash(
     else:  # a route without URL arguments, such as a collection: no keyword dict to build
         result = view()
     response = result if isinstance(result, app.response_class) else app.make_response(result)
-    generator: HashGenerator = spec.generator  # type: ignore[assignment]
     chunks = response.response
     fields = header_list(response.headers)
     built_by_werkzeug = (  # the two fields werkzeug gives every body a view returns
@@ -360,10 +366,11 @@ def respond_with_body_hash(
         and status_code_of(response) == 200
         and not response.direct_passthrough
         and (built_by_werkzeug or _no_tag_or_coding(fields))
+        and not hooks_after_this_request()  # none may rewrite the body after the tag
     ):
         return conditional_body_response(
             response,
-            generator,
+            spec.generator,  # type: ignore[arg-type]
             settings,
             spec,
             preconditions,
@@ -373,10 +380,14 @@ def respond_with_body_hash(
     if spec.app_default_hash:  # body_etag_header's first step, without its call
         etag_header = settings.tag_body(chunks[0])
     else:
-        etag_header = body_etag_header(chunks[0], generator, settings)
+        etag_header = body_etag_header(chunks[0], spec.generator, settings)  # type: ignore[arg-type]
     fields.append(("ETag", etag_header))
     if preconditions is None:
+        send_fields_as_built(response)
         return response
+    if built_by_werkzeug and is_exact_revalidation(preconditions, etag_header):
+        del fields[:2]  # Content-Type and Content-Length: a 304 carries no such metadata
+        return turn_not_modified(response)
     return judge_safe_request(response, etag_header, method, preconditions)
 
 
@@ -691,14 +702,28 @@ def conditional_body_response(
             response.vary.update(spec.vary)
     if coded and etag_header is not None:
         tag_coded_representation(response)  # a view that compressed its own output
-    if body is not None and settings.finish_in_hook and not final:
-        # Another after_request hook may still rewrite the body: the last hook checks the tag
-        # against the bytes really sent, then judges the request (flask_etag.finishing).
+    if body is not None and not final and _finished_later(settings):
+        # Another hook may still rewrite the body: the last one checks the tag against the
+        # bytes really sent, then judges the request (flask_etag.finishing).
         setattr(response, HASHED_BODY, (body, generator))
         return response
     if preconditions is None or method not in SAFE_METHODS:
         return response
     return judge_safe_request(response, etag_header, method, preconditions)
+
+
+def _finished_later(settings: Settings) -> bool:
+    """True when the response's last word is a hook's: the app's own when it has other
+    ``after_request`` hooks, else one registered now after the request's ``after_this_request``
+    functions (a view's, or a ``before_request`` hook's), which may rewrite the body."""
+    if settings.finish_in_hook:
+        return True
+    if not hooks_after_this_request():
+        return False
+    from .finishing import finish_response  # finishing builds on this module
+
+    after_this_request(finish_response)
+    return True
 
 
 def judge_safe_request(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.datastructures import Headers
@@ -20,13 +20,17 @@ class ServingContext(Protocol):
 
     app: Flask
     request: Request
+    _after_request_functions: list[Any]
 
 
 def _serving_context_by_proxies() -> ServingContext:
     """The public way, one Python call and two context lookups slower."""
+    from flask.globals import request_ctx
+
     return SimpleNamespace(
         app=current_app._get_current_object(),  # type: ignore[attr-defined]
         request=request._get_current_object(),  # type: ignore[attr-defined]
+        _after_request_functions=request_ctx._after_request_functions,
     )
 
 
@@ -39,6 +43,15 @@ except ImportError:  # pragma: no cover - a Flask that no longer has it
     serving_context = _serving_context_by_proxies
 else:
     serving_context = _cv_request.get
+
+
+def hooks_after_this_request() -> list[Any]:
+    """The functions the request being served registered with ``flask.after_this_request``.
+
+    They run after the view returns and before the app's ``after_request`` hooks, so they
+    may rewrite a body the view's tag was taken from.
+    """
+    return serving_context()._after_request_functions
 
 
 #: The list a werkzeug ``Headers`` keeps its fields in, to read and extend in place:
@@ -61,3 +74,37 @@ def set_not_modified_status(response: Response) -> None:
 
 
 _NOT_MODIFIED_STATUS = ("304 NOT MODIFIED", 304)
+
+
+def send_fields_as_built(response: Response) -> None:
+    """Send the 200 ``response``'s header fields as they are, without werkzeug's copy of them.
+
+    On the way out werkzeug's ``get_wsgi_headers`` copies every field, checking each value
+    again, to fix ``Location``, ``Content-Location`` and a missing ``Content-Length``: about a
+    sixteenth of a small request's instructions (``benchmarks/instructions.py``).  A body-hash
+    fast-path 200 has exactly ``Content-Type`` and ``Content-Length`` as werkzeug set them and
+    the ``ETag`` flask_etag appended: nothing to fix or check again.  Should a later hook
+    (``after_this_request``, the session) change the status or the number of fields, werkzeug's
+    own method runs after all.
+    """
+    response._flask_etag_fields_as_built = len(response.headers._list)  # type: ignore[attr-defined]
+    response.__class__ = _sent_as_built_class(type(response))
+
+
+_sent_as_built_classes: dict[type[Response], type[Response]] = {}
+
+
+def _sent_as_built_class(base: type[Response]) -> type[Response]:
+    """A subclass of ``base`` (the app's response class) that skips the copy while it may."""
+    cls = _sent_as_built_classes.get(base)
+    if cls is None:
+
+        def get_wsgi_headers(self: Response, environ: dict[str, object]) -> Headers:
+            headers = self.headers
+            if self._status_code == 200 and len(headers._list) == self._flask_etag_fields_as_built:  # type: ignore[attr-defined]
+                return headers
+            return base.get_wsgi_headers(self, environ)
+
+        cls = type(base.__name__, (base,), {"get_wsgi_headers": get_wsgi_headers})
+        _sent_as_built_classes[base] = cls
+    return cls

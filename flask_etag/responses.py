@@ -69,8 +69,13 @@ def not_modified_like(response: Response) -> Response:
     kept = [field for field in fields if field[0].lower() not in _NOT_ON_304]
     if len(kept) < len(fields):
         fields[:] = kept  # one rebuild, where ``del`` would rebuild the list once per field
+    return turn_not_modified(response)
+
+
+def turn_not_modified(response: Response) -> Response:
+    """Make ``response``, already free of representation metadata, the 304 it stands for."""
     set_not_modified_status(response)
-    # The same object, as the subclass that sends the headers exactly as filtered above.
+    # The same object, as the subclass that sends the headers exactly as they are now.
     response.__class__ = _not_modified_class(type(response))
     announce_not_modified(response)
     return response

@@ -17,7 +17,7 @@ import flask_compress
 import pytest
 from blake3 import blake3
 from conftest import VIEW_STYLES, Route, register
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, after_this_request, request_finished
 from flask.testing import FlaskClient
 
 from flask_etag import ETag, VersionGenerator, etag, require_if_match
@@ -152,6 +152,122 @@ def test_failed_precondition_after_a_rewrite_is_412_through_the_app_handler() ->
     assert client.get("/page", headers={"If-Match": tag}).status_code == 200
     refused = client.get("/page", headers={"If-Match": '"stale"'})
     assert (refused.status_code, refused.text) == (412, "custom 412")
+
+
+def _after_this_request_app(
+    register_hook: Callable[[], None], *, cache_control: str | None, other_hook: bool
+) -> Flask:
+    """An app whose ``/page`` view registers ``after_this_request`` functions as it runs."""
+    app = Flask(__name__)
+    app.config["ETAG_CACHE_CONTROL"] = cache_control
+    ETag(app)
+    if other_hook:
+        app.after_request(lambda response: response)
+
+    @app.get("/page")
+    @etag
+    def page() -> str:
+        register_hook()
+        return PAGE
+
+    return app
+
+
+#: Plain apps (the fast path), an app-wide policy (the general path), an app with a hook.
+AFTER_THIS_REQUEST_APPS = pytest.mark.parametrize(
+    ("cache_control", "other_hook"),
+    [(None, False), ("no-cache", False), (None, True)],
+    ids=["fast-path", "general-path", "app-hook"],
+)
+
+
+@AFTER_THIS_REQUEST_APPS
+def test_rfc9110_8_8_3_after_this_request_rewrite_is_tagged_by_the_bytes_sent(
+    cache_control: str | None, other_hook: bool
+) -> None:
+    """A view's ``after_this_request`` function runs after ``@etag``'s wrapper returns: the
+    tag must still describe the body it leaves, and a revalidation be judged by that tag."""
+    counter = itertools.count()
+    app = _after_this_request_app(
+        lambda: after_this_request(_append_token(lambda: str(next(counter)))),
+        cache_control=cache_control,
+        other_hook=other_hook,
+    )
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.headers["ETag"] == body_tag(first.get_data())
+    assert first.get_data().endswith(b"<!-- 0 -->")
+    # The token changed, so the bytes did: the old tag no longer matches.
+    again = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.headers["ETag"]) == (200, body_tag(again.get_data()))
+
+
+@AFTER_THIS_REQUEST_APPS
+def test_rfc9110_13_1_2_unchanged_bytes_after_this_request_revalidate_to_304(
+    cache_control: str | None, other_hook: bool
+) -> None:
+    """An ``after_this_request`` function that writes the same bytes each time keeps 304s."""
+    app = _after_this_request_app(
+        lambda: after_this_request(_append_token(lambda: "constant")),
+        cache_control=cache_control,
+        other_hook=other_hook,
+    )
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.headers["ETag"] == body_tag(PAGE.encode() + b"<!-- constant -->")
+    again = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.headers["ETag"], again.get_data()) == (
+        304,
+        first.headers["ETag"],
+        b"",
+    )
+
+
+def _status_204(response: Response) -> None:
+    response.status_code = 204
+
+
+def _relative_iri_location(response: Response) -> None:
+    response.headers["Location"] = "/pages/\u00fc"
+
+
+def _cookie(response: Response) -> None:
+    response.set_cookie("seen", "1")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_status_204, {"status": 204, "content-length": None, "body": b""}),
+        (_relative_iri_location, {"status": 200, "location": "/pages/%C3%BC"}),
+        (_cookie, {"status": 200, "set-cookie": "seen=1; Path=/"}),
+    ],
+    ids=[
+        "rfc9110_8_6_no_content_length_on_204",
+        "rfc9110_10_2_2_location_sent_as_uri",
+        "rfc9110_5_3_set_cookie_kept",
+    ],
+)
+def test_fast_path_200_still_gets_werkzeugs_fixes_after_a_later_change(
+    change: Callable[[Response], None], expected: dict[str, Any]
+) -> None:
+    """The body-hash fast path sends its three fields without werkzeug's copy of them; a
+    status or field changed after it (here by a ``request_finished`` receiver, the last
+    code to see the response) still gets werkzeug's fixes."""
+    app = Flask(__name__)
+    ETag(app)
+    app.get("/page")(etag(lambda: PAGE))
+
+    def receiver(sender: Flask, response: Response, **extra: Any) -> None:
+        change(response)
+
+    with request_finished.connected_to(receiver, app):
+        sent = app.test_client().get("/page")
+    assert sent.status_code == expected.pop("status")
+    if "body" in expected:
+        assert sent.get_data() == expected.pop("body")
+    for name, value in expected.items():
+        assert sent.headers.get(name) == value, name
 
 
 def test_app_without_other_hooks_installs_none() -> None:

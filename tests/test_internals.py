@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask, Response, current_app, request
+import pytest
+from flask import Flask, Response, after_this_request, current_app, request
 from werkzeug.datastructures import Headers
 
 from flask_etag.internals import (
     header_list,
+    hooks_after_this_request,
+    send_fields_as_built,
     serving_context,
     set_not_modified_status,
     status_code_of,
@@ -88,3 +91,41 @@ def test_the_public_fallback_serves_the_same_context() -> None:
         fallback = _serving_context_by_proxies()
         assert fallback.app is serving_context().app is app
         assert fallback.request is serving_context().request
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_fields_sent_as_built_are_what_werkzeug_would_send(method: str) -> None:
+    """The fast path's 200 (werkzeug's two fields and an ETag) skips werkzeug's copy on the
+    way out: a werkzeug that fixes anything on such a response must fail here."""
+    app = Flask(__name__)
+    with app.test_request_context("/", method=method) as context:
+        environ = context.request.environ
+        response = app.make_response({"id": 1})
+        header_list(response.headers).append(("ETag", '"x"'))
+        expected = response.get_wsgi_response(environ)
+        send_fields_as_built(response)
+        assert isinstance(response, app.response_class)
+        assert response.get_wsgi_headers(environ) is response.headers  # the copy is skipped
+        sent = response.get_wsgi_response(environ)
+        assert (list(sent[0]), sent[1], sent[2]) == (list(expected[0]), *expected[1:])
+        assert [name for name, _ in sent[2]] == ["Content-Type", "Content-Length", "ETag"]
+
+
+def test_hooks_after_this_request_are_the_requests_own() -> None:
+    """The functions ``after_this_request`` registered, in the order Flask will run them."""
+    app = Flask(__name__)
+    seen: list[list[object]] = []
+
+    def first(response: Response) -> Response:
+        return response
+
+    @app.get("/")
+    def index() -> str:
+        seen.append(list(hooks_after_this_request()))
+        after_this_request(first)
+        seen.append(list(hooks_after_this_request()))
+        return "ok"
+
+    app.test_client().get("/")
+    app.test_client().get("/")
+    assert seen == [[], [first], [], [first]]

@@ -410,6 +410,52 @@ MUTANTS = [
         "a body an after_request hook rewrote keeps the tag of the view's bytes",
         "tests/test_hooks_and_negotiation.py",
     ),
+    # ------------------------------------------------------------------ the fast path's shortcuts
+    Mutant(
+        "fast-304-keeps-content-type",
+        "handling",
+        "        del fields[:2]  # Content-Type",
+        "        del fields[1:2]  # Content-Type",
+        "the body-hash fast path's 304 keeps Content-Type, which §15.4.5 leaves out",
+        "tests/test_fast_paths.py",
+        "plain",
+    ),
+    Mutant(
+        "fast-path-ignores-after-this-request",
+        "handling",
+        "        and not hooks_after_this_request()  # none may rewrite the body after the tag\n",
+        "",
+        "a view's after_this_request rewrite is sent under the tag of the bytes before it",
+        "tests/test_hooks_and_negotiation.py",
+        "after_this_request and fast",
+    ),
+    Mutant(
+        "general-path-ignores-after-this-request",
+        "handling",
+        "    if not hooks_after_this_request():\n        return False\n",
+        "    if True:\n        return False\n",
+        "with a cache policy, an after_this_request rewrite keeps the view's tag",
+        "tests/test_hooks_and_negotiation.py",
+        "after_this_request and general",
+    ),
+    Mutant(
+        "fields-as-built-ignore-status",
+        "internals",
+        "            if self._status_code == 200 and len(headers._list) ==",
+        "            if len(headers._list) ==",
+        "a fast-path 200 made 204 later is sent with Content-Length (RFC 9110 §8.6)",
+        "tests/test_hooks_and_negotiation.py",
+        "werkzeugs_fixes and 204",
+    ),
+    Mutant(
+        "fields-as-built-ignore-new-fields",
+        "internals",
+        "            if self._status_code == 200 and len(headers._list) ==",
+        "            if self._status_code == 200 or len(headers._list) ==",
+        "a Location added after the fast path skips werkzeug's IRI-to-URI fix",
+        "tests/test_hooks_and_negotiation.py",
+        "werkzeugs_fixes and location",
+    ),
 ]
 
 
