@@ -702,7 +702,7 @@ def conditional_body_response(
             response.vary.update(spec.vary)
     if coded and etag_header is not None:
         tag_coded_representation(response)  # a view that compressed its own output
-    if body is not None and not final and _finished_later(settings):
+    if body is not None and not final and _deferred_to_last_hook(settings):
         # Another hook may still rewrite the body: the last one checks the tag against the
         # bytes really sent, then judges the request (flask_etag.finishing).
         setattr(response, HASHED_BODY, (body, generator))
@@ -712,17 +712,17 @@ def conditional_body_response(
     return judge_safe_request(response, etag_header, method, preconditions)
 
 
-def _finished_later(settings: Settings) -> bool:
-    """True when the response's last word is a hook's: the app's own when it has other
-    ``after_request`` hooks, else one registered now after the request's ``after_this_request``
-    functions (a view's, or a ``before_request`` hook's), which may rewrite the body."""
+def _deferred_to_last_hook(settings: Settings) -> bool:
+    """Whether the tag and the decision wait for a hook that runs after every rewrite: the
+    app's last ``after_request`` hook when it has others, else one registered here, after the
+    request's ``after_this_request`` functions (a view's, or a ``before_request`` hook's)."""
     if settings.finish_in_hook:
         return True
     if not hooks_after_this_request():
         return False
     from .finishing import finish_response  # finishing builds on this module
 
-    after_this_request(finish_response)
+    after_this_request(finish_response)  # in ETAG_AUTO the app's own then finds nothing left
     return True
 
 

@@ -155,11 +155,11 @@ def test_failed_precondition_after_a_rewrite_is_412_through_the_app_handler() ->
 
 
 def _after_this_request_app(
-    register_hook: Callable[[], None], *, cache_control: str | None, other_hook: bool
+    register_hook: Callable[[], None], *, config: dict[str, Any], other_hook: bool
 ) -> Flask:
     """An app whose ``/page`` view registers ``after_this_request`` functions as it runs."""
     app = Flask(__name__)
-    app.config["ETAG_CACHE_CONTROL"] = cache_control
+    app.config.update(config)
     ETag(app)
     if other_hook:
         app.after_request(lambda response: response)
@@ -173,24 +173,30 @@ def _after_this_request_app(
     return app
 
 
-#: Plain apps (the fast path), an app-wide policy (the general path), an app with a hook.
+#: A plain app (the fast path), an app-wide policy (the general path), an app with a hook of
+#: its own, and ETAG_AUTO (flask_etag's own last hook).
 AFTER_THIS_REQUEST_APPS = pytest.mark.parametrize(
-    ("cache_control", "other_hook"),
-    [(None, False), ("no-cache", False), (None, True)],
-    ids=["fast-path", "general-path", "app-hook"],
+    ("config", "other_hook"),
+    [
+        ({}, False),
+        ({"ETAG_CACHE_CONTROL": "no-cache"}, False),
+        ({}, True),
+        ({"ETAG_AUTO": True}, False),
+    ],
+    ids=["fast-path", "general-path", "app-hook", "auto"],
 )
 
 
 @AFTER_THIS_REQUEST_APPS
 def test_rfc9110_8_8_3_after_this_request_rewrite_is_tagged_by_the_bytes_sent(
-    cache_control: str | None, other_hook: bool
+    config: dict[str, Any], other_hook: bool
 ) -> None:
     """A view's ``after_this_request`` function runs after ``@etag``'s wrapper returns: the
     tag must still describe the body it leaves, and a revalidation be judged by that tag."""
     counter = itertools.count()
     app = _after_this_request_app(
         lambda: after_this_request(_append_token(lambda: str(next(counter)))),
-        cache_control=cache_control,
+        config=config,
         other_hook=other_hook,
     )
     client = app.test_client()
@@ -204,12 +210,12 @@ def test_rfc9110_8_8_3_after_this_request_rewrite_is_tagged_by_the_bytes_sent(
 
 @AFTER_THIS_REQUEST_APPS
 def test_rfc9110_13_1_2_unchanged_bytes_after_this_request_revalidate_to_304(
-    cache_control: str | None, other_hook: bool
+    config: dict[str, Any], other_hook: bool
 ) -> None:
     """An ``after_this_request`` function that writes the same bytes each time keeps 304s."""
     app = _after_this_request_app(
         lambda: after_this_request(_append_token(lambda: "constant")),
-        cache_control=cache_control,
+        config=config,
         other_hook=other_hook,
     )
     client = app.test_client()
