@@ -83,11 +83,11 @@ def send_fields_as_built(response: Response) -> None:
     again, to fix ``Location``, ``Content-Location`` and a missing ``Content-Length``: about a
     sixteenth of a small request's instructions (``benchmarks/instructions.py``).  A body-hash
     fast-path 200 has exactly ``Content-Type`` and ``Content-Length`` as werkzeug set them and
-    the ``ETag`` flask_etag appended: nothing to fix or check again.  Should a later hook
-    (``after_this_request``, the session) change the status or the number of fields, werkzeug's
-    own method runs after all.
+    the ``ETag`` flask_etag appended: nothing to fix or check again.  Should anything later
+    (the session, a ``request_finished`` receiver) change the status or the number of fields,
+    werkzeug's own method runs after all.
     """
-    response._flask_etag_fields_as_built = len(response.headers._list)  # type: ignore[attr-defined]
+    response._flask_etag_fields_as_built = len(header_list(response.headers))  # type: ignore[attr-defined]
     response.__class__ = _sent_as_built_class(type(response))
 
 
