@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 
 class ServingContext(Protocol):
@@ -85,7 +86,8 @@ def send_fields_as_built(response: Response) -> None:
     fast-path 200 has exactly ``Content-Type`` and ``Content-Length`` as werkzeug set them and
     the ``ETag`` flask_etag appended: nothing to fix or check again.  Should anything later
     (the session, a ``request_finished`` receiver) change the status or the number of fields,
-    werkzeug's own method runs after all.
+    werkzeug's own method runs after all.  An app's response class that overrides the method
+    (to add fields of its own, say) is left to it.
     """
     response._flask_etag_fields_as_built = len(header_list(response.headers))  # type: ignore[attr-defined]
     response.__class__ = _sent_as_built_class(type(response))
@@ -97,6 +99,8 @@ _sent_as_built_classes: dict[type[Response], type[Response]] = {}
 def _sent_as_built_class(base: type[Response]) -> type[Response]:
     """A subclass of ``base`` (the app's response class) that skips the copy while it may."""
     cls = _sent_as_built_classes.get(base)
+    if cls is None and base.get_wsgi_headers is not WerkzeugResponse.get_wsgi_headers:
+        cls = _sent_as_built_classes[base] = base  # its own method must run: nothing skipped
     if cls is None:
 
         def get_wsgi_headers(self: Response, environ: dict[str, object]) -> Headers:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from flask import Response, current_app
 from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, unquote_etag
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .conditions import Validators, utc_seconds
 from .internals import header_list, set_not_modified_status
@@ -35,17 +37,41 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
     """A subclass of the app's response class whose headers go out exactly as built.
 
     Werkzeug strips ``Last-Modified`` from every 304 it sends; §15.4.5 allows it, and it
-    helps caches, so this class skips that clean-up: the headers were filtered already.
+    helps caches, so this class skips that clean-up: the headers were filtered already.  An
+    app's class that overrides ``get_wsgi_headers`` (to add ``Cache-Control``, say, which a
+    304 must carry like its 200) keeps its method, with ``Last-Modified`` put back after it.
     """
     cls = _not_modified_classes.get(base)
     if cls is None:
+        send: Callable[[Response, dict[str, Any]], Headers]
+        if base.get_wsgi_headers is WerkzeugResponse.get_wsgi_headers:
+            send = _headers_as_built
+        else:
+            send = _with_last_modified_kept(base.get_wsgi_headers)
         cls = type(
-            "NotModifiedResponse",
-            (base,),
-            {"default_mimetype": None, "get_wsgi_headers": lambda self, environ: self.headers},
+            "NotModifiedResponse", (base,), {"default_mimetype": None, "get_wsgi_headers": send}
         )
         _not_modified_classes[base] = cls
     return cls
+
+
+def _headers_as_built(response: Response, environ: dict[str, Any]) -> Headers:
+    return response.headers
+
+
+def _with_last_modified_kept(
+    get_wsgi_headers: Callable[[Response, dict[str, Any]], Headers],
+) -> Callable[[Response, dict[str, Any]], Headers]:
+    """The app's own ``get_wsgi_headers``, and the ``Last-Modified`` werkzeug's part drops."""
+
+    def send(self: Response, environ: dict[str, Any]) -> Headers:
+        last_modified = self.headers.get("Last-Modified")
+        headers = get_wsgi_headers(self, environ)
+        if last_modified is not None and "Last-Modified" not in headers:
+            headers["Last-Modified"] = last_modified
+        return headers
+
+    return send
 
 
 def not_modified(headers: Iterable[tuple[str, str]]) -> Response:

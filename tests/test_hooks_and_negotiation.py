@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import flask_compress
@@ -20,7 +21,7 @@ from conftest import VIEW_STYLES, Route, register
 from flask import Blueprint, Flask, Response, after_this_request, request_finished
 from flask.testing import FlaskClient
 
-from flask_etag import ETag, VersionGenerator, etag, require_if_match
+from flask_etag import ETag, TimestampGenerator, VersionGenerator, etag, require_if_match
 
 PAGE = "<p>a page</p>" * 50
 
@@ -274,6 +275,42 @@ def test_fast_path_200_still_gets_werkzeugs_fixes_after_a_later_change(
         assert sent.get_data() == expected.pop("body")
     for name, value in expected.items():
         assert sent.headers.get(name) == value, name
+
+
+class _HardenedResponse(Response):
+    """A response class that adds fields of its own as werkzeug sends the response."""
+
+    def get_wsgi_headers(self, environ: Any) -> Any:
+        headers = super().get_wsgi_headers(environ)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Cache-Control"] = "private"
+        return headers
+
+
+STAMP = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("generator", ["body-hash", "timestamp"])
+def test_rfc9110_15_4_5_response_classs_own_fields_on_the_200_and_the_304(generator: str) -> None:
+    """An app whose response class adds fields in ``get_wsgi_headers`` gets them on the 200
+    (the body-hash fast path included) and on the 304, which must carry the 200's
+    ``Cache-Control`` (§15.4.5) and keeps ``Last-Modified``."""
+    app = Flask(__name__)
+    app.response_class = _HardenedResponse
+    ETag(app)
+    tagging = etag if generator == "body-hash" else etag(TimestampGenerator(lambda: STAMP))
+    app.get("/page")(tagging(lambda: PAGE))
+    client = app.test_client()
+    first = client.get("/page")
+    assert first.status_code == 200
+    again = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    for sent in (first, again):
+        assert sent.headers.get("X-Content-Type-Options") == "nosniff"
+        assert sent.headers.get("Cache-Control") == "private"
+        assert sent.headers.get("Last-Modified") == first.headers.get("Last-Modified")
+    if generator == "timestamp":
+        assert again.headers["Last-Modified"] == "Mon, 06 May 2024 07:08:09 GMT"
 
 
 def test_app_without_other_hooks_installs_none() -> None:

@@ -456,6 +456,34 @@ MUTANTS = [
         "tests/test_hooks_and_negotiation.py",
         "werkzeugs_fixes and location",
     ),
+    Mutant(
+        "fields-as-built-bypass-the-apps-class",
+        "internals",
+        "    if cls is None and base.get_wsgi_headers is not WerkzeugResponse.get_wsgi_headers:\n",
+        "    if False:\n",
+        "the fast path's 200 skips the fields an app's response class adds as it is sent",
+        "tests/test_hooks_and_negotiation.py",
+        "response_class and body",
+    ),
+    # ------------------------------------------------------------------ responses.py
+    Mutant(
+        "304-bypasses-the-apps-class",
+        "responses",
+        "        if base.get_wsgi_headers is WerkzeugResponse.get_wsgi_headers:\n",
+        "        if True:\n",
+        "a 304 lacks the Cache-Control an app's response class adds to its 200 (§15.4.5)",
+        "tests/test_hooks_and_negotiation.py",
+        "response_class and timestamp",
+    ),
+    Mutant(
+        "304-through-the-apps-class-drops-last-modified",
+        "responses",
+        '        if last_modified is not None and "Last-Modified" not in headers:\n',
+        "        if False:\n",
+        "through an app's response class, werkzeug drops the 304's Last-Modified",
+        "tests/test_hooks_and_negotiation.py",
+        "response_class and timestamp",
+    ),
 ]
 
 
