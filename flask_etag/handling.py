@@ -354,6 +354,7 @@ def respond_with_body_hash(
     else:  # a route without URL arguments, such as a collection: no keyword dict to build
         result = view()
     response = result if isinstance(result, app.response_class) else app.make_response(result)
+    generator: HashGenerator = spec.generator  # type: ignore[assignment]
     chunks = response.response
     fields = header_list(response.headers)
     built_by_werkzeug = (  # the two fields werkzeug gives every body a view returns
@@ -370,7 +371,7 @@ def respond_with_body_hash(
     ):
         return conditional_body_response(
             response,
-            spec.generator,  # type: ignore[arg-type]
+            generator,
             settings,
             spec,
             preconditions,
@@ -380,7 +381,7 @@ def respond_with_body_hash(
     if spec.app_default_hash:  # body_etag_header's first step, without its call
         etag_header = settings.tag_body(chunks[0])
     else:
-        etag_header = body_etag_header(chunks[0], spec.generator, settings)  # type: ignore[arg-type]
+        etag_header = body_etag_header(chunks[0], generator, settings)
     fields.append(("ETag", etag_header))
     if preconditions is None:
         send_fields_as_built(response)

@@ -89,26 +89,39 @@ def send_fields_as_built(response: Response) -> None:
     werkzeug's own method runs after all.  An app's response class that overrides the method
     (to add fields of its own, say) is left to it.
     """
-    response._flask_etag_fields_as_built = len(header_list(response.headers))  # type: ignore[attr-defined]
-    response.__class__ = _sent_as_built_class(type(response))
+    cls = _sent_as_built_class(type(response))
+    if cls is not None:
+        response._flask_etag_fields_as_built = len(header_list(response.headers))  # type: ignore[attr-defined]
+        response.__class__ = cls
 
 
-_sent_as_built_classes: dict[type[Response], type[Response]] = {}
+def overrides_get_wsgi_headers(cls: type[Response]) -> bool:
+    """True for a response class with a ``get_wsgi_headers`` of its own, which must still run."""
+    return cls.get_wsgi_headers is not WerkzeugResponse.get_wsgi_headers
 
 
-def _sent_as_built_class(base: type[Response]) -> type[Response]:
-    """A subclass of ``base`` (the app's response class) that skips the copy while it may."""
-    cls = _sent_as_built_classes.get(base)
-    if cls is None and base.get_wsgi_headers is not WerkzeugResponse.get_wsgi_headers:
-        cls = _sent_as_built_classes[base] = base  # its own method must run: nothing skipped
-    if cls is None:
+#: The class :func:`send_fields_as_built` gives responses of each response class (None where
+#: that class has its own ``get_wsgi_headers``).
+_sent_as_built_classes: dict[type[Response], type[Response] | None] = {}
 
-        def get_wsgi_headers(self: Response, environ: dict[str, object]) -> Headers:
-            headers = self.headers
-            if self._status_code == 200 and len(headers._list) == self._flask_etag_fields_as_built:  # type: ignore[attr-defined]
-                return headers
-            return base.get_wsgi_headers(self, environ)
 
-        cls = type(base.__name__, (base,), {"get_wsgi_headers": get_wsgi_headers})
-        _sent_as_built_classes[base] = cls
+def _sent_as_built_class(base: type[Response]) -> type[Response] | None:
+    """A subclass of ``base`` (the app's response class) that skips the copy while it may;
+    None when ``base`` has its own method."""
+    try:
+        return _sent_as_built_classes[base]
+    except KeyError:  # the app's first such response
+        pass
+    cls = None if overrides_get_wsgi_headers(base) else _skipping_the_copy(base)
+    _sent_as_built_classes[base] = cls
     return cls
+
+
+def _skipping_the_copy(base: type[Response]) -> type[Response]:
+    def get_wsgi_headers(self: Response, environ: dict[str, object]) -> Headers:
+        headers = self.headers
+        if self._status_code == 200 and len(headers._list) == self._flask_etag_fields_as_built:  # type: ignore[attr-defined]
+            return headers
+        return base.get_wsgi_headers(self, environ)
+
+    return type(base.__name__, (base,), {"get_wsgi_headers": get_wsgi_headers})

@@ -9,10 +9,9 @@ from typing import Any
 from flask import Response, current_app
 from werkzeug.datastructures import Headers
 from werkzeug.http import http_date, parse_date, unquote_etag
-from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .conditions import Validators, utc_seconds
-from .internals import header_list, set_not_modified_status
+from .internals import header_list, overrides_get_wsgi_headers, set_not_modified_status
 from .signals import announce_not_modified
 
 #: Representation metadata a 304 must not carry (RFC 9110 §15.4.5); everything else the 200
@@ -44,10 +43,10 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
     cls = _not_modified_classes.get(base)
     if cls is None:
         send: Callable[[Response, dict[str, Any]], Headers]
-        if base.get_wsgi_headers is WerkzeugResponse.get_wsgi_headers:
-            send = _headers_as_built
-        else:
+        if overrides_get_wsgi_headers(base):
             send = _with_last_modified_kept(base.get_wsgi_headers)
+        else:
+            send = _headers_as_built
         cls = type(
             "NotModifiedResponse", (base,), {"default_mimetype": None, "get_wsgi_headers": send}
         )
