@@ -11,25 +11,18 @@ strong tag, and both stay strong:
 - writes: ``If-Match: "x:gzip"`` names the same resource state as ``"x"``, and If-Match asks
   whether the resource changed (§13.1.1), so a client that received gzip can chain its write;
 - ``If-Range`` compares exactly (§13.1.5): a coded tag never makes a 206 of identity bytes.
-
-Flask-Compress's own re-evaluation by werkzeug (``COMPRESS_EVALUATE_CONDITIONAL_REQUEST``) is
-turned off: flask_etag has decided the request already (§13.2.2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 
-from flask import Flask, Response
-from werkzeug.http import parse_etags, unquote_etag
+from flask import Response
+from werkzeug.http import unquote_etag
 
-from .responses import field_value
-from .tags import coded_opaque_tag, format_entity_tag, strip_coding
-
-
-def install(app: Flask) -> None:
-    """Stop Flask-Compress from judging conditional requests a second time on ``app``."""
-    app.config["COMPRESS_EVALUATE_CONDITIONAL_REQUEST"] = False
+from .tags import coded_opaque_tag, format_entity_tag, strip_coding, tags_in_order
 
 
 def varies_by_coding(vary: str | None) -> bool:
@@ -47,14 +40,14 @@ def tag_coded_representation(response: Response) -> None:
     response that does not vary is the only representation there is: both are left alone.
     """
     headers = response.headers
-    coding = field_value(headers, "content-encoding")
+    coding = headers.get("Content-Encoding")
     if coding is None:
-        return  # nearly every response: decided by one scan
+        return  # nearly every response
     coding = coding.strip().lower()
-    header = field_value(headers, "etag")
+    header = headers.get("ETag")
     if header is None or coding in ("", "identity"):
         return
-    if not varies_by_coding(field_value(headers, "vary")):
+    if not varies_by_coding(headers.get("Vary")):
         return
     opaque, weak = unquote_etag(header)
     if opaque is None or weak:
@@ -68,8 +61,10 @@ def tag_held_by_client(etag_header: str, environ: Mapping[str, object]) -> str:
     """The ``ETag`` of a 304: the form of the current tag that the client holds (§15.4.5).
 
     A client revalidating the coded form (``"x:gzip"``) of the current ``"x"`` that still
-    accepts that coding would be sent that form again, and one holding the identity form keeps
-    it: the 304 names the very response the client or cache holds (RFC 9111 §4.3.4).
+    accepts that coding would be sent that form again, and one holding only the identity form
+    keeps it: the 304 names the very response the client or cache holds (RFC 9111 §4.3.4).
+    A client listing several forms gets the first coded one it accepts, by name: the answer
+    is a function of the request alone, the same on every host.
     """
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if not isinstance(if_none_match, str) or if_none_match == etag_header:
@@ -79,11 +74,10 @@ def tag_held_by_client(etag_header: str, environ: Mapping[str, object]) -> str:
         return etag_header
     identity = strip_coding(opaque)
     accepted = _accepted_codings(environ.get("HTTP_ACCEPT_ENCODING"))
-    for held in parse_etags(if_none_match).as_set():
-        if not isinstance(held, str) or strip_coding(held) != identity:
-            continue
-        if held == identity or held.rpartition(":")[2].lower() in accepted:
-            return format_entity_tag(held, weak=False)
+    for held in tags_in_order(if_none_match):
+        if held != identity and strip_coding(held) == identity:
+            if held.rpartition(":")[2].lower() in accepted:
+                return format_entity_tag(held, weak=False)
     return format_entity_tag(identity, weak=False)
 
 
@@ -98,3 +92,43 @@ def _accepted_codings(accept_encoding: object) -> set[str]:
             continue
         accepted.add(coding.strip().lower())
     return accepted
+
+
+def identity_bytes(response: Response) -> bytes | None:
+    """The identity bytes of a content-coded body held in memory; None when the coding is
+    one this Python cannot decode, or the body is streamed.
+
+    A strong tag is taken from the identity bytes (the coded form is derived from it), so a
+    body coded before it was tagged is decoded to be tagged.
+    """
+    coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    body = response.get_data()
+    decode = _DECODERS.get(coding)
+    if coding == "identity" or decode is None:
+        return body if coding == "identity" else None
+    try:
+        return decode(body)
+    except Exception:  # a body that is not what its field says: nothing to tag
+        return None
+
+
+def _decoders() -> dict[str, Callable[[bytes], bytes]]:
+    decoders: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": lambda body: zlib.decompress(body, 16 + zlib.MAX_WBITS),
+        "x-gzip": lambda body: zlib.decompress(body, 16 + zlib.MAX_WBITS),
+        "deflate": zlib.decompress,
+    }
+    with suppress(ImportError):
+        import brotli  # type: ignore[import-untyped]  # Flask-Compress's dependency
+
+        decoders["br"] = brotli.decompress
+    with suppress(ImportError):
+        from backports import zstd  # Flask-Compress's own dependency before Python 3.14
+
+        decoders["zstd"] = zstd.decompress
+    return decoders
+
+
+_DECODERS = _decoders()

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from werkzeug.http import parse_etags
-
-from .tags import VARIANT_SEPARATOR, format_entity_tag, parse_entity_tag_list, strip_coding
+from .tags import (
+    VARIANT_SEPARATOR,
+    format_entity_tag,
+    parse_entity_tag_list,
+    strip_coding,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -163,15 +166,13 @@ def if_none_match_matches(field_value: str, current: Validators) -> bool:
         return False
     if current.etag is not None and field_value == format_entity_tag(current.etag, current.weak):
         return True  # the common single-tag revalidation, without parsing a list
-    tags = parse_etags(field_value.strip(" \t"))  # §5.5: OWS around the value is not part of it
+    tags = parse_entity_tag_list(field_value)
     if tags.star_tag:
         return True
     if current.etag is None:
         return False
-    # werkzeug's parse of '""' lists None as a member: only strings are tags.
-    listed = [tag for tag in tags.as_set(include_weak=True) if isinstance(tag, str)]
     return tags.contains_weak(current.etag) or any(
-        strip_coding(tag) == current.etag for tag in listed
+        strip_coding(tag) == current.etag for tag in tags.as_set(include_weak=True)
     )
 
 

@@ -9,7 +9,6 @@ its response describes with :func:`set_response_version`, so the tag matches the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import g
@@ -25,14 +24,12 @@ class RequestState:
     directly, so a request pays for one ``g`` access, not one per read.
 
     :param checked: the version the preconditions were judged against, or UNSET.
-    :param look_up: when the lookup was skipped, how to make it if the view asks for it.
     """
 
-    __slots__ = ("checked", "look_up", "response_version")
+    __slots__ = ("checked", "response_version")
 
-    def __init__(self, checked: Any = UNSET, look_up: Callable[[], Any] | None = None) -> None:
+    def __init__(self, checked: Any = UNSET) -> None:
         self.checked = checked
-        self.look_up = look_up
         self.response_version: Any = UNSET
 
 
@@ -44,13 +41,9 @@ def _state() -> RequestState:
     return state
 
 
-def remember_checked(value: Any, look_up: Callable[[], Any] | None = None) -> RequestState:
-    """Record the version or timestamp the preconditions were evaluated against.
-
-    :param look_up: given instead of a value when no lookup was needed to answer: the
-        view may still ask for the version (:func:`checked_version`), which is then looked up.
-    """
-    state = RequestState(value, look_up)
+def remember_checked(value: Any) -> RequestState:
+    """Record the version or timestamp the preconditions were evaluated against."""
+    state = RequestState(value)
     setattr(g._get_current_object(), _STATE, state)
     return state
 
@@ -64,8 +57,6 @@ def checked_version() -> Any:
     :raises RuntimeError: outside a view decorated with a version or timestamp generator.
     """
     state: RequestState | None = g.get(_STATE)
-    if state is not None and state.checked is UNSET and state.look_up is not None:
-        state.checked = state.look_up()  # a read that needed no lookup until now
     if state is None or state.checked is UNSET:
         raise RuntimeError(
             "checked_version() is only available inside a view decorated with @etag or "
@@ -79,7 +70,7 @@ def set_response_version(value: Any) -> None:
 
     After a write, that is the version the write produced; the response is then tagged with
     exactly that state, never with a re-read that may already include another client's later
-    write.  ``None`` means the resource no longer exists (no tag is sent).  A read that reports
-    what it read saves a query: its route's later reads need no lookup before the view.
+    write.  ``None`` means the resource no longer exists (no tag is sent).  A read may report
+    too: a view that reads the row itself tags its response with exactly what it read.
     """
     _state().response_version = value

@@ -8,24 +8,18 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from flask import Response, has_request_context
+from flask import Response, current_app, has_request_context, request
 from flask.views import View
 
-from .conditions import IGNORED_METHODS, SAFE_METHODS, Preconditions
 from .exceptions import ETagConfigurationError
 from .frameworks import check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
-from .handling import respond_with_body_hash, respond_with_known_validators
-from .internals import serving_context
-from .invalidation import keyed, respond_to_write
-from .settings import SETTINGS_KEY, check_header_value, current_settings
-from .spec import RouteSpec, check_vary
+from .pipeline import serve
+from .settings import check_header_value
+from .spec import SPEC_ATTRIBUTE, RouteSpec, check_vary
 from .surrogate_keys import RouteKeys, check_route_keys
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Attribute on a decorated view that describes it, for ``flask etag routes`` and OpenAPI.
-SPEC_ATTRIBUTE = "_flask_etag"
 
 
 @overload
@@ -142,10 +136,7 @@ def _conditional(view: F, spec: RouteSpec) -> F:
     if not callable(view) or isinstance(view, type):
         raise _not_a_view_error(view)
     is_async = inspect.iscoroutinefunction(view)
-    decided_before_view = isinstance(spec.generator, _LookupGenerator)
-    check_wrapped_view(view, decided_before_view)
-    respond = respond_with_known_validators if decided_before_view else respond_with_body_hash
-    read = keyed(respond) if spec.keyed else respond
+    check_wrapped_view(view, isinstance(spec.generator, _LookupGenerator))
     # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
     order_unchecked = not inspect.ismethod(view)
 
@@ -154,32 +145,11 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         nonlocal order_unchecked
         if positional:
             raise _positional_call_error(view, positional, conditional_view)
-        serving = serving_context()
-        app = serving.app
         if order_unchecked:  # decorators applied above this one are only seen now
-            order_unchecked = not check_wrappers_above(conditional_view, app, serving.request)
-        # The lookup current_settings does, without its call; it still explains a missing set-up.
-        settings = app.extensions.get(SETTINGS_KEY) or current_settings(app)
-        call = app.ensure_sync(view) if is_async else view
-        served = serving.request
-        method = served.method
-        if method in IGNORED_METHODS:
-            return call(**view_args)
-        environ = served.environ
-        if (  # nearly every request has none: four membership tests are the cheapest check
-            "HTTP_IF_NONE_MATCH" in environ
-            or "HTTP_IF_MATCH" in environ
-            or "HTTP_IF_MODIFIED_SINCE" in environ
-            or "HTTP_IF_UNMODIFIED_SINCE" in environ
-        ):
-            preconditions = Preconditions.from_environ(environ)
-        else:
-            preconditions = None
-        if method in SAFE_METHODS:
-            return read(app, call, view_args, spec, settings, preconditions, method, served)
-        return respond_to_write(
-            respond, app, call, view_args, spec, settings, preconditions, method, served
-        )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            served = request._get_current_object()  # type: ignore[attr-defined]
+            order_unchecked = not check_wrappers_above(conditional_view, app, served)
+        return serve(spec, current_app.ensure_sync(view) if is_async else view, view_args)
 
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)
     return conditional_view  # type: ignore[return-value]
@@ -214,8 +184,8 @@ def _positional_call_error(
             f"e.g. @etag(VersionGenerator({name})) or @etag(TimestampGenerator({name}))"
         )
     if not isinstance(positional[0], View) and has_request_context():
-        served = serving_context()
-        check_wrappers_above(conditional_view, served.app, served.request)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        check_wrappers_above(conditional_view, app, request._get_current_object())  # type: ignore[attr-defined]
     return TypeError(
         f"the flask_etag view {name} was called with positional arguments; Flask passes URL "
         "arguments by keyword. On a MethodView, list the decorator in its `decorators` "

@@ -11,16 +11,14 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
 
-from .signals import announce_error
-
 PROBLEM_JSON = "application/problem+json"
 
 
 class ETagError(HTTPException):
     """Base class of the HTTP errors this extension raises.
 
-    Creating one inside a request sends its signal (:mod:`flask_etag.signals`): every place
-    that decides a 412 or 428, a view included, goes through here exactly once.
+    The extension sends its signal (:mod:`flask_etag.signals`) where it decides the answer,
+    and where a decorated view raises one itself.
 
     :param etag: the current ``ETag`` the request was judged against, when known.
     """
@@ -30,7 +28,6 @@ class ETagError(HTTPException):
     ) -> None:
         super().__init__(description, response)
         self.etag = etag
-        announce_error(self.code or 0, etag)
 
     def get_body(self, environ: Any = None, scope: Any = None) -> str:
         """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``, and the

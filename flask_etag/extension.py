@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import compression, finishing
+from . import auto
 from .cli import etag_cli
 from .settings import DEFAULTS, Settings, install
 
@@ -27,6 +27,5 @@ class ETag:
         settings = Settings.from_config(app.config)
         install(app, settings)
         app.extensions["etag"] = self
-        compression.install(app)
-        finishing.install(app)
+        auto.install(app)
         app.cli.add_command(etag_cli)

@@ -7,21 +7,18 @@ preconditions before the method).  A hash generator needs the body, so it runs a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-from blake3 import blake3
 from werkzeug.http import http_date
 
 from .conditions import MISSING, Validators, utc_seconds
+from .digests import body_digest_function
+from .settings import current_settings
 from .tags import opaque_tag_for
-
-#: Hex digits of a body hash kept in the tag: 128 bits, collision-free in practice and short.
-BODY_HASH_HEX_LENGTH = 32
 
 Lookup = Callable[..., Any]
 
@@ -68,16 +65,36 @@ class TagGenerator:
 class HashGenerator(TagGenerator):
     """Strong (or weak) tag from a hash of the response body: exact, but needs the body.
 
+    A write cannot be judged by the body it has not produced yet, so a conditional write is
+    judged by the hash of the representation ``current`` renders now (RFC 9110 §13.2.1): the
+    view of another method is never run for it.
+
     :param algorithm: ``"blake3"`` or any :mod:`hashlib` name; None means ``ETAG_ALGORITHM``.
     :param weak: mark the tag weak (``W/"..."``); None means ``ETAG_WEAK``.
+    :param current: called with a write's URL arguments, returns the target's current
+        representation as its GET view would (anything a view may return; None or an
+        ``abort(404)`` when there is none).  Without it a precondition on a write cannot be
+        evaluated, and the write is refused with 412.
     :raises ValueError: for an algorithm this Python cannot hash with.
     """
 
     kind = "hash"
 
-    def __init__(self, algorithm: str | None = None, *, weak: bool | None = None) -> None:
+    def __init__(
+        self,
+        algorithm: str | None = None,
+        *,
+        weak: bool | None = None,
+        current: Callable[..., Any] | None = None,
+    ) -> None:
         super().__init__(weak=weak)
+        if current is not None and not callable(current):
+            raise TypeError(
+                "HashGenerator(current=...) takes a function of the URL arguments returning "
+                f"the current representation, not {current!r}"
+            )
         self.algorithm = algorithm
+        self.current = current
         self._digest = None if algorithm is None else body_digest_function(algorithm)
 
     @property
@@ -94,41 +111,8 @@ class HashGenerator(TagGenerator):
         return f"hash ({self.algorithm})" if self.algorithm else "hash"
 
     def __repr__(self) -> str:
-        return f"HashGenerator({self.algorithm!r}, weak={self.weak!r})"
-
-
-def body_digest_function(algorithm: str) -> Callable[[bytes], str]:
-    """Return a function that hashes bytes to a hex opaque-tag; ValueError if unknown."""
-    if not isinstance(algorithm, str):
-        raise TypeError(f"algorithm must be a string such as 'blake3', not {algorithm!r}")
-    name = algorithm.lower()
-    if name == "blake3":
-        # The same hex as ``hexdigest(length)``: ``digest(length).hex()`` is cheaper per call (its
-        # hex step is CPython's), which matters when hashing a small body costs less than that.
-        length = BODY_HASH_HEX_LENGTH // 2
-        return lambda body: blake3(body).digest(length).hex()
-    if name not in hashlib.algorithms_available:
-        raise ValueError(
-            f"unknown hash algorithm {algorithm!r}: use 'blake3' or one of "
-            f"{', '.join(sorted(hashlib.algorithms_guaranteed))}"
-        )
-    if name.startswith("shake_"):
-        return lambda body: hashlib.new(name, body).hexdigest(BODY_HASH_HEX_LENGTH // 2)  # type: ignore[call-arg]
-    return lambda body: hashlib.new(name, body).hexdigest()
-
-
-def body_tag_function(algorithm: str, weak: bool) -> Callable[[bytes], str]:
-    """A function from body bytes to the whole ``ETag`` field value, for the app's defaults.
-
-    One call where the fast path would otherwise hash, then quote: with blake3 (the default)
-    the hash and the quotes are one expression.
-    """
-    opening = 'W/"' if weak else '"'
-    if algorithm.lower() == "blake3":
-        length = BODY_HASH_HEX_LENGTH // 2
-        return lambda body: f'{opening}{blake3(body).digest(length).hex()}"'
-    digest = body_digest_function(algorithm)
-    return lambda body: f'{opening}{digest(body)}"'
+        current = "" if self.current is None else f", current={self.current!r}"
+        return f"HashGenerator({self.algorithm!r}, weak={self.weak!r}{current})"
 
 
 class _LookupGenerator(TagGenerator):
@@ -181,8 +165,6 @@ class _LookupGenerator(TagGenerator):
 
         A view that has just written uses this to tag its response with the state it produced.
         """
-        from .settings import current_settings
-
         header = self.validators_for(value, self.weak_or(current_settings().weak)).etag_header
         assert header is not None
         return header

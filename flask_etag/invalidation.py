@@ -15,14 +15,13 @@ some other way calls :func:`announce_write`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, has_app_context, has_request_context
 from flask import request as current_request
 
-from .conditions import Preconditions
-from .exceptions import ETagPreconditionRequired
 from .purging import PurgeFailure, purge, purge_again_later
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_purge_failed, etag_written
@@ -31,8 +30,6 @@ from .surrogate_keys import encoded, field_value, route_keys
 
 #: Where a decorated write collects the keys its transactions commit (on ``g``).
 _WRITE_SCOPE = "_flask_etag_writes"
-
-Respond = Callable[..., Response]
 
 
 def announce_write(
@@ -85,48 +82,38 @@ def committed(keys: Iterable[str]) -> None:
         scope.update(keys)
 
 
-def respond_to_write(
-    respond: Respond,
-    app: Flask,
-    view: Callable[..., Any],
-    view_args: dict[str, Any],
-    spec: RouteSpec,
-    settings: Settings,
-    preconditions: Preconditions | None,
-    method: str,
-    served: Request,
-) -> Response:
-    """An unsafe request on a decorated route: 428 where required, then announce the write.
+@contextmanager
+def announcing_writes(
+    spec: RouteSpec, view_args: dict[str, Any]
+) -> Iterator[Callable[[Response], Response]]:
+    """Around an unsafe request on a decorated route: announce what it wrote, once.
 
-    A 2xx announces the route's keys and what its transactions committed; any other answer
-    (or an error) announces only what did commit, if anything did: a purge is never skipped
-    for a committed write, and never sent for a write that did not happen.
+    Inside, the transactions that commit collect their keys here instead of announcing
+    them; the caller passes its response to the function this yields.  A 2xx announces the
+    route's keys and what committed, with the response's new tag; any other answer (or an
+    error) announces only what did commit, if anything did: a purge is never skipped for a
+    committed write, and never sent for a write that did not happen.
     """
-    if spec.requires_if_match and not _guarded(preconditions):
-        raise ETagPreconditionRequired()
     scope: set[str] = set()
     outer = g.get(_WRITE_SCOPE)
     setattr(g, _WRITE_SCOPE, scope)
+
+    def announce(response: Response) -> Response:
+        setattr(g, _WRITE_SCOPE, outer)
+        if 200 <= response.status_code < 300:
+            keys = (*written_keys(spec, view_args), *scope)
+            announce_write(keys, etag=response.headers.get("ETag"))
+        elif scope:
+            announce_write(scope)
+        return response
+
     try:
-        response = respond(app, view, view_args, spec, settings, preconditions, method, served)
+        yield announce
     except BaseException:
         setattr(g, _WRITE_SCOPE, outer)
         if scope:
             announce_write(scope)
         raise
-    setattr(g, _WRITE_SCOPE, outer)
-    if 200 <= response.status_code < 300:
-        keys = (*written_keys(spec, view_args), *scope)
-        announce_write(keys, etag=response.headers.get("ETag"))
-    elif scope:
-        announce_write(scope)
-    return response
-
-
-def _guarded(preconditions: Preconditions | None) -> bool:
-    """RFC 6585 §3: ``If-Match``, or ``If-None-Match: *`` (create only if absent), guards a
-    write against lost updates; nothing else does."""
-    return preconditions is not None and preconditions.asks_for_write_guard
 
 
 def written_keys(spec: RouteSpec, view_args: dict[str, Any]) -> tuple[str, ...]:
@@ -134,28 +121,13 @@ def written_keys(spec: RouteSpec, view_args: dict[str, Any]) -> tuple[str, ...]:
     return (*spec.generator.written_keys(view_args), *route_keys(spec.route_keys, view_args))
 
 
-def keyed(respond: Respond) -> Respond:
-    """``respond`` for a route whose reads carry surrogate keys (chosen once, at decoration)."""
-
-    def respond_with_keys(
-        app: Flask,
-        view: Callable[..., Any],
-        view_args: dict[str, Any],
-        spec: RouteSpec,
-        settings: Settings,
-        preconditions: Preconditions | None,
-        method: str,
-        served: Request,
-    ) -> Response:
-        response = respond(app, view, view_args, spec, settings, preconditions, method, served)
-        if response.status_code < 500:
-            keys = (
-                *spec.generator.surrogate_keys(view_args),
-                *route_keys(spec.route_keys, view_args),
-            )
-            if keys:
-                header = settings.surrogate_key_header
-                response.headers[header] = field_value(keys, header)
-        return response
-
-    return respond_with_keys
+def add_surrogate_keys(
+    response: Response, spec: RouteSpec, settings: Settings, view_args: dict[str, Any]
+) -> None:
+    """Name what a read depends on, for caches that purge by key (not on a 5xx)."""
+    if response.status_code >= 500:
+        return
+    keys = (*spec.generator.surrogate_keys(view_args), *route_keys(spec.route_keys, view_args))
+    if keys:
+        header = settings.surrogate_key_header
+        response.headers[header] = field_value(keys, header)

@@ -12,11 +12,10 @@ from typing import Any
 
 from flask import Flask
 
-from .decorators import SPEC_ATTRIBUTE
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, TimestampGenerator
 from .settings import SETTINGS_KEY, Settings
-from .spec import RouteSpec
+from .spec import SPEC_ATTRIBUTE, RouteSpec
 
 
 @dataclass(frozen=True)

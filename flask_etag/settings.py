@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
+from .digests import body_digest_function, body_tag_function
 from .exceptions import ETagConfigurationError
-from .generators import body_digest_function, body_tag_function
 from .purge_targets import PurgeTarget, check_seconds, parse_targets
 
 #: Config keys and their defaults, each documented in docs/configuration.md.
@@ -61,14 +61,8 @@ class Settings:
     weak: bool
     auto: bool
     cache_control: str | None
-    #: Set on the app's first request when other ``after_request`` hooks exist: body-hash
-    #: responses are then judged by the last hook, on the bytes really sent.
-    finish_in_hook: bool = False
     #: The ``ETag`` field value of a body, by ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
     tag_body: Callable[[bytes], str] = field(init=False, repr=False)
-    #: Neither a default ``Cache-Control`` nor a later hook: a view's response is final as
-    #: tagged, which the fast paths rely on.
-    plain: bool = True
     #: The field surrogate keys travel in, and the caches purged after a write.
     surrogate_key_header: str = "Surrogate-Key"
     purge_targets: tuple[PurgeTarget, ...] = ()
@@ -77,12 +71,6 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.tag_body = body_tag_function(self.algorithm, self.weak)
-        self.finish_in_last_hook(self.finish_in_hook)
-
-    def finish_in_last_hook(self, needed: bool) -> None:
-        """Record whether body-hash responses are judged by the app's last hook."""
-        self.finish_in_hook = needed
-        self.plain = self.cache_control is None and not needed
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Settings:

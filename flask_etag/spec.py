@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .generators import HashGenerator, TagGenerator
+from .generators import TagGenerator
 from .settings import FIELD_NAME
 from .surrogate_keys import RouteKeys
 
@@ -13,17 +13,8 @@ from .surrogate_keys import RouteKeys
 _UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 
 
-class RouteLearning:
-    """What a route's own requests taught: whether its view reports the version it read.
-
-    Such a view makes the lookup before it redundant on a plain read (the tag is taken from
-    its report), so that read runs one query instead of two.
-    """
-
-    __slots__ = ("view_reports_version",)
-
-    def __init__(self) -> None:
-        self.view_reports_version = False
+#: Attribute on a decorated view that describes it, for ``flask etag routes`` and OpenAPI.
+SPEC_ATTRIBUTE = "_flask_etag"
 
 
 @dataclass(frozen=True)
@@ -32,8 +23,6 @@ class RouteSpec:
 
     :param cache_control: the decorator's ``Cache-Control``; it replaces the view's own.
     :param vary: request fields the representation is negotiated by (RFC 9110 §12.5.5).
-    :param plain: neither a ``Cache-Control`` nor ``vary``: a response is tagged as it is.
-    :param app_default_hash: a body hash by the app's ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
     :param route_keys: the route's own surrogate keys (``surrogate_keys=``).
     """
 
@@ -42,9 +31,6 @@ class RouteSpec:
     requires_if_match: bool
     vary: tuple[str, ...] = ()
     vary_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
-    plain: bool = field(default=True, repr=False, compare=False)
-    app_default_hash: bool = field(default=False, repr=False, compare=False)
-    learned: RouteLearning = field(default_factory=RouteLearning, repr=False, compare=False)
     route_keys: RouteKeys = field(default=None, compare=False)
 
     @property
@@ -62,18 +48,7 @@ class RouteSpec:
         route_keys: RouteKeys = None,
     ) -> RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
-        plain = cache_control is None and not vary
-        app_default_hash = isinstance(generator, HashGenerator) and generator.uses_app_defaults
-        return cls(
-            generator,
-            cache_control,
-            requires_if_match,
-            vary,
-            keys,
-            plain,
-            app_default_hash,
-            route_keys=route_keys,
-        )
+        return cls(generator, cache_control, requires_if_match, vary, keys, route_keys)
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
         """The request's values of the ``vary`` fields, with insignificant whitespace removed."""

@@ -6,17 +6,34 @@ No Flask import: everything here is plain RFC 9110 §8.8.3 syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from blake3 import blake3
 from werkzeug.datastructures import ETags
 
-#: RFC 9110 §8.8.3: ``etagc = %x21 / %x23-7E / obs-text``; obs-text is left out on purpose
-#: because werkzeug and many clients mishandle non-ASCII header bytes.
+#: RFC 9110 §8.8.3: ``etagc = %x21 / %x23-7E / obs-text``.  Tags this server makes leave
+#: obs-text out (werkzeug and many clients mishandle non-ASCII header bytes); a client's list
+#: may hold them, and WSGI hands them over as latin-1 characters.
 _ETAGC = r"[\x21\x23-\x7e]"
 _SAFE_OPAQUE = re.compile(rf"{_ETAGC}{{1,128}}")
 
-#: One list member of ``If-Match`` / ``If-None-Match``: ``*`` or ``[W/]"etagc*"``.
-_ENTITY_TAG = re.compile(rf'[ \t]*(?:(W/)?"({_ETAGC}*)")?[ \t]*(?:,|$)')
+#: A whole ``If-Match`` list (§13.1.1, §5.6.1): members ``[W/]"etagc*"``, empty ones allowed.
+_MEMBER = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+_ENTITY_TAG_LIST = re.compile(rf"[ \t,]*(?:{_MEMBER}(?:[ \t]*,[ \t,]*{_MEMBER})*)?[ \t,]*")
+
+
+def _werkzeug_parser() -> Callable[[str], ETags]:
+    """werkzeug's entity-tag list parser: ``ETags.from_header`` where it exists; Werkzeug 3.2
+    deprecates ``parse_etags`` for it, so that name is only imported where it is the one."""
+    from_header: Callable[[str], ETags] | None = getattr(ETags, "from_header", None)
+    if from_header is not None:
+        return from_header
+    from werkzeug.http import parse_etags  # Werkzeug before 3.2
+
+    return parse_etags
+
+
+_parse_etags = _werkzeug_parser()
 
 #: Hex digits kept from a hash when a value cannot be used as an opaque-tag as it is.
 _DIGEST_HEX_LENGTH = 32
@@ -51,26 +68,27 @@ def format_entity_tag(opaque: str, weak: bool) -> str:
 
 
 def parse_entity_tag_list(value: str) -> ETags:
-    """Parse ``If-Match`` strictly: ``*`` or a list of quoted entity-tags (RFC 9110 §13.1.1).
+    """``If-Match`` or ``If-None-Match``: ``*``, or a list of entity-tags (RFC 9110 §13.1).
 
-    Werkzeug's parser accepts unquoted words as tags; for a header that guards writes that is
-    too lenient, so anything that is not valid syntax gives an empty set, which matches nothing
-    and so fails the precondition.  Empty list elements are allowed (RFC 9110 §5.6.1).
+    The syntax is checked first, in one linear pass: werkzeug's parser takes unquoted words
+    for tags (for a field that guards writes that is too lenient), reads ``*, *`` as ``*``
+    from 3.2 on, and there takes quadratic time on some long values.  A value that is not
+    the syntax lists nothing, which matches no tag: If-Match fails, If-None-Match passes.
+    Empty list members (§5.6.1) are no tags.  Then werkzeug's parser reads the list.
     """
     if value.strip(" \t") == "*":  # §5.5: OWS, not any Unicode space
         return ETags(star_tag=True)
-    strong: list[str] = []
-    weak: list[str] = []
-    position, end = 0, len(value)
-    while position < end:
-        match = _ENTITY_TAG.match(value, position)
-        if match is None or match.end() == position:
-            return ETags()
-        is_weak, opaque = match.groups()
-        if opaque is not None:
-            (weak if is_weak else strong).append(opaque)
-        position = match.end()
+    if _ENTITY_TAG_LIST.fullmatch(value) is None:
+        return ETags()
+    parsed = _parse_etags(value.strip(" \t"))
+    strong = [tag for tag in parsed.as_set() if tag]
+    weak = [tag for tag in parsed.as_set(include_weak=True) if tag and tag not in strong]
     return ETags(strong, weak)
+
+
+def tags_in_order(value: str) -> list[str]:
+    """The opaque-tags a list names, strong and weak, sorted: the same on every host."""
+    return sorted(parse_entity_tag_list(value).as_set(include_weak=True))
 
 
 def strip_coding(opaque: str) -> str:

@@ -15,7 +15,8 @@ Routes of the app built by ``make_app`` (``<id>`` is an item id in the store):
 ``/stamped/<id>``          ``TimestampGenerator``: ``Last-Modified`` plus a tag
 ``/hashed/<id>``           body hash (bare ``@etag``); GET sets Content-Location, Expires,
                            Cache-Control and Vary itself; PUT answers with the new
-                           representation and its Content-Location
+                           representation and its Content-Location; writes are judged
+                           by ``HashGenerator(current=<the GET's function>)``
 ``/status/<code>``         body hash; answers 302, 404, 500 (via an error handler), 503
 ``/status-versioned/<c>``  the same statuses behind a version tag that always exists
 ``/files/<name>``          ``send_file`` of a file under the test's tmp_path (its own ETag)
@@ -45,7 +46,14 @@ from flask.testing import FlaskClient
 from flask.views import MethodView
 from support_databases import dispose_registered
 
-from flask_etag import ETag, TimestampGenerator, VersionGenerator, etag, require_if_match
+from flask_etag import (
+    ETag,
+    HashGenerator,
+    TimestampGenerator,
+    VersionGenerator,
+    etag,
+    require_if_match,
+)
 
 VIEW_STYLES = ("function", "methodview", "async")
 SAFE_METHODS = ("GET", "HEAD")
@@ -225,7 +233,7 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
 
     def answer_status(code: int) -> Any:
         if code == 302:
-            return redirect("/items/1")
+            return redirect("/items/1", 302)
         if code == 404:
             abort(404)
         if code == 500:
@@ -245,6 +253,8 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
         return handler
 
     exists_always = VersionGenerator(lambda code: "always")
+    # A write to the body-hash route is judged by the hash of what its GET renders now.
+    hashed_write = etag(HashGenerator(current=read_with_headers))
     tagged, read_tag = etag(versions, cache_control="no-cache"), require_if_match(versions)
     optional, weak, stamped = etag(versions), etag(weak_versions), etag(timestamps)
     writes = {"PUT": write, "PATCH": write, "DELETE": delete}
@@ -268,8 +278,8 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
             "hashed",
             {
                 "GET": (etag, read_with_headers),
-                "PUT": (etag, write_representation),
-                "DELETE": (etag, delete),
+                "PUT": (hashed_write, write_representation),
+                "DELETE": (hashed_write, delete),
             },
         ),
         Route("/status/<int:code>", "status", {"GET": (etag, answer_status)}),

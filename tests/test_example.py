@@ -41,8 +41,6 @@ from support_processes import (
 )
 from werkzeug.test import TestResponse
 
-from flask_etag.routes import route_spec_of
-
 EXAMPLE_PATH = Path(__file__).resolve().parents[1] / "examples" / "products.py"
 PROBLEM_JSON = "application/problem+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -665,14 +663,6 @@ def test_post_racing_a_creation_takes_the_next_id(
     assert current(api, "/api/products/102")[0]["name"] == "Theirs"
 
 
-def _forget_that_the_view_reports(app: Flask) -> None:
-    """Start the GET route afresh, as in a new process: it looks the version up first."""
-    view = app.view_functions["products.get_product"]
-    spec = route_spec_of(view)
-    assert spec is not None
-    spec.learned.view_reports_version = False
-
-
 def _statements_of(
     api: FlaskClient, url: str, *, headers: dict[str, str] | None = None, interpose_after: int = 0
 ) -> Any:
@@ -693,27 +683,30 @@ def _statements_of(
     return response, executions
 
 
-def test_get_tag_describes_the_body_even_when_a_write_lands_mid_request(
-    api: FlaskClient, example_app: Flask
-) -> None:
-    """Issue 3 item 3: before the route has learned that its view reports the version it
-    read, the version is looked up before the view and the row read after it.  A write
-    committed in between must give the body *and* the tag of the new state."""
-    _forget_that_the_view_reports(example_app)
-    # The event fires as a statement starts: the write lands after the lookup ran.
-    response, executions = _statements_of(api, ITEM, interpose_after=2)
-    assert len(executions) == 2, executions  # the lookup, then the view's read
+def test_get_tag_describes_the_body_even_when_a_write_lands_mid_request(api: FlaskClient) -> None:
+    """Issue 3 item 3: the lookup loads the row the view then serves (the session's identity
+    map), so a write committed after it leaves body and tag both of the state read."""
+
+    def write_after_the_lookup(_context: Any, _instance: Any) -> None:
+        with products.db.engine.begin() as other:
+            set_row(101, stock=1)(other)
+
+    seeded_tag = api.get(ITEM).headers["ETag"]
+    sa.event.listen(products.Product, "load", write_after_the_lookup)
+    try:
+        response = api.get(ITEM)
+    finally:
+        sa.event.remove(products.Product, "load", write_after_the_lookup)
     assert response.status_code == 200
-    assert response.get_json() == {**SEEDED, "stock": 1}
-    assert response.headers["ETag"] == '"other"'
+    assert (response.get_json(), response.headers["ETag"]) == (SEEDED, seeded_tag)
+    assert current(api) == ({**SEEDED, "stock": 1}, '"other"')
 
 
-def test_a_plain_read_runs_one_query(api: FlaskClient, example_app: Flask) -> None:
-    """Issue 11 item 2: the view reports the version it read, so a GET without preconditions
-    needs no lookup before it: one SQL statement per read, and the tag is the body's."""
-    _forget_that_the_view_reports(example_app)
+def test_a_plain_read_runs_one_query(api: FlaskClient) -> None:
+    """Issue 19 item 2: the lookup runs on every read (an access check or a 404 in it always
+    wins) and loads the row the view serves: one SQL statement per read, by design."""
     first, executions = _statements_of(api, ITEM)
-    assert len(executions) == 2, executions  # learning: the lookup, then the view's read
+    assert len(executions) == 1, executions
     for _ in range(3):
         again, executions = _statements_of(api, ITEM)
         assert len(executions) == 1, executions

@@ -200,11 +200,18 @@ def test_auto_answers_failed_if_match_with_412(auto_client: FlaskClient) -> None
     assert response.mimetype == "application/problem+json"
 
 
-def test_auto_412_goes_through_the_app_error_handler(make_app: MakeApp) -> None:
+def test_auto_412_keeps_the_fields_of_the_apps_hooks_rfc9110_13_1_1(make_app: MakeApp) -> None:
+    """Auto mode judges in an ``after_request`` hook, where nothing may be raised: its 412 is
+    the response itself, refused, so the fields the app's hooks set (here ``Vary``) stay."""
     app = make_app(ETAG_AUTO=True)
-    app.register_error_handler(412, lambda error: ("custom 412", 412))
-    response = app.test_client().get("/plain", headers={"If-Match": '"stale"'})
-    assert (response.status_code, response.text) == (412, "custom 412")
+    client = app.test_client()
+    current = client.get("/plain").headers["ETag"]
+    response = client.get("/plain", headers={"If-Match": '"stale"'})
+    assert response.status_code == 412
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["etag"] == response.headers["ETag"] == current
+    assert response.headers["Vary"] == "Accept"
+    assert "plain text" not in response.text
 
 
 @pytest.mark.parametrize(

@@ -43,11 +43,13 @@ from flask import Flask, Response, abort, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from werkzeug.http import parse_date, parse_etags, parse_range_header
+from werkzeug.datastructures import Range
+from werkzeug.http import parse_date
 
 from flask_etag import (
     ETag,
     ETagPreconditionFailed,
+    HashGenerator,
     TimestampGenerator,
     VersionGenerator,
     checked_version,
@@ -213,6 +215,12 @@ def make_resource_view(store: Store, route: str) -> Callable[..., Any]:
     return resource
 
 
+def current_representation(store: Store, key: str) -> Response | None:
+    """What a GET of ``/hashed/<key>`` renders now: a write there is judged by its hash."""
+    entry = store.entries.get(key)
+    return None if entry is None else Response(representation(key, entry), mimetype="text/plain")
+
+
 def build_app() -> tuple[Flask, Store]:
     """A fresh app and store: routes ``/<route>/<key>`` for every method."""
     store = Store()
@@ -223,7 +231,7 @@ def build_app() -> tuple[Flask, Store]:
         "required": require_if_match(VersionGenerator(store.version)),
         "optional": etag(VersionGenerator(store.version)),
         "stamped": require_if_match(TimestampGenerator(store.modified)),
-        "hashed": etag,
+        "hashed": etag(HashGenerator(current=functools.partial(current_representation, store))),
     }
     for route, decorate in decorators.items():
         view = decorate(make_resource_view(store, route))
@@ -414,6 +422,15 @@ def send(
     )
 
 
+def parse_range_header(value: str | None) -> Range | None:
+    """werkzeug's parse of ``Range``: ``Range.from_header`` where it exists."""
+    if hasattr(Range, "from_header"):
+        return Range.from_header(value)
+    import werkzeug.http
+
+    return werkzeug.http.parse_range_header(value)
+
+
 def if_match_passes(field_value: str, current: Validators) -> bool:
     """RFC 9110 §13.1.1: ``*`` when the resource exists, else its strong tag is listed.
 
@@ -428,13 +445,16 @@ def if_match_passes(field_value: str, current: Validators) -> bool:
 
 
 def if_none_match_matches(field_value: str, current: Validators) -> bool:
-    """RFC 9110 §13.1.2: ``*``, or a listed tag by weak comparison, when the resource exists."""
+    """RFC 9110 §13.1.2: ``*``, or a listed tag by weak comparison, when the resource exists.
+
+    A value that is not the syntax lists nothing (flask_etag's reading, as for If-Match).
+    """
     if not current.exists:
         return False
-    value = field_value.strip(OWS)
-    if value == "*":
+    listed = parse_entity_tag_list(field_value)
+    if listed.star_tag:
         return True
-    return current.etag is not None and parse_etags(value).contains_weak(current.etag)
+    return current.etag is not None and listed.contains_weak(current.etag)
 
 
 def asks_for_write_guard(headers: Mapping[str, str]) -> bool:

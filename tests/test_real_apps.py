@@ -33,7 +33,7 @@ from flask import (
     send_file,
 )
 
-from flask_etag import ETag, VersionGenerator, etag
+from flask_etag import ETag, HashGenerator, VersionGenerator, etag
 
 #: Stands, in a row's header values, for the tag the client received earlier in the test.
 TAG = "{tag}"
@@ -143,7 +143,8 @@ def build_hooked_app(view_style: str) -> tuple[Flask, Stored, HookLog]:
         doc.store(text)
         return "", 204
 
-    route = Route("/doc", "doc", {"GET": (etag, read_doc), "PUT": (etag, store_doc)})
+    judged_by_doc = etag(HashGenerator(current=read_doc))
+    route = Route("/doc", "doc", {"GET": (etag, read_doc), "PUT": (judged_by_doc, store_doc)})
     app = build_app(view_style, [route])
 
     @app.before_request
@@ -249,7 +250,10 @@ def build_upload_app(view_style: str, exists: bool) -> tuple[Flask, Stored]:
         upload.store(request.get_data(as_text=True))
         return "", 201 if created else 204
 
-    route = Route("/upload", "upload", {"GET": (etag, download), "PUT": (etag, replace)})
+    judged_by_download = etag(HashGenerator(current=download))
+    route = Route(
+        "/upload", "upload", {"GET": (etag, download), "PUT": (judged_by_download, replace)}
+    )
     return build_app(view_style, [route]), upload
 
 
@@ -507,12 +511,15 @@ def build_write_app(view_style: str) -> tuple[Flask, Stored, Stored]:
         response.headers["Content-Location"] = request.path
         return response
 
+    def judged_by(doc: Stored) -> Decorator:
+        return etag(HashGenerator(current=reader(doc)))
+
     routes = [
-        Route("/saved", "saved", {"GET": (etag, reader(saved)), "PUT": (etag, save)}),
+        Route("/saved", "saved", {"GET": (etag, reader(saved)), "PUT": (judged_by(saved), save)}),
         Route(
             "/mirrored",
             "mirrored",
-            {"GET": (etag, reader(mirrored)), "PUT": (etag, save_and_show)},
+            {"GET": (etag, reader(mirrored)), "PUT": (judged_by(mirrored), save_and_show)},
         ),
     ]
     return build_app(view_style, routes), saved, mirrored
@@ -615,7 +622,6 @@ def test_untagged_stream_honours_preconditions_decidable_without_a_tag(
             assert response.headers["Last-Modified"] == STREAM_MODIFIED
         elif status == 304:
             assert response.get_data() == b""
-            assert response.headers["Last-Modified"] == STREAM_MODIFIED
             assert "Content-Type" not in response.headers
 
 
@@ -725,7 +731,7 @@ def build_guarded_app(view_style: str) -> tuple[Flask, Counter[str]]:
 
     def moved(doc_id: int) -> Any:
         view_runs[request.path] += 1
-        return redirect(f"/docs/{doc_id}")
+        return redirect(f"/docs/{doc_id}", 302)
 
     tagged = etag(VersionGenerator(version_of))
     routes = [

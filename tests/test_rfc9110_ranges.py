@@ -164,7 +164,6 @@ def test_every_304_of_a_file_carries_the_etag(client: FlaskClient, url: str) -> 
     response = fetch(client, url, If_Modified_Since=LAST_MODIFIED)
     assert response.status_code == 304
     assert response.headers["ETag"] == tag
-    assert response.headers["Last-Modified"] == LAST_MODIFIED
 
 
 @pytest.mark.parametrize("url", ROUTES)

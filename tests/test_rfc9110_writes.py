@@ -355,23 +355,27 @@ def test_412_carries_the_current_etag_rfc9110_8_8_3(guard: str) -> None:
     retries with it at once; a 412 for a resource that is gone carries none."""
     from flask import Flask
 
-    from flask_etag import ETag, VersionGenerator, etag, require_if_match
+    from flask_etag import ETag, HashGenerator, VersionGenerator, etag, require_if_match
 
     app = Flask(__name__)
     ETag(app)
     versions = {"a": 3}
+
+    def representation(name: str) -> dict[str, int] | tuple[str, int]:
+        if name not in versions:
+            return "gone", 404
+        return {"version": versions[name]}
+
     guarded = (
         require_if_match(VersionGenerator(lambda name: versions.get(name)))
         if guard == "version"
-        else etag
+        else etag(HashGenerator(current=representation))
     )
 
     @app.route("/things/<name>", methods=["GET", "PUT"])
     @guarded
     def thing(name: str) -> dict[str, int] | tuple[str, int]:
-        if name not in versions:
-            return "gone", 404
-        return {"version": versions[name]}
+        return representation(name)
 
     client = app.test_client()
     current = client.get("/things/a").headers["ETag"]

@@ -36,6 +36,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..conditions import Validators, utc_seconds
 from ..generators import _LookupGenerator
+from ..internals import statement_cache_key
 from ..invalidation import committed
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 
@@ -279,7 +280,7 @@ class _Fingerprints:
 
     def of(self, statement: sa.Select[Any], session: Session) -> str:
         dialect = session.get_bind().dialect
-        cache_key = statement._generate_cache_key()
+        cache_key = statement_cache_key(statement)
         if cache_key is None:  # a construct SQLAlchemy itself will not cache
             compiled = statement.compile(dialect=dialect)
             parameters = sorted((name, repr(value)) for name, value in compiled.params.items())

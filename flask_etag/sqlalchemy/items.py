@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,6 +20,9 @@ from ..context import checked_version, set_response_version
 from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
 from ..surrogate_keys import item_keys, written_item_keys
+
+#: Where the rows a lookup loaded are kept alive until the request ends (on ``g``).
+_LOADED_ROWS = "_flask_etag_loaded_rows"
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -59,9 +63,6 @@ class ModelVersionGenerator(VersionGenerator):
         self.url_arg = url_arg
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
-        self._version_query = sa.select(mapper.version_id_col).where(
-            mapper.primary_key[0] == sa.bindparam("identity")
-        )
         super().__init__(self._current_version, weak=weak)
 
     def _identity(self, view_args: dict[str, Any]) -> Any:
@@ -85,8 +86,18 @@ class ModelVersionGenerator(VersionGenerator):
         return written_item_keys(self._table, self._identity(view_args))
 
     def _current_version(self, **view_args: Any) -> Any:
-        identity = self._identity(view_args)
-        return self.session.execute(self._version_query, {"identity": identity}).scalar()
+        """The row's version, read by loading the row itself into the session.
+
+        One query per request by design: the view's own ``session.get(Model, id)`` (or
+        :meth:`get_checked`) then finds the very instance in the session's identity map, with
+        no second query, so its body and the tag describe the same read of the row.
+        """
+        instance = self.session.get(self.model, self._identity(view_args))
+        if instance is None:
+            return None
+        if has_app_context():  # the identity map holds instances weakly: keep it for the view
+            g.setdefault(_LOADED_ROWS, []).append(instance)
+        return getattr(instance, self._version_attribute)
 
     def get_checked(self, identity: Any) -> Any:
         """Load the instance whose version the precondition checked, or raise 412.

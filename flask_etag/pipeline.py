@@ -1,0 +1,339 @@
+"""The one way a request to a decorated route flows, in the order of RFC 9110 §13.2.2.
+
+:func:`serve` takes every request of a route decorated with ``@etag`` or
+``@require_if_match`` through these stages, each a function below:
+
+1. :func:`read_preconditions`: the four conditional fields (§13.1), read once.
+2. :func:`require_write_guard`: 428 for a write without ``If-Match`` where the route asks for
+   one (RFC 6585 §3).
+3. :func:`judge_before_view`: a lookup generator's state (version, timestamp, collection)
+   decides 304 or 412 before the view runs (§13.2.1 allows it); the lookup always runs, so
+   an access check or ``abort(404)`` inside it always wins.
+4. :func:`run_view`: the view the request was routed to, and no other.
+5. :func:`tag_known_state` / :func:`~flask_etag.body_hash.tag_body`: the validators of the
+   state the body describes (§8.8), on a 2xx that carries a representation.
+6. :func:`~flask_etag.body_hash.judge_by_body` and :func:`judge_by_view_date`: what needs the
+   response (a body hash, a ``Last-Modified`` the view set) is judged after it (§13.2.2).
+
+A 304 or 412 is an ordinary response of the app (a 412 is raised, so the app's error
+handlers render it), and every one passes through the app's ``after_request`` hooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Request, Response, current_app, request
+from werkzeug.http import http_date
+
+from . import body_hash, context, ranges
+from .compression import tag_coded_representation, tag_held_by_client
+from .conditions import (
+    IGNORED_METHODS,
+    SAFE_METHODS,
+    Outcome,
+    Preconditions,
+    Validators,
+    evaluate_preconditions,
+    parse_http_date,
+)
+from .exceptions import ETagError, ETagPreconditionFailed, ETagPreconditionRequired
+from .generators import HashGenerator, _LookupGenerator
+from .invalidation import add_surrogate_keys, announcing_writes
+from .responses import (
+    apply_cache_policy,
+    has_representation,
+    not_modified,
+    parse_last_modified,
+    set_validators,
+    validator_fields,
+)
+from .settings import Settings, current_settings
+from .signals import announce_error
+from .spec import RouteSpec
+from .tags import variant_opaque_tag
+
+View = Callable[..., Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Exchange:
+    """One request to a decorated route, and what every stage needs to know of it."""
+
+    app: Flask
+    request: Request
+    spec: RouteSpec
+    settings: Settings
+    view_args: dict[str, Any]
+    preconditions: Preconditions | None
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def safe(self) -> bool:
+        return self.request.method in SAFE_METHODS
+
+
+def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
+    """Answer one request to a decorated route: every stage, in order."""
+    served: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if served.method in IGNORED_METHODS:  # §13.2.1: OPTIONS, CONNECT and TRACE ignore them
+        return view(**view_args)
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    exchange = Exchange(
+        app, served, spec, current_settings(app), view_args, read_preconditions(served)
+    )
+    if exchange.safe:
+        response = _respond(exchange, view)
+        if spec.keyed:
+            add_surrogate_keys(response, spec, exchange.settings, view_args)
+        if exchange.preconditions is not None:
+            consume_preconditions(served)
+        return response
+    require_write_guard(exchange)
+    with announcing_writes(spec, view_args) as announce:
+        return announce(_respond(exchange, view))
+
+
+def _respond(exchange: Exchange, view: View) -> Response:
+    generator = exchange.spec.generator
+    if isinstance(generator, _LookupGenerator):
+        return _respond_with_known_state(exchange, generator, view)
+    assert isinstance(generator, HashGenerator)
+    if exchange.safe:
+        return body_hash.read(exchange, generator, view)
+    return body_hash.write(exchange, generator, view)
+
+
+# --- stages 1 and 2 -------------------------------------------------------------------------
+
+
+def read_preconditions(served: Request) -> Preconditions | None:
+    """Stage 1: the request's ``If-*`` fields (§13.1); None when it has none, as most have."""
+    return Preconditions.from_environ(served.environ)
+
+
+def require_write_guard(exchange: Exchange) -> None:
+    """Stage 2, RFC 6585 §3: on a route that asks for it, an unsafe request without
+    ``If-Match`` (or ``If-None-Match: *``, create only if absent) is answered 428."""
+    if not exchange.spec.requires_if_match:
+        return
+    preconditions = exchange.preconditions
+    if preconditions is None or not preconditions.asks_for_write_guard:
+        refuse(ETagPreconditionRequired())
+
+
+def refuse(error: ETagError) -> None:
+    """Answer 412 or 428: announce it (:mod:`flask_etag.signals`), then raise it, so the
+    app's error handlers render it and its ``after_request`` hooks see it."""
+    announce_error(error.code or 0, error.etag)
+    raise error
+
+
+# --- a route whose state is looked up: version, timestamp, collection -----------------------
+
+
+def _respond_with_known_state(
+    exchange: Exchange, generator: _LookupGenerator, view: View
+) -> Response:
+    checked = generator.lookup(**exchange.view_args)
+    state = context.remember_checked(checked)
+    current = judge_before_view(exchange, generator, checked)
+    if isinstance(current, Response):
+        return current
+    response = run_view(exchange, generator.call_view, view, exchange.view_args)
+    if not has_representation(response.status_code):
+        return response
+    tagged = tag_known_state(exchange, generator, state, response)
+    if tagged is not None and exchange.safe and exchange.preconditions is not None:
+        return judge_by_view_date(exchange, response, tagged)
+    return response
+
+
+def judge_before_view(
+    exchange: Exchange, generator: _LookupGenerator, checked: Any
+) -> Validators | Response | None:
+    """Stage 3: decide by the looked-up state what needs no view (§13.2.2 steps 1-4).
+
+    Returns the 304, raises the 412, or returns the current validators (None where the
+    request has nothing to judge) for the view to go on with.
+    """
+    preconditions = exchange.preconditions
+    if_range = exchange.safe and "HTTP_IF_RANGE" in exchange.request.environ
+    if preconditions is None and not if_range:
+        return None
+    current = negotiated(exchange, generator.validators_of_value(checked, exchange.settings.weak))
+    # §13.2.1: a read of a missing resource is answered 404 by the view, so it is not judged.
+    if preconditions is not None and (current.exists or not exchange.safe):
+        outcome = evaluate_preconditions(exchange.method, preconditions, current)
+        if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
+            return _not_modified_before_view(exchange, current)
+        if outcome is Outcome.PRECONDITION_FAILED:
+            refuse(ETagPreconditionFailed(etag=current.etag_header))
+    if if_range:
+        ranges.ignore_range_unless_if_range_matches(exchange.request, current)
+    return current
+
+
+def _not_modified_before_view(exchange: Exchange, current: Validators) -> Response:
+    """The 304 of a route decided before the view: its 200's validators (§15.4.5), the
+    ``ETag`` in the form the client holds (a coded ``"x:gzip"`` stays coded)."""
+    spec = exchange.spec
+    fields = validator_fields(current, spec.cache_control or exchange.settings.cache_control)
+    environ = exchange.request.environ
+    held = [
+        (name, tag_held_by_client(value, environ) if name == "ETag" else value)
+        for name, value in fields
+    ]
+    response = not_modified(exchange.app, held)
+    if spec.vary:
+        response.vary.update(spec.vary)
+    return response
+
+
+def _view_date_may_fail(preconditions: Preconditions, current: Validators) -> bool:
+    """§13.2.2 step 2 comes before step 3: an If-Unmodified-Since that the view's own
+    ``Last-Modified`` (``send_file``'s) may make false must be judged before a 304.  One that
+    is not a valid HTTP-date is ignored (§13.1.4), so it defers nothing."""
+    return (
+        preconditions.if_unmodified_since is not None
+        and preconditions.if_match is None
+        and current.last_modified is None
+        and parse_http_date(preconditions.if_unmodified_since) is not None
+    )
+
+
+def negotiated(exchange: Exchange, current: Validators) -> Validators:
+    """On a route with ``vary=``, the tag of the representation this request negotiates."""
+    spec = exchange.spec
+    if not spec.vary or current.etag is None:
+        return current
+    values = spec.negotiated_values(exchange.request.environ)
+    return dataclasses.replace(
+        current, etag=variant_opaque_tag(current.etag, values), state=current.etag
+    )
+
+
+def tag_known_state(
+    exchange: Exchange, generator: _LookupGenerator, state: context.RequestState, response: Response
+) -> Validators | None:
+    """Stage 5: tag a 2xx with the state its body describes; None when it is not known.
+
+    That is the version the view reported (:func:`~flask_etag.set_response_version`), which
+    may differ from the lookup's; else, for a read, the state looked up before it (never
+    newer than the body read after it), and for a write a fresh lookup.
+    """
+    settings = exchange.settings
+    value = state.response_version
+    if value is context.UNSET:
+        if not exchange.safe:
+            value = generator.lookup(**exchange.view_args)
+        elif generator.rechecks_after_view and not _still_describes(
+            generator, state.checked, exchange.view_args, response
+        ):
+            return None
+        else:
+            value = state.checked
+    if value is None:
+        return None  # missing, or deleted by the write
+    spec = exchange.spec
+    weak = generator.weak_or(settings.weak)
+    if spec.vary:
+        validators = negotiated(exchange, generator.validators_for(value, weak))
+        etag_header = validators.etag_header
+        modified = validators.last_modified
+        last_modified = None if modified is None else http_date(modified)
+        response.vary.update(spec.vary)
+    else:
+        etag_header, last_modified = generator.response_fields(value, weak)
+        validators = None
+    set_validators(response, etag_header, last_modified)
+    apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
+    tag_coded_representation(response)  # a view that compressed its own output
+    return validators or generator.validators_for(value, weak)
+
+
+def _still_describes(
+    generator: _LookupGenerator, checked: Any, view_args: dict[str, Any], response: Response
+) -> bool:
+    """For a generator that rechecks after the view (a collection): whether the state looked
+    up before it is still what the body shows.  Not when a write committed while the view
+    read, nor when the body is streamed: its rows are read while it is sent."""
+    return not response.is_streamed and generator.still_current(checked, view_args)
+
+
+def judge_by_view_date(exchange: Exchange, response: Response, tagged: Validators) -> Response:
+    """Stage 6, §13.1.3 and §13.1.4: a read's date conditions, by the ``Last-Modified`` the
+    view set (``send_file``'s) where the state had no date of its own."""
+    preconditions = exchange.preconditions
+    assert preconditions is not None
+    if tagged.last_modified is not None or (
+        preconditions.if_modified_since is None and preconditions.if_unmodified_since is None
+    ):
+        return response
+    modified = parse_last_modified(response.headers.get("Last-Modified"))
+    # Without a date from the view the answer is the one deferred by _view_date_may_fail.
+    dated = tagged if modified is None else dataclasses.replace(tagged, last_modified=modified)
+    current = negotiated(exchange, dated)
+    outcome = evaluate_preconditions(exchange.method, preconditions, current)
+    return body_hash.apply_outcome(exchange, response, outcome, current)
+
+
+# --- stage 4 ----------------------------------------------------------------------------------
+
+
+#: The fields this extension decides itself (§13.2.2).  A view's own ``make_conditional``
+#: (``send_file`` calls it) must not judge them again by werkzeug's rules, which answer
+#: ``If-Match: *`` with 412 and compare If-Match weakly.  If-Range stays: the view needs it
+#: to build a 206, and the extension checks that 206 strictly.
+_DECIDED_BY_THE_EXTENSION = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
+def consume_preconditions(served: Request) -> None:
+    """Take the decided ``If-*`` fields of a read out of the environ.
+
+    A later component that calls werkzeug's ``make_conditional`` (Flask-Compress does, on the
+    response it codes) would judge them again by werkzeug's rules, against the coded tag,
+    and turn a passing ``If-Match`` into a 412.  They have been decided (§13.2.2).
+    """
+    environ = served.environ
+    for key in _DECIDED_BY_THE_EXTENSION:
+        environ.pop(key, None)
+
+
+def run_view(
+    exchange: Exchange, call: Callable[..., Any], view: View, view_args: dict[str, Any]
+) -> Response:
+    """Stage 4: run the view this request was routed to, as a response.
+
+    The precondition fields are out of its environ while it runs, then put back.  A 412 the
+    view raises itself (a compare-and-set that matched no row) is announced here.
+    """
+    environ = exchange.request.environ
+    hidden = {}
+    if exchange.preconditions is not None:
+        hidden = {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION if key in environ}
+    try:
+        result = call(view, view_args)
+    except ETagError as error:
+        announce_error(error.code or 0, error.etag)
+        raise
+    finally:
+        environ.update(hidden)
+    if isinstance(result, exchange.app.response_class):
+        return result
+    return exchange.app.make_response(result)
+
+
+def call_view(view: View, view_args: dict[str, Any]) -> Any:
+    """A body-hash route's view, called as Flask would."""
+    return view(**view_args)

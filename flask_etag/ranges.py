@@ -1,0 +1,152 @@
+"""Range requests beside conditional ones: If-Range (RFC 9110 §13.1.5) and the order of
+§13.2.2, which judges preconditions before ``Range`` (§14.2).
+
+A route decided before its view drops a ``Range`` whose If-Range fails before the view runs.
+A body-hash route learns its tag from the whole representation only, so where a view answered
+a part (206) or an unsatisfiable range (416) that the preconditions or If-Range must overrule,
+the whole representation is rendered once more, without ``Range``, by the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
+
+from flask import Request, Response
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+from .conditions import Validators, if_range_allows_partial
+from .generators import HashGenerator
+
+if TYPE_CHECKING:
+    from .pipeline import Exchange, View
+
+
+def ignore_range_unless_if_range_matches(served: Request, current: Validators) -> None:
+    """§13.1.5: when If-Range does not match, the Range header is ignored."""
+    environ = served.environ
+    if_range = environ.get("HTTP_IF_RANGE")
+    if if_range is None or "HTTP_RANGE" not in environ:
+        return
+    if not if_range_allows_partial(if_range, current):
+        environ.pop("HTTP_RANGE")
+        _forget_parsed_range(served)
+    else:  # decided: the view serves a plain Range request (werkzeug would judge it again)
+        del environ["HTTP_IF_RANGE"]
+
+
+def _forget_parsed_range(served: Request) -> None:
+    """``Request.range`` is a cached property; deleting it clears the parse (werkzeug's
+    documented way), so the view reads the environ as it is now."""
+    with suppress(KeyError, AttributeError):  # never read yet
+        del served.range
+
+
+@contextmanager
+def _without_range(served: Request) -> Iterator[None]:
+    """The request without ``Range`` while the whole representation is rendered."""
+    environ = served.environ
+    range_field = environ.pop("HTTP_RANGE", None)
+    _forget_parsed_range(served)
+    try:
+        yield
+    finally:
+        if range_field is not None:
+            environ["HTTP_RANGE"] = range_field
+        _forget_parsed_range(served)
+
+
+def render_whole(exchange: Exchange, view: View) -> Response:
+    """The whole representation: the route's view once more, without ``Range``."""
+    from .pipeline import call_view, run_view
+
+    with _without_range(exchange.request):
+        return run_view(exchange, call_view, view, exchange.view_args)
+
+
+def settle_partial(
+    exchange: Exchange, generator: HashGenerator, view: View, partial: Response
+) -> Response:
+    """A body-hash view's own 206, made to follow §13.1.5 and §15.3.7."""
+    if "ETag" not in partial.headers:
+        partial = _tagged_as_whole(exchange, generator, view, partial)
+    if partial.status_code == 206 and _if_range_fails(exchange, generator, partial):
+        partial.close()  # a send_file 206 holds an open file
+        return render_whole(exchange, view)
+    return partial
+
+
+def _tagged_as_whole(
+    exchange: Exchange, generator: HashGenerator, view: View, partial: Response
+) -> Response:
+    """§15.3.7: a 206 carries the whole representation's tag, not a hash of the part.
+
+    A view that builds its own 206 without an ``ETag`` leaves only the part to hash, so the
+    whole is rendered once more and its hash tags the part.  If the whole cannot be hashed
+    (streamed, not a 200), the whole is served instead: a server may ignore Range (§14.2).
+    """
+    from .body_hash import body_validators
+
+    whole = render_whole(exchange, view)
+    validators = None
+    if whole.status_code == 200:
+        validators = body_validators(whole, generator, exchange.settings)
+    if validators is None or validators.etag_header is None:
+        partial.close()
+        return whole
+    whole.close()
+    partial.headers["ETag"] = validators.etag_header
+    return partial
+
+
+def _if_range_fails(exchange: Exchange, generator: HashGenerator, response: Response) -> bool:
+    """True for a 206 that §13.1.5 forbids (werkzeug's If-Range check is weak and date-lax)."""
+    from .body_hash import body_validators
+
+    if_range = exchange.request.environ.get("HTTP_IF_RANGE")
+    if if_range is None:
+        return False
+    current = body_validators(response, generator, exchange.settings)
+    return current is not None and not if_range_allows_partial(if_range, current)
+
+
+def judged_before_range(exchange: Exchange) -> bool:
+    """Whether anything must be judged before an unsatisfiable Range is answered 416."""
+    return exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ
+
+
+def unsatisfiable_range_after_preconditions(
+    exchange: Exchange, view: View, unsatisfiable: Response | RequestedRangeNotSatisfiable
+) -> Response | None:
+    """§13.2.2 judges preconditions and If-Range before Range (§14.2): a view's 416 waits.
+
+    The whole representation is rendered without ``Range`` to learn whether the answer is
+    304 or 412, and whether If-Range matches it (§13.1.5: if not, Range is ignored and the
+    whole is sent).  Otherwise the 416 stands: None means the raised one.
+    """
+    from .body_hash import judge_by_body, tag_body
+
+    generator = exchange.spec.generator
+    assert isinstance(generator, HashGenerator)
+    whole = render_whole(exchange, view)
+    try:
+        decided = judge_by_body(exchange, whole, tag_body(exchange, generator, whole))
+    except Exception:
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        raise
+    if decided.status_code == 304 or _if_range_fails_whole(exchange, decided):
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        return decided
+    decided.close()
+    return unsatisfiable if isinstance(unsatisfiable, Response) else None
+
+
+def _if_range_fails_whole(exchange: Exchange, whole: Response) -> bool:
+    """§13.1.5: True when the request's If-Range does not match the whole representation."""
+    from .responses import validators_of
+
+    if_range = exchange.request.environ.get("HTTP_IF_RANGE")
+    return if_range is not None and not if_range_allows_partial(if_range, validators_of(whole))
