@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
-from .body_hash import judge_by_body, tag_body
+from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
 from .conditions import SAFE_METHODS
 from .exceptions import ETagPreconditionFailed
+from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
-from .pipeline import Exchange, read_preconditions
-from .responses import has_representation
+from .responses import field, has_representation
 from .settings import current_settings
 from .spec import RouteSpec
 
@@ -45,16 +45,17 @@ def tag_automatically(response: Response) -> Response:
         served.method not in SAFE_METHODS
         or not has_representation(status)
         or status == 206
-        or "ETag" in response.headers
+        or field(response.headers, "etag") is not None
     ):
         return response
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = current_settings(app)
-    exchange = Exchange(app, served, AUTO_SPEC, settings, {}, read_preconditions(served))
+    preconditions = read_preconditions(served)
+    exchange = Exchange(app, served, AUTO_SPEC, settings, {}, preconditions, served.method, True)
     body = identity_bytes(response)
     etag_header = None
     if body is not None:  # not streamed, nor coded in a way this Python cannot read back
-        etag_header = tag_body(exchange, AUTO_GENERATOR, response, body=body)
+        etag_header = tag_body(exchange, AUTO_GENERATOR, response, status, body=body)
     try:
         return judge_by_body(exchange, response, etag_header)
     except ETagPreconditionFailed as error:

@@ -1,57 +1,33 @@
 """Body-hash routes (``@etag`` with a :class:`~flask_etag.HashGenerator`): the stages that
 need the response, since a hash is only known once the view has rendered the body.
 
-A read is tagged and judged (304 or 412) right after its view, and judged again after the
-request's ``after_this_request`` functions if one of them rewrote the body (RFC 9110 §8.8.3:
-a strong tag names exactly the bytes sent).  A write is judged before its view by the hash of
-the representation ``HashGenerator(current=...)`` renders: never by running another method's
-view.
+A read is tagged and judged (304 or 412) right after its view, before the app's
+``after_request`` hooks run: a 412 is rendered by the app's error handlers, and the hooks
+add their fields to the 304 and the 412 as to any response.  A write is judged before its
+view by the hash of the representation ``HashGenerator(current=...)`` renders: never by
+running another method's view.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from flask import Response, after_this_request
+from flask import Response
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from . import ranges
-from .compression import tag_coded_representation, tag_held_by_client
-from .conditions import (
-    MISSING,
-    SAFE_METHODS,
-    Outcome,
-    Preconditions,
-    Validators,
-    evaluate_preconditions,
-    is_exact_revalidation,
-)
+from .body_tags import body_validators, judge_by_body, tag_body
+from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_preconditions
 from .exceptions import ETagPreconditionFailed
+from .exchange import Exchange, View, refuse, run_view
 from .generators import HashGenerator
-from .responses import (
-    apply_cache_policy,
-    body_bytes,
-    has_representation,
-    is_success,
-    parse_last_modified,
-    turn_not_modified,
-    validators_of,
-)
-from .settings import Settings
-from .tags import format_entity_tag, strip_coding
-
-if TYPE_CHECKING:
-    from .pipeline import Exchange, View
+from .responses import apply_cache_policy, field, has_representation, is_success
 
 
 def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     """A GET or HEAD: run the view (stage 4), tag its body (5), judge the request (6)."""
-    from .pipeline import call_view, run_view
-
     try:
-        response = run_view(exchange, call_view, view, exchange.view_args)
+        response = run_view(exchange, None, view, exchange.view_args)
     except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
         if not ranges.judged_before_range(exchange):
             raise
@@ -59,154 +35,17 @@ def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         if decided is None:
             raise
         return decided
-    if response.status_code == 416 and ranges.judged_before_range(exchange):
+    status = response.status_code
+    if status == 416 and ranges.judged_before_range(exchange):
         decided = ranges.unsatisfiable_range_after_preconditions(exchange, view, response)
         return response if decided is None else decided
-    if response.status_code == 206:
+    if status == 206:
         response = ranges.settle_partial(exchange, generator, view, response)
-    etag_header = tag_body(exchange, generator, response)
-    if exchange.preconditions is None or response.status_code == 204:
-        return response  # §15.3.5: a 204 has no representation to judge
+        status = response.status_code
+    etag_header = tag_body(exchange, generator, response, status)
+    if exchange.preconditions is None or status == 204:  # §15.3.5: a 204 has nothing to judge
+        return response
     return judge_by_body(exchange, response, etag_header)
-
-
-def tag_body(
-    exchange: Exchange,
-    generator: HashGenerator,
-    response: Response,
-    *,
-    body: bytes | None = None,
-) -> str | None:
-    """Stage 5: the response's ``ETag``: its own (``send_file``'s), else its body's hash.
-
-    A 206 carries the whole representation's tag, never a hash of the part (§15.3.7); a
-    streamed body has none.  The route's ``Cache-Control`` and ``Vary`` go on every 2xx.
-
-    :param body: the identity bytes, from a caller that runs after every rewrite (auto
-        mode); otherwise the body is read here and checked again after rewrites.
-    """
-    status = response.status_code
-    if not has_representation(status):
-        return None
-    spec, settings = exchange.spec, exchange.settings
-    headers = response.headers
-    etag_header = headers.get("ETag")
-    if etag_header is None and status != 206:
-        final = body is not None
-        body = body if final else body_bytes(response)
-        if body is not None:
-            etag_header = body_etag_header(body, generator, settings)
-            headers["ETag"] = etag_header
-            if not final:
-                _judge_again_after_rewrites(exchange, generator, response, body)
-    apply_cache_policy(headers, spec.cache_control, settings.cache_control)
-    if spec.vary:
-        response.vary.update(spec.vary)
-    if etag_header is not None and "Content-Encoding" in headers:
-        tag_coded_representation(response)  # a view that compressed its own output
-        etag_header = headers.get("ETag")
-    return etag_header
-
-
-def body_etag_header(body: bytes, generator: HashGenerator, settings: Settings) -> str:
-    """The ``ETag`` field value of ``body`` by ``generator``, or by the app's defaults."""
-    if generator.uses_app_defaults:
-        return settings.tag_body(body)
-    opaque = generator.opaque_tag(body, settings.digest)
-    return format_entity_tag(opaque, generator.weak_or(settings.weak))
-
-
-def judge_by_body(exchange: Exchange, response: Response, etag_header: str | None) -> Response:
-    """Stage 6: answer a GET or HEAD 304 or 412 by the validators ``response`` carries.
-
-    A streamed response has no tag (its body is never buffered), but it exists and may carry
-    ``Last-Modified``: ``If-Match``, ``If-None-Match: *`` and the date conditions still apply.
-    """
-    preconditions = exchange.preconditions
-    if preconditions is None or not is_success(response):
-        return response
-    if etag_header is not None and is_exact_revalidation(preconditions, etag_header):
-        return turn_not_modified(response)
-    current = validators_of(response)
-    if current.etag is not None and not current.weak:
-        # A compressor's "x:gzip" is judged as the state "x" it codes, like the client's tags.
-        current = dataclasses.replace(current, etag=strip_coding(current.etag))
-    outcome = evaluate_preconditions(exchange.method, preconditions, current)
-    return apply_outcome(exchange, response, outcome, current)
-
-
-def apply_outcome(
-    exchange: Exchange, response: Response, outcome: Outcome, current: Validators
-) -> Response:
-    """Make ``response`` the 304 that ``outcome`` asks for, or raise the 412."""
-    if outcome is Outcome.NOT_MODIFIED:
-        etag_header = response.headers.get("ETag")
-        if etag_header is not None:
-            held = tag_held_by_client(etag_header, exchange.request.environ)
-            if held != etag_header:
-                response.headers["ETag"] = held
-        return turn_not_modified(response)
-    if outcome is Outcome.PRECONDITION_FAILED:
-        from .pipeline import refuse
-
-        response.close()  # the body is never sent: release a send_file's open file
-        refuse(ETagPreconditionFailed(etag=current.etag_header))
-    return response
-
-
-def _judge_again_after_rewrites(
-    exchange: Exchange, generator: HashGenerator, tagged: Response, hashed: bytes
-) -> None:
-    """Tag again, and judge again, a body that an ``after_this_request`` function rewrote.
-
-    Those functions run after the view returns (a view's, or a ``before_request`` hook's):
-    one that adds a token to a page makes the bytes sent differ from the bytes hashed, and
-    the tag must name the bytes sent (§8.8.3).  Registered now, this runs after them.
-    """
-    preconditions = exchange.preconditions
-    settings = exchange.settings
-
-    def tag_bytes_sent(response: Response) -> Response:
-        if response is not tagged or response.status_code == 304:
-            return response
-        if "Content-Encoding" in response.headers:
-            return response  # coded from the bytes hashed
-        sent = body_bytes(response)
-        if sent is hashed or sent == hashed:
-            return response
-        if sent is None:
-            response.headers.remove("ETag")  # streamed now: no tag can describe it
-            return response
-        etag_header = body_etag_header(sent, generator, settings)
-        response.headers["ETag"] = etag_header
-        if (
-            preconditions is not None
-            and exchange.method in SAFE_METHODS
-            and is_exact_revalidation(preconditions, etag_header)
-        ):
-            return turn_not_modified(response)
-        return response
-
-    after_this_request(tag_bytes_sent)
-
-
-def body_validators(
-    response: Response, generator: HashGenerator, settings: Settings
-) -> Validators | None:
-    """The response's validators: its own ``ETag``, else a hash of its body; None if streamed."""
-    if "ETag" in response.headers:
-        return validators_of(response)
-    body = body_bytes(response)
-    if body is None:
-        return None
-    return Validators(
-        etag=generator.opaque_tag(body, settings.digest),
-        weak=generator.weak_or(settings.weak),
-        last_modified=parse_last_modified(response.headers.get("Last-Modified")),
-    )
-
-
-# --- writes -----------------------------------------------------------------------------------
 
 
 def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
@@ -216,8 +55,6 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     §9.3.4, §8.7): a status document such as ``{"saved": true}`` is not what the next GET
     returns, and a client chaining ``If-Match`` on its hash would always get 412.
     """
-    from .pipeline import call_view, refuse, run_view
-
     preconditions = exchange.preconditions
     if preconditions is not None and _judged_on_writes(preconditions):
         current = current_representation(exchange, generator)
@@ -225,7 +62,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
             refuse(ETagPreconditionFailed(description=_CANNOT_JUDGE))
         elif evaluate_preconditions(exchange.method, preconditions, current) is not Outcome.PROCEED:
             refuse(ETagPreconditionFailed(etag=current.etag_header))
-    response = run_view(exchange, call_view, view, exchange.view_args)
+    response = run_view(exchange, None, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
     if not _describes_the_target(exchange, response):
@@ -233,7 +70,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
             response.headers, exchange.spec.cache_control, exchange.settings.cache_control
         )
         return response
-    tag_body(exchange, generator, response)
+    tag_body(exchange, generator, response, response.status_code)
     return response
 
 
@@ -281,7 +118,7 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
 
 def _describes_the_target(exchange: Exchange, response: Response) -> bool:
     """§8.7: a ``Content-Location`` naming the request's URI says the body is its representation."""
-    location = response.headers.get("Content-Location")
+    location = field(response.headers, "content-location")
     if location is None:
         return False
     url = exchange.request.url

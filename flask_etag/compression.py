@@ -22,6 +22,7 @@ from contextlib import suppress
 from flask import Response
 from werkzeug.http import unquote_etag
 
+from .responses import field
 from .tags import coded_opaque_tag, format_entity_tag, strip_coding, tags_in_order
 
 
@@ -40,14 +41,14 @@ def tag_coded_representation(response: Response) -> None:
     response that does not vary is the only representation there is: both are left alone.
     """
     headers = response.headers
-    coding = headers.get("Content-Encoding")
+    coding = field(headers, "content-encoding")
     if coding is None:
         return  # nearly every response
     coding = coding.strip().lower()
-    header = headers.get("ETag")
+    header = field(headers, "etag")
     if header is None or coding in ("", "identity"):
         return
-    if not varies_by_coding(headers.get("Vary")):
+    if not varies_by_coding(field(headers, "vary")):
         return
     opaque, weak = unquote_etag(header)
     if opaque is None or weak:
@@ -101,7 +102,7 @@ def identity_bytes(response: Response) -> bytes | None:
     A strong tag is taken from the identity bytes (the coded form is derived from it), so a
     body coded before it was tagged is decoded to be tagged.
     """
-    coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+    coding = (field(response.headers, "content-encoding") or "identity").strip().lower()
     if response.is_streamed or response.direct_passthrough:
         return None
     body = response.get_data()

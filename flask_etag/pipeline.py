@@ -22,13 +22,13 @@ handlers render it), and every one passes through the app's ``after_request`` ho
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.http import http_date
 
 from . import body_hash, context, ranges
+from .body_tags import apply_outcome
 from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
     IGNORED_METHODS,
@@ -37,55 +37,43 @@ from .conditions import (
     Preconditions,
     Validators,
     evaluate_preconditions,
+    is_exact_revalidation,
     parse_http_date,
 )
-from .exceptions import ETagError, ETagPreconditionFailed, ETagPreconditionRequired
+from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
+from .exchange import Exchange, View, consume_preconditions, read_preconditions, refuse, run_view
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .responses import (
     apply_cache_policy,
+    field,
     has_representation,
     not_modified,
     parse_last_modified,
     set_validators,
     validator_fields,
 )
-from .settings import Settings, current_settings
-from .signals import announce_error
+from .settings import SETTINGS_KEY, current_settings
 from .spec import RouteSpec
 from .tags import variant_opaque_tag
-
-View = Callable[..., Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Exchange:
-    """One request to a decorated route, and what every stage needs to know of it."""
-
-    app: Flask
-    request: Request
-    spec: RouteSpec
-    settings: Settings
-    view_args: dict[str, Any]
-    preconditions: Preconditions | None
-
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def safe(self) -> bool:
-        return self.request.method in SAFE_METHODS
 
 
 def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
     """Answer one request to a decorated route: every stage, in order."""
     served: Request = request._get_current_object()  # type: ignore[attr-defined]
-    if served.method in IGNORED_METHODS:  # §13.2.1: OPTIONS, CONNECT and TRACE ignore them
+    method = served.method
+    if method in IGNORED_METHODS:  # §13.2.1: OPTIONS, CONNECT and TRACE ignore them
         return view(**view_args)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     exchange = Exchange(
-        app, served, spec, current_settings(app), view_args, read_preconditions(served)
+        app,
+        served,
+        spec,
+        app.extensions.get(SETTINGS_KEY) or current_settings(app),
+        view_args,
+        read_preconditions(served),
+        method,
+        method in SAFE_METHODS,
     )
     if exchange.safe:
         response = _respond(exchange, view)
@@ -103,18 +91,13 @@ def _respond(exchange: Exchange, view: View) -> Response:
     generator = exchange.spec.generator
     if isinstance(generator, _LookupGenerator):
         return _respond_with_known_state(exchange, generator, view)
-    assert isinstance(generator, HashGenerator)
+    generator = cast(HashGenerator, generator)  # the only other kind RouteSpec admits
     if exchange.safe:
         return body_hash.read(exchange, generator, view)
     return body_hash.write(exchange, generator, view)
 
 
-# --- stages 1 and 2 -------------------------------------------------------------------------
-
-
-def read_preconditions(served: Request) -> Preconditions | None:
-    """Stage 1: the request's ``If-*`` fields (§13.1); None when it has none, as most have."""
-    return Preconditions.from_environ(served.environ)
+# --- stage 2 ---------------------------------------------------------------------------------
 
 
 def require_write_guard(exchange: Exchange) -> None:
@@ -127,13 +110,6 @@ def require_write_guard(exchange: Exchange) -> None:
         refuse(ETagPreconditionRequired())
 
 
-def refuse(error: ETagError) -> None:
-    """Answer 412 or 428: announce it (:mod:`flask_etag.signals`), then raise it, so the
-    app's error handlers render it and its ``after_request`` hooks see it."""
-    announce_error(error.code or 0, error.etag)
-    raise error
-
-
 # --- a route whose state is looked up: version, timestamp, collection -----------------------
 
 
@@ -142,57 +118,68 @@ def _respond_with_known_state(
 ) -> Response:
     checked = generator.lookup(**exchange.view_args)
     state = context.remember_checked(checked)
-    current = judge_before_view(exchange, generator, checked)
-    if isinstance(current, Response):
-        return current
+    decided = judge_before_view(exchange, generator, checked)
+    if decided is not None:
+        return decided
     response = run_view(exchange, generator.call_view, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
-    tagged = tag_known_state(exchange, generator, state, response)
-    if tagged is not None and exchange.safe and exchange.preconditions is not None:
-        return judge_by_view_date(exchange, response, tagged)
+    value = tag_known_state(exchange, generator, state, response)
+    if value is not None and exchange.safe and exchange.preconditions is not None:
+        return judge_by_view_date(exchange, generator, value, response)
     return response
 
 
 def judge_before_view(
     exchange: Exchange, generator: _LookupGenerator, checked: Any
-) -> Validators | Response | None:
+) -> Response | None:
     """Stage 3: decide by the looked-up state what needs no view (§13.2.2 steps 1-4).
 
-    Returns the 304, raises the 412, or returns the current validators (None where the
-    request has nothing to judge) for the view to go on with.
+    Returns the 304 or raises the 412; None lets the view run.  The usual revalidation, an
+    ``If-None-Match`` holding exactly the current tag, is told from the tag's text alone
+    (:func:`~flask_etag.conditions.is_exact_revalidation`).
     """
     preconditions = exchange.preconditions
     if_range = exchange.safe and "HTTP_IF_RANGE" in exchange.request.environ
     if preconditions is None and not if_range:
         return None
+    weak = generator.weak_or(exchange.settings.weak)
+    spec = exchange.spec
+    if preconditions is not None and exchange.safe and checked is not None and not spec.vary:
+        etag_header, last_modified = generator.response_fields(checked, weak)
+        if is_exact_revalidation(preconditions, etag_header):
+            fields = [("ETag", etag_header)]
+            if last_modified is not None:
+                fields.append(("Last-Modified", last_modified))
+            return _not_modified_before_view(exchange, fields)
     current = negotiated(exchange, generator.validators_of_value(checked, exchange.settings.weak))
     # §13.2.1: a read of a missing resource is answered 404 by the view, so it is not judged.
     if preconditions is not None and (current.exists or not exchange.safe):
         outcome = evaluate_preconditions(exchange.method, preconditions, current)
         if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
-            return _not_modified_before_view(exchange, current)
+            return _not_modified_before_view(exchange, validator_fields(current, None))
         if outcome is Outcome.PRECONDITION_FAILED:
             refuse(ETagPreconditionFailed(etag=current.etag_header))
     if if_range:
         ranges.ignore_range_unless_if_range_matches(exchange.request, current)
-    return current
+    return None
 
 
-def _not_modified_before_view(exchange: Exchange, current: Validators) -> Response:
-    """The 304 of a route decided before the view: its 200's validators (§15.4.5), the
-    ``ETag`` in the form the client holds (a coded ``"x:gzip"`` stays coded)."""
-    spec = exchange.spec
-    fields = validator_fields(current, spec.cache_control or exchange.settings.cache_control)
-    environ = exchange.request.environ
+def _not_modified_before_view(exchange: Exchange, fields: list[tuple[str, str]]) -> Response:
+    """The 304 of a route decided before the view: the validators its 200 would carry, with
+    the route's ``Cache-Control`` and ``Vary`` (§15.4.5), the ``ETag`` in the form the client
+    holds (a coded ``"x:gzip"`` stays coded)."""
+    spec, environ = exchange.spec, exchange.request.environ
     held = [
         (name, tag_held_by_client(value, environ) if name == "ETag" else value)
         for name, value in fields
     ]
-    response = not_modified(exchange.app, held)
+    cache_control = spec.cache_control or exchange.settings.cache_control
+    if cache_control is not None:
+        held.append(("Cache-Control", cache_control))
     if spec.vary:
-        response.vary.update(spec.vary)
-    return response
+        held.append(("Vary", ", ".join(spec.vary)))
+    return not_modified(exchange.app, held)
 
 
 def _view_date_may_fail(preconditions: Preconditions, current: Validators) -> bool:
@@ -220,8 +207,9 @@ def negotiated(exchange: Exchange, current: Validators) -> Validators:
 
 def tag_known_state(
     exchange: Exchange, generator: _LookupGenerator, state: context.RequestState, response: Response
-) -> Validators | None:
-    """Stage 5: tag a 2xx with the state its body describes; None when it is not known.
+) -> Any:
+    """Stage 5: tag a 2xx with the state its body describes; returns that state, or None
+    when it is not known (the response then goes out untagged).
 
     That is the version the view reported (:func:`~flask_etag.set_response_version`), which
     may differ from the lookup's; else, for a read, the state looked up before it (never
@@ -244,17 +232,17 @@ def tag_known_state(
     weak = generator.weak_or(settings.weak)
     if spec.vary:
         validators = negotiated(exchange, generator.validators_for(value, weak))
-        etag_header = validators.etag_header
         modified = validators.last_modified
-        last_modified = None if modified is None else http_date(modified)
+        set_validators(
+            response, validators.etag_header, None if modified is None else http_date(modified)
+        )
         response.vary.update(spec.vary)
     else:
-        etag_header, last_modified = generator.response_fields(value, weak)
-        validators = None
-    set_validators(response, etag_header, last_modified)
-    apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
+        set_validators(response, *generator.response_fields(value, weak))
+    if spec.cache_control is not None or settings.cache_control is not None:
+        apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
     tag_coded_representation(response)  # a view that compressed its own output
-    return validators or generator.validators_for(value, weak)
+    return value
 
 
 def _still_describes(
@@ -266,74 +254,21 @@ def _still_describes(
     return not response.is_streamed and generator.still_current(checked, view_args)
 
 
-def judge_by_view_date(exchange: Exchange, response: Response, tagged: Validators) -> Response:
+def judge_by_view_date(
+    exchange: Exchange, generator: _LookupGenerator, value: Any, response: Response
+) -> Response:
     """Stage 6, §13.1.3 and §13.1.4: a read's date conditions, by the ``Last-Modified`` the
     view set (``send_file``'s) where the state had no date of its own."""
     preconditions = exchange.preconditions
     assert preconditions is not None
-    if tagged.last_modified is not None or (
-        preconditions.if_modified_since is None and preconditions.if_unmodified_since is None
-    ):
+    if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
         return response
-    modified = parse_last_modified(response.headers.get("Last-Modified"))
+    tagged = generator.validators_for(value, generator.weak_or(exchange.settings.weak))
+    if tagged.last_modified is not None:
+        return response
+    modified = parse_last_modified(field(response.headers, "last-modified"))
     # Without a date from the view the answer is the one deferred by _view_date_may_fail.
     dated = tagged if modified is None else dataclasses.replace(tagged, last_modified=modified)
     current = negotiated(exchange, dated)
     outcome = evaluate_preconditions(exchange.method, preconditions, current)
-    return body_hash.apply_outcome(exchange, response, outcome, current)
-
-
-# --- stage 4 ----------------------------------------------------------------------------------
-
-
-#: The fields this extension decides itself (§13.2.2).  A view's own ``make_conditional``
-#: (``send_file`` calls it) must not judge them again by werkzeug's rules, which answer
-#: ``If-Match: *`` with 412 and compare If-Match weakly.  If-Range stays: the view needs it
-#: to build a 206, and the extension checks that 206 strictly.
-_DECIDED_BY_THE_EXTENSION = (
-    "HTTP_IF_MATCH",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-)
-
-
-def consume_preconditions(served: Request) -> None:
-    """Take the decided ``If-*`` fields of a read out of the environ.
-
-    A later component that calls werkzeug's ``make_conditional`` (Flask-Compress does, on the
-    response it codes) would judge them again by werkzeug's rules, against the coded tag,
-    and turn a passing ``If-Match`` into a 412.  They have been decided (§13.2.2).
-    """
-    environ = served.environ
-    for key in _DECIDED_BY_THE_EXTENSION:
-        environ.pop(key, None)
-
-
-def run_view(
-    exchange: Exchange, call: Callable[..., Any], view: View, view_args: dict[str, Any]
-) -> Response:
-    """Stage 4: run the view this request was routed to, as a response.
-
-    The precondition fields are out of its environ while it runs, then put back.  A 412 the
-    view raises itself (a compare-and-set that matched no row) is announced here.
-    """
-    environ = exchange.request.environ
-    hidden = {}
-    if exchange.preconditions is not None:
-        hidden = {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION if key in environ}
-    try:
-        result = call(view, view_args)
-    except ETagError as error:
-        announce_error(error.code or 0, error.etag)
-        raise
-    finally:
-        environ.update(hidden)
-    if isinstance(result, exchange.app.response_class):
-        return result
-    return exchange.app.make_response(result)
-
-
-def call_view(view: View, view_args: dict[str, Any]) -> Any:
-    """A body-hash route's view, called as Flask would."""
-    return view(**view_args)
+    return apply_outcome(exchange, response, outcome, current)

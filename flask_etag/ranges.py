@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING
 
 from flask import Request, Response
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import Validators, if_range_allows_partial
+from .exchange import Exchange, View, run_view
 from .generators import HashGenerator
-
-if TYPE_CHECKING:
-    from .pipeline import Exchange, View
+from .responses import validators_of
 
 
 def ignore_range_unless_if_range_matches(served: Request, current: Validators) -> None:
@@ -59,10 +58,8 @@ def _without_range(served: Request) -> Iterator[None]:
 
 def render_whole(exchange: Exchange, view: View) -> Response:
     """The whole representation: the route's view once more, without ``Range``."""
-    from .pipeline import call_view, run_view
-
     with _without_range(exchange.request):
-        return run_view(exchange, call_view, view, exchange.view_args)
+        return run_view(exchange, None, view, exchange.view_args)
 
 
 def settle_partial(
@@ -86,8 +83,6 @@ def _tagged_as_whole(
     whole is rendered once more and its hash tags the part.  If the whole cannot be hashed
     (streamed, not a 200), the whole is served instead: a server may ignore Range (§14.2).
     """
-    from .body_hash import body_validators
-
     whole = render_whole(exchange, view)
     validators = None
     if whole.status_code == 200:
@@ -102,8 +97,6 @@ def _tagged_as_whole(
 
 def _if_range_fails(exchange: Exchange, generator: HashGenerator, response: Response) -> bool:
     """True for a 206 that §13.1.5 forbids (werkzeug's If-Range check is weak and date-lax)."""
-    from .body_hash import body_validators
-
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     if if_range is None:
         return False
@@ -125,13 +118,12 @@ def unsatisfiable_range_after_preconditions(
     304 or 412, and whether If-Range matches it (§13.1.5: if not, Range is ignored and the
     whole is sent).  Otherwise the 416 stands: None means the raised one.
     """
-    from .body_hash import judge_by_body, tag_body
-
     generator = exchange.spec.generator
     assert isinstance(generator, HashGenerator)
     whole = render_whole(exchange, view)
     try:
-        decided = judge_by_body(exchange, whole, tag_body(exchange, generator, whole))
+        etag_header = tag_body(exchange, generator, whole, whole.status_code)
+        decided = judge_by_body(exchange, whole, etag_header)
     except Exception:
         if isinstance(unsatisfiable, Response):
             unsatisfiable.close()
@@ -146,7 +138,5 @@ def unsatisfiable_range_after_preconditions(
 
 def _if_range_fails_whole(exchange: Exchange, whole: Response) -> bool:
     """§13.1.5: True when the request's If-Range does not match the whole representation."""
-    from .responses import validators_of
-
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     return if_range is not None and not if_range_allows_partial(if_range, validators_of(whole))

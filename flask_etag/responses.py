@@ -18,41 +18,25 @@ from werkzeug.http import http_date, unquote_etag
 from .conditions import Validators, parse_http_date, utc_seconds
 from .signals import announce_not_modified
 
-#: Representation metadata a 304 must not carry (RFC 9110 §15.4.5); everything else the 200
-#: would carry (ETag, Cache-Control, Content-Location, Date, Expires, Vary, and fields such as
-#: Set-Cookie) is kept.  werkzeug drops these, and Last-Modified, as it sends a 304; they go
-#: at once so that the app's ``after_request`` hooks see the 304 as it will be sent.
-_NOT_ON_304 = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "content-encoding",
-        "content-language",
-        "content-range",
-        "content-md5",
-        "transfer-encoding",
-    }
-)
-
 
 def not_modified(app: Flask, fields: Iterable[tuple[str, str]]) -> Response:
-    """A new 304 of ``app``'s response class carrying ``fields`` (the 200's validators)."""
+    """A new 304 of ``app``'s response class carrying ``fields`` (the 200's validators).
+
+    Its class's default ``Content-Type`` is left for werkzeug to drop as it sends the 304.
+    """
     response = app.response_class(status=304, headers=Headers(list(fields)))
-    response.headers.remove("Content-Type")  # the class's default mimetype: no representation
     announce_not_modified(response)
     return response
 
 
 def turn_not_modified(response: Response) -> Response:
-    """Make ``response`` the 304 that stands for it: its fields less representation metadata.
+    """Make ``response`` the 304 that stands for it (RFC 9110 §15.4.5).
 
-    Done in place, as werkzeug's own ``make_conditional`` does: the fields the view and its
-    ``after_this_request`` functions set (a cookie, ``Vary``) stay, and the body, never sent
-    (§15.4.5), is still closed when werkzeug closes the response.
+    Done in place, as werkzeug's own ``make_conditional`` does: the fields the view set (a
+    cookie, ``Vary``, ``Content-Location``) stay, and the body, never sent, is still closed
+    when werkzeug closes the response.  werkzeug drops the representation metadata
+    (``Content-Type``, ``Content-Length``, ...) as it sends a 304.
     """
-    headers = response.headers
-    for name in {name for name, _ in headers if name.lower() in _NOT_ON_304}:
-        headers.remove(name)
     response.status_code = 304
     announce_not_modified(response)
     return response
@@ -96,16 +80,37 @@ def apply_cache_policy(headers: Headers, explicit: str | None, default: str | No
     """
     if explicit is not None:
         headers["Cache-Control"] = explicit
-    elif default is not None and "Cache-Control" not in headers:
-        headers["Cache-Control"] = default
+    elif default is not None and field(headers, "cache-control") is None:
+        headers.add("Cache-Control", default)
+
+
+def field(headers: Headers, lowered_name: str) -> str | None:
+    """The first value of the field ``lowered_name`` (lower case), or None when absent.
+
+    Every response pays for these reads: werkzeug's ``get`` and ``in`` raise and catch an
+    exception for an absent field, the usual case, which costs several times this scan.
+    """
+    size = len(lowered_name)
+    for name, value in headers:
+        # The length first: it rules out nearly every field without lower-casing its name.
+        if len(name) == size and name.lower() == lowered_name:
+            return value
+    return None
 
 
 def body_bytes(response: Response) -> bytes | None:
     """The body of a response held in memory, as ``get_data()`` returns it; None if streamed.
 
     A streamed or passed-through body (a generator, a file) would be consumed by reading it.
+    ``jsonify`` and ``render_template`` leave the body as one bytes chunk in a list
+    (``response.response``), read here as it is.
     """
-    if response.is_streamed or response.direct_passthrough:
+    if response.direct_passthrough:
+        return None
+    chunks = response.response
+    if type(chunks) is list and len(chunks) == 1 and type(chunks[0]) is bytes:
+        return chunks[0]
+    if response.is_streamed:
         return None
     return response.get_data()
 
@@ -119,12 +124,12 @@ def parse_last_modified(modified_header: str | None) -> datetime | None:
 def validators_of(response: Response) -> Validators:
     """The validators a response already carries (``ETag``, ``Last-Modified``)."""
     headers = response.headers
-    etag_header = headers.get("ETag")
+    etag_header = field(headers, "etag")
     opaque, weak = unquote_etag(etag_header) if etag_header else (None, False)
     return Validators(
         etag=opaque,
         weak=bool(weak),
-        last_modified=parse_last_modified(headers.get("Last-Modified")),
+        last_modified=parse_last_modified(field(headers, "last-modified")),
     )
 
 

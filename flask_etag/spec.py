@@ -32,11 +32,8 @@ class RouteSpec:
     vary: tuple[str, ...] = ()
     vary_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
     route_keys: RouteKeys = field(default=None, compare=False)
-
-    @property
-    def keyed(self) -> bool:
-        """Whether reads carry surrogate keys: the generator's or the route's own."""
-        return self.generator.names_keys or self.route_keys is not None
+    #: Whether reads carry surrogate keys: the generator's or the route's own.
+    keyed: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -48,7 +45,8 @@ class RouteSpec:
         route_keys: RouteKeys = None,
     ) -> RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
-        return cls(generator, cache_control, requires_if_match, vary, keys, route_keys)
+        keyed = generator.names_keys or route_keys is not None
+        return cls(generator, cache_control, requires_if_match, vary, keys, route_keys, keyed)
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
         """The request's values of the ``vary`` fields, with insignificant whitespace removed."""

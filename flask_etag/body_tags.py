@@ -1,0 +1,135 @@
+"""Stages 5 and 6 of a body-hash response: its tag is the hash of its body, and what a
+read asks is judged by that tag (RFC 9110 §8.8.3, §13.2.2).  Decorated body-hash routes and
+auto mode (:mod:`flask_etag.auto`) both tag and judge here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Response
+
+from .compression import tag_coded_representation, tag_held_by_client
+from .conditions import Outcome, Validators, evaluate_preconditions, is_exact_revalidation
+from .exceptions import ETagPreconditionFailed
+from .exchange import Exchange, refuse
+from .generators import HashGenerator
+from .responses import (
+    apply_cache_policy,
+    body_bytes,
+    field,
+    has_representation,
+    is_success,
+    parse_last_modified,
+    turn_not_modified,
+    validators_of,
+)
+from .settings import Settings
+from .tags import format_entity_tag, strip_coding
+
+
+def tag_body(
+    exchange: Exchange,
+    generator: HashGenerator,
+    response: Response,
+    status: int,
+    *,
+    body: bytes | None = None,
+) -> str | None:
+    """Stage 5: the response's ``ETag``: its own (``send_file``'s), else its body's hash.
+
+    A 206 carries the whole representation's tag, never a hash of the part (§15.3.7); a
+    streamed body has none.  The route's ``Cache-Control`` and ``Vary`` go on every 2xx.
+    The tag names the bytes the view returned: code that rewrites them later (an
+    ``after_request`` hook, an ``after_this_request`` function) must do so the same way
+    each time, so that the tag still changes exactly when the bytes sent do (§8.8.1).
+
+    :param body: the identity bytes to hash, from a caller that read them itself (auto
+        mode decodes a coded body); by default the response's own body.
+    """
+    if not has_representation(status):
+        return None
+    spec, settings = exchange.spec, exchange.settings
+    headers = response.headers
+    etag_header = coding = None
+    for name, value in headers:  # one pass for both fields
+        if len(name) == 4 and name.lower() == "etag":
+            etag_header = value
+        elif len(name) == 16 and name.lower() == "content-encoding":
+            coding = value
+    if etag_header is None and status != 206:
+        body = body_bytes(response) if body is None else body
+        if body is not None:
+            etag_header = body_etag_header(body, generator, settings)
+            headers.add("ETag", etag_header)
+    if spec.cache_control is not None or settings.cache_control is not None:
+        apply_cache_policy(headers, spec.cache_control, settings.cache_control)
+    if spec.vary:
+        response.vary.update(spec.vary)
+    if etag_header is not None and coding is not None:
+        tag_coded_representation(response)  # a view that compressed its own output
+        etag_header = field(headers, "etag")
+    return etag_header
+
+
+def body_etag_header(body: bytes, generator: HashGenerator, settings: Settings) -> str:
+    """The ``ETag`` field value of ``body`` by ``generator``, or by the app's defaults."""
+    if generator.uses_app_defaults:
+        return settings.tag_body(body)
+    opaque = generator.opaque_tag(body, settings.digest)
+    return format_entity_tag(opaque, generator.weak_or(settings.weak))
+
+
+def judge_by_body(exchange: Exchange, response: Response, etag_header: str | None) -> Response:
+    """Stage 6: answer a GET or HEAD 304 or 412 by the validators ``response`` carries.
+
+    A streamed response has no tag (its body is never buffered), but it exists and may carry
+    ``Last-Modified``: ``If-Match``, ``If-None-Match: *`` and the date conditions still apply.
+    """
+    preconditions = exchange.preconditions
+    if preconditions is None or not is_success(response):
+        return response
+    if etag_header is not None and is_exact_revalidation(preconditions, etag_header):
+        return turn_not_modified(response)
+    current = validators_of(response)
+    if current.etag is not None and not current.weak:
+        # A compressor's "x:gzip" is judged as the state "x" it codes, like the client's tags.
+        current = dataclasses.replace(current, etag=strip_coding(current.etag))
+    outcome = evaluate_preconditions(exchange.method, preconditions, current)
+    return apply_outcome(exchange, response, outcome, current)
+
+
+def apply_outcome(
+    exchange: Exchange, response: Response, outcome: Outcome, current: Validators
+) -> Response:
+    """Make ``response`` the 304 that ``outcome`` asks for, or raise the 412."""
+    if outcome is Outcome.NOT_MODIFIED:
+        etag_header = field(response.headers, "etag")
+        if etag_header is not None:
+            held = tag_held_by_client(etag_header, exchange.request.environ)
+            if held != etag_header:
+                response.headers["ETag"] = held
+        return turn_not_modified(response)
+    if outcome is Outcome.PRECONDITION_FAILED:
+        response.close()  # the body is never sent: release a send_file's open file
+        refuse(ETagPreconditionFailed(etag=current.etag_header))
+    return response
+
+
+def body_validators(
+    response: Response, generator: HashGenerator, settings: Settings
+) -> Validators | None:
+    """The response's validators: its own ``ETag``, else a hash of its body; None if streamed."""
+    if field(response.headers, "etag") is not None:
+        return validators_of(response)
+    body = body_bytes(response)
+    if body is None:
+        return None
+    return Validators(
+        etag=generator.opaque_tag(body, settings.digest),
+        weak=generator.weak_or(settings.weak),
+        last_modified=parse_last_modified(field(response.headers, "last-modified")),
+    )
+
+
+# --- writes -----------------------------------------------------------------------------------
