@@ -232,13 +232,13 @@ CASES: dict[str, tuple[str, str, bool, str | None]] = {
     "ours collection 304": ("ours collection", "/products", True, "bare collection 200"),
 }
 
-#: Issue targets, as ratios of instructions to the baseline.
+#: Issue 19's budget, as ratios of instructions to the baseline.
 TARGETS = {
-    "ours version 200": 1.09,
-    "ours body-hash 200": 1.06,
-    "ours body-hash 304": 1.03,
-    "ours version 304 (view skipped)": 0.93,
-    "ours undecorated route": 1.002,
+    "ours version 200": 1.12,
+    "ours body-hash 200": 1.07,
+    "ours body-hash 304": 1.07,
+    "ours version 304 (view skipped)": 0.95,
+    "ours undecorated route": 1.005,
 }
 
 

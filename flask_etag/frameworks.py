@@ -12,7 +12,7 @@ raw result, so its schema is never applied.  The right order, top to bottom::
     def view(...): ...
 
 Decorators are recognised by the code of the wrapper each one makes, read from the installed
-package (the only reach into those libraries' internals; ``tests/test_frameworks.py`` fails
+package (:func:`flask_etag.internals.wrapper_codes`; ``tests/test_frameworks.py`` fails
 loudly when a release changes it).  Whatever is below ``@etag`` is seen when it decorates;
 what is above is seen only on the route's first request, since a decorator applied later
 calls no flask_etag code.  Flask-RESTX needs no check: its decorators (``@ns.expect``,
@@ -22,7 +22,6 @@ they are always under it.
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from types import CodeType
@@ -31,6 +30,7 @@ from typing import Any
 from flask import Flask, Request
 
 from .exceptions import ETagConfigurationError
+from .internals import code_of, wrapper_codes
 
 #: One known decorator: (module, its public decorator, the nested functions down to the
 #: wrapper it returns, how a user writes it).
@@ -73,6 +73,12 @@ PARSERS: tuple[Known, ...] = (
 SERIALISERS: tuple[Known, ...] = (
     ("flask_smorest", "Blueprint.response", ("decorator", "wrapper"), "@blp.response"),
     ("apiflask", "APIFlask.output", ("decorator", "_response"), "@app.output"),
+)
+
+#: Response caches: above ``@etag`` they would store the 304 or 412 answered to one client's
+#: conditions (Flask-Caching caches HTTP errors too) and serve it to every other client.
+CACHES: tuple[Known, ...] = (
+    ("flask_caching", "Cache.cached", ("decorator", "decorated_function"), "@cache.cached"),
 )
 
 #: flask-smorest's own conditional requests: one route cannot have two deciders.
@@ -126,6 +132,15 @@ def check_wrappers_above(conditional_view: Callable[..., Any], app: Flask, serve
     conflicting = _found(above, CONFLICTING)
     if conflicting:
         raise _conflict_error(conditional_view, conflicting)
+    caches = _found(above, CACHES)
+    if caches:
+        raise ETagConfigurationError(
+            f"{_labels(caches)} wraps @etag on the view {_name(conditional_view)} (endpoint "
+            f"{rule.endpoint!r}): it would store the 304 or 412 answered to one client's "
+            "If-None-Match or If-Match and serve it to every other client. Put @etag above "
+            "it, so the cache keeps the view's body and every request is judged: the route "
+            "decorator, @etag, @cache.cached, the view."
+        )
     serialisers, parsers = _found(above, SERIALISERS), _found(above, PARSERS)
     if serialisers or parsers:
         if len(parsers) > 1:  # webargs' wrapper around @blp.arguments: name the framework's
@@ -171,16 +186,11 @@ def wrapper_chain(view: Any) -> Iterator[Any]:
 def _found(functions: Iterable[Any], known: tuple[Known, ...]) -> list[Known]:
     """The known decorators whose wrappers are among ``functions``, in their order."""
     codes = _known_codes(known)
-    return [codes[code] for code in map(_code_of, functions) if code in codes]
+    return [codes[code] for code in map(code_of, functions) if code in codes]
 
 
 def _labels(found: list[Known]) -> str:
     return " and ".join(dict.fromkeys(known[3] for known in found))
-
-
-def _code_of(function: Any) -> CodeType | None:
-    code = getattr(function, "__code__", None)
-    return code if isinstance(code, CodeType) else None
 
 
 def _known_codes(known: tuple[Known, ...]) -> dict[CodeType | None, Known]:
@@ -189,27 +199,8 @@ def _known_codes(known: tuple[Known, ...]) -> dict[CodeType | None, Known]:
         code: entry
         for entry in known
         if entry[0] in sys.modules
-        for code in _wrapper_codes(*entry[:3])
+        for code in wrapper_codes(*entry[:3])
     }
-
-
-@functools.cache
-def _wrapper_codes(module: str, decorator: str, nested: tuple[str, ...]) -> tuple[CodeType, ...]:
-    """The code objects of the wrappers ``decorator`` makes: a nested function's code is one
-    constant of the enclosing function's, shared by every wrapper it returns."""
-    function: Any = sys.modules[module]
-    for attribute in decorator.split("."):
-        function = getattr(function, attribute, None)
-    outer = _code_of(function)
-    codes = [] if outer is None else [outer]
-    for name in nested:
-        codes = [
-            constant
-            for code in codes
-            for constant in code.co_consts
-            if isinstance(constant, CodeType) and constant.co_name == name
-        ]
-    return tuple(codes)
 
 
 def _conflict_error(view: Callable[..., Any], found: list[Known]) -> ETagConfigurationError:

@@ -5,6 +5,9 @@ the released and the upcoming Flask and Werkzeug (the ``upcoming`` nox session).
 
 from __future__ import annotations
 
+import functools
+import sys
+from types import CodeType
 from typing import Any
 
 
@@ -17,3 +20,34 @@ def statement_cache_key(statement: Any) -> Any:
     None for a construct SQLAlchemy itself will not cache.
     """
     return statement._generate_cache_key()
+
+
+def code_of(function: Any) -> CodeType | None:
+    """A function's code object (``__code__``), or None for anything else."""
+    code = getattr(function, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
+@functools.cache
+def wrapper_codes(module: str, decorator: str, nested: tuple[str, ...]) -> tuple[CodeType, ...]:
+    """The code objects of the wrappers another package's ``decorator`` makes.
+
+    A decorator placed in the wrong order around ``@etag`` (an access check under it, a
+    serialiser or a cache above it) fails silently, and the wrappers copy the view's name
+    with ``functools.wraps``, so nothing public tells them apart; the code of the nested
+    function each returns does: it is one constant of the enclosing function's code
+    (``co_consts``), shared by every wrapper the decorator makes.
+    """
+    function: Any = sys.modules[module]
+    for attribute in decorator.split("."):
+        function = getattr(function, attribute, None)
+    outer = code_of(function)
+    codes = [] if outer is None else [outer]
+    for name in nested:
+        codes = [
+            constant
+            for code in codes
+            for constant in code.co_consts
+            if isinstance(constant, CodeType) and constant.co_name == name
+        ]
+    return tuple(codes)

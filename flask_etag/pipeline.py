@@ -118,9 +118,10 @@ def _respond_with_known_state(
 ) -> Response:
     checked = generator.lookup(**exchange.view_args)
     state = context.remember_checked(checked)
-    decided = judge_before_view(exchange, generator, checked)
-    if decided is not None:
-        return decided
+    if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
+        decided = judge_before_view(exchange, generator, checked)
+        if decided is not None:
+            return decided
     response = run_view(exchange, generator.call_view, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
@@ -233,15 +234,16 @@ def tag_known_state(
     if spec.vary:
         validators = negotiated(exchange, generator.validators_for(value, weak))
         modified = validators.last_modified
-        set_validators(
+        coded = set_validators(
             response, validators.etag_header, None if modified is None else http_date(modified)
         )
         response.vary.update(spec.vary)
     else:
-        set_validators(response, *generator.response_fields(value, weak))
+        coded = set_validators(response, *generator.response_fields(value, weak))
     if spec.cache_control is not None or settings.cache_control is not None:
         apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
-    tag_coded_representation(response)  # a view that compressed its own output
+    if coded:
+        tag_coded_representation(response)  # a view that compressed its own output
     return value
 
 

@@ -58,18 +58,33 @@ def validator_fields(
     return fields
 
 
-def set_validators(response: Response, etag_header: str | None, last_modified: str | None) -> None:
-    """Put a route's validators on its 2xx response.
+def set_validators(
+    response: Response, etag_header: str | None, last_modified: str | None
+) -> bool:
+    """Put a route's validators on its 2xx response; returns whether its body is coded.
 
     The route's tag replaces one the view set (``send_file`` sets its own): the tag a client
     receives must be the one its next conditional request is judged by.  A ``Last-Modified``
-    the view set is kept.
+    the view set is kept.  One pass over the fields finds all three.
     """
     headers = response.headers
+    tagged = dated = coded = False
+    for name, _ in headers:
+        size = len(name)  # the length first: it rules out nearly every field cheaply
+        if size == 4:
+            tagged = tagged or name.lower() == "etag"
+        elif size == 13:
+            dated = dated or name.lower() == "last-modified"
+        elif size == 16:
+            coded = coded or name.lower() == "content-encoding"
     if etag_header is not None:
-        headers["ETag"] = etag_header
-    if last_modified is not None and "Last-Modified" not in headers:
-        headers["Last-Modified"] = last_modified
+        if tagged:
+            headers["ETag"] = etag_header
+        else:
+            headers.add("ETag", etag_header)
+    if last_modified is not None and not dated:
+        headers.add("Last-Modified", last_modified)
+    return coded
 
 
 def apply_cache_policy(headers: Headers, explicit: str | None, default: str | None) -> None:

@@ -362,9 +362,31 @@ def view_style(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def app(make_app: MakeApp, view_style: str) -> StoreApp:
+def vary_hook(request: pytest.FixtureRequest) -> bool:
+    """Whether the app has an ``after_request`` hook of its own (by default it has)."""
+    return bool(getattr(request, "param", True))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The RFC tables (modules that set ``WITH_AND_WITHOUT_APP_HOOK``) run in an app with an
+    ``after_request`` hook of its own and in one without: both must answer alike."""
+    chosen = any(
+        "vary_hook" in marker.args[0] for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if (
+        "vary_hook" in metafunc.fixturenames
+        and getattr(metafunc.module, "WITH_AND_WITHOUT_APP_HOOK", False)
+        and not chosen  # a test about the hook itself runs with it only
+    ):
+        metafunc.parametrize(
+            "vary_hook", [True, False], ids=["app-hook", "no-app-hook"], indirect=True
+        )
+
+
+@pytest.fixture
+def app(make_app: MakeApp, view_style: str, vary_hook: bool) -> StoreApp:
     """The default app, in the current view style."""
-    return make_app(view_style)
+    return make_app(view_style, vary_hook=vary_hook)
 
 
 @pytest.fixture

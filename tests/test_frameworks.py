@@ -41,11 +41,12 @@ from flask_etag import (
 )
 from flask_etag.frameworks import (
     ACCESS_CHECKS,
+    CACHES,
     CONFLICTING,
     PARSERS,
     SERIALISERS,
-    _wrapper_codes,
 )
+from flask_etag.internals import wrapper_codes
 from flask_etag.openapi import ETagPlugin
 
 URL = "/items/1"
@@ -746,7 +747,7 @@ def test_login_required_in_method_view_decorators_goes_last() -> None:
 
 
 def known_decorators() -> Iterator[tuple[str, str, tuple[str, ...], str]]:
-    yield from (*ACCESS_CHECKS, *PARSERS, *SERIALISERS, *CONFLICTING)
+    yield from (*ACCESS_CHECKS, *PARSERS, *SERIALISERS, *CONFLICTING, *CACHES)
 
 
 @pytest.mark.parametrize("known", list(known_decorators()), ids=lambda known: known[1])
@@ -754,4 +755,4 @@ def test_every_known_decorator_is_recognised(known: tuple[str, str, tuple[str, .
     """The one reach into these packages' internals: fails loudly when a release changes it."""
     module, decorator, nested, _ = known
     importlib.import_module(module)
-    assert _wrapper_codes(module, decorator, nested), f"{module}.{decorator} changed shape"
+    assert wrapper_codes(module, decorator, nested), f"{module}.{decorator} changed shape"

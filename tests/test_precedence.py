@@ -25,6 +25,9 @@ from werkzeug.wrappers import Response
 
 from flask_etag import VersionGenerator, require_if_match
 
+#: The tables run in an app with an ``after_request`` hook and in one without (conftest).
+WITH_AND_WITHOUT_APP_HOOK = True
+
 #: ``Last-Modified`` of the seeded items and of the served file, and one second before it.
 SEEDED = http_date(SEEDED_AT)
 EARLIER = http_date(SEEDED_AT - timedelta(seconds=1))

@@ -16,6 +16,9 @@ from werkzeug.test import TestResponse
 
 from flask_etag.generators import body_digest_function
 
+#: The tables run in an app with an ``after_request`` hook and in one without (conftest).
+WITH_AND_WITHOUT_APP_HOOK = True
+
 if TYPE_CHECKING:
     from conftest import MakeApp, Store
 
@@ -284,6 +287,7 @@ def test_304_of_a_hash_route_keeps_the_headers_the_view_set(
     assert_is_304_of(not_modified, full)
 
 
+@pytest.mark.parametrize("vary_hook", [True], ids=["app-hook"], indirect=True)
 def test_304_of_a_version_route_keeps_after_request_vary(
     client: FlaskClient, safe_method: str
 ) -> None:

@@ -13,6 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+#: The tables run in an app with an ``after_request`` hook and in one without (conftest).
+WITH_AND_WITHOUT_APP_HOOK = True
+
 if TYPE_CHECKING:
     from conftest import Store
 

@@ -1,0 +1,375 @@
+"""Issue 19: one request pipeline, safe by construction.
+
+Each test here failed on the machinery this pipeline replaced (state learned from earlier
+requests, responses sent past werkzeug's header finalisation, swapped response classes, a
+GET view run inside a PUT, 412s made anew in the last hook, set-order tag choice).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+from flask import Flask, Response, abort, after_this_request, g, jsonify, request
+from flask_caching import Cache
+
+from flask_etag import (
+    ETag,
+    ETagConfigurationError,
+    HashGenerator,
+    VersionGenerator,
+    etag,
+    require_if_match,
+    set_response_version,
+)
+
+NOTES = {1: {"owner": "ann", "text": "ann's secret", "version": 3}}
+
+
+def note_app() -> Flask:
+    """``/notes/<id>``: the lookup is the access check (the docs' pattern), and the view
+    reports the version it read; ``g.user`` comes from a ``before_request`` hook."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.before_request
+    def identify() -> None:
+        g.user = request.headers.get("X-User")
+
+    def version_if_allowed(note_id: int) -> Any:
+        note = NOTES.get(note_id)
+        if note is None:
+            abort(404)
+        if note["owner"] != g.user:
+            abort(403)
+        return note["version"]
+
+    @app.get("/notes/<int:note_id>")
+    @etag(VersionGenerator(version_if_allowed))
+    def note(note_id: int) -> Any:
+        set_response_version(NOTES[note_id]["version"])
+        return {"text": NOTES[note_id]["text"]}
+
+    return app
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_rfc9110_13_2_1_an_access_check_in_the_lookup_runs_on_every_request(method: str) -> None:
+    """After an authorised read, an unauthorised one is still refused: never the other
+    user's body, never the current tag (the lookup is never skipped)."""
+    client = note_app().test_client()
+    allowed = client.open("/notes/1", method=method, headers={"X-User": "ann"})
+    assert (allowed.status_code, allowed.headers["ETag"]) == (200, '"3"')
+    for _ in range(2):
+        refused = client.open("/notes/1", method=method, headers={"X-User": "bob"})
+        assert refused.status_code == 403
+        assert "ETag" not in refused.headers
+        assert b"secret" not in refused.data
+
+
+def test_rfc9110_13_2_1_an_abort_404_in_the_lookup_stays_a_404() -> None:
+    client = note_app().test_client()
+    assert client.get("/notes/1", headers={"X-User": "ann"}).status_code == 200
+    assert client.get("/notes/2", headers={"X-User": "ann"}).status_code == 404
+
+
+ARTICLE = "/articles/\u65e5\u672c\u8a9e"
+
+
+def article_app(tagged: bool) -> Flask:
+    """A view whose ``Content-Location`` is a non-ASCII IRI; bare Flask or ``@etag``."""
+    app = Flask(__name__)
+    ETag(app)
+
+    def article(name: str) -> Response:
+        response = jsonify(title="nihongo")
+        response.headers["Content-Location"] = ARTICLE
+        return response
+
+    app.get("/articles/<name>")(etag(article) if tagged else article)
+    return app
+
+
+def test_rfc9110_8_7_a_non_ascii_content_location_is_sent_as_plain_flask_sends_it() -> None:
+    """werkzeug finalises every response: the 200 and the 304 carry the percent-encoded URI
+    that plain Flask sends, never raw UTF-8 a server refuses (gunicorn answers 500)."""
+    plain = article_app(tagged=False).test_client().get("/articles/x")
+    client = article_app(tagged=True).test_client()
+    full = client.get("/articles/x")
+    again = client.get("/articles/x", headers={"If-None-Match": full.headers["ETag"]})
+    assert plain.headers["Content-Location"] == "/articles/%E6%97%A5%E6%9C%AC%E8%AA%9E"
+    assert full.headers["Content-Location"] == plain.headers["Content-Location"]
+    assert (again.status_code, again.headers["Content-Location"]) == (
+        304,
+        plain.headers["Content-Location"],
+    )
+
+
+def cached_app(debug: bool, calls: list[str]) -> Flask:
+    """A body-hash route whose view's output Flask-Caching keeps (``@etag`` above it)."""
+    app = Flask(__name__)
+    app.debug = debug
+    ETag(app)
+    cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
+
+    @app.get("/report")
+    @etag
+    @cache.cached(timeout=60)
+    def report() -> Any:
+        calls.append("report")
+        return jsonify(total=42)
+
+    return app
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_rfc9110_13_1_2_flask_caching_under_etag_caches_and_every_request_is_judged(
+    debug: bool,
+) -> None:
+    """The cache keeps the view's response (pickled by SimpleCache), and every request,
+    served from the cache or not, is tagged and judged: 304 for the current tag."""
+    calls: list[str] = []
+    client = cached_app(debug, calls).test_client()
+    first = client.get("/report")
+    again = client.get("/report")
+    revalidated = client.get("/report", headers={"If-None-Match": first.headers["ETag"]})
+    assert (first.status_code, again.status_code, revalidated.status_code) == (200, 200, 304)
+    assert first.headers["ETag"] == again.headers["ETag"] == revalidated.headers["ETag"]
+    assert again.get_json() == {"total": 42}
+    assert calls == ["report"]
+
+
+def test_responses_of_every_kind_can_be_pickled() -> None:
+    """Whatever caches a response (Flask-Caching above a view, a session store) can pickle
+    it: a tagged 200, a body-hash 304, a 304 decided before the view."""
+    app = note_app()
+    app.add_url_rule("/hashed", "hashed", etag(lambda: jsonify(total=42)))
+    client = app.test_client()
+    tag = client.get("/hashed").headers["ETag"]
+    with app.test_request_context("/hashed", headers={"If-None-Match": tag}):
+        hashed_304 = app.view_functions["hashed"]()
+    with app.test_request_context("/hashed"):
+        hashed_200 = app.view_functions["hashed"]()
+    with app.test_request_context("/notes/1", headers={"X-User": "ann", "If-None-Match": '"3"'}):
+        app.preprocess_request()
+        version_304 = app.view_functions["note"](note_id=1)
+    for response in (hashed_200, hashed_304, version_304):
+        copy = pickle.loads(pickle.dumps(response))
+        assert (copy.status_code, copy.headers.get("ETag")) == (
+            response.status_code,
+            response.headers.get("ETag"),
+        )
+    assert (hashed_304.status_code, version_304.status_code) == (304, 304)
+
+
+def test_flask_caching_above_etag_is_refused_with_the_right_order() -> None:
+    """Above ``@etag`` a response cache would keep one client's 304 or 412 for everyone."""
+    app = Flask(__name__)
+    app.testing = True  # the set-up error reaches the test instead of a 500 page
+    ETag(app)
+    cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
+
+    @app.get("/report")
+    @cache.cached(timeout=60)
+    @etag
+    def report() -> Any:
+        return {"total": 42}
+
+    with pytest.raises(ETagConfigurationError, match="Put @etag above it"):
+        app.test_client().get("/report")
+
+
+def localized_app(written: list[str]) -> Flask:
+    """Flask's documented ``url_value_preprocessor`` pattern: ``<lang_code>`` is popped into
+    ``g``; the GET view sets a cookie and registers an ``after_this_request`` function."""
+    app = Flask(__name__)
+    ETag(app)
+    pages = {"en": "hello"}
+
+    @app.url_value_preprocessor
+    def pull_lang_code(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.lang_code = (values or {}).pop("lang_code", None)
+
+    def current_page() -> Any:
+        return {"text": pages[g.lang_code]}
+
+    @app.get("/<lang_code>/page")
+    @etag
+    def read_page() -> Any:
+        @after_this_request
+        def mark(response: Response) -> Response:
+            response.headers["X-Read-Page"] = "1"
+            return response
+
+        response = jsonify(current_page())
+        response.set_cookie("seen", "1")
+        return response
+
+    @app.put("/<lang_code>/page")
+    @etag(HashGenerator(current=current_page))
+    def write_page() -> Any:
+        pages[g.lang_code] = request.get_json()["text"]
+        written.append(pages[g.lang_code])
+        return "", 204
+
+    return app
+
+
+def test_rfc9110_13_2_1_a_body_hash_write_runs_no_other_view() -> None:
+    """A conditional PUT is judged by ``HashGenerator(current=...)`` in its own request: the
+    preprocessed URL arguments work, and nothing of the GET view (its cookie, its
+    ``after_this_request`` field) reaches the PUT's response."""
+    written: list[str] = []
+    client = localized_app(written).test_client()
+    tag = client.get("/en/page").headers["ETag"]
+    client.delete_cookie("seen")
+    put = client.put("/en/page", json={"text": "hi"}, headers={"If-Match": tag})
+    assert put.status_code == 204
+    assert "Set-Cookie" not in put.headers and "X-Read-Page" not in put.headers
+    stale = client.put("/en/page", json={"text": "lost"}, headers={"If-Match": tag})
+    assert stale.status_code == 412
+    assert written == ["hi"]
+
+
+def test_rfc9110_13_1_1_a_body_hash_write_without_current_refuses_preconditions() -> None:
+    """Without a way to render the current representation nothing can be compared: 412,
+    nothing written, and the problem says why."""
+    app = Flask(__name__)
+    ETag(app)
+    written: list[str] = []
+    app.add_url_rule(
+        "/page", "page", etag(lambda: written.append("x") or ("", 204)), methods=["PUT"]
+    )
+    client = app.test_client()
+    refused = client.put("/page", headers={"If-Match": '"anything"'})
+    assert refused.status_code == 412
+    assert "current=" in refused.get_json()["detail"]
+    assert written == []
+    assert client.put("/page").status_code == 204  # unconditional writes are the view's own
+
+
+def hooked_app() -> Flask:
+    """An app whose hooks add HSTS, a request id and CORS to every response."""
+    app = Flask(__name__)
+    ETag(app)
+    versions = {1: 1}
+
+    @app.after_request
+    def security_fields(response: Response) -> Response:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000"
+        response.headers["X-Request-Id"] = "r-1"
+        response.headers["Access-Control-Allow-Origin"] = "https://app.example"
+        return response
+
+    app.add_url_rule("/hashed", "hashed", etag(lambda: {"id": 1}))
+    version = VersionGenerator(lambda item_id: versions.get(item_id))
+    item = require_if_match(version)(lambda item_id: {"id": item_id})
+    app.add_url_rule("/items/<int:item_id>", "item", item, methods=["GET", "PUT"])
+    return app
+
+
+HOOK_FIELDS = ("Strict-Transport-Security", "X-Request-Id", "Access-Control-Allow-Origin")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers", "status"),
+    [
+        pytest.param("GET", "/hashed", {"If-Match": '"stale"'}, 412, id="§13.1.1 body hash 412"),
+        pytest.param(
+            "GET",
+            "/hashed",
+            {"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT", "If-None-Match": "*"},
+            304,
+            id="§13.1.2 body hash 304",
+        ),
+        pytest.param("PUT", "/items/1", {"If-Match": '"0"'}, 412, id="§13.1.1 version 412"),
+        pytest.param("PUT", "/items/1", {}, 428, id="RFC 6585 §3 428"),
+        pytest.param("GET", "/items/1", {"If-None-Match": '"1"'}, 304, id="§15.4.5 version 304"),
+    ],
+)
+def test_every_answer_keeps_the_fields_of_the_apps_hooks(
+    method: str, url: str, headers: dict[str, str], status: int
+) -> None:
+    """304, 412 and 428 pass through the app's ``after_request`` hooks like any response,
+    so browser code can read a CORS 412 and every answer keeps HSTS and the request id."""
+    response = hooked_app().test_client().open(url, method=method, headers=headers)
+    assert response.status_code == status
+    for name in HOOK_FIELDS:
+        assert name in response.headers, name
+
+
+def test_rfc9110_9_3_4_a_202_carries_no_tag() -> None:
+    """A write answered 202 is not applied yet: no validator can describe its new state."""
+    app = Flask(__name__)
+    ETag(app)
+    versions = {1: 1}
+
+    @app.put("/items/<int:item_id>")
+    @require_if_match(VersionGenerator(lambda item_id: versions.get(item_id)))
+    def queue_write(item_id: int) -> Any:
+        return {"queued": True}, 202
+
+    accepted = app.test_client().put("/items/1", headers={"If-Match": '"1"'})
+    assert accepted.status_code == 202
+    assert "ETag" not in accepted.headers
+
+
+def test_rfc9110_8_8_3_if_match_with_obs_text_tags_is_read() -> None:
+    """§8.8.3 allows obs-text in an entity-tag: a list naming the current tag beside one
+    passes."""
+    app = Flask(__name__)
+    ETag(app)
+    written = require_if_match(VersionGenerator(lambda item_id: 3))(lambda item_id: ("", 204))
+    app.add_url_rule("/items/<int:item_id>", "item", written, methods=["PUT"])
+    client = app.test_client()
+    listed = client.put("/items/1", headers={"If-Match": '"\xe9t\xe9", "3"'})
+    assert listed.status_code == 204
+    assert client.put("/items/1", headers={"If-Match": '"\xe9t\xe9"'}).status_code == 412
+
+
+_CODED_304 = textwrap.dedent(
+    """
+    import json
+    import flask_compress
+    from flask import Flask
+    from flask_etag import ETag, VersionGenerator, etag
+
+    app = Flask(__name__)
+    app.config["COMPRESS_MIN_SIZE"] = 0
+    ETag(app)
+    flask_compress.Compress(app)
+    app.add_url_rule("/items/<int:item_id>", "item", etag(VersionGenerator(lambda item_id: 7))(
+        lambda item_id: {"id": item_id}))
+    client = app.test_client()
+    answers = []
+    for listed in ('"7", "7:gzip", "7:br"', '"7:br", "7", "7:gzip"'):
+        response = client.get("/items/1", headers={
+            "If-None-Match": listed, "Accept-Encoding": "gzip, br"})
+        answers.append([response.status_code, response.headers["ETag"]])
+    print(json.dumps(answers))
+    """
+)
+
+
+def test_rfc9110_15_4_5_the_304_tag_is_the_same_on_every_host() -> None:
+    """A client listing several forms of the current tag gets the same one back whatever the
+    host's ``PYTHONHASHSEED`` (set order), and whatever order it listed them in."""
+    answers = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        completed = subprocess.run(
+            [sys.executable, "-c", _CODED_304],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        answers.add(completed.stdout.strip())
+    assert len(answers) == 1
+    (only,) = answers
+    assert json.loads(only) == [[304, '"7:br"'], [304, '"7:br"']]
