@@ -103,6 +103,8 @@ def run_view(
     try:
         result = view(**view_args) if call is None else call(view, view_args)
     except ETagError as error:
+        environ.update(hidden)  # the signal reports the client's fields
+        hidden = {}
         announce_error(error.code or 0, error.etag)
         raise
     finally:

@@ -23,6 +23,7 @@ from flask import Flask, Request, Response, current_app, g, has_app_context, has
 from flask import request as current_request
 
 from .purging import PurgeFailure, purge, purge_again_later
+from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_purge_failed, etag_written
 from .spec import RouteSpec
@@ -100,7 +101,7 @@ def announcing_writes(
 
     def announce(response: Response) -> Response:
         setattr(g, _WRITE_SCOPE, outer)
-        if 200 <= response.status_code < 300:
+        if is_success(response):
             keys = (*written_keys(spec, view_args), *scope)
             announce_write(keys, etag=response.headers.get("ETag"))
         elif scope:

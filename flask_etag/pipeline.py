@@ -3,16 +3,17 @@
 :func:`serve` takes every request of a route decorated with ``@etag`` or
 ``@require_if_match`` through these stages, each a function below:
 
-1. :func:`read_preconditions`: the four conditional fields (§13.1), read once.
+1. :func:`~flask_etag.exchange.read_preconditions`: the four conditional fields (§13.1),
+   read once.
 2. :func:`require_write_guard`: 428 for a write without ``If-Match`` where the route asks for
    one (RFC 6585 §3).
 3. :func:`judge_before_view`: a lookup generator's state (version, timestamp, collection)
    decides 304 or 412 before the view runs (§13.2.1 allows it); the lookup always runs, so
    an access check or ``abort(404)`` inside it always wins.
-4. :func:`run_view`: the view the request was routed to, and no other.
-5. :func:`tag_known_state` / :func:`~flask_etag.body_hash.tag_body`: the validators of the
+4. :func:`~flask_etag.exchange.run_view`: the view the request was routed to, and no other.
+5. :func:`tag_known_state` / :func:`~flask_etag.body_tags.tag_body`: the validators of the
    state the body describes (§8.8), on a 2xx that carries a representation.
-6. :func:`~flask_etag.body_hash.judge_by_body` and :func:`judge_by_view_date`: what needs the
+6. :func:`~flask_etag.body_tags.judge_by_body` and :func:`judge_by_view_date`: what needs the
    response (a body hash, a ``Last-Modified`` the view set) is judged after it (§13.2.2).
 
 A 304 or 412 is an ordinary response of the app (a 412 is raised, so the app's error

@@ -58,9 +58,7 @@ def validator_fields(
     return fields
 
 
-def set_validators(
-    response: Response, etag_header: str | None, last_modified: str | None
-) -> bool:
+def set_validators(response: Response, etag_header: str | None, last_modified: str | None) -> bool:
     """Put a route's validators on its 2xx response; returns whether its body is coded.
 
     The route's tag replaces one the view set (``send_file`` sets its own): the tag a client

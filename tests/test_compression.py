@@ -126,6 +126,20 @@ def test_304_names_a_coded_form_only_while_its_coding_is_accepted(
     assert (response.status_code, response.headers["ETag"]) == (304, echoed)
 
 
+@pytest.mark.parametrize(
+    "listed", ['"1", "1:gzip", "1:br"', '"1:gzip", "1:br", "1"', '"1:br", "1", "1:gzip"']
+)
+def test_304_of_several_held_forms_names_one_by_name_rfc9110_15_4_5(
+    client: FlaskClient, listed: str
+) -> None:
+    """A client listing several forms of the current tag gets one back chosen by the
+    coding's name, whatever order it listed them in: the same answer on every host."""
+    response = client.get(
+        "/items/1", headers={"Accept-Encoding": "gzip, br", "If-None-Match": listed}
+    )
+    assert (response.status_code, response.headers["ETag"]) == (304, '"1:br"')
+
+
 @pytest.mark.parametrize("accept_encoding", ["gzip", "identity"])
 def test_vary_accept_encoding_on_200(client: FlaskClient, accept_encoding: str) -> None:
     """§12.5.5: the choice of coding depends on Accept-Encoding, compressed or not."""
@@ -349,3 +363,27 @@ def test_real_server_compressing_client_gets_304() -> None:
         )
         assert status == 200
         assert json.loads(gzip.decompress(body))["text"].startswith("changed")
+
+
+@pytest.mark.parametrize("order", ["etag-first", "compress-first"])
+@pytest.mark.parametrize("if_match", ["*", "identity"])
+def test_auto_mode_passing_if_match_is_200_in_either_order_rfc9110_13_1_1(
+    order: str, if_match: str
+) -> None:
+    """Auto mode decides a read in its hook; Flask-Compress, whichever hook runs later,
+    must not judge the request's If-Match again (werkzeug would answer 412)."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, COMPRESS_MIN_SIZE=0)
+    if order == "etag-first":
+        ETag(app)
+        flask_compress.Compress(app)
+    else:
+        flask_compress.Compress(app)
+        ETag(app)
+    app.add_url_rule("/page", "page", lambda: {"text": "a page " * 20})
+    client = app.test_client()
+    identity = client.get("/page").headers["ETag"]
+    value = "*" if if_match == "*" else identity
+    response = client.get("/page", headers={"If-Match": value, "Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"

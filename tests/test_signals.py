@@ -218,6 +218,9 @@ def test_view_raising_412_signals_once(sent: Sent) -> None:
     assert [(event[0], event[2]["etag"], event[2]["endpoint"]) for event in sent.events] == [
         ("412", None, "replace")
     ]
+    # The client's fields, though the view ran with them hidden from its own conditionals.
+    assert sent.events[0][2]["if_match"] == '"1"'
+    assert sent.events[0][2]["if_none_match"] is None
 
 
 class _Base(DeclarativeBase):

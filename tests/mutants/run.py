@@ -4,17 +4,19 @@ Run it from the repository root, with the project's virtualenv::
 
     .venv/bin/python tests/mutants/run.py            # hinted test first, whole suite if it passes
     .venv/bin/python tests/mutants/run.py --full     # the whole suite for every mutant (slower)
-    .venv/bin/python tests/mutants/run.py --only fast-path-if-match
+    .venv/bin/python tests/mutants/run.py --only 304-without-etag
     .venv/bin/python tests/mutants/run.py -- --deselect tests/test_x.py::test_y  # pytest args
 
 For each mutant it copies ``flask_etag/`` to a temporary directory, replaces one snippet in
 one module, and runs pytest (``-x -m "not slow" --hypothesis-seed=0``) with the copy first on
 ``PYTHONPATH``; the ``mutant_plugin`` beside this file stops the run unless the copy is what
 was imported (the package is installed editable).  A mutant is killed when a test fails.
+A test that starts its own interpreter from the repository root (``python -c``) imports the
+repository's package, not the copy, so it can never kill a mutant: a killer runs in-process.
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check takes about two and a half minutes on a two-core machine, so
+nothing.  The whole check (45 mutants) takes about six minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -84,24 +86,24 @@ class Mutant:
 MUTANTS = [
     # ------------------------------------------------------------------ conditions.py
     Mutant(
-        "fast-path-if-match",
+        "exact-revalidation-ignores-if-match",
         "conditions",
         "        preconditions.if_none_match == etag_header\n"
         "        and preconditions.if_match is None\n",
         "        preconditions.if_none_match == etag_header\n",
         "is_exact_revalidation forgets If-Match: current INM + stale If-Match answers 304",
         PRECEDENCE_READS,
-        "function-GET-body and stale and before",
+        "function-GET-app-hook-body and stale and before",
     ),
     Mutant(
-        "fast-path-if-unmodified-since",
+        "exact-revalidation-ignores-if-unmodified-since",
         "conditions",
         "        and preconditions.if_match is None\n"
         "        and preconditions.if_unmodified_since is None\n",
         "        and preconditions.if_match is None\n",
         "is_exact_revalidation forgets If-Unmodified-Since: a file route answers 304, not 412",
         PRECEDENCE_READS,
-        "function-GET-file and earlier and before",
+        "function-GET-app-hook-file and earlier and before",
     ),
     Mutant(
         "if-match-weak-comparison",
@@ -179,7 +181,7 @@ MUTANTS = [
         "            return Outcome.PRECONDITION_FAILED\n",
         "If-None-Match evaluated before If-Match: stale If-Match + matching INM answers 304",
         PRECEDENCE_READS,
-        "function-GET-version and stale and before",
+        "function-GET-app-hook-version and stale and before",
     ),
     Mutant(
         "if-unmodified-since-strict",
@@ -188,7 +190,7 @@ MUTANTS = [
         "    return current.last_modified < since\n",
         "If-Unmodified-Since equal to Last-Modified fails (<= became <)",
         PRECEDENCE_READS,
-        "function-GET-timestamp and equal and Unmodified",
+        "function-GET-app-hook-timestamp and equal and Unmodified",
     ),
     Mutant(
         "if-modified-since-inclusive",
@@ -197,7 +199,7 @@ MUTANTS = [
         "    return current.last_modified >= since\n",
         "If-Modified-Since equal to Last-Modified counts as modified (> became >=)",
         PRECEDENCE_READS,
-        "function-GET-timestamp and equal and 13.1.3",
+        "function-GET-app-hook-timestamp and equal and 13.1.3",
     ),
     Mutant(
         "if-range-weak",
@@ -225,87 +227,248 @@ MUTANTS = [
         PRECEDENCE_WRITES,
         "function and 6585 and creates",
     ),
-    # ------------------------------------------------------------------ handling.py
+    # ------------------------------------------------------------------ pipeline.py
+    Mutant(
+        "ignored-methods-judged",
+        "pipeline",
+        "    if method in IGNORED_METHODS:  # §13.2.1: OPTIONS, CONNECT and TRACE ignore them\n"
+        "        return view(**view_args)\n",
+        "",
+        "OPTIONS/TRACE go through the preconditions (require_if_match answers 428)",
+        "tests/test_precedence.py::test_methods_that_ignore_preconditions",
+        "function",
+    ),
+    Mutant(
+        "428-on-reads",
+        "pipeline",
+        "    if exchange.safe:\n        response = _respond(exchange, view)\n",
+        "    require_write_guard(exchange)\n"
+        "    if exchange.safe:\n        response = _respond(exchange, view)\n",
+        "require_if_match answers 428 to a plain GET",
+        "tests/test_precedence.py::test_require_if_match_guards_writes_only",
+        "function",
+    ),
+    Mutant(
+        "428-any-conditional-header",
+        "pipeline",
+        "    if preconditions is None or not preconditions.asks_for_write_guard:\n",
+        "    if preconditions is None:\n",
+        "require_if_match accepts any conditional field (If-None-Match with a tag) as a guard",
+        PRECEDENCE_WRITES,
+        "function and 6585 and non-matching",
+    ),
+    Mutant(
+        "428-if-match-only",
+        "pipeline",
+        "    if preconditions is None or not preconditions.asks_for_write_guard:\n",
+        "    if preconditions is None or preconditions.if_match is None:\n",
+        "require_if_match refuses If-None-Match: * (create only if absent) with 428",
+        PRECEDENCE_WRITES,
+        "function and 6585 and creates",
+    ),
+    Mutant(
+        "consume-preconditions-skipped",
+        "pipeline",
+        "        if exchange.preconditions is not None:\n"
+        "            consume_preconditions(served)\n",
+        "",
+        "a read's decided If-* fields stay: Flask-Compress judges If-Match again, 412",
+        "tests/test_compression.py::test_get_with_a_passing_if_match_is_not_turned_into_412",
+    ),
+    Mutant(
+        "lookup-skipped-on-a-plain-read",
+        "pipeline",
+        "    checked = generator.lookup(**exchange.view_args)\n",
+        "    checked = None\n"
+        "    if exchange.preconditions is not None:\n"
+        "        checked = generator.lookup(**exchange.view_args)\n",
+        "a read without preconditions skips the lookup, and the access check in it",
+        "tests/test_pipeline.py::test_rfc9110_13_2_1_an_access_check_in_the_lookup_runs_on_every_request",
+    ),
+    Mutant(
+        "exact-revalidation-before-view-ignores-if-match",
+        "pipeline",
+        "        if is_exact_revalidation(preconditions, etag_header):\n",
+        "        if preconditions.if_none_match == etag_header:\n",
+        "judge_before_view's 304 shortcut forgets If-Match: stale If-Match + current INM is 304",
+        PRECEDENCE_READS,
+        "function-GET-app-hook-version and stale and before",
+    ),
+    Mutant(
+        "missing-get-judged",
+        "pipeline",
+        "    if preconditions is not None and (current.exists or not exchange.safe):\n",
+        "    if preconditions is not None:\n",
+        "a GET of a missing resource is judged before the view: 412 instead of its 404",
+        "tests/test_rfc9110_get.py::test_missing_resource_answers_404_to_reads",
+    ),
+    Mutant(
+        "view-date-may-fail-ignored",
+        "pipeline",
+        "        if outcome is Outcome.NOT_MODIFIED"
+        " and not _view_date_may_fail(preconditions, current):\n",
+        "        if outcome is Outcome.NOT_MODIFIED:\n",
+        "a 304 before the view skips the If-Unmodified-Since that send_file's date fails (step 2)",
+        PRECEDENCE_READS,
+        "function-GET-app-hook-file and version and earlier and before",
+    ),
     Mutant(
         "304-without-etag",
-        "handling",
-        "        for name, value in headers\n    ]\n",
-        '        for name, value in headers\n        if name != "ETag"\n    ]\n',
+        "pipeline",
+        "        for name, value in fields\n    ]\n",
+        '        for name, value in fields\n        if name != "ETag"\n    ]\n',
         "a 304 decided before the view carries no ETag (§15.4.5)",
         PRECEDENCE_READS,
-        "function-GET-version and 304 and step and 1",
+        "function-GET-app-hook-version and 304 and step and 1",
+    ),
+    Mutant(
+        "write-tagged-with-the-checked-state",
+        "pipeline",
+        "        if not exchange.safe:\n"
+        "            value = generator.lookup(**exchange.view_args)\n",
+        "        if not exchange.safe:\n            value = state.checked\n",
+        "a write's response carries the tag of the state before the write",
+        "tests/test_rfc9110_writes.py::test_write_returns_the_tag_of_what_it_wrote",
+        "function",
+    ),
+    Mutant(
+        "view-last-modified-ignored",
+        "pipeline",
+        "    if value is not None and exchange.safe and exchange.preconditions is not None:\n",
+        "    if False:\n",
+        "a version route ignores the Last-Modified its view (send_file) sets for IMS",
+        PRECEDENCE_READS,
+        "function-GET-app-hook-file and 13.1.3 and equal",
+    ),
+    # ------------------------------------------------------------------ exchange.py
+    Mutant(
+        "refuse-not-announced",
+        "exchange",
+        "    announce_error(error.code or 0, error.etag)\n    raise error\n",
+        "    raise error\n",
+        "a 412 or 428 the extension answers sends no etag_precondition_failed signal",
+        "tests/test_signals.py::test_one_signal_per_answer",
     ),
     Mutant(
         "preconditions-shown-to-view",
-        "handling",
-        "    hidden = _take_fields(environ, _DECIDED_BY_THE_EXTENSION)\n",
-        "    hidden: dict[str, Any] = {}\n",
+        "exchange",
+        "        hidden = {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION"
+        " if key in environ}\n",
+        "        hidden = {key: environ[key] for key in _DECIDED_BY_THE_EXTENSION"
+        " if key in environ}\n",
         "the view sees the precondition fields: send_file judges If-Match: * again (412)",
         PRECEDENCE_READS,
-        "function-GET-file and alone and 13.1.1",
+        "function-GET-app-hook-file and alone and 13.1.1",
     ),
     Mutant(
+        "hidden-fields-not-restored",
+        "exchange",
+        "        if hidden:\n            environ.update(hidden)\n",
+        "        pass\n",
+        "the If-* fields hidden from the view are lost: a 304 forgets the coded tag held",
+        "tests/test_compression.py::test_compressing_client_revalidates_to_304",
+        "function and hashed",
+    ),
+    # ------------------------------------------------------------------ body_tags.py
+    Mutant(
+        "missing-body-hash-get-judged",
+        "body_tags",
+        "    if preconditions is None or not is_success(response):\n",
+        "    if preconditions is None:\n",
+        "a body-hash response that is no 2xx is judged: a 302 or 404 made 304 or 412",
+        "tests/test_rfc9110_get.py::test_non_2xx_is_never_made_304_or_412",
+        "function",
+    ),
+    # ------------------------------------------------------------------ body_hash.py
+    Mutant(
         "body-hash-write-guard-if-match-only",
-        "handling",
-        "    if preconditions is not None:\n"
-        "        current = current_representation_validators(app, generator, settings)\n",
-        "    if preconditions is not None and preconditions.if_match is not None:\n"
-        "        current = current_representation_validators(app, generator, settings)\n",
+        "body_hash",
+        "    if preconditions is not None and _judged_on_writes(preconditions):\n",
+        "    if preconditions is not None and preconditions.if_match is not None:\n",
         "a body-hash write is judged only when it carries If-Match: If-None-Match is skipped",
         PRECEDENCE_WRITES,
         "function and body-hash and 13.1.2",
     ),
     Mutant(
+        "body-hash-write-without-current-proceeds",
+        "body_hash",
+        "        if current is None:\n"
+        "            refuse(ETagPreconditionFailed(description=_CANNOT_JUDGE))\n",
+        "        if current is None:\n            pass\n",
+        "a conditional write to a body-hash route without current= is performed unjudged",
+        "tests/test_pipeline.py::test_rfc9110_13_1_1_a_body_hash_write_without_current_refuses_preconditions",
+    ),
+    Mutant(
+        "current-abort-404-exists",
+        "body_hash",
+        "    except HTTPException:\n        return MISSING\n",
+        "    except HTTPException:\n        return Validators(exists=True)\n",
+        "current= aborting 404 counts as a representation: If-None-Match: * refuses a create",
+        PRECEDENCE_WRITES,
+        "function and body-hash and missing",
+    ),
+    Mutant(
+        "streamed-representation-missing",
+        "body_hash",
+        "    return Validators(exists=True) if current is None else current\n",
+        "    return MISSING if current is None else current\n",
+        "a streamed current representation is taken as missing when judging a body-hash write",
+        "tests/test_real_apps.py::test_streamed_representation_counts_as_existing_for_writes",
+    ),
+    Mutant(
         "status-document-tagged",
-        "handling",
+        "body_hash",
         "    if location is None:\n        return False\n",
         "    if location is None:\n        return True\n",
         "a write without Content-Location is tagged as if it were the new representation",
         "tests/test_real_apps.py::test_write_answering_a_status_document_is_untagged",
     ),
+    # ------------------------------------------------------------------ responses.py
     Mutant(
-        "streamed-get-missing",
-        "handling",
-        "    return Validators(exists=True) if current is None else current\n",
-        "    return MISSING if current is None else current\n",
-        "a streamed GET is taken as a missing resource when judging a body-hash write",
-        "tests/test_real_apps.py::test_streamed_representation_counts_as_existing_for_writes",
+        "202-tagged",
+        "responses",
+        "    return 200 <= status < 300 and status not in (202, 204)\n",
+        "    return 200 <= status < 300 and status != 204\n",
+        "a 202 (not applied yet) is tagged as if it described the new state",
+        "tests/test_pipeline.py::test_rfc9110_9_3_4_a_202_carries_no_tag",
     ),
+    # ------------------------------------------------------------------ compression.py
     Mutant(
-        "missing-get-judged",
-        "handling",
-        "    if not (safe and not current.exists):\n",
-        "    if True:\n",
-        "a GET of a missing resource is judged before the view: 412 instead of its 404",
-        "tests/test_rfc9110_get.py::test_missing_resource_answers_404_to_reads",
+        "304-tag-by-list-order",
+        "compression",
+        "    for held in tags_in_order(if_none_match):\n",
+        "    for held in [tag.strip(' \\t').removeprefix('W/').strip('\"')"
+        " for tag in if_none_match.split(',')]:\n",
+        "the 304's coded tag is the first the client listed, not one chosen by name",
+        "tests/test_compression.py::test_304_of_several_held_forms_names_one_by_name_rfc9110_15_4_5",
+        "function",
     ),
+    # ------------------------------------------------------------------ tags.py
     Mutant(
-        "view-last-modified-ignored",
-        "handling",
-        "    if safe and preconditions is not None and final.last_modified is None:\n",
-        "    if False:\n",
-        "a version route ignores the Last-Modified its view (send_file) sets for IMS",
+        "strip-any-coding",
+        "tags",
+        "    return base if colon and coding.lower() in CONTENT_CODINGS else opaque\n",
+        "    return base if colon else opaque\n",
+        'strip_coding takes any ":suffix" for a content coding: "x:foo" matches "x"',
         PRECEDENCE_READS,
-        "function-GET-file and 13.1.3 and equal",
-    ),
-    # ------------------------------------------------------------ sqlalchemy/collections.py
-    Mutant(
-        "collection-delete-not-counted",
-        "sqlalchemy/collections",
-        "        written = [*session.new, *session.deleted]\n",
-        "        written = [*session.new]\n",
-        "a delete does not raise the table's version: the old list is revalidated 304",
-        "tests/test_collections.py",
-        "sqlite and deleting and last and row",
+        "function-GET-app-hook-body and coding",
     ),
     Mutant(
-        "collection-not-rechecked",
-        "sqlalchemy/collections",
-        "        return now == (checked.versions, checked.changed_at)\n",
-        "        return True\n",
-        "a list read while a write committed is tagged with the state before it",
-        "tests/test_collections.py",
-        "sqlite and concurrent",
+        "entity-tag-syntax-unchecked",
+        "tags",
+        "    if _ENTITY_TAG_LIST.fullmatch(value) is None:\n        return ETags()\n",
+        "",
+        "parse_entity_tag_list takes werkzeug's lenient parse: an unquoted If-Match tag passes",
+        PRECEDENCE_WRITES,
+        "function and unquoted",
+    ),
+    Mutant(
+        "unsafe-version-not-hashed",
+        "tags",
+        "    if _SAFE_OPAQUE.fullmatch(text):\n",
+        "    if text:\n",
+        "a version with quotes or CR/LF is used in the tag as it is (header injection)",
+        "tests/test_rfc9110_get.py::test_awkward_versions_give_safe_usable_tags",
     ),
     # ------------------------------------------------------------------ invalidation.py
     Mutant(
@@ -329,160 +492,38 @@ MUTANTS = [
     Mutant(
         "keys-only-on-200",
         "invalidation",
-        "        if response.status_code < 500:\n",
-        "        if response.status_code == 200:\n",
+        "    if response.status_code >= 500:\n        return\n",
+        "    if response.status_code != 200:\n        return\n",
         "a 304 drops the keys, and a cache refreshing its copy with it forgets what to purge",
         "tests/test_shared_caches.py",
         "item_read_names",
     ),
-    # ------------------------------------------------------------------ tags.py
+    # ------------------------------------------------------------------ sqlalchemy/
     Mutant(
-        "strip-any-coding",
-        "tags",
-        "    return base if colon and coding.lower() in CONTENT_CODINGS else opaque\n",
-        "    return base if colon else opaque\n",
-        'strip_coding takes any ":suffix" for a content coding: "x:foo" matches "x"',
-        PRECEDENCE_READS,
-        "function-GET-body and coding",
+        "loaded-row-not-kept",
+        "sqlalchemy/items",
+        "            g.setdefault(_LOADED_ROWS, []).append(instance)\n",
+        "            pass\n",
+        "ModelVersionGenerator drops the row it loaded: the view's session.get queries again",
+        "tests/test_example.py::test_a_plain_read_runs_one_query",
     ),
     Mutant(
-        "if-match-unquoted",
-        "tags",
-        "        if match is None or match.end() == position:\n            return ETags()\n",
-        "        if match is None or match.end() == position:\n"
-        "            from werkzeug.http import parse_etags\n\n"
-        "            return parse_etags(value)\n",
-        "If-Match falls back to werkzeug's lenient parse: an unquoted tag passes",
-        PRECEDENCE_WRITES,
-        "function and unquoted",
+        "collection-delete-not-counted",
+        "sqlalchemy/collections",
+        "        written = [*session.new, *session.deleted]\n",
+        "        written = [*session.new]\n",
+        "a delete does not raise the table's version: the old list is revalidated 304",
+        "tests/test_collections.py",
+        "sqlite and deleting and last and row",
     ),
     Mutant(
-        "unsafe-version-not-hashed",
-        "tags",
-        "    if _SAFE_OPAQUE.fullmatch(text):\n",
-        "    if text:\n",
-        "a version with quotes or CR/LF is used in the tag as it is (header injection)",
-        "tests/test_rfc9110_get.py::test_awkward_versions_give_safe_usable_tags",
-    ),
-    # ------------------------------------------------------------------ decorators.py
-    Mutant(
-        "428-any-conditional-header",
-        "invalidation",
-        "    return preconditions is not None and preconditions.asks_for_write_guard\n",
-        "    return preconditions is not None\n",
-        "require_if_match accepts any conditional field (If-None-Match with a tag) as a guard",
-        PRECEDENCE_WRITES,
-        "function and 6585 and non-matching",
-    ),
-    Mutant(
-        "428-if-match-only",
-        "invalidation",
-        "    return preconditions is not None and preconditions.asks_for_write_guard\n",
-        "    return preconditions is not None and preconditions.if_match is not None\n",
-        "require_if_match refuses If-None-Match: * (create only if absent) with 428",
-        PRECEDENCE_WRITES,
-        "function and 6585 and creates",
-    ),
-    Mutant(
-        "428-on-reads",
-        "decorators",
-        "        if method in SAFE_METHODS:\n            return read(",
-        "        if False:\n            return read(",
-        "require_if_match answers 428 to a plain GET",
-        "tests/test_precedence.py::test_require_if_match_guards_writes_only",
-        "function",
-    ),
-    Mutant(
-        "ignored-methods-judged",
-        "decorators",
-        "        if method in IGNORED_METHODS:\n            return call(**view_args)\n",
-        "",
-        "OPTIONS/TRACE go through the preconditions (require_if_match answers 428)",
-        "tests/test_precedence.py::test_methods_that_ignore_preconditions",
-        "function",
-    ),
-    # ------------------------------------------------------------------ finishing.py
-    Mutant(
-        "rewritten-body-not-rehashed",
-        "finishing",
-        "    elif sent is not hashed and sent != hashed:\n",
-        "    elif hashed is None:\n",
-        "a body an after_request hook rewrote keeps the tag of the view's bytes",
-        "tests/test_hooks_and_negotiation.py",
-    ),
-    # ------------------------------------------------------------------ the fast path's shortcuts
-    Mutant(
-        "fast-304-keeps-content-type",
-        "handling",
-        "        del fields[:2]  # Content-Type",
-        "        del fields[1:2]  # Content-Type",
-        "the body-hash fast path's 304 keeps Content-Type, which §15.4.5 leaves out",
-        "tests/test_fast_paths.py",
-        "plain",
-    ),
-    Mutant(
-        "fast-path-ignores-after-this-request",
-        "handling",
-        "        and not hooks_after_this_request()  # none may rewrite the body after the tag\n",
-        "",
-        "a view's after_this_request rewrite is sent under the tag of the bytes before it",
-        "tests/test_hooks_and_negotiation.py",
-        "after_this_request and fast",
-    ),
-    Mutant(
-        "general-path-ignores-after-this-request",
-        "handling",
-        "    if not hooks_after_this_request():\n        return False\n",
-        "    if True:\n        return False\n",
-        "with a cache policy, an after_this_request rewrite keeps the view's tag",
-        "tests/test_hooks_and_negotiation.py",
-        "after_this_request and general",
-    ),
-    Mutant(
-        "fields-as-built-ignore-status",
-        "internals",
-        "        if self._status_code == 200 and len(headers._list) ==",
-        "        if len(headers._list) ==",
-        "a fast-path 200 made 204 later is sent with Content-Length (RFC 9110 §8.6)",
-        "tests/test_hooks_and_negotiation.py",
-        "werkzeugs_fixes and 204",
-    ),
-    Mutant(
-        "fields-as-built-ignore-new-fields",
-        "internals",
-        "        if self._status_code == 200 and len(headers._list) ==",
-        "        if self._status_code == 200 or len(headers._list) ==",
-        "a Location added after the fast path skips werkzeug's IRI-to-URI fix",
-        "tests/test_hooks_and_negotiation.py",
-        "werkzeugs_fixes and location",
-    ),
-    Mutant(
-        "fields-as-built-bypass-the-apps-class",
-        "internals",
-        "    cls = None if overrides_get_wsgi_headers(base) else _skipping_the_copy(base)\n",
-        "    cls = _skipping_the_copy(base)\n",
-        "the fast path's 200 skips the fields an app's response class adds as it is sent",
-        "tests/test_hooks_and_negotiation.py",
-        "response_class and body",
-    ),
-    # ------------------------------------------------------------------ responses.py
-    Mutant(
-        "304-bypasses-the-apps-class",
-        "responses",
-        "        if overrides_get_wsgi_headers(base):\n",
-        "        if False:\n",
-        "a 304 lacks the Cache-Control an app's response class adds to its 200 (§15.4.5)",
-        "tests/test_hooks_and_negotiation.py",
-        "response_class and timestamp",
-    ),
-    Mutant(
-        "304-through-the-apps-class-drops-last-modified",
-        "responses",
-        '        if last_modified is not None and "Last-Modified" not in headers:\n',
-        "        if False:\n",
-        "through an app's response class, werkzeug drops the 304's Last-Modified",
-        "tests/test_hooks_and_negotiation.py",
-        "response_class and timestamp",
+        "collection-not-rechecked",
+        "sqlalchemy/collections",
+        "        return now == (checked.versions, checked.changed_at)\n",
+        "        return True\n",
+        "a list read while a write committed is tagged with the state before it",
+        "tests/test_collections.py",
+        "sqlite and concurrent",
     ),
 ]
 
