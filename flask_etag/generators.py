@@ -132,11 +132,6 @@ class _LookupGenerator(TagGenerator):
         super().__init__(weak=weak)
         self.lookup = lookup
 
-    def current(self, view_args: dict[str, Any], default_weak: bool) -> tuple[Any, Validators]:
-        """Call the lookup with the URL arguments: its value, and the validators it implies."""
-        value = self.lookup(**view_args)
-        return value, self.validators_of_value(value, default_weak)
-
     def validators_of_value(self, value: Any, default_weak: bool) -> Validators:
         """The validators a looked-up value implies; MISSING for None."""
         if value is None:
