@@ -17,7 +17,7 @@ from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
 from .conditions import SAFE_METHODS
 from .exceptions import ETagPreconditionFailed
-from .exchange import Exchange, consume_preconditions, read_preconditions
+from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
 from .responses import field, has_representation
 from .settings import current_settings
@@ -60,9 +60,6 @@ def tag_automatically(response: Response) -> Response:
         return judge_by_body(exchange, response, etag_header)
     except ETagPreconditionFailed as error:
         return _refused_in_place(response, error)
-    finally:
-        if preconditions is not None:
-            consume_preconditions(served)  # a later hook's make_conditional must not judge
 
 
 def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Response:

@@ -106,7 +106,7 @@ def apply_outcome(
     if outcome is Outcome.NOT_MODIFIED:
         etag_header = field(response.headers, "etag")
         if etag_header is not None:
-            held = tag_held_by_client(etag_header, exchange.request.environ)
+            held = tag_held_by_client(etag_header, exchange.preconditions, exchange.request.environ)
             if held != etag_header:
                 response.headers["ETag"] = held
         return turn_not_modified(response)

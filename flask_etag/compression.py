@@ -22,6 +22,7 @@ from contextlib import suppress
 from flask import Response
 from werkzeug.http import unquote_etag
 
+from .conditions import Preconditions
 from .responses import field
 from .tags import coded_opaque_tag, format_entity_tag, strip_coding, tags_in_order
 
@@ -58,7 +59,9 @@ def tag_coded_representation(response: Response) -> None:
         headers.set("ETag", format_entity_tag(coded, weak=False))
 
 
-def tag_held_by_client(etag_header: str, environ: Mapping[str, object]) -> str:
+def tag_held_by_client(
+    etag_header: str, preconditions: Preconditions | None, environ: Mapping[str, object]
+) -> str:
     """The ``ETag`` of a 304: the form of the current tag that the client holds (§15.4.5).
 
     A client revalidating the coded form (``"x:gzip"``) of the current ``"x"`` that still
@@ -67,8 +70,8 @@ def tag_held_by_client(etag_header: str, environ: Mapping[str, object]) -> str:
     A client listing several forms gets the first coded one it accepts, by name: the answer
     is a function of the request alone, the same on every host.
     """
-    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-    if not isinstance(if_none_match, str) or if_none_match == etag_header:
+    if_none_match = None if preconditions is None else preconditions.if_none_match
+    if if_none_match is None or if_none_match == etag_header:
         return etag_header
     opaque, weak = unquote_etag(etag_header)
     if opaque is None or weak:

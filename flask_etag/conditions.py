@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -72,6 +71,11 @@ class Validators:
 MISSING = Validators(exists=False)
 
 
+#: Where stage 1 leaves a request's preconditions in its WSGI environ once it has taken the
+#: fields out: a namespaced key, as PEP 3333 asks of extensions.
+PRECONDITIONS_KEY = "flask_etag.preconditions"
+
+
 class Preconditions(NamedTuple):
     """The raw conditional header field values of a request; None where absent.
 
@@ -86,12 +90,16 @@ class Preconditions(NamedTuple):
     if_unmodified_since: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, object]) -> Preconditions | None:
-        """Read the four fields from a WSGI environ; None when the request has none of them."""
-        if_match = environ.get("HTTP_IF_MATCH")
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
-        if_unmodified_since = environ.get("HTTP_IF_UNMODIFIED_SINCE")
+    def take_from(cls, environ: dict[str, object]) -> Preconditions | None:
+        """Take the four fields out of a WSGI environ; None when the request has none of them.
+
+        Taken, not read: once the extension has them, no one else judges them again (see
+        :func:`flask_etag.exchange.read_preconditions`).
+        """
+        if_match = environ.pop("HTTP_IF_MATCH", None)
+        if_none_match = environ.pop("HTTP_IF_NONE_MATCH", None)
+        if_modified_since = environ.pop("HTTP_IF_MODIFIED_SINCE", None)
+        if_unmodified_since = environ.pop("HTTP_IF_UNMODIFIED_SINCE", None)
         if if_match is if_none_match is if_modified_since is if_unmodified_since is None:
             return None
         return cls(if_match, if_none_match, if_modified_since, if_unmodified_since)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@
 ``@require_if_match`` through these stages, each a function below:
 
 1. :func:`~flask_etag.exchange.read_preconditions`: the four conditional fields (§13.1),
-   read once.
+   taken out of the environ once, so that nothing else judges them again.
 2. :func:`require_write_guard`: 428 for a write without ``If-Match`` where the route asks for
    one (RFC 6585 §3).
 3. :func:`judge_before_view`: a lookup generator's state (version, timestamp, collection)
@@ -42,19 +42,18 @@ from .conditions import (
     parse_http_date,
 )
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
-from .exchange import Exchange, View, consume_preconditions, read_preconditions, refuse, run_view
+from .exchange import Exchange, View, read_preconditions, refuse, run_view
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .responses import (
     apply_cache_policy,
     field,
     has_representation,
-    not_modified,
     parse_last_modified,
     set_validators,
-    validator_fields,
 )
 from .settings import SETTINGS_KEY, current_settings
+from .signals import announce_not_modified
 from .spec import RouteSpec
 from .tags import variant_opaque_tag
 
@@ -80,8 +79,6 @@ def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
         response = _respond(exchange, view)
         if spec.keyed:
             add_surrogate_keys(response, spec, exchange.settings, view_args)
-        if exchange.preconditions is not None:
-            consume_preconditions(served)
         return response
     require_write_guard(exchange)
     with announcing_writes(spec, view_args) as announce:
@@ -118,11 +115,11 @@ def _respond_with_known_state(
     exchange: Exchange, generator: _LookupGenerator, view: View
 ) -> Response:
     checked = generator.lookup(**exchange.view_args)
-    state = context.remember_checked(checked)
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
             return decided
+    state = context.remember_checked(checked)
     response = run_view(exchange, generator.call_view, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
@@ -146,20 +143,20 @@ def judge_before_view(
     if preconditions is None and not if_range:
         return None
     weak = generator.weak_or(exchange.settings.weak)
-    spec = exchange.spec
-    if preconditions is not None and exchange.safe and checked is not None and not spec.vary:
+    exact_possible = exchange.safe and checked is not None and not exchange.spec.vary
+    if preconditions is not None and exact_possible:
         etag_header, last_modified = generator.response_fields(checked, weak)
         if is_exact_revalidation(preconditions, etag_header):
-            fields = [("ETag", etag_header)]
-            if last_modified is not None:
-                fields.append(("Last-Modified", last_modified))
-            return _not_modified_before_view(exchange, fields)
+            return _not_modified_before_view(exchange, etag_header, last_modified)
     current = negotiated(exchange, generator.validators_of_value(checked, exchange.settings.weak))
     # §13.2.1: a read of a missing resource is answered 404 by the view, so it is not judged.
     if preconditions is not None and (current.exists or not exchange.safe):
         outcome = evaluate_preconditions(exchange.method, preconditions, current)
         if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
-            return _not_modified_before_view(exchange, validator_fields(current, None))
+            modified = current.last_modified
+            return _not_modified_before_view(
+                exchange, current.etag_header, None if modified is None else http_date(modified)
+            )
         if outcome is Outcome.PRECONDITION_FAILED:
             refuse(ETagPreconditionFailed(etag=current.etag_header))
     if if_range:
@@ -167,21 +164,27 @@ def judge_before_view(
     return None
 
 
-def _not_modified_before_view(exchange: Exchange, fields: list[tuple[str, str]]) -> Response:
+def _not_modified_before_view(
+    exchange: Exchange, etag_header: str | None, last_modified: str | None
+) -> Response:
     """The 304 of a route decided before the view: the validators its 200 would carry, with
     the route's ``Cache-Control`` and ``Vary`` (§15.4.5), the ``ETag`` in the form the client
     holds (a coded ``"x:gzip"`` stays coded)."""
-    spec, environ = exchange.spec, exchange.request.environ
-    held = [
-        (name, tag_held_by_client(value, environ) if name == "ETag" else value)
-        for name, value in fields
-    ]
+    response = exchange.app.response_class(status=304)
+    headers = response.headers
+    if etag_header is not None:
+        held = tag_held_by_client(etag_header, exchange.preconditions, exchange.request.environ)
+        headers.add("ETag", held)
+    if last_modified is not None:
+        headers.add("Last-Modified", last_modified)
+    spec = exchange.spec
     cache_control = spec.cache_control or exchange.settings.cache_control
     if cache_control is not None:
-        held.append(("Cache-Control", cache_control))
+        headers.add("Cache-Control", cache_control)
     if spec.vary:
-        held.append(("Vary", ", ".join(spec.vary)))
-    return not_modified(exchange.app, held)
+        headers.add("Vary", ", ".join(spec.vary))
+    announce_not_modified(response)
+    return response
 
 
 def _view_date_may_fail(preconditions: Preconditions, current: Validators) -> bool:

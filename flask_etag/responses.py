@@ -8,25 +8,14 @@ extension can copy, pickle or cache it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from flask import Flask, Response
+from flask import Response
 from werkzeug.datastructures import Headers
-from werkzeug.http import http_date, unquote_etag
+from werkzeug.http import unquote_etag
 
 from .conditions import Validators, parse_http_date, utc_seconds
 from .signals import announce_not_modified
-
-
-def not_modified(app: Flask, fields: Iterable[tuple[str, str]]) -> Response:
-    """A new 304 of ``app``'s response class carrying ``fields`` (the 200's validators).
-
-    Its class's default ``Content-Type`` is left for werkzeug to drop as it sends the 304.
-    """
-    response = app.response_class(status=304, headers=Headers(list(fields)))
-    announce_not_modified(response)
-    return response
 
 
 def turn_not_modified(response: Response) -> Response:
@@ -40,22 +29,6 @@ def turn_not_modified(response: Response) -> Response:
     response.status_code = 304
     announce_not_modified(response)
     return response
-
-
-def validator_fields(
-    validators: Validators, cache_control: str | None, vary: tuple[str, ...] = ()
-) -> list[tuple[str, str]]:
-    """The ``ETag``, ``Last-Modified``, ``Cache-Control`` and ``Vary`` fields for ``validators``."""
-    fields = []
-    if validators.etag_header is not None:
-        fields.append(("ETag", validators.etag_header))
-    if validators.last_modified is not None:
-        fields.append(("Last-Modified", http_date(validators.last_modified)))
-    if cache_control is not None:
-        fields.append(("Cache-Control", cache_control))
-    if vary:
-        fields.append(("Vary", ", ".join(vary)))
-    return fields
 
 
 def set_validators(response: Response, etag_header: str | None, last_modified: str | None) -> bool:

@@ -17,10 +17,12 @@ Connect a receiver as with Flask's own signals::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from blinker import NamedSignal, Namespace
 from flask import current_app, has_request_context, request
+
+from .conditions import PRECONDITIONS_KEY, Preconditions
 
 if TYPE_CHECKING:
     from flask import Response
@@ -69,12 +71,13 @@ def announce_error(status: int, etag: str | None) -> None:
 
 
 def _send(signal: NamedSignal, etag: str | None) -> None:
-    environ: dict[str, Any] = request.environ
+    # The fields were taken out of the environ when the request was read (stage 1).
+    preconditions = request.environ.get(PRECONDITIONS_KEY) or Preconditions()
     signal.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         endpoint=request.endpoint,
         method=request.method,
         etag=etag,
-        if_match=environ.get("HTTP_IF_MATCH"),
-        if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+        if_match=preconditions.if_match,
+        if_none_match=preconditions.if_none_match,
     )

@@ -373,3 +373,32 @@ def test_rfc9110_15_4_5_the_304_tag_is_the_same_on_every_host() -> None:
     assert len(answers) == 1
     (only,) = answers
     assert json.loads(only) == [[304, '"7:br"'], [304, '"7:br"']]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_rfc9110_13_2_2_the_preconditions_are_taken_once_and_kept_for_the_app(method: str) -> None:
+    """Stage 1 takes the ``If-*`` fields out of the environ, so neither the view nor a later
+    ``make_conditional`` sees them, and keeps them under ``flask_etag.preconditions``."""
+    app = Flask(__name__)
+    ETag(app)
+    seen: dict[str, Any] = {}
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @require_if_match(VersionGenerator(lambda note_id: 3))
+    def note(note_id: int) -> Any:
+        seen["view"] = request.headers.get("If-Match"), request.headers.get("If-None-Match")
+        return {"id": note_id}
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        seen["hook"] = request.headers.get("If-Match")
+        seen["kept"] = request.environ.get("flask_etag.preconditions")
+        return response
+
+    response = app.test_client().open(
+        "/notes/1", method=method, headers={"If-Match": '"3"', "If-None-Match": '"2"'}
+    )
+    assert response.status_code == 200
+    assert seen["view"] == (None, None)
+    assert seen["hook"] is None
+    assert (seen["kept"].if_match, seen["kept"].if_none_match) == ('"3"', '"2"')

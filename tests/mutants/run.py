@@ -267,15 +267,6 @@ MUTANTS = [
         "function and 6585 and creates",
     ),
     Mutant(
-        "consume-preconditions-skipped",
-        "pipeline",
-        "        if exchange.preconditions is not None:\n"
-        "            consume_preconditions(served)\n",
-        "",
-        "a read's decided If-* fields stay: Flask-Compress judges If-Match again, 412",
-        "tests/test_compression.py::test_get_with_a_passing_if_match_is_not_turned_into_412",
-    ),
-    Mutant(
         "lookup-skipped-on-a-plain-read",
         "pipeline",
         "    checked = generator.lookup(**exchange.view_args)\n",
@@ -315,8 +306,8 @@ MUTANTS = [
     Mutant(
         "304-without-etag",
         "pipeline",
-        "        for name, value in fields\n    ]\n",
-        '        for name, value in fields\n        if name != "ETag"\n    ]\n',
+        '        headers.add("ETag", held)\n',
+        "        pass\n",
         "a 304 decided before the view carries no ETag (§15.4.5)",
         PRECEDENCE_READS,
         "function-GET-app-hook-version and 304 and step and 1",
@@ -350,22 +341,38 @@ MUTANTS = [
         "tests/test_signals.py::test_one_signal_per_answer",
     ),
     Mutant(
-        "preconditions-shown-to-view",
+        "preconditions-not-kept-for-the-signals",
         "exchange",
-        "        hidden = {key: environ.pop(key) for key in _DECIDED_BY_THE_EXTENSION"
-        " if key in environ}\n",
-        "        hidden = {key: environ[key] for key in _DECIDED_BY_THE_EXTENSION"
-        " if key in environ}\n",
-        "the view sees the precondition fields: send_file judges If-Match: * again (412)",
-        PRECEDENCE_READS,
-        "function-GET-app-hook-file and alone and 13.1.1",
+        "    environ[PRECONDITIONS_KEY] = preconditions\n",
+        "",
+        "the signals report no client fields once stage 1 has taken them",
+        "tests/test_signals.py::test_view_raising_412_signals_once",
+    ),
+    # ------------------------------------------------------------------ conditions.py
+    Mutant(
+        "if-match-read-not-taken",
+        "conditions",
+        '        if_match = environ.pop("HTTP_IF_MATCH", None)\n',
+        '        if_match = environ.get("HTTP_IF_MATCH")\n',
+        "a read's decided If-Match stays: Flask-Compress judges it again, 412",
+        "tests/test_compression.py::test_get_with_a_passing_if_match_is_not_turned_into_412",
     ),
     Mutant(
-        "hidden-fields-not-restored",
-        "exchange",
-        "        if hidden:\n            environ.update(hidden)\n",
-        "        pass\n",
-        "the If-* fields hidden from the view are lost: a 304 forgets the coded tag held",
+        "if-none-match-read-not-taken",
+        "conditions",
+        '        if_none_match = environ.pop("HTTP_IF_NONE_MATCH", None)\n',
+        '        if_none_match = environ.get("HTTP_IF_NONE_MATCH")\n',
+        "the view sees If-None-Match: send_file judges it again by werkzeug's rules",
+        PRECEDENCE_READS,
+        "function-GET-app-hook-file",
+    ),
+    # ------------------------------------------------------------------ compression.py
+    Mutant(
+        "304-forgets-the-coded-tag-held",
+        "compression",
+        "    if_none_match = None if preconditions is None else preconditions.if_none_match\n",
+        "    if_none_match = None\n",
+        "a 304 forgets the coded tag the client holds",
         "tests/test_compression.py::test_compressing_client_revalidates_to_304",
         "function and hashed",
     ),
