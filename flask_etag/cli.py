@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .route_order import misplaced_endpoints
 from .routes import RouteTagging, describe_view
 
 etag_cli = AppGroup("etag", help="ETags and conditional requests (flask_etag).")
@@ -17,6 +18,8 @@ etag_cli = AppGroup("etag", help="ETags and conditional requests (flask_etag).")
 #: Methods every rule answers implicitly; ``flask routes`` leaves them out too.
 _IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 _NONE = "-"
+#: The cells of a route whose ``@etag`` is above its route decorator: it is served untagged.
+_MISPLACED = ("UNTAGGED: @etag is above the route decorator", _NONE, _NONE, _NONE)
 _HEADINGS = ("Endpoint", "Methods", "Rule", "Tag", "Strength", "If-Match", "Cache-Control")
 
 
@@ -25,15 +28,17 @@ _HEADINGS = ("Endpoint", "Methods", "Rule", "Tag", "Strength", "If-Match", "Cach
 def routes_command(tagged: bool) -> None:
     """List every endpoint with how its ETag is made and which preconditions it needs."""
     rows: list[tuple[str, ...]] = []
+    misplaced = {endpoint for endpoint, _ in misplaced_endpoints(current_app)}
     for rule in sorted(
         current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint)
     ):
         view = current_app.view_functions.get(rule.endpoint)
         tagging = None if view is None else describe_view(current_app, view, rule.endpoint)
-        if tagged and tagging is None:
+        if tagged and tagging is None and rule.endpoint not in misplaced:
             continue
         methods = ", ".join(sorted((rule.methods or set()) - _IMPLICIT_METHODS))
-        rows.append((rule.endpoint, methods, rule.rule, *_tagging_cells(tagging)))
+        cells = _MISPLACED if rule.endpoint in misplaced else _tagging_cells(tagging)
+        rows.append((rule.endpoint, methods, rule.rule, *cells))
     if not rows:
         click.echo("No routes.")
         return

@@ -15,6 +15,7 @@ from .exceptions import ETagConfigurationError
 from .frameworks import check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .pipeline import serve
+from .route_order import remember_wrapped
 from .settings import check_header_value
 from .spec import SPEC_ATTRIBUTE, RouteSpec, check_vary
 from .surrogate_keys import RouteKeys, check_route_keys
@@ -152,6 +153,7 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         return serve(spec, current_app.ensure_sync(view) if is_async else view, view_args)
 
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)
+    remember_wrapped(view, conditional_view)
     return conditional_view  # type: ignore[return-value]
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 from . import auto
 from .cli import etag_cli
+from .route_order import watch_first_request
 from .settings import DEFAULTS, Settings, install
 
 
@@ -29,3 +30,4 @@ class ETag:
         app.extensions["etag"] = self
         auto.install(app)
         app.cli.add_command(etag_cli)
+        watch_first_request(app)

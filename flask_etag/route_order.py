@@ -1,0 +1,90 @@
+"""``@etag`` written above the route decorator, the most common mistake with any decorator.
+
+``@app.get(...)`` registers the function it is given and returns it unchanged, so a decorator
+written above it wraps a function Flask never calls: the route goes out untagged, and a write
+without ``If-Match`` is served instead of refused with 428.  The wrapper is never called, so
+the mistake cannot be seen from inside it.  Instead each decorator remembers the function it
+wrapped, and the app's registered views are checked against that list at ``init_app`` and
+again on the app's first request (Flask's ``request_started`` signal, disconnected once the
+check passes, so later requests pay nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Flask
+from flask.signals import request_started
+
+from .exceptions import ETagConfigurationError
+from .frameworks import wrapper_chain
+
+#: Each function an ``@etag`` or ``@require_if_match`` wrapped -> the wrapper it made.
+_WRAPPED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]]
+_WRAPPED = weakref.WeakKeyDictionary()
+
+
+def remember_wrapped(view: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    """Record that ``wrapper`` stands for ``view``; objects that cannot be weakly referenced
+    (a callable instance with ``__slots__``) are left out."""
+    with contextlib.suppress(TypeError):
+        _WRAPPED[view] = wrapper
+
+
+def misplaced_endpoints(app: Flask) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """The endpoints whose registered view is a function ``@etag`` wrapped after Flask had
+    registered it: the wrapper is served by no endpoint of ``app``.
+
+    Registering the plain function on purpose beside its wrapper (an untagged twin route) is
+    no mistake, and is not reported.
+    """
+    suspects = [
+        (endpoint, view) for endpoint, view in app.view_functions.items() if _was_wrapped(view)
+    ]
+    if not suspects:
+        return
+    served = _served_functions(app)
+    for endpoint, view in suspects:
+        if id(_WRAPPED[view]) not in served:
+            yield endpoint, view
+
+
+def _was_wrapped(view: Callable[..., Any]) -> bool:
+    try:
+        return view in _WRAPPED
+    except TypeError:  # not weakly referenceable: never recorded
+        return False
+
+
+def _served_functions(app: Flask) -> set[int]:
+    """The ids of every function some endpoint calls, its decorators' wrapped ones included."""
+    return {
+        id(function) for view in app.view_functions.values() for function in wrapper_chain(view)
+    }
+
+
+def check_route_order(app: Flask) -> None:
+    """Refuse a route whose ``@etag`` or ``@require_if_match`` is above its route decorator."""
+    for endpoint, view in misplaced_endpoints(app):
+        name = getattr(view, "__qualname__", repr(view))
+        raise ETagConfigurationError(
+            f"@etag or @require_if_match is above the route decorator of the view {name} "
+            f"(endpoint {endpoint!r}): Flask registered the view without it, so its "
+            "responses go out untagged and writes without If-Match are not refused. Put the "
+            "route decorator on top: @app.get(...) (or @bp.put(...), @app.route(...)), then "
+            f"@etag(...) or @require_if_match(...), then def {name.rpartition('.')[2]}."
+        )
+
+
+def watch_first_request(app: Flask) -> None:
+    """Check ``app`` now and on its first request, when every blueprint is registered."""
+    check_route_order(app)
+    request_started.connect(_check_on_first_request, sender=app)
+
+
+def _check_on_first_request(sender: Flask, **_extra: Any) -> None:
+    check_route_order(sender)  # raises on every request until fixed
+    request_started.disconnect(_check_on_first_request, sender=sender)
