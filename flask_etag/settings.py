@@ -24,8 +24,14 @@ DEFAULTS: dict[str, object] = {
     "ETAG_PURGE_REPEAT_AFTER": 2.0,
 }
 
-#: Where the settings live on the app; ``app.extensions["etag"]`` holds the extension itself.
-SETTINGS_KEY = "etag.settings"
+#: Where the app's state lives: ``app.extensions["etag"]`` holds its :class:`Settings`, and
+#: their ``extension`` the :class:`~flask_etag.ETag` that read them.
+SETTINGS_KEY = "etag"
+
+#: The spellings of a boolean setting that an env file or ``from_prefixed_env`` may give,
+#: compared case-insensitively (the same the test suite's ``FLASK_ETAG_STRICT`` accepts).
+TRUE_SPELLINGS = ("1", "true", "yes", "on")
+FALSE_SPELLINGS = ("0", "false", "no", "off")
 
 #: RFC 9110 §5.5: a field value is visible characters, spaces and tabs; CR, LF, NUL and the
 #: other controls would break the header line or inject another one.
@@ -44,12 +50,36 @@ def check_header_value(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a header value string such as 'max-age=60', not {value!r}")
+    if not value.strip(" \t"):
+        raise ValueError(
+            f"{name} is empty, which would send an empty field: give a policy such as "
+            "'no-cache', or None for none"
+        )
     if _FIELD_VALUE.fullmatch(value) is None:
         raise ValueError(
             f"{name} must be a one-line header value without control characters, "
             f"such as 'max-age=60', not {value!r}"
         )
     return value
+
+
+def check_flag(key: str, value: object) -> bool:
+    """A boolean setting: a bool, or one of the spellings above; anything else is refused.
+
+    ``bool("false")`` is True: a string from an env file must not switch a setting on.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        spelling = value.strip().lower()
+        if spelling in TRUE_SPELLINGS:
+            return True
+        if spelling in FALSE_SPELLINGS:
+            return False
+    raise ValueError(
+        f"{key} must be True or False (or one of the strings {', '.join(TRUE_SPELLINGS)} / "
+        f"{', '.join(FALSE_SPELLINGS)}, in any case), not {value!r}"
+    )
 
 
 @dataclass
@@ -68,6 +98,8 @@ class Settings:
     purge_targets: tuple[PurgeTarget, ...] = ()
     purge_timeout: float = 1.0
     purge_repeat_after: float = 2.0
+    #: The :class:`~flask_etag.ETag` that set the app up.
+    extension: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.tag_body = body_tag_function(self.algorithm, self.weak)
@@ -90,8 +122,8 @@ class Settings:
         return cls(
             digest=digest,
             algorithm=algorithm,  # type: ignore[arg-type]  # body_digest_function checked it
-            weak=bool(config["ETAG_WEAK"]),
-            auto=bool(config["ETAG_AUTO"]),
+            weak=check_flag("ETAG_WEAK", config["ETAG_WEAK"]),
+            auto=check_flag("ETAG_AUTO", config["ETAG_AUTO"]),
             cache_control=cache_control,
             surrogate_key_header=key_header,
             purge_targets=parse_targets(config["ETAG_PURGE_URLS"]),

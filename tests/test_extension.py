@@ -32,8 +32,8 @@ def test_constructor_and_init_app_register_the_extension() -> None:
     first, second = Flask("first"), Flask("second")
     assert ETag(first) is not ext
     ext.init_app(second)
-    assert isinstance(first.extensions["etag"], ETag)
-    assert second.extensions["etag"] is ext
+    assert isinstance(first.extensions["etag"].extension, ETag)
+    assert second.extensions["etag"].extension is ext
 
 
 def test_config_defaults_are_set_without_overwriting() -> None:
@@ -118,7 +118,7 @@ def test_several_apps_keep_their_own_config(make_app: MakeApp) -> None:
     weak_sha256, default = (app.test_client().get("/").headers["ETag"] for app in apps)
     assert weak_sha256 == f"W/{quoted(hashlib.sha256(b'same body').hexdigest())}"
     assert default == quoted(body_digest_function("blake3")(b"same body"))
-    assert apps[0].extensions["etag"] is apps[1].extensions["etag"] is ext
+    assert apps[0].extensions["etag"].extension is apps[1].extensions["etag"].extension is ext
 
 
 # ---------------------------------------------------------------- 412 / 428 bodies

@@ -224,8 +224,25 @@ def test_method_view_method_decorated_directly_names_the_fix() -> None:
             ValueError,
             "ETAG_CACHE_CONTROL must be a one-line header value",
         ),
+        ({"ETAG_CACHE_CONTROL": ""}, ValueError, "ETAG_CACHE_CONTROL is empty"),
+        ({"ETAG_CACHE_CONTROL": " \t"}, ValueError, "ETAG_CACHE_CONTROL is empty"),
+        ({"ETAG_WEAK": "maybe"}, ValueError, "ETAG_WEAK must be True or False"),
+        ({"ETAG_WEAK": None}, ValueError, "ETAG_WEAK must be True or False"),
+        ({"ETAG_AUTO": 1}, ValueError, "ETAG_AUTO must be True or False"),
+        ({"ETAG_AUTO": "enabled"}, ValueError, "not 'enabled'"),
     ],
-    ids=["algorithm-unknown", "algorithm-not-str", "cache-control-int", "cache-control-crlf"],
+    ids=[
+        "algorithm-unknown",
+        "algorithm-not-str",
+        "cache-control-int",
+        "cache-control-crlf",
+        "cache-control-empty",
+        "cache-control-blank",
+        "weak-unknown-word",
+        "weak-none",
+        "auto-int",
+        "auto-unknown-word",
+    ],
 )
 def test_bad_config_fails_in_init_app(
     config: dict[str, Any], error: type[Exception], message: str
@@ -235,6 +252,52 @@ def test_bad_config_fails_in_init_app(
     app.config.update(config)
     with pytest.raises(error, match=re.escape(message)):
         ETag(app)
+
+
+@pytest.mark.parametrize("value", ["false", "FALSE", " no ", "0", "off", False])
+def test_rfc9110_8_8_3_a_false_spelling_of_etag_weak_keeps_tags_strong(value: object) -> None:
+    """``bool("false")`` is True: an env file's string must not make every tag weak, after
+    which every ``If-Match`` (strong comparison, §13.1.1) would fail."""
+    app = Flask(__name__)
+    app.config.update(ETAG_WEAK=value, ETAG_AUTO=value)
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "body"), endpoint="index")
+    app.add_url_rule("/plain", view_func=lambda: "body", endpoint="plain")
+    client = app.test_client()
+    assert not client.get("/").headers["ETag"].startswith("W/")
+    assert "ETag" not in client.get("/plain").headers  # ETAG_AUTO stayed off
+
+
+@pytest.mark.parametrize("value", ["true", "Yes", "1", " ON", True])
+def test_rfc9110_8_8_3_a_true_spelling_of_etag_weak_makes_tags_weak(value: object) -> None:
+    app = Flask(__name__)
+    app.config.update(ETAG_WEAK=value, ETAG_AUTO=value)
+    ETag(app)
+    app.add_url_rule("/plain", view_func=lambda: "body", endpoint="plain")
+    assert app.test_client().get("/plain").headers["ETag"].startswith("W/")
+
+
+@pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
+def test_an_empty_cache_control_is_refused(decorator: Any) -> None:
+    with pytest.raises(ValueError, match="cache_control is empty"):
+        decorator(VersionGenerator(lambda: 1), cache_control="")
+
+
+def test_a_second_etag_on_one_app_is_refused() -> None:
+    app = Flask(__name__)
+    ext = ETag(app)
+    for again in (ext, ETag()):
+        with pytest.raises(ETagConfigurationError, match="already set up on the app"):
+            again.init_app(app)
+
+
+def test_the_apps_state_lives_under_app_extensions_etag() -> None:
+    app = Flask(__name__)
+    app.config["ETAG_WEAK"] = "yes"
+    ext = ETag(app)
+    state = app.extensions["etag"]
+    assert state.extension is ext and state.weak is True
+    assert [key for key in app.extensions if "etag" in key] == ["etag"]
 
 
 # --- an app without init_app ----------------------------------------------------------------
