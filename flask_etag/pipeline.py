@@ -77,7 +77,7 @@ def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
     )
     if exchange.safe:
         response = _respond(exchange, view)
-        if spec.keyed:
+        if spec.keyed and exchange.settings.surrogate_keys:
             add_surrogate_keys(response, spec, exchange.settings, view_args)
         return response
     require_write_guard(exchange)

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, object] = {
     "ETAG_WEAK": False,
     "ETAG_AUTO": False,
     "ETAG_CACHE_CONTROL": None,
+    "ETAG_SURROGATE_KEYS": None,
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
     "ETAG_PURGE_TIMEOUT": 1.0,
@@ -93,7 +94,9 @@ class Settings:
     cache_control: str | None
     #: The ``ETag`` field value of a body, by ``ETAG_ALGORITHM`` and ``ETAG_WEAK``.
     tag_body: Callable[[bytes], str] = field(init=False, repr=False)
-    #: The field surrogate keys travel in, and the caches purged after a write.
+    #: Whether reads carry surrogate keys, and the field they travel in; the caches purged
+    #: after a write.
+    surrogate_keys: bool = False
     surrogate_key_header: str = "Surrogate-Key"
     purge_targets: tuple[PurgeTarget, ...] = ()
     purge_timeout: float = 1.0
@@ -119,14 +122,20 @@ class Settings:
                 "ETAG_SURROGATE_KEY_HEADER must be a field name such as 'Surrogate-Key', "
                 f"'xkey' or 'Cache-Tag', not {key_header!r}"
             )
+        purge_targets = parse_targets(config["ETAG_PURGE_URLS"])
+        surrogate_keys = config["ETAG_SURROGATE_KEYS"]
         return cls(
             digest=digest,
             algorithm=algorithm,  # type: ignore[arg-type]  # body_digest_function checked it
             weak=check_flag("ETAG_WEAK", config["ETAG_WEAK"]),
             auto=check_flag("ETAG_AUTO", config["ETAG_AUTO"]),
             cache_control=cache_control,
+            # None: only where this app purges caches itself, else a field no one reads.
+            surrogate_keys=bool(purge_targets)
+            if surrogate_keys is None
+            else check_flag("ETAG_SURROGATE_KEYS", surrogate_keys),
             surrogate_key_header=key_header,
-            purge_targets=parse_targets(config["ETAG_PURGE_URLS"]),
+            purge_targets=purge_targets,
             purge_timeout=check_seconds("ETAG_PURGE_TIMEOUT", config["ETAG_PURGE_TIMEOUT"]),
             purge_repeat_after=check_seconds(
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True

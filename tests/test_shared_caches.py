@@ -154,7 +154,7 @@ def patch_stock(client: FlaskClient, stock: int, **headers: str) -> Any:
 
 
 def test_an_item_read_names_its_row_and_its_tables_items_rfc9111_4_4(tmp_path: Path) -> None:
-    client = example(tmp_path)
+    client = example(tmp_path, ETAG_SURROGATE_KEYS=True)
     response = client.get(ITEM)
     assert response.headers["Surrogate-Key"] == "products/101 products/*"
     revalidated = client.get(ITEM, headers={"If-None-Match": response.headers["ETag"]})
@@ -163,7 +163,7 @@ def test_an_item_read_names_its_row_and_its_tables_items_rfc9111_4_4(tmp_path: P
 
 
 def test_a_collection_read_names_its_table_rfc9111_4_4(tmp_path: Path) -> None:
-    client = example(tmp_path)
+    client = example(tmp_path, ETAG_SURROGATE_KEYS="on")
     assert client.get("/api/products").headers["Surrogate-Key"] == "products"
     assert client.get("/api/products?page=2&per_page=1").headers["Surrogate-Key"] == "products"
 
@@ -173,7 +173,7 @@ def test_a_collection_read_names_its_table_rfc9111_4_4(tmp_path: Path) -> None:
     [("xkey", "products/101 products/*"), ("Cache-Tag", "products/101,products/*")],
 )
 def test_the_key_field_is_configurable(tmp_path: Path, field_name: str, value: str) -> None:
-    client = example(tmp_path, ETAG_SURROGATE_KEY_HEADER=field_name)
+    client = example(tmp_path, ETAG_SURROGATE_KEY_HEADER=field_name, ETAG_SURROGATE_KEYS=True)
     response = client.get(ITEM)
     assert response.headers[field_name] == value
     assert "Surrogate-Key" not in response.headers
@@ -181,6 +181,7 @@ def test_the_key_field_is_configurable(tmp_path: Path, field_name: str, value: s
 
 def keyed_app(**decorator: Any) -> FlaskClient:
     app = Flask(__name__)
+    app.config["ETAG_SURROGATE_KEYS"] = True
     ETag(app)
 
     @app.get("/shelves/<name>")
@@ -221,6 +222,36 @@ def test_a_write_purges_the_very_tokens_its_reads_carried(written: Recorded) -> 
         announce_write([carried])
         announce_write(["shelf/a b"])
     assert [kwargs["keys"] for kwargs in written.kwargs] == [(carried,), (carried,)]
+
+
+@pytest.mark.parametrize(
+    ("config", "sent"),
+    [
+        ({}, False),
+        ({"ETAG_PURGE_URLS": ["http://127.0.0.1:9"]}, True),
+        ({"ETAG_PURGE_URLS": ["http://127.0.0.1:9"], "ETAG_SURROGATE_KEYS": False}, False),
+        ({"ETAG_SURROGATE_KEYS": "yes"}, True),
+    ],
+    ids=["no-purging", "purging", "purging-switched-off", "switched-on"],
+)
+def test_keys_are_sent_only_where_someone_purges_by_them_rfc9111_4_4(
+    tmp_path: Path, config: dict[str, Any], sent: bool
+) -> None:
+    """``Surrogate-Key`` names the app's tables: only sent where purging is configured
+    (``ETAG_PURGE_URLS``) or switched on (``ETAG_SURROGATE_KEYS``), on 200 and 304 alike."""
+    client = example(tmp_path, **config)
+    response = client.get(ITEM)
+    revalidated = client.get(ITEM, headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
+    for answer in (response, revalidated, client.get("/api/products")):
+        assert ("Surrogate-Key" in answer.headers) is sent
+
+
+def test_a_bad_surrogate_keys_setting_is_refused() -> None:
+    app = Flask(__name__)
+    app.config["ETAG_SURROGATE_KEYS"] = "sometimes"
+    with pytest.raises(ValueError, match="ETAG_SURROGATE_KEYS must be True or False"):
+        ETag(app)
 
 
 def test_routes_without_keys_send_no_key_field() -> None:
