@@ -21,6 +21,7 @@ from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_pr
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, View, refuse, run_view
 from .generators import HashGenerator
+from .reasons import CANNOT_EVALUATE, failure_reason
 from .responses import apply_cache_policy, field, has_representation, is_success
 
 
@@ -59,9 +60,10 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     if preconditions is not None and _judged_on_writes(preconditions):
         current = current_representation(exchange, generator)
         if current is None:
-            refuse(ETagPreconditionFailed(description=_CANNOT_JUDGE))
+            refuse(ETagPreconditionFailed(reason=CANNOT_EVALUATE))
         elif evaluate_preconditions(exchange.method, preconditions, current) is not Outcome.PROCEED:
-            refuse(ETagPreconditionFailed(etag=current.etag_header))
+            reason = failure_reason(preconditions, current)
+            refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     response = run_view(exchange, None, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
@@ -72,13 +74,6 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         return response
     tag_body(exchange, generator, response, response.status_code)
     return response
-
-
-_CANNOT_JUDGE = (
-    "This route tags its representation by a hash of the body and has no way to render the "
-    "current one before a write, so the precondition cannot be evaluated and nothing was "
-    "changed. (Server set-up: give its generator current=..., or use a VersionGenerator.)"
-)
 
 
 def _judged_on_writes(preconditions: Preconditions) -> bool:

@@ -10,10 +10,17 @@ import dataclasses
 from flask import Response
 
 from .compression import tag_coded_representation, tag_held_by_client
-from .conditions import Outcome, Validators, evaluate_preconditions, is_exact_revalidation
+from .conditions import (
+    Outcome,
+    Preconditions,
+    Validators,
+    evaluate_preconditions,
+    is_exact_revalidation,
+)
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
 from .generators import HashGenerator
+from .reasons import failure_reason
 from .responses import (
     apply_cache_policy,
     body_bytes,
@@ -112,7 +119,8 @@ def apply_outcome(
         return turn_not_modified(response)
     if outcome is Outcome.PRECONDITION_FAILED:
         response.close()  # the body is never sent: release a send_file's open file
-        refuse(ETagPreconditionFailed(etag=current.etag_header))
+        reason = failure_reason(exchange.preconditions or Preconditions(), current)
+        refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     return response
 
 

@@ -202,7 +202,7 @@ def names_state(opaque: str, current: Validators) -> bool:
     )
 
 
-def _unmodified_since(field_value: str, current: Validators) -> bool | None:
+def unmodified_since(field_value: str, current: Validators) -> bool | None:
     """RFC 9110 §13.1.4; None when the field must be ignored (bad date, no Last-Modified)."""
     since = parse_http_date(field_value)
     if since is None or current.last_modified is None:
@@ -246,7 +246,7 @@ def evaluate_preconditions(
         if not if_match_passes(preconditions.if_match, current):
             return Outcome.PRECONDITION_FAILED
     elif preconditions.if_unmodified_since is not None:
-        if _unmodified_since(preconditions.if_unmodified_since, current) is False:
+        if unmodified_since(preconditions.if_unmodified_since, current) is False:
             return Outcome.PRECONDITION_FAILED
     safe = method in SAFE_METHODS
     if preconditions.if_none_match is not None:

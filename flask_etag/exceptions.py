@@ -11,6 +11,8 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
 
+from .reasons import DETAILS, REQUIRED, STALE
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -21,23 +23,39 @@ class ETagError(HTTPException):
     and where a decorated view raises one itself.
 
     :param etag: the current ``ETag`` the request was judged against, when known.
+    :param reason: why, as a stable string a client can branch on (:mod:`flask_etag.reasons`);
+        its ``detail`` is the description unless one is given.
     """
 
+    #: The reason of an error raised without one.
+    reason: str = ""
+
     def __init__(
-        self, description: str | None = None, response: Any = None, *, etag: str | None = None
+        self,
+        description: str | None = None,
+        response: Any = None,
+        *,
+        etag: str | None = None,
+        reason: str | None = None,
     ) -> None:
+        if reason is not None:
+            self.reason = reason
+            if description is None:
+                description = DETAILS.get(reason)
         super().__init__(description, response)
         self.etag = etag
 
     def get_body(self, environ: Any = None, scope: Any = None) -> str:
         """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``, and the
-        current ``etag`` when it is known (an extension member, §3.2)."""
+        extension members (§3.2) ``reason`` and, when it is known, the current ``etag``."""
         problem = {
             "type": "about:blank",
             "title": self.name,
             "status": self.code,
             "detail": self.description,
         }
+        if self.reason:
+            problem["reason"] = self.reason
         if self.etag is not None:
             problem["etag"] = self.etag
             problem["detail"] = f"{self.description} The current ETag is {self.etag}."
@@ -59,19 +77,15 @@ class ETagPreconditionFailed(ETagError, PreconditionFailed):
     the resource after the precondition was checked.
     """
 
-    description = (
-        "The resource has changed since the representation you hold: fetch it again and "
-        "retry with its current ETag."
-    )
+    reason = STALE
+    description = DETAILS[STALE]
 
 
 class ETagPreconditionRequired(ETagError, PreconditionRequired):
     """428: this route only accepts conditional writes (RFC 6585 §3)."""
 
-    description = (
-        'This request must be conditional: send "If-Match" with the ETag of the '
-        'representation you are changing, or "If-None-Match: *" to create it only if absent.'
-    )
+    reason = REQUIRED
+    description = DETAILS[REQUIRED]
 
 
 class ETagConfigurationError(RuntimeError):

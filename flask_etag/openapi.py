@@ -24,6 +24,7 @@ from flask import Flask, current_app, has_app_context
 
 from .conditions import SAFE_METHODS
 from .exceptions import PROBLEM_JSON, ETagConfigurationError
+from .reasons import DETAILS
 from .routes import RouteTagging, describe_view
 
 #: Component names this plugin registers (lazily, only when an operation refers to them).
@@ -239,7 +240,13 @@ def _problem_schema() -> dict[str, Any]:
             "type": {"type": "string"},
             "title": {"type": "string"},
             "status": {"type": "integer"},
-            "detail": {"type": "string"},
+            "detail": {"type": "string", "description": "The cause, and what to do next."},
+            "reason": {
+                "type": "string",
+                "enum": list(DETAILS),
+                "description": "The cause, as a stable string: 412 stale, weak-tag, missing, "
+                "exists, matched, modified-since or cannot-evaluate; 428 required.",
+            },
             "etag": {
                 "type": "string",
                 "description": "412: the resource's current ETag, when it still exists.",

@@ -45,6 +45,7 @@ from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
+from .reasons import failure_reason
 from .responses import (
     apply_cache_policy,
     field,
@@ -158,7 +159,8 @@ def judge_before_view(
                 exchange, current.etag_header, None if modified is None else http_date(modified)
             )
         if outcome is Outcome.PRECONDITION_FAILED:
-            refuse(ETagPreconditionFailed(etag=current.etag_header))
+            reason = failure_reason(preconditions, current)
+            refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     if if_range:
         ranges.ignore_range_unless_if_range_matches(exchange.request, current)
     return None

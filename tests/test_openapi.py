@@ -172,7 +172,11 @@ def test_required_write_documents_if_match_412_and_428(document: dict[str, Any])
     assert set(patch["responses"]) == {"200", "412", "428"}
     failed = resolve_in(document, patch["responses"]["412"])
     problem = resolve_in(document, failed["content"]["application/problem+json"]["schema"])
-    assert set(problem["properties"]) == {"type", "title", "status", "detail", "etag"}
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "reason", "etag"}
+    assert set(problem["properties"]["reason"]["enum"]) == {
+        "stale", "weak-tag", "missing", "exists", "matched", "modified-since",
+        "cannot-evaluate", "required",
+    }  # fmt: skip
     assert "ETag" in failed["headers"]
     assert "ETag" in patch["responses"]["200"]["headers"]
 

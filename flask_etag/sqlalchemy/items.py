@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..context import checked_version, set_response_version
 from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
+from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
 
 #: Where the rows a lookup loaded are kept alive until the request ends (on ``g``).
@@ -112,7 +113,7 @@ class ModelVersionGenerator(VersionGenerator):
         if instance is None:
             if expected is None:
                 return None
-            raise ETagPreconditionFailed()  # gone: there is no current tag to offer
+            raise ETagPreconditionFailed(reason=MISSING)  # gone: no current tag to offer
         current = getattr(instance, self._version_attribute)
         if current != expected:
             raise ETagPreconditionFailed(etag=self.etag_for(current))
@@ -131,5 +132,6 @@ class ModelVersionGenerator(VersionGenerator):
         except StaleDataError as error:
             self.session.rollback()
             current = self._current_version(**view_args)
-            etag = None if current is None else self.etag_for(current)
-            raise ETagPreconditionFailed(etag=etag) from error
+            if current is None:  # deleted by the write that came first
+                raise ETagPreconditionFailed(reason=MISSING) from error
+            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=STALE) from error

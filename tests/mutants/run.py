@@ -157,7 +157,7 @@ MUTANTS = [
         "        if not if_match_passes(preconditions.if_match, current):\n"
         "            return Outcome.PRECONDITION_FAILED\n"
         "    elif preconditions.if_unmodified_since is not None:\n"
-        "        if _unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
+        "        if unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
         "            return Outcome.PRECONDITION_FAILED\n"
         "    safe = method in SAFE_METHODS\n"
         "    if preconditions.if_none_match is not None:\n"
@@ -177,7 +177,7 @@ MUTANTS = [
         "        if not if_match_passes(preconditions.if_match, current):\n"
         "            return Outcome.PRECONDITION_FAILED\n"
         "    elif preconditions.if_unmodified_since is not None:\n"
-        "        if _unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
+        "        if unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
         "            return Outcome.PRECONDITION_FAILED\n",
         "If-None-Match evaluated before If-Match: stale If-Match + matching INM answers 304",
         PRECEDENCE_READS,
