@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import g, has_app_context, has_request_context
 
 _STATE = "_flask_etag"
 UNSET: Any = object()
@@ -33,12 +33,14 @@ class RequestState:
         self.response_version: Any = UNSET
 
 
-def _state() -> RequestState:
-    state: RequestState | None = g.get(_STATE)
-    if state is None:
-        state = RequestState()
-        setattr(g, _STATE, state)
-    return state
+_ONLY_IN_LOOKUP_VIEWS = (
+    "{name}() is only available inside a view decorated with @etag or @require_if_match "
+    "using a VersionGenerator, TimestampGenerator or ModelVersionGenerator"
+)
+
+
+def _state_or_none() -> RequestState | None:
+    return g.get(_STATE) if has_app_context() else None
 
 
 def remember_checked(value: Any) -> RequestState:
@@ -56,12 +58,10 @@ def checked_version() -> Any:
 
     :raises RuntimeError: outside a view decorated with a version or timestamp generator.
     """
-    state: RequestState | None = g.get(_STATE)
+    state = _state_or_none()
     if state is None or state.checked is UNSET:
-        raise RuntimeError(
-            "checked_version() is only available inside a view decorated with @etag or "
-            "@require_if_match using a VersionGenerator or TimestampGenerator."
-        )
+        where = "" if has_request_context() else ", while it serves a request"
+        raise RuntimeError(_ONLY_IN_LOOKUP_VIEWS.format(name="checked_version") + f"{where}.")
     return state.checked
 
 
@@ -72,5 +72,15 @@ def set_response_version(value: Any) -> None:
     exactly that state, never with a re-read that may already include another client's later
     write.  ``None`` means the resource no longer exists (no tag is sent).  A read may report
     too: a view that reads the row itself tags its response with exactly what it read.
+
+    :raises RuntimeError: anywhere else, such as a body-hash route, whose tag is the hash of
+        the body it sends and cannot be set.
     """
-    _state().response_version = value
+    state = _state_or_none()
+    if state is None:
+        raise RuntimeError(
+            _ONLY_IN_LOOKUP_VIEWS.format(name="set_response_version")
+            + ". A body-hash route (@etag, HashGenerator) is tagged by the hash of the body it "
+            "sends, which no version can replace: use a VersionGenerator to tag by version."
+        )
+    state.response_version = value

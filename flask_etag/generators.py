@@ -7,6 +7,7 @@ preconditions before the method).  A hash generator needs the body, so it runs a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +18,7 @@ from werkzeug.http import http_date
 
 from .conditions import MISSING, Validators, utc_seconds
 from .digests import body_digest_function
+from .exceptions import ETagConfigurationError
 from .settings import current_settings
 from .tags import opaque_tag_for
 
@@ -132,6 +134,25 @@ class _LookupGenerator(TagGenerator):
         super().__init__(weak=weak)
         self.lookup = lookup
 
+    def look_up(self, view_args: dict[str, Any]) -> Any:
+        """The current state: the lookup called with the route's URL arguments.
+
+        A lookup that cannot take them (``lambda id: ...`` on ``<int:note_id>``) is a set-up
+        mistake, named as one rather than left a bare ``TypeError``.
+        """
+        try:
+            return self.lookup(**view_args)
+        except TypeError as error:
+            mismatch = _signature_mismatch(self.lookup, view_args)
+            if mismatch is None:
+                raise
+            raise ETagConfigurationError(
+                f"the lookup of {self!r} cannot take this route's URL arguments "
+                f"({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
+                f"keyword arguments: write it as a function of exactly those names, e.g. "
+                f"{type(self).__name__}(lambda {', '.join(view_args)}: ...)."
+            ) from error
+
     def validators_of_value(self, value: Any, default_weak: bool) -> Validators:
         """The validators a looked-up value implies; MISSING for None."""
         if value is None:
@@ -165,7 +186,26 @@ class _LookupGenerator(TagGenerator):
         return header
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.lookup!r}, weak={self.weak!r})"
+        return f"{type(self).__name__}({function_name(self.lookup)}, weak={self.weak!r})"
+
+
+def function_name(function: Callable[..., Any]) -> str:
+    """A short name for a lookup: its qualified name, never the repr of the object it is
+    bound to (a bound method's repr holds its object's, which may hold the method again)."""
+    name = getattr(function, "__qualname__", None)
+    return name if isinstance(name, str) else type(function).__name__
+
+
+def _signature_mismatch(function: Callable[..., Any], view_args: dict[str, Any]) -> str | None:
+    """Why ``function`` cannot be called with ``view_args``; None when it can (the
+    ``TypeError`` then came from inside it, and is the lookup's own)."""
+    try:
+        inspect.signature(function).bind(**view_args)
+    except TypeError as error:
+        return str(error)
+    except ValueError:  # no signature to read (some builtins)
+        return None
+    return None
 
 
 class VersionGenerator(_LookupGenerator):
@@ -199,6 +239,12 @@ class VersionGenerator(_LookupGenerator):
         return fields
 
     def validators_for(self, value: Any, weak: bool) -> Validators:
+        if isinstance(value, bool):
+            raise TypeError(
+                f"a VersionGenerator lookup returned {value!r}, which is no version: return "
+                "the version itself (str, int, UUID, ...) or None, not a comparison such as "
+                "`row is not None`"
+            )
         if not isinstance(value, VERSION_TYPES):
             raise TypeError(
                 "a VersionGenerator lookup must return the version itself (str, int, UUID, ...) "

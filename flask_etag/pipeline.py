@@ -115,7 +115,7 @@ def require_write_guard(exchange: Exchange) -> None:
 def _respond_with_known_state(
     exchange: Exchange, generator: _LookupGenerator, view: View
 ) -> Response:
-    checked = generator.lookup(**exchange.view_args)
+    checked = generator.look_up(exchange.view_args)
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
@@ -226,7 +226,7 @@ def tag_known_state(
     value = state.response_version
     if value is context.UNSET:
         if not exchange.safe:
-            value = generator.lookup(**exchange.view_args)
+            value = generator.look_up(exchange.view_args)
         elif generator.rechecks_after_view and not _still_describes(
             generator, state.checked, exchange.view_args, response
         ):

@@ -24,8 +24,10 @@ READ COMMITTED and SQLite's per-statement snapshots alike.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -35,7 +37,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..conditions import Validators, utc_seconds
-from ..generators import _LookupGenerator
+from ..exceptions import ETagConfigurationError
+from ..generators import _LookupGenerator, function_name
 from ..internals import statement_cache_key
 from ..invalidation import committed
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
@@ -70,13 +73,15 @@ class TableVersions:
         takes the counter rows in the same order, so they never deadlock on them)."""
         connection = session.connection()
         moment = _microseconds_now()
-        for name in sorted(set(tables) - {TABLE_VERSIONS}):
-            connection.execute(self._raise_statement(connection.dialect.name, name, moment))
+        with _naming_a_missing_table():
+            for name in sorted(set(tables) - {TABLE_VERSIONS}):
+                connection.execute(self._raise_statement(connection.dialect.name, name, moment))
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
         # Through the session's connection (its transaction), as Core: no ORM events to run.
-        rows = session.connection().execute(self._read_statement(tables)).all()
+        with _naming_a_missing_table():
+            rows = session.connection().execute(self._read_statement(tables)).all()
         found = {name: (version, changed) for name, version, changed in rows}
         versions = tuple(found.get(name, (0, None))[0] for name in tables)
         changes = [changed for _, changed in found.values() if changed is not None]
@@ -248,7 +253,30 @@ class CollectionGenerator(_LookupGenerator):
         return Validators(etag=opaque, weak=weak, last_modified=modified)
 
     def __repr__(self) -> str:
-        return f"CollectionGenerator({self.select_rows!r}, weak={self.weak!r})"
+        return f"CollectionGenerator({function_name(self.select_rows)}, weak={self.weak!r})"
+
+
+#: How SQLite, PostgreSQL and MariaDB/MySQL say a table is missing.
+_NO_SUCH_TABLE = re.compile(
+    rf"no such table: {TABLE_VERSIONS}|{TABLE_VERSIONS}\W* does not exist"
+    rf"|{TABLE_VERSIONS}\W* doesn't exist"
+)
+
+
+@contextmanager
+def _naming_a_missing_table() -> Iterator[None]:
+    """Turn the database's "no such table" for the counters into the set-up fix it needs."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if _NO_SUCH_TABLE.search(str(error.orig)) is None:
+            raise
+        raise ETagConfigurationError(
+            f"the table {TABLE_VERSIONS} does not exist in the database. TableVersions(session, "
+            "metadata) adds it to the metadata, so create it with the app's other tables: "
+            "build TableVersions before db.create_all() (or call db.create_all() again), or, "
+            "with migrations, add one that creates it."
+        ) from error
 
 
 def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:

@@ -66,6 +66,10 @@ class ModelVersionGenerator(VersionGenerator):
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         super().__init__(self._current_version, weak=weak)
 
+    def __repr__(self) -> str:
+        url_arg = "" if self.url_arg is None else f", url_arg={self.url_arg!r}"
+        return f"ModelVersionGenerator({self.model.__name__}{url_arg}, weak={self.weak!r})"
+
     def _identity(self, view_args: dict[str, Any]) -> Any:
         if self.url_arg is not None:
             return view_args[self.url_arg]

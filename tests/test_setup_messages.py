@@ -1,0 +1,155 @@
+"""Issue 20: set-up mistakes end in a message that names the fix, never a bare error or a
+silently wrong tag; every public object has a short, non-recursive ``repr``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flask_etag import (
+    ETag,
+    ETagConfigurationError,
+    ETagPreconditionFailed,
+    ETagPreconditionRequired,
+    HashGenerator,
+    TimestampGenerator,
+    VersionGenerator,
+    checked_version,
+    etag,
+    set_response_version,
+)
+from flask_etag.sqlalchemy import CollectionGenerator, ModelVersionGenerator, TableVersions
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "setup_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(default="")
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+
+def test_table_versions_declared_after_create_all_names_the_fix() -> None:
+    """The list and every write would answer 500 ``no such table`` without a hint."""
+    db = SQLAlchemy(model_class=Base)
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", TESTING=True)
+    db.init_app(app)
+    ETag(app)
+    with app.app_context():
+        db.create_all()
+    versions = TableVersions(db.session, db.metadata)  # too late: create_all has run
+
+    @app.route("/notes", methods=["GET", "POST"])
+    @etag(CollectionGenerator(lambda: sa.select(Note), versions))
+    def notes() -> Any:
+        return {"count": len(db.session.scalars(sa.select(Note)).all())}
+
+    @app.post("/notes/new")
+    def create() -> Any:
+        db.session.add(Note(id=1, version=1))
+        db.session.commit()
+        return {}, 201
+
+    client = app.test_client()
+    fix = r"build TableVersions before db\.create_all\(\)"
+    with pytest.raises(ETagConfigurationError, match=fix):
+        client.get("/notes")
+    with pytest.raises(ETagConfigurationError, match=fix):
+        client.post("/notes/new")
+
+
+def lookup_app(lookup: Any) -> Flask:
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.get("/notes/<int:note_id>")
+    @etag(VersionGenerator(lookup))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    return app
+
+
+def test_a_lookup_that_cannot_take_the_url_arguments_names_them() -> None:
+    app = lookup_app(lambda id: 1)  # the mistake under test
+    with pytest.raises(ETagConfigurationError, match=r"URL arguments \(note_id\)") as raised:
+        app.test_client().get("/notes/1")
+    assert "lambda note_id: ..." in str(raised.value)
+
+
+def test_a_type_error_inside_a_lookup_stays_the_lookups_own() -> None:
+    def lookup(note_id: int) -> Any:
+        return "v" + note_id  # type: ignore[operator]  # the app's own bug
+
+    with pytest.raises(TypeError, match="can only concatenate str"):
+        lookup_app(lookup).test_client().get("/notes/1")
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_rfc9110_8_8_3_a_lookup_returning_a_bool_is_refused(value: bool) -> None:
+    """Not ``ETag: "True"``: a comparison returned by mistake is no version."""
+    with pytest.raises(TypeError, match="which is no version"):
+        lookup_app(lambda note_id: value).test_client().get("/notes/1")
+
+
+def test_checked_version_outside_a_request_says_where_it_works() -> None:
+    with pytest.raises(RuntimeError, match=r"only available inside a view decorated .*request"):
+        checked_version()
+
+
+def test_set_response_version_on_a_body_hash_route_is_refused() -> None:
+    """It used to be ignored: the tag stayed the body's hash while the view meant a version."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.get("/reports/<int:report_id>")
+    @etag
+    def report(report_id: int) -> Any:
+        set_response_version(7)
+        return {"id": report_id}
+
+    with pytest.raises(RuntimeError, match=r"A body-hash route .* is tagged by the hash"):
+        app.test_client().get("/reports/1")
+    with pytest.raises(RuntimeError, match="set_response_version"):
+        set_response_version(7)
+
+
+def test_every_public_object_has_a_short_repr() -> None:
+    db = SQLAlchemy(model_class=Base)
+    versions = TableVersions(db.session, db.metadata)
+
+    def note_version(note_id: int) -> int:
+        return 1
+
+    objects = [
+        ETag(),
+        HashGenerator(),
+        HashGenerator("sha256", weak=True),
+        VersionGenerator(note_version),
+        TimestampGenerator(lambda note_id: None),
+        ModelVersionGenerator(Note, db.session),
+        CollectionGenerator(lambda: sa.select(Note), versions),
+        versions,
+        ETagPreconditionFailed(etag='"1"'),
+        ETagPreconditionRequired(),
+    ]
+    for thing in objects:
+        text = repr(thing)  # a RecursionError here was ModelVersionGenerator's
+        assert 0 < len(text) <= 120, text
+        assert type(thing).__name__ in text
+    assert repr(ModelVersionGenerator(Note, db.session)) == (
+        "ModelVersionGenerator(Note, weak=False)"
+    )
+    assert "note_version" in repr(VersionGenerator(note_version))
