@@ -517,22 +517,14 @@ def insert_with_next_id(fields: ProductFields) -> tuple[dict[str, Any], str]:
 
 
 #: Key of the PostgreSQL advisory lock that creators take in turn (any constant will do).
-CREATION_LOCK = 0x70726F64
-
-
 def take_creation_turn() -> None:
     """Let one creator at a time read the highest id and insert above it, until it commits.
 
     Concurrent creators would otherwise all read the same highest id, and all but one fail.
-    On PostgreSQL a transaction-scoped advisory lock queues them.  On SQLite a write that
-    changes nothing takes the database's one write lock first, so the read of the highest
-    id already happens inside the write (other writers wait their ``busy_timeout``).
+    Raising the table's version first (the insert raises it anyway) takes the lock of its
+    counter row, on every database: later creators wait there until this one commits.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CREATION_LOCK)))
-    elif dialect == "sqlite":
-        db.session.connection().execute(sa.text("UPDATE products SET id = id WHERE 0"))
+    table_versions.raise_versions(db.session, [Product.__tablename__])
 
 
 # --------------------------------------------------------------------------- routes

@@ -47,6 +47,11 @@ POSTGRES_URL = os.environ.get(
     "FLASK_ETAG_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
+#: Where the MariaDB tests connect (root, no password); override with FLASK_ETAG_MARIADB_URL.
+MARIADB_URL = os.environ.get(
+    "FLASK_ETAG_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
+)
+
 #: Lines of the server log shown when something goes wrong.
 _LOG_TAIL_LINES = 60
 
@@ -253,6 +258,33 @@ def _tail(log: IO[str]) -> str:
     log.flush()
     log.seek(0)
     return "".join(log.readlines()[-_LOG_TAIL_LINES:])
+
+
+@contextlib.contextmanager
+def mariadb_database(prefix: str = "flask_etag_test") -> Iterator[str]:
+    """A fresh MariaDB database for one test; yields a SQLAlchemy URL into it.
+
+    Nothing outside it is touched; it is dropped afterwards.  Skips (fails in strict mode)
+    when no server answers at :data:`MARIADB_URL`.
+    """
+    require_module("pymysql", "MariaDB tests use the PyMySQL driver")
+    import sqlalchemy as sa
+
+    server = sa.make_url(MARIADB_URL)
+    engine = sa.create_engine(server, connect_args={"connect_timeout": 3})
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f"CREATE DATABASE `{name}`"))
+    except sa.exc.OperationalError as error:
+        engine.dispose()
+        skip_or_fail(f"no MariaDB server reachable at {server.render_as_string()}: {error.orig}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE `{name}`"))
+        engine.dispose()
 
 
 @contextlib.contextmanager

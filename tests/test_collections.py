@@ -20,12 +20,19 @@ import sqlalchemy.ext.compiler
 from flask import Flask
 from flask.testing import FlaskClient
 from support_databases import dispose_after_test
-from test_example import COLLECTION, database, example_app, load_example, postgres_url
+from test_example import (
+    COLLECTION,
+    database,
+    example_app,
+    load_example,
+    mariadb_url,
+    postgres_url,
+)
 
 products = load_example()
 Product = products.Product
 #: The example app on SQLite and on PostgreSQL, as test_example.py makes it.
-__all__ = ["database", "example_app", "postgres_url"]
+__all__ = ["database", "example_app", "mariadb_url", "postgres_url"]
 
 
 @pytest.fixture

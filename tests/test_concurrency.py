@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support_processes import gunicorn_server, postgres_schema
+from support_processes import gunicorn_server, mariadb_database, postgres_schema
 
 pytestmark = pytest.mark.slow
 
@@ -56,13 +56,17 @@ class ClientResult:
     failures: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database for the example: a SQLite file, or a PostgreSQL schema of its own."""
+    """A fresh database for the example: a SQLite file, a PostgreSQL schema or a MariaDB
+    database of its own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'products.sqlite3'}"
-    else:
+    elif request.param == "postgresql":
         with postgres_schema("flask_etag_load") as url:
+            yield url
+    else:
+        with mariadb_database("flask_etag_load") as url:
             yield url
 
 

@@ -35,6 +35,7 @@ from support_processes import (
     LENIENT_VALUES,
     STRICT_VALUES,
     STRICT_VARIABLE,
+    mariadb_database,
     postgres_schema,
     skip_or_fail,
     strict_mode,
@@ -76,15 +77,29 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def mariadb_url() -> Iterator[str]:
+    """A SQLAlchemy URL into a fresh MariaDB database for this module's tests, dropped after."""
+    with mariadb_database("example_tests") as url:
+        yield url
+
+
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.slow),
+        pytest.param("mariadb", marks=pytest.mark.slow),
+    ],
 )
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Config selecting an empty database: a SQLite file, or a table in our own PG schema."""
+    """Config selecting an empty database: a SQLite file, or our own PG schema or MariaDB
+    database."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("example") / "products.sqlite3"
         return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue("postgres_url")}
+    fixture = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}[request.param]
+    return {"SQLALCHEMY_DATABASE_URI": request.getfixturevalue(fixture)}
 
 
 @pytest.fixture(scope="module")

@@ -68,14 +68,19 @@ class TableVersions:
         event.listen(session, "after_commit", _announce_committed)
         event.listen(session, "after_rollback", _forget_written)
 
-    def raise_versions(self, session: Session, tables: Iterable[str]) -> None:
+    def raise_versions(self, session: Session | Any, tables: Iterable[str]) -> None:
         """Raise the versions of ``tables`` in ``session``'s transaction (sorted: every writer
         takes the counter rows in the same order, so they never deadlock on them)."""
         connection = session.connection()
         moment = _microseconds_now()
+        dialect = connection.dialect.name
         with _naming_a_missing_table():
             for name in sorted(set(tables) - {TABLE_VERSIONS}):
-                connection.execute(self._raise_statement(connection.dialect.name, name, moment))
+                if dialect in ("mysql", "mariadb") and self._raised_in_place(
+                    connection, name, moment
+                ):
+                    continue
+                connection.execute(self._raise_statement(dialect, name, moment))
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
@@ -96,16 +101,39 @@ class TableVersions:
             ).where(columns.name.in_(tables))
         return self._read_statements[tables]
 
+    def _raised_in_place(self, connection: sa.Connection, name: str, moment: int) -> bool:
+        """MariaDB and MySQL: raise an existing counter with a plain ``UPDATE``.
+
+        InnoDB's upsert takes a shared lock on the existing row before its exclusive one, so
+        two writers raising one counter deadlock; an ``UPDATE`` takes the exclusive lock at
+        once, and writers queue.  False when the counter does not exist yet.
+        """
+        columns = self.table.c
+        raised = connection.execute(
+            sa.update(self.table)
+            .where(columns.name == name)
+            .values(version=columns.version + 1, changed_at=moment)
+        )
+        return bool(raised.rowcount)
+
     def _raise_statement(self, dialect: str, name: str, moment: int) -> sa.Executable:
         """One upsert: the first write to a table creates its counter, later ones raise it."""
         insert: Any
+        if dialect in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import insert
+
+            statement = insert(self.table).values(name=name, version=1, changed_at=moment)
+            raised: sa.Executable = statement.on_duplicate_key_update(
+                version=self.table.c.version + 1, changed_at=moment
+            )
+            return raised
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         elif dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:
             raise NotImplementedError(
-                f"TableVersions supports PostgreSQL and SQLite, not {dialect}"
+                f"TableVersions supports PostgreSQL, MariaDB, MySQL and SQLite, not {dialect}"
             )
         statement = insert(self.table).values(name=name, version=1, changed_at=moment)
         upsert: sa.Executable = statement.on_conflict_do_update(

@@ -316,7 +316,7 @@ MUTANTS = [
         "write-tagged-with-the-checked-state",
         "pipeline",
         "        if not exchange.safe:\n"
-        "            value = generator.lookup(**exchange.view_args)\n",
+        "            value = generator.look_up(exchange.view_args)\n",
         "        if not exchange.safe:\n            value = state.checked\n",
         "a write's response carries the tag of the state before the write",
         "tests/test_rfc9110_writes.py::test_write_returns_the_tag_of_what_it_wrote",
@@ -400,7 +400,7 @@ MUTANTS = [
         "body-hash-write-without-current-proceeds",
         "body_hash",
         "        if current is None:\n"
-        "            refuse(ETagPreconditionFailed(description=_CANNOT_JUDGE))\n",
+        "            refuse(ETagPreconditionFailed(reason=CANNOT_EVALUATE))\n",
         "        if current is None:\n            pass\n",
         "a conditional write to a body-hash route without current= is performed unjudged",
         "tests/test_pipeline.py::test_rfc9110_13_1_1_a_body_hash_write_without_current_refuses_preconditions",
@@ -531,6 +531,16 @@ MUTANTS = [
         "a list read while a write committed is tagged with the state before it",
         "tests/test_collections.py",
         "sqlite and concurrent",
+    ),
+    # ------------------------------------------------------------------ sqlalchemy/items.py
+    Mutant(
+        "checked-row-not-kept-for-the-view",
+        "sqlalchemy/items",
+        "            g.setdefault(_LOADED_ROWS, []).append(instance)\n",
+        "            self.session.expunge(instance)\n",
+        "the view loads the row afresh: a write racing the check is silently overwritten",
+        "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
+        "sqlite and session_get",
     ),
 ]
 

@@ -1,0 +1,152 @@
+"""Issue 20: the natural Flask-SQLAlchemy write is safe under ``@require_if_match``.
+
+A view written as Flask-SQLAlchemy's docs write it (load the row, change a field, commit) gets
+the very instance whose version was checked: ``ModelVersionGenerator``'s lookup loaded it into
+the session's identity map, and ``session.get``, ``Model.query.get``, ``db.get_or_404`` and a
+``select()`` by primary key all return it without overwriting its loaded version.  The
+``version_id_col`` compare-and-set then turns another client's write, committed between the
+check and the commit, into a 412 with the current tag (RFC 9110 §13.1.1), never a silent
+overwrite.  On SQLite, PostgreSQL and MariaDB (whose row counts differ: it counts changed
+rows unless asked for matched ones, which SQLAlchemy asks for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, request
+from flask_sqlalchemy import SQLAlchemy
+from support_databases import dispose_after_test
+from support_processes import mariadb_database, postgres_schema
+
+from flask_etag import ETag, require_if_match
+from flask_etag.sqlalchemy import ModelVersionGenerator
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.slow),
+        pytest.param("mariadb", marks=pytest.mark.slow),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'notes.sqlite3'}"
+    elif request.param == "postgresql":
+        with postgres_schema("natural_writes") as url:
+            yield url
+    else:
+        with mariadb_database("natural_writes") as url:
+            yield url
+
+
+def load_by_session_get(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    return db.session.get(model, note_id)
+
+
+def load_by_query_get(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    return model.query.get(note_id)
+
+
+def load_by_get_or_404(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    return db.get_or_404(model, note_id)
+
+
+def load_by_select(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    return db.session.execute(sa.select(model).where(model.id == note_id)).scalar_one()
+
+
+LOADERS = [
+    load_by_session_get,
+    pytest.param(
+        load_by_query_get,
+        marks=pytest.mark.filterwarnings("ignore::sqlalchemy.exc.LegacyAPIWarning"),
+    ),
+    load_by_get_or_404,
+    load_by_select,
+]
+
+
+def notes_app(database_url: str, load: Callable[..., Any]) -> tuple[Flask, SQLAlchemy, Any]:
+    """``PUT /notes/<id>`` written the natural way; ``X-Race: 1`` has another client commit
+    a write between the precondition check and the view, as a concurrent request would."""
+    db = SQLAlchemy()
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "natural_notes"
+        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+        text = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, TESTING=True)
+    db.init_app(app)
+    ETag(app)
+    dispose_after_test(app)
+    notes = ModelVersionGenerator(Note, db.session)
+
+    def another_client_writes_first(view: Callable[..., Any]) -> Callable[..., Any]:
+        def racing(note_id: int) -> Any:
+            if request.headers.get("X-Race"):
+                with db.engine.begin() as other:  # its own connection and transaction
+                    other.execute(
+                        sa.update(Note.__table__)
+                        .where(Note.__table__.c.id == note_id)
+                        .values(text="theirs", version=Note.__table__.c.version + 1)
+                    )
+            return view(note_id=note_id)
+
+        return racing
+
+    @app.put("/notes/<int:note_id>")
+    @require_if_match(notes)
+    @another_client_writes_first
+    def replace_note(note_id: int) -> Any:
+        note = load(db, Note, note_id)
+        note.text = request.get_json()["text"]
+        db.session.commit()
+        return {"id": note.id, "text": note.text}
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(Note(id=1, text="first"))
+        db.session.commit()
+    return app, db, Note
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite(
+    database_url: str, load: Callable[..., Any]
+) -> None:
+    app, db, note_model = notes_app(database_url, load)
+    client = app.test_client()
+    response = client.put(
+        "/notes/1", json={"text": "mine"}, headers={"If-Match": '"1"', "X-Race": "1"}
+    )
+    assert response.status_code == 412, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"2"'  # the state the other client wrote
+    assert response.get_json()["reason"] == "stale"
+    with app.app_context():
+        stored = db.session.get(note_model, 1)
+        assert (stored.text, stored.version) == ("theirs", 2)  # theirs was kept
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_rfc9110_13_1_1_the_same_write_without_a_race_succeeds(
+    database_url: str, load: Callable[..., Any]
+) -> None:
+    app, db, note_model = notes_app(database_url, load)
+    client = app.test_client()
+    response = client.put("/notes/1", json={"text": "mine"}, headers={"If-Match": '"1"'})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"2"'
+    stale = client.put("/notes/1", json={"text": "again"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
+    with app.app_context():
+        assert db.session.get(note_model, 1).text == "mine"
