@@ -19,7 +19,12 @@ import re
 from collections.abc import Container
 from typing import Any
 
-from apispec import APISpec, BasePlugin
+try:
+    from apispec import APISpec, BasePlugin
+except ImportError as error:  # a missing extra says how to install it
+    raise ImportError(
+        "flask_etag.openapi needs apispec: pip install 'flask-etag[openapi]'"
+    ) from error
 from flask import Flask, current_app, has_app_context
 
 from .conditions import SAFE_METHODS

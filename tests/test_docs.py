@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, request, request_started
 from support_databases import dispose_after_test
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,18 +64,33 @@ def test_the_examples_of_a_page_run(
     module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     ran = 0
-    for block in blocks(page):
-        if block.not_run_because is not None:
-            continue
-        code = compile(block.code, f"{page.relative_to(ROOT)}:{block.line}", "exec")
-        try:
-            exec(code, module.__dict__)
-        finally:
-            for value in list(module.__dict__.values()):
-                if isinstance(value, Flask):
-                    dispose_after_test(value)
-        ran += 1
+    requested: set[tuple[int, str | None]] = set()
+
+    def record(sender: Flask, **_extra: object) -> None:
+        requested.add((id(sender), request.endpoint))
+
+    with request_started.connected_to(record):
+        for block in blocks(page):
+            if block.not_run_because is not None:
+                continue
+            code = compile(block.code, f"{page.relative_to(ROOT)}:{block.line}", "exec")
+            try:
+                exec(code, module.__dict__)
+            finally:
+                for value in list(module.__dict__.values()):
+                    if isinstance(value, Flask):
+                        dispose_after_test(value)
+            ran += 1
     assert ran or all(block.not_run_because for block in blocks(page))
+    never = sorted(
+        f"{rule.rule} ({rule.endpoint})"
+        for app in {
+            id(value): value for value in module.__dict__.values() if isinstance(value, Flask)
+        }.values()
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and (id(app), rule.endpoint) not in requested
+    )
+    assert not never, f"routes the page defines but never sends a request: {never}"
 
 
 def test_examples_not_run_say_why() -> None:

@@ -6,6 +6,8 @@ GET/HEAD: If-None-Match and 304 (RFC 9110 §13.1.2, §15.4.5); writes: If-Match 
 
 from __future__ import annotations
 
+import sys
+import types
 from datetime import datetime, timezone
 from typing import Any
 
@@ -258,3 +260,22 @@ def test_app_is_needed() -> None:
     view = etag(lambda: "x")
     with pytest.raises(ETagConfigurationError, match="app"):
         spec.path("/x", operations={"get": {"responses": {"200": {"description": "x"}}}}, view=view)
+
+
+def test_the_paths_docs_openapi_md_shows_are_what_its_code_builds() -> None:
+    """docs/guides/openapi.md prints a spec's paths: they are what its own code produces."""
+    import yaml
+    from test_docs import ROOT, blocks
+
+    page = ROOT / "docs/guides/openapi.md"
+    module = types.ModuleType("docs_openapi_paths")
+    namespace = module.__dict__
+    sys.modules[module.__name__] = module
+    try:
+        for block in blocks(page)[:2]:  # the app, then the spec
+            exec(compile(block.code, str(page), "exec"), namespace)
+    finally:
+        del sys.modules[module.__name__]
+    text = page.read_text(encoding="utf-8")
+    shown = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(shown)["paths"] == namespace["spec"].to_dict()["paths"]

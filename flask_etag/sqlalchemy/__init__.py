@@ -5,6 +5,13 @@ Imported only when used (``pip install flask-etag[sqlalchemy]``).
 
 from __future__ import annotations
 
+try:
+    import sqlalchemy  # noqa: F401  (checked here, so a missing extra says how to install it)
+except ImportError as error:  # pragma: no cover - exercised by tests/test_extras.py
+    raise ImportError(
+        "flask_etag.sqlalchemy needs SQLAlchemy: pip install 'flask-etag[sqlalchemy]'"
+    ) from error
+
 from .collections import CollectionGenerator, CollectionState, TableVersions
 from .items import ModelVersionGenerator
 
