@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "examples/products.py"
@@ -33,6 +34,8 @@ _BLOCK = re.compile(
     r"(<!-- transcript: (?P<name>[\w-]+) -->\n```\n)(?P<body>.*?)(```\n<!-- end transcript -->)",
     re.S,
 )
+#: The colours werkzeug's request log gives some statuses on a terminal-less stderr too.
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _TAG = re.compile(r'(W/)?\\?"[0-9a-f]{6,64}\\?"')
 
 
@@ -42,27 +45,43 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _flask(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "flask", "--app", EXAMPLE, *arguments]
+def _flask(*arguments: str, app: str = EXAMPLE) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", app, *arguments]
+
+
+class Server(NamedTuple):
+    """A running ``flask run``: its URL, the environ it runs with, and its request log."""
+
+    url: str
+    env: dict[str, str]
+    log: Path
+    folder: Path
+
+    def requests_logged(self) -> list[str]:
+        """The request lines of its log, without the client address and the time."""
+        lines = _ANSI_COLOUR.sub("", self.log.read_text(encoding="utf-8")).splitlines()
+        return [line.split("] ", 1)[1] for line in lines if '] "' in line]
 
 
 @contextlib.contextmanager
-def example_server() -> Iterator[tuple[str, dict[str, str]]]:
-    """``flask run`` of the example on a free port and a fresh SQLite file: (URL, environ)."""
-    with tempfile.TemporaryDirectory() as folder:
+def example_server(app: str = EXAMPLE) -> Iterator[Server]:
+    """``flask run`` of ``app`` on a free port, with a fresh SQLite file."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
         env = {
             **os.environ,
-            "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(folder) / 'products.sqlite3'}",
+            "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'products.sqlite3'}",
         }
         port = _free_port()
-        server = subprocess.Popen(
-            _flask("run", "--port", str(port)),
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        log = folder / "server.log"
+        with log.open("w", encoding="utf-8") as written:
+            server = subprocess.Popen(
+                _flask("run", "--port", str(port), app=app),
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=written,
+            )  # fmt: skip
         try:
-            url = f"http://127.0.0.1:{port}"
             _wait_for(port, server)
-            yield url, env
+            yield Server(f"http://127.0.0.1:{port}", env, log, folder)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -120,17 +139,81 @@ def etag_routes(env: dict[str, str]) -> str:
     return f"$ {shown}\n{output}"
 
 
-#: Each transcript: the page that shows it, and how to produce it from a running example.
-TRANSCRIPTS: dict[str, tuple[str, Callable[[str, dict[str, str]], str]]] = {
-    "example-session": ("docs/guides/example.md", lambda url, env: example_session(url)),
-    "etag-routes": ("docs/guides/cli.md", lambda url, env: etag_routes(env)),
+def cache_clients(server: Server) -> str:
+    """docs/guides/caches.md: its CacheControl and hishel code against the example, then the
+    server's request log of both sessions."""
+    code = "\n".join(
+        block
+        for block in python_blocks("docs/guides/caches.md")
+        if "CacheControl(" in block or "CacheClient(" in block
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", code.replace("http://127.0.0.1:5000", server.url)],
+        cwd=server.folder, capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    return printed
+
+
+def cache_clients_log(server: Server) -> str:
+    cache_clients(server)
+    return "\n".join(server.requests_logged()) + "\n"
+
+
+def metrics_session(server: Server) -> str:
+    """docs/guides/signals.md: the answers of ``examples/metrics.py``, then its counters."""
+    article = f"{server.url}/articles/1"
+    json = "-H 'Content-Type: application/json'"
+    lines = []
+    for arguments in (
+        article,
+        f"-H 'If-None-Match: \"1\"' {article}",
+        f'-X PUT {json} -d \'{{"title": "x"}}\' {article}',
+        f'-X PUT {json} -H \'If-Match: "7"\' -d \'{{"title": "x"}}\' {article}',
+    ):
+        head = (
+            subprocess.run(
+                ["curl", "-si", *shlex.split(arguments)], capture_output=True, check=True, text=True
+            )
+            .stdout.replace("\r\n", "\n")
+            .split("\n\n", 1)[0]
+        )
+        status = head.split("\n", 1)[0].split(" ", 1)[1]
+        tag = re.search(r"^ETag: (.*)$", head, re.M | re.I)
+        lines.append(
+            f"$ curl -si {arguments}\n  -> {status}{f', ETag: {tag.group(1)}' if tag else ''}"
+        )
+    metrics = subprocess.run(
+        ["curl", "-s", f"{server.url}/metrics"], capture_output=True, check=True, text=True
+    ).stdout
+    return "\n".join([*lines, f"$ curl -s {server.url}/metrics", metrics.rstrip("\n")]) + "\n"
+
+
+def python_blocks(page: str) -> list[str]:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+#: Each transcript: its page, the app it runs, and how to produce it from a fresh server.
+TRANSCRIPTS: dict[str, tuple[str, str, Callable[[Server], str]]] = {
+    "example-session": (
+        "docs/guides/example.md",
+        EXAMPLE,
+        lambda server: example_session(server.url),
+    ),
+    "etag-routes": ("docs/guides/cli.md", EXAMPLE, lambda server: etag_routes(server.env)),
+    "cache-clients": ("docs/guides/caches.md", EXAMPLE, cache_clients),
+    "cache-clients-log": ("docs/guides/caches.md", EXAMPLE, cache_clients_log),
+    "metrics-session": ("docs/guides/signals.md", "examples/metrics.py", metrics_session),
 }
 
 
 def produce() -> dict[str, str]:
-    """Every transcript, from one real run of the example."""
-    with example_server() as (url, env):
-        return {name: make(url, env) for name, (_, make) in TRANSCRIPTS.items()}
+    """Every transcript, each from a real run of a fresh server."""
+    produced = {}
+    for name, (_, app, make) in TRANSCRIPTS.items():
+        with example_server(app) as server:
+            produced[name] = make(server)
+    return produced
 
 
 def shown(page: str) -> dict[str, str]:
@@ -153,7 +236,7 @@ def comparable(transcript: str) -> str:
 
 def write(produced: dict[str, str]) -> None:
     """Put each transcript into the block of its name on its page."""
-    for name, (page, _) in TRANSCRIPTS.items():
+    for name, (page, _, _) in TRANSCRIPTS.items():
         path = ROOT / page
         body = on_the_documented_port(produced[name])
 

@@ -32,7 +32,7 @@ def test_every_real_output_block_is_what_a_real_run_prints() -> None:
         skip_or_fail("curl is not installed (apt-get install curl)")
     transcripts = load_transcripts()
     produced = transcripts.produce()
-    for name, (page, _) in transcripts.TRANSCRIPTS.items():
+    for name, (page, _, _) in transcripts.TRANSCRIPTS.items():
         shown = transcripts.shown(page)
         assert name in shown, f"{page} has no <!-- transcript: {name} --> block"
         assert transcripts.comparable(shown[name]) == transcripts.comparable(produced[name]), (
