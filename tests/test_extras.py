@@ -101,6 +101,23 @@ answer = app.test_client().get("/reports/1", headers={"Accept-Encoding": "gzip"}
 assert answer.headers["Content-Encoding"] == "gzip"
 assert answer.headers["ETag"].endswith(':gzip"')
 """,
+    "examples": """
+import subprocess, sys
+routes = subprocess.run(
+    [sys.executable, "-m", "flask", "--app", "examples/products.py", "etag", "routes"],
+    capture_output=True, text=True, check=True,
+).stdout
+assert "products.get_product" in routes and "collection" in routes
+""",
+    "clients": """
+import cachecontrol, hishel, httpx, playwright.sync_api, requests
+session = cachecontrol.CacheControl(requests.Session())
+assert session.get_adapter("http://x").__class__.__name__ == "CacheControlAdapter"
+""",
+    "benchmark": """
+import flask_smorest, gunicorn, subprocess, sys
+assert subprocess.run([sys.executable, "benchmarks/bench.py", "--help"]).returncode == 0
+""",
 }
 
 
@@ -116,6 +133,6 @@ def test_each_extra_installs_alone_and_does_its_job(tmp_path: Path, extra: str) 
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr[-3000:]
     ran = subprocess.run(
-        [str(python), "-c", EXTRA_SMOKE[extra]], capture_output=True, text=True, cwd=tmp_path
+        [str(python), "-c", EXTRA_SMOKE[extra]], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert ran.returncode == 0, ran.stderr[-3000:]

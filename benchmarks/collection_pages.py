@@ -6,8 +6,8 @@ table's version before the view: a 304 runs one small query).  Each request goes
 Flask test client; the table shows the median of ``--requests`` timings in milliseconds,
 the 200s first, then the 304s.
 
-    python benchmarks/collections.py                   # SQLite and PostgreSQL (127.0.0.1:5432)
-    python benchmarks/collections.py --databases sqlite
+    python benchmarks/collection_pages.py                   # SQLite and PostgreSQL (127.0.0.1:5432)
+    python benchmarks/collection_pages.py --databases sqlite
 """
 
 from __future__ import annotations
