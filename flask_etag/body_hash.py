@@ -20,6 +20,7 @@ from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_preconditions
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, View, refuse, run_view
+from .folding import default_cache_control, folded_validators, scope_of
 from .generators import HashGenerator
 from .reasons import CANNOT_EVALUATE, failure_reason
 from .responses import apply_cache_policy, field, has_representation, is_success
@@ -69,7 +70,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         return response
     if not _describes_the_target(exchange, response):
         apply_cache_policy(
-            response.headers, exchange.spec.cache_control, exchange.settings.cache_control
+            response.headers, exchange.spec.cache_control, default_cache_control(exchange)
         )
         return response
     tag_body(exchange, generator, response, response.status_code)
@@ -108,7 +109,11 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
     finally:
         response.close()  # only its validators are needed; a stream is never consumed
     # An existing representation whose streamed body cannot be hashed matches no tag.
-    return Validators(exists=True) if current is None else current
+    if current is None:
+        return Validators(exists=True)
+    if scope_of(exchange) is None:  # as tag_body: a body hash folds a scope, nothing else
+        return current
+    return folded_validators(exchange, current, lookup=False)
 
 
 def _describes_the_target(exchange: Exchange, response: Response) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Response
+from werkzeug.http import unquote_etag
 
 from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
@@ -19,6 +20,7 @@ from .conditions import (
 )
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
+from .folding import default_cache_control, folded_tag, scope_of
 from .generators import HashGenerator
 from .reasons import failure_reason
 from .responses import (
@@ -68,15 +70,25 @@ def tag_body(
         body = body_bytes(response) if body is None else body
         if body is not None:
             etag_header = body_etag_header(body, generator, settings)
+            if spec.scope is not None and scope_of(exchange) is not None:
+                etag_header = _scoped(exchange, etag_header)
             headers.add("ETag", etag_header)
-    if spec.cache_control is not None or settings.cache_control is not None:
-        apply_cache_policy(headers, spec.cache_control, settings.cache_control)
+    default = default_cache_control(exchange)
+    if spec.cache_control is not None or default is not None:
+        apply_cache_policy(headers, spec.cache_control, default)
     if spec.vary:
         response.vary.update(spec.vary)
     if etag_header is not None and coding is not None:
         tag_coded_representation(response)  # a view that compressed its own output
         etag_header = field(headers, "etag")
     return etag_header
+
+
+def _scoped(exchange: Exchange, etag_header: str) -> str:
+    """A body hash tag with the route's scope folded in (:mod:`flask_etag.folding`)."""
+    opaque, weak = unquote_etag(etag_header)
+    assert opaque is not None  # made by body_etag_header just before
+    return format_entity_tag(folded_tag(exchange, opaque, lookup=False), weak)
 
 
 def body_etag_header(body: bytes, generator: HashGenerator, settings: Settings) -> str:

@@ -19,8 +19,10 @@ etag_cli = AppGroup("etag", help="ETags and conditional requests (flask_etag).")
 _IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 _NONE = "-"
 #: The cells of a route whose ``@etag`` is above its route decorator: it is served untagged.
-_MISPLACED = ("UNTAGGED: @etag is above the route decorator", _NONE, _NONE, _NONE)
-_HEADINGS = ("Endpoint", "Methods", "Rule", "Tag", "Strength", "If-Match", "Cache-Control")
+_MISPLACED = ("UNTAGGED: @etag is above the route decorator", _NONE, _NONE, _NONE, _NONE)
+_HEADINGS = (
+    "Endpoint", "Methods", "Rule", "Tag", "Strength", "If-Match", "Cache-Control", "Scope"
+)  # fmt: skip
 
 
 @etag_cli.command("routes")
@@ -45,10 +47,10 @@ def routes_command(tagged: bool) -> None:
     _echo_table(rows)
 
 
-def _tagging_cells(tagging: RouteTagging | None) -> tuple[str, str, str, str]:
-    """The Tag, Strength, If-Match and Cache-Control cells of one route."""
+def _tagging_cells(tagging: RouteTagging | None) -> tuple[str, str, str, str, str]:
+    """The Tag, Strength, If-Match, Cache-Control and Scope cells of one route."""
     if tagging is None:
-        return (_NONE, _NONE, _NONE, _NONE)
+        return (_NONE, _NONE, _NONE, _NONE, _NONE)
     if_match = "required" if tagging.requires_if_match else "optional"
     if tagging.auto:
         if_match = _NONE  # auto mode judges GET and HEAD only
@@ -57,6 +59,7 @@ def _tagging_cells(tagging: RouteTagging | None) -> tuple[str, str, str, str]:
         "weak" if tagging.weak else "strong",
         if_match,
         tagging.cache_control or _NONE,
+        tagging.scope or _NONE,
     )
 
 

@@ -12,6 +12,7 @@ from flask import Response, current_app, has_request_context, request
 from flask.views import View
 
 from .exceptions import ETagConfigurationError
+from .folding import INHERIT, Scope, check_scope
 from .frameworks import check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .pipeline import serve
@@ -36,6 +37,7 @@ def etag(
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
     surrogate_keys: RouteKeys = None,
+    scope: Scope | None = INHERIT,
 ) -> Callable[[F], F]: ...
 
 
@@ -47,6 +49,7 @@ def etag(
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
     surrogate_keys: RouteKeys = None,
+    scope: Scope | None = INHERIT,
 ) -> Any:
     """Tag a view's responses and answer conditional requests for it (RFC 9110 §13).
 
@@ -64,6 +67,9 @@ def etag(
     :param surrogate_keys: names of what the responses depend on, beside the generator's
         own, for shared caches that purge by key: names, or a function of the URL arguments
         returning them.  A successful write on the route purges them.
+    :param scope: whom the representation is for, folded into the tag: a function of no
+        arguments returning a string (the user's id) or None; by default ``ETAG_SCOPE``, and
+        ``scope=None`` turns it off for this route (docs/guides/scopes.md).
     """
     if isinstance(generator, type) and issubclass(generator, TagGenerator):
         raise TypeError(
@@ -75,7 +81,7 @@ def etag(
     chosen = _with_weakness(generator or HashGenerator(), weak)
     _check_cache_control(cache_control)
     keys = check_route_keys(surrogate_keys)
-    spec = RouteSpec.build(chosen, cache_control, False, check_vary(vary), keys)
+    spec = RouteSpec.build(chosen, cache_control, False, check_vary(vary), keys, check_scope(scope))
 
     def decorate(view: F) -> F:
         return _conditional(view, spec)
@@ -90,6 +96,7 @@ def require_if_match(
     cache_control: str | None = None,
     vary: str | Iterable[str] | None = None,
     surrogate_keys: RouteKeys = None,
+    scope: Scope | None = INHERIT,
 ) -> Callable[[F], F]:
     """Make writes conditional: without ``If-Match`` an unsafe request gets 428 (RFC 6585 §3).
 
@@ -105,7 +112,9 @@ def require_if_match(
         )
     _check_cache_control(cache_control)
     keys = check_route_keys(surrogate_keys)
-    spec = RouteSpec.build(generator, cache_control, True, check_vary(vary), keys)
+    spec = RouteSpec.build(
+        generator, cache_control, True, check_vary(vary), keys, check_scope(scope)
+    )
 
     def decorate(view: F) -> F:
         return _conditional(view, spec)

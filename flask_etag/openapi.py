@@ -312,13 +312,21 @@ def _known_app(kwargs: dict[str, Any], default: Flask | None) -> Flask | None:
     return app
 
 
+#: A scoped route's ``ETag``: documented as the caller's own.
+_SCOPED_ETAG = {
+    "description": "The entity-tag of this representation, which is the caller's own: the "
+    "route's scope (such as the user) is folded into it, so another caller's differs.",
+    "schema": {"type": "string"},
+}
+
+
 def _add_validator_headers(operation: dict[str, Any], tagging: RouteTagging) -> None:
     """Put ``ETag`` (and ``Last-Modified``, ``Cache-Control``) on the documented 2xx responses."""
     for code, response in operation.get("responses", {}).items():
         if not str(code).upper().startswith("2") or not isinstance(response, dict):
             continue  # a referenced response component is shared, so it is left alone
         headers = response.setdefault("headers", {})
-        headers.setdefault("ETag", HEADER_ETAG)
+        headers.setdefault("ETag", HEADER_ETAG if tagging.scope is None else _SCOPED_ETAG)
         if tagging.last_modified:
             headers.setdefault("Last-Modified", HEADER_LAST_MODIFIED)
         if tagging.cache_control is not None:

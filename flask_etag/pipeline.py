@@ -43,6 +43,7 @@ from .conditions import (
 )
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
+from .folding import default_cache_control, folded_validators, folds
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
@@ -56,7 +57,6 @@ from .responses import (
 from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
 from .spec import RouteSpec
-from .tags import variant_opaque_tag
 
 
 def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
@@ -144,7 +144,7 @@ def judge_before_view(
     if preconditions is None and not if_range:
         return None
     weak = generator.weak_or(exchange.settings.weak)
-    exact_possible = exchange.safe and checked is not None and not exchange.spec.vary
+    exact_possible = exchange.safe and checked is not None and not folds(exchange, lookup=True)
     if preconditions is not None and exact_possible:
         etag_header, last_modified = generator.response_fields(checked, weak)
         if is_exact_revalidation(preconditions, etag_header):
@@ -180,7 +180,7 @@ def _not_modified_before_view(
     if last_modified is not None:
         headers.add("Last-Modified", last_modified)
     spec = exchange.spec
-    cache_control = spec.cache_control or exchange.settings.cache_control
+    cache_control = spec.cache_control or default_cache_control(exchange)
     if cache_control is not None:
         headers.add("Cache-Control", cache_control)
     if spec.vary:
@@ -202,14 +202,9 @@ def _view_date_may_fail(preconditions: Preconditions, current: Validators) -> bo
 
 
 def negotiated(exchange: Exchange, current: Validators) -> Validators:
-    """On a route with ``vary=``, the tag of the representation this request negotiates."""
-    spec = exchange.spec
-    if not spec.vary or current.etag is None:
-        return current
-    values = spec.negotiated_values(exchange.request.environ)
-    return dataclasses.replace(
-        current, etag=variant_opaque_tag(current.etag, values), state=current.etag
-    )
+    """The tag of the representation this request gets: the state's, with the negotiated
+    fields, the scope and the release folded in (:mod:`flask_etag.folding`)."""
+    return folded_validators(exchange, current, lookup=True)
 
 
 def tag_known_state(
@@ -237,17 +232,19 @@ def tag_known_state(
         return None  # missing, or deleted by the write
     spec = exchange.spec
     weak = generator.weak_or(settings.weak)
-    if spec.vary:
+    if folds(exchange, lookup=True):
         validators = negotiated(exchange, generator.validators_for(value, weak))
         modified = validators.last_modified
         coded = set_validators(
             response, validators.etag_header, None if modified is None else http_date(modified)
         )
-        response.vary.update(spec.vary)
+        if spec.vary:
+            response.vary.update(spec.vary)
     else:
         coded = set_validators(response, *generator.response_fields(value, weak))
-    if spec.cache_control is not None or settings.cache_control is not None:
-        apply_cache_policy(response.headers, spec.cache_control, settings.cache_control)
+    default = default_cache_control(exchange)
+    if spec.cache_control is not None or default is not None:
+        apply_cache_policy(response.headers, spec.cache_control, default)
     if coded:
         tag_coded_representation(response)  # a view that compressed its own output
     return value

@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import Flask
 
+from .folding import cache_default, route_scope
 from .frameworks import wrapper_chain
-from .generators import HashGenerator, TimestampGenerator
+from .generators import HashGenerator, TimestampGenerator, function_name
 from .settings import SETTINGS_KEY, Settings
 from .spec import SPEC_ATTRIBUTE, RouteSpec
 
@@ -32,6 +33,9 @@ class RouteTagging:
     last_modified: bool
     #: True for ``ETAG_AUTO`` tagging: GET and HEAD only, after the view.
     auto: bool
+    #: Whom the tags are folded for (docs/guides/scopes.md): the scope function's name, or
+    #: None for a route whose tags are the same for everyone.
+    scope: str | None = None
 
 
 def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
@@ -60,15 +64,16 @@ def describe_view(
     spec = route_spec_of(view)
     if spec is not None:
         generator = spec.generator
+        scope = route_scope(spec, settings)
+        default = cache_default(scope is not None, settings.cache_control)
         return RouteTagging(
             generator=_generator_name(app, generator),
             weak=generator.weak_or(settings.weak),
             requires_if_match=spec.requires_if_match,
-            cache_control=settings.cache_control
-            if spec.cache_control is None
-            else spec.cache_control,
+            cache_control=default if spec.cache_control is None else spec.cache_control,
             last_modified=isinstance(generator, TimestampGenerator),
             auto=False,
+            scope=None if scope is None else function_name(scope),
         )
     if settings.auto and not _serves_static_files(endpoint):
         # Static files carry werkzeug's own tag, which auto mode keeps as it is.

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from .digests import body_digest_function, body_tag_function
 from .exceptions import ETagConfigurationError
+from .folding import check_scope
 from .purge_targets import PurgeTarget, check_seconds, parse_targets
 
 #: Config keys and their defaults, each documented in docs/configuration.md.
@@ -18,6 +19,8 @@ DEFAULTS: dict[str, object] = {
     "ETAG_WEAK": False,
     "ETAG_AUTO": False,
     "ETAG_CACHE_CONTROL": None,
+    "ETAG_SCOPE": None,
+    "ETAG_RELEASE": None,
     "ETAG_SURROGATE_KEYS": None,
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
@@ -101,6 +104,9 @@ class Settings:
     purge_targets: tuple[PurgeTarget, ...] = ()
     purge_timeout: float = 1.0
     purge_repeat_after: float = 2.0
+    #: Whom a representation is for, and which release rendered it (:mod:`flask_etag.folding`).
+    scope: Callable[[], str | None] | None = None
+    release: str | None = None
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
 
@@ -123,6 +129,13 @@ class Settings:
                 f"'xkey' or 'Cache-Tag', not {key_header!r}"
             )
         purge_targets = parse_targets(config["ETAG_PURGE_URLS"])
+        scope = check_scope(config["ETAG_SCOPE"], "ETAG_SCOPE")
+        if scope is not None and not config.get("SECRET_KEY"):
+            raise ETagConfigurationError(
+                "ETAG_SCOPE is folded into every tag with a keyed hash under the app's "
+                "SECRET_KEY, so the tag does not reveal it: set SECRET_KEY (the same on every "
+                "host of the app) before init_app."
+            )
         surrogate_keys = config["ETAG_SURROGATE_KEYS"]
         return cls(
             digest=digest,
@@ -130,6 +143,8 @@ class Settings:
             weak=check_flag("ETAG_WEAK", config["ETAG_WEAK"]),
             auto=check_flag("ETAG_AUTO", config["ETAG_AUTO"]),
             cache_control=cache_control,
+            scope=scope,
+            release=_check_release(config["ETAG_RELEASE"]),
             # None: only where this app purges caches itself, else a field no one reads.
             surrogate_keys=bool(purge_targets)
             if surrogate_keys is None
@@ -141,6 +156,17 @@ class Settings:
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
             ),
         )
+
+
+def _check_release(release: object) -> str | None:
+    if release is None:
+        return None
+    if not isinstance(release, str) or not release.strip():
+        raise ValueError(
+            "ETAG_RELEASE must be a non-empty string that changes with each deploy (a commit, "
+            f"the package's version), or None, not {release!r}"
+        )
+    return release
 
 
 def current_settings(app: Flask | None = None) -> Settings:

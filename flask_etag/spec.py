@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from .folding import INHERIT, is_sensitive
 from .generators import TagGenerator
 from .settings import FIELD_NAME
 from .surrogate_keys import RouteKeys
@@ -34,6 +36,10 @@ class RouteSpec:
     route_keys: RouteKeys = field(default=None, compare=False)
     #: Whether reads carry surrogate keys: the generator's or the route's own.
     keyed: bool = field(default=False, repr=False, compare=False)
+    #: Whose representation it is (:mod:`flask_etag.folding`): INHERIT takes ``ETAG_SCOPE``.
+    scope: Any = INHERIT
+    #: Whether ``vary`` names a credential, folded only under the app's secret.
+    sensitive: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -43,10 +49,15 @@ class RouteSpec:
         requires_if_match: bool,
         vary: tuple[str, ...],
         route_keys: RouteKeys = None,
+        scope: Any = INHERIT,
     ) -> RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
         keyed = generator.names_keys or route_keys is not None
-        return cls(generator, cache_control, requires_if_match, vary, keys, route_keys, keyed)
+        sensitive = any(is_sensitive(name) for name in vary)
+        return cls(
+            generator, cache_control, requires_if_match, vary, keys, route_keys, keyed, scope,
+            sensitive,
+        )  # fmt: skip
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:
         """The request's values of the ``vary`` fields, with insignificant whitespace removed."""

@@ -103,13 +103,20 @@ def coded_opaque_tag(opaque: str, coding: str) -> str:
     return opaque if opaque.endswith(f":{coding}") else f"{opaque}:{coding}"
 
 
-def variant_opaque_tag(state: str, negotiated: tuple[str | None, ...]) -> str:
+def variant_opaque_tag(
+    state: str, negotiated: tuple[str | None, ...], key: bytes | None = None
+) -> str:
     """The opaque-tag of the representation negotiated by ``negotiated`` field values.
 
     One resource state has a representation per negotiated answer (``Accept``: JSON or CSV),
     and a strong tag names one representation (RFC 9110 §8.8.3), so the request's values
     go into the tag.  An absent field and an empty one hash differently.
+
+    :param key: a secret key (:func:`flask_etag.folding.fold_key`) where a value is secret
+        (a credential, a scope): the hash then reveals nothing and cannot be checked offline.
     """
     text = "\n".join("\x00" if value is None else value for value in negotiated)
-    digest = blake3(text.encode("latin-1", "replace")).hexdigest(length=_VARIANT_HEX_LENGTH // 2)
+    data = text.encode("utf-8", "surrogatepass")
+    hasher = blake3(data) if key is None else blake3(data, key=key)
+    digest = hasher.hexdigest(length=_VARIANT_HEX_LENGTH // 2)
     return f"{state}{VARIANT_SEPARATOR}{digest}"

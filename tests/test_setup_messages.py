@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from support_databases import dispose_after_test
 
 from flask_etag import (
     ETag,
@@ -45,6 +46,7 @@ def test_table_versions_declared_after_create_all_names_the_fix() -> None:
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", TESTING=True)
     db.init_app(app)
     ETag(app)
+    dispose_after_test(app)
     with app.app_context():
         db.create_all()
     versions = TableVersions(db.session, db.metadata)  # too late: create_all has run

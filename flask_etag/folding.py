@@ -1,0 +1,139 @@
+"""Tags that know whom and which release they describe: what is folded into a tag.
+
+A strong tag names one representation (RFC 9110 §8.8.3).  Besides the resource's state, the
+representation a request gets can depend on
+
+* the request fields the route negotiates by (``vary=``, such as ``Accept``);
+* the **scope**: whom it is for (``ETAG_SCOPE`` or the route's ``scope=``, say the user);
+* the **release**: which serializers rendered it (``ETAG_RELEASE``; version, timestamp and
+  collection tags only, since a body hash already changes with the body).
+
+Each present is folded into the tag as a suffix, ``"<state>~<hash>"``, so different scopes,
+releases or negotiated fields never share a tag, while ``If-Match`` is still judged by the
+state (:func:`~flask_etag.conditions.names_state`).  Whatever is secret (a scope, a
+credential such as ``Authorization``) is folded with a keyed hash under the app's
+``SECRET_KEY``: the tag reveals nothing, cannot be checked offline, and is the same on every
+host of the app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from blake3 import blake3
+
+from .conditions import Validators
+from .exceptions import ETagConfigurationError
+from .tags import variant_opaque_tag
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+    from .settings import Settings
+    from .spec import RouteSpec
+
+#: A route's ``scope=`` when not given: the app's ``ETAG_SCOPE``.
+INHERIT: Any = type("Inherit", (), {"__repr__": lambda self: "INHERIT"})()
+
+#: Request fields that carry credentials: folded only with the app's secret (lower case).
+SENSITIVE_FIELDS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+_KEY_CONTEXT = "flask_etag 2026-12-06 folding of scopes and credentials into entity tags"
+
+Scope = Callable[[], "str | None"]
+
+
+def check_scope(scope: object, name: str = "scope") -> Scope | None:
+    """Refuse at set-up a scope that is not a function of no arguments (or None)."""
+    if scope is None or scope is INHERIT:
+        return scope
+    if not callable(scope):
+        raise TypeError(
+            f"{name} must be a function of no arguments returning the scope (a string such "
+            f"as the user's id) or None, not {scope!r}"
+        )
+    return scope
+
+
+def is_sensitive(field_name: str) -> bool:
+    return field_name.lower() in SENSITIVE_FIELDS
+
+
+@functools.lru_cache(maxsize=8)
+def fold_key(secret: str | bytes) -> bytes:
+    """The 32-byte key tags are folded with, derived from the app's ``SECRET_KEY``."""
+    material = secret if isinstance(secret, bytes) else secret.encode("utf-8")
+    return blake3(material, derive_key_context=_KEY_CONTEXT).digest()
+
+
+def folds(exchange: Exchange, lookup: bool) -> bool:
+    """Whether this route's tags fold anything in (the common route: no)."""
+    settings = exchange.settings
+    return bool(
+        exchange.spec.vary
+        or scope_of(exchange) is not None
+        or (lookup and settings.release is not None)
+    )
+
+
+def scope_of(exchange: Exchange) -> Scope | None:
+    return route_scope(exchange.spec, exchange.settings)
+
+
+def route_scope(spec: RouteSpec, settings: Settings) -> Scope | None:
+    """The route's own ``scope=``, else the app's ``ETAG_SCOPE``; None when unscoped."""
+    return settings.scope if spec.scope is INHERIT else spec.scope
+
+
+def folded_tag(exchange: Exchange, state: str, lookup: bool) -> str:
+    """``state`` with the request's negotiated fields, scope and (for a looked-up state) the
+    app's release folded in."""
+    spec, settings = exchange.spec, exchange.settings
+    values: list[str | None] = list(spec.negotiated_values(exchange.request.environ))
+    secret = spec.sensitive
+    scope = scope_of(exchange)
+    if scope is not None:
+        values.append(f"scope:{_scope_value(scope)}")
+        secret = True
+    if lookup and settings.release is not None:
+        values.append(f"release:{settings.release}")
+    return variant_opaque_tag(state, tuple(values), _key(exchange) if secret else None)
+
+
+def default_cache_control(exchange: Exchange) -> str | None:
+    """The app's ``ETAG_CACHE_CONTROL``, made ``private`` on a scoped route: no shared cache
+    may store one user's representation for another (RFC 9111 §5.2.2.7)."""
+    return cache_default(scope_of(exchange) is not None, exchange.settings.cache_control)
+
+
+def cache_default(scoped: bool, default: str | None) -> str | None:
+    if not scoped or (default is not None and "private" in default.lower()):
+        return default
+    return "private" if default is None else f"private, {default}"
+
+
+def folded_validators(exchange: Exchange, current: Validators, lookup: bool) -> Validators:
+    """``current`` with the route's folds in its tag, judged by its state (§13.1.1)."""
+    if current.etag is None or not folds(exchange, lookup):
+        return current
+    etag = folded_tag(exchange, current.etag, lookup)
+    return dataclasses.replace(current, etag=etag, state=current.etag)
+
+
+def _scope_value(scope: Scope) -> str:
+    value = scope()
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"a scope must return a string or None, not {value!r} (from {scope!r})")
+    return "\x00" if value is None else value
+
+
+def _key(exchange: Exchange) -> bytes:
+    secret = exchange.app.config.get("SECRET_KEY")
+    if not secret:
+        raise ETagConfigurationError(
+            "this route folds a scope or a credential (Authorization, Cookie) into its tags, "
+            "which needs the app's SECRET_KEY: set one, the same on every host of the app."
+        )
+    return fold_key(secret)

@@ -1,0 +1,277 @@
+"""Issue 21: tags that know whom and which release they describe.
+
+RFC 9110 §8.8.3: a strong tag names one representation.  A representation that depends on
+the user, the release or the credentials sent must carry a tag of its own, and a secret
+folded into a tag must not be readable or checkable from it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from flask import Flask, g, request
+
+from flask_etag import (
+    ETag,
+    ETagConfigurationError,
+    HashGenerator,
+    VersionGenerator,
+    etag,
+    require_if_match,
+)
+
+VERSION = 7
+PAGES = {"home": "<h1>Hi</h1>"}
+
+
+def scoped_app(secret: str | None = "first secret", **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update({"SECRET_KEY": secret, "ETAG_SCOPE": lambda: g.get("user"), **config})
+    ETag(app)
+
+    @app.before_request
+    def identify() -> None:
+        g.user = request.headers.get("X-User")
+
+    versions = VersionGenerator(lambda item_id: VERSION)
+
+    @app.route("/items/<int:item_id>", methods=["GET", "PUT"])
+    @require_if_match(versions)
+    def item(item_id: int) -> Any:
+        return {"id": item_id, "user": g.user}
+
+    @app.get("/public/<int:item_id>")
+    @etag(versions, scope=None)
+    def public(item_id: int) -> Any:
+        return {"id": item_id}
+
+    @app.get("/shared/<int:item_id>")
+    @etag(versions, cache_control="no-store")
+    def shared(item_id: int) -> Any:
+        return {"id": item_id}
+
+    @app.route("/pages/<name>", methods=["GET", "PUT"])
+    @etag(HashGenerator(current=lambda name: PAGES[name]))
+    def page(name: str) -> Any:
+        if request.method == "PUT":
+            PAGES[name] = request.get_data(as_text=True)
+            return PAGES[name], {"Content-Location": request.path}
+        return PAGES[name]
+
+    return app
+
+
+def get(app: Flask, url: str, user: str | None, **headers: str) -> Any:
+    if user is not None:
+        headers["X-User"] = user
+    return app.test_client().get(url, headers=headers)
+
+
+@pytest.mark.parametrize("url", ["/items/1", "/pages/home"], ids=["version", "body-hash"])
+def test_rfc9110_8_8_3_two_users_never_share_a_tag(url: str) -> None:
+    app = scoped_app()
+    ann, bob = get(app, url, "ann"), get(app, url, "bob")
+    assert ann.headers["ETag"] != bob.headers["ETag"]
+    assert "ann" not in ann.headers["ETag"]  # the scope is hashed under the secret
+    # bob's browser holding ann's tag (a shared browser) gets his own page, never a 304
+    assert get(app, url, "bob", **{"If-None-Match": ann.headers["ETag"]}).status_code == 200
+    assert get(app, url, "ann", **{"If-None-Match": ann.headers["ETag"]}).status_code == 304
+
+
+def test_rfc9110_8_8_3_the_same_scope_gets_the_same_tag_on_every_host() -> None:
+    first, second = scoped_app(), scoped_app()
+    other_secret = scoped_app("second secret")
+    tag = get(first, "/items/1", "ann").headers["ETag"]
+    assert get(second, "/items/1", "ann").headers["ETag"] == tag
+    assert get(other_secret, "/items/1", "ann").headers["ETag"] != tag
+
+
+def test_rfc9111_5_2_2_7_a_scoped_route_is_private_unless_it_says_otherwise() -> None:
+    app = scoped_app(ETAG_CACHE_CONTROL="no-cache")
+    ann = get(app, "/items/1", "ann")
+    assert ann.headers["Cache-Control"] == "private, no-cache"
+    revalidated = get(app, "/items/1", "ann", **{"If-None-Match": ann.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Cache-Control"] == "private, no-cache"  # §15.4.5
+    assert get(app, "/shared/1", "ann").headers["Cache-Control"] == "no-store"
+    assert get(app, "/public/1", "ann").headers["Cache-Control"] == "no-cache"
+
+
+def test_rfc9110_8_8_3_scope_none_turns_it_off_for_a_route() -> None:
+    app = scoped_app()
+    assert get(app, "/public/1", "ann").headers["ETag"] == f'"{VERSION}"'
+    assert get(app, "/public/1", "bob").headers["ETag"] == f'"{VERSION}"'
+
+
+def test_rfc9110_13_1_1_a_write_is_judged_by_the_state_whatever_the_scope() -> None:
+    app = scoped_app()
+    client = app.test_client()
+    tag = get(app, "/items/1", "ann").headers["ETag"]
+    assert client.put("/items/1", headers={"X-User": "ann", "If-Match": tag}).status_code == 200
+    assert client.put("/items/1", headers={"X-User": "ann", "If-Match": '"6"'}).status_code == 412
+    page_tag = get(app, "/pages/home", "ann").headers["ETag"]
+    written = client.put(
+        "/pages/home", data="<h1>New</h1>", headers={"X-User": "ann", "If-Match": page_tag}
+    )
+    assert written.status_code == 200
+    PAGES["home"] = "<h1>Hi</h1>"
+
+
+def test_a_route_scope_overrides_the_apps() -> None:
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "secret"
+    ETag(app)
+
+    @app.get("/tiers/<int:item_id>")
+    @etag(VersionGenerator(lambda item_id: 1), scope=lambda: request.args.get("tier"))
+    def tier(item_id: int) -> Any:
+        return {"id": item_id}
+
+    client = app.test_client()
+    gold, silver = client.get("/tiers/1?tier=gold"), client.get("/tiers/1?tier=silver")
+    assert gold.headers["ETag"] != silver.headers["ETag"]
+    assert gold.headers["Cache-Control"] == "private"
+
+
+def test_a_scope_without_a_secret_key_is_refused() -> None:
+    with pytest.raises(ETagConfigurationError, match="set SECRET_KEY"):
+        scoped_app(secret=None)
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.get("/tiers/<int:item_id>")
+    @etag(VersionGenerator(lambda item_id: 1), scope=lambda: "gold")
+    def tier(item_id: int) -> Any:
+        return {"id": item_id}
+
+    with pytest.raises(ETagConfigurationError, match="needs the app's SECRET_KEY"):
+        app.test_client().get("/tiers/1")
+
+
+def test_a_bad_scope_is_refused() -> None:
+    with pytest.raises(TypeError, match="scope must be a function of no arguments"):
+        etag(VersionGenerator(lambda: 1), scope="user")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ETAG_SCOPE must be a function"):
+        scoped_app(ETAG_SCOPE="user")
+    app = scoped_app(ETAG_SCOPE=lambda: 42)
+    app.testing = True
+    with pytest.raises(TypeError, match="a scope must return a string or None, not 42"):
+        get(app, "/items/1", "ann")
+
+
+# --- credentials in vary= ------------------------------------------------------------------
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def vary_app(secret: str | None, field_name: str) -> Flask:
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = secret
+    app.testing = True
+    ETag(app)
+
+    @app.get("/reports/<int:report_id>")
+    @etag(VersionGenerator(lambda report_id: 2), vary=(field_name,))
+    def report(report_id: int) -> Any:
+        return {"id": report_id}
+
+    return app
+
+
+@pytest.mark.parametrize("field_name", ["Authorization", "Cookie", "Proxy-Authorization"])
+def test_rfc9110_8_8_3_a_credential_is_folded_only_under_the_secret(field_name: str) -> None:
+    headers = {field_name: basic("ann", "hunter2")}
+    one, other = vary_app("first", field_name), vary_app("second", field_name)
+    tag = one.test_client().get("/reports/1", headers=headers).headers["ETag"]
+    assert one.test_client().get("/reports/1", headers=headers).headers["ETag"] == tag
+    assert other.test_client().get("/reports/1", headers=headers).headers["ETag"] != tag
+    with pytest.raises(ETagConfigurationError, match="SECRET_KEY"):
+        vary_app(None, field_name).test_client().get("/reports/1", headers=headers)
+
+
+def test_rfc9110_12_5_5_a_plain_negotiated_field_needs_no_secret() -> None:
+    """``Accept`` is no secret: its tag is the same whatever the app's secret, as before."""
+    one, other = vary_app("first", "Accept"), vary_app(None, "Accept")
+    headers = {"Accept": "text/csv"}
+    assert (
+        one.test_client().get("/reports/1", headers=headers).headers["ETag"]
+        == other.test_client().get("/reports/1", headers=headers).headers["ETag"]
+    )
+
+
+# --- ETAG_RELEASE --------------------------------------------------------------------------
+
+
+def released(release: str | None) -> Flask:
+    app = Flask(__name__)
+    app.config["ETAG_RELEASE"] = release
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @require_if_match(VersionGenerator(lambda note_id: NOTES[note_id]))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    @app.get("/hashed")
+    @etag
+    def hashed() -> Any:
+        return {"same": "body"}
+
+    return app
+
+
+NOTES = {1: 4}
+
+
+def test_rfc9110_8_8_3_a_new_release_revalidates_to_200_once() -> None:
+    before, after = released("2026.11").test_client(), released("2026.12").test_client()
+    old = before.get("/notes/1").headers["ETag"]
+    assert after.get("/notes/1", headers={"If-None-Match": old}).status_code == 200
+    new = after.get("/notes/1").headers["ETag"]
+    assert new != old
+    assert after.get("/notes/1", headers={"If-None-Match": new}).status_code == 304
+    # a body hash already changes with the body: the release is not folded into it
+    assert before.get("/hashed").headers["ETag"] == after.get("/hashed").headers["ETag"]
+
+
+def test_rfc9110_13_1_1_a_write_with_a_pre_release_tag_is_judged_by_the_state() -> None:
+    old = released("2026.11").test_client().get("/notes/1").headers["ETag"]
+    after = released("2026.12").test_client()
+    assert after.put("/notes/1", headers={"If-Match": old}).status_code == 200
+    NOTES[1] = 5
+    try:
+        refused = after.put("/notes/1", headers={"If-Match": old})
+        assert refused.status_code == 412 and refused.get_json()["reason"] == "stale"
+    finally:
+        NOTES[1] = 4
+
+
+@pytest.mark.parametrize("release", ["", "  ", 3])
+def test_a_bad_release_is_refused(release: object) -> None:
+    with pytest.raises(ValueError, match="ETAG_RELEASE must be a non-empty string"):
+        released(release)  # type: ignore[arg-type]
+
+
+def test_flask_etag_routes_and_openapi_show_a_routes_scope() -> None:
+    from apispec import APISpec
+
+    from flask_etag.openapi import ETagPlugin
+
+    app = scoped_app()
+    output = app.test_cli_runner().invoke(args=["etag", "routes"]).output
+    lines = {line.split()[0]: line for line in output.splitlines()[2:]}
+    assert lines["item"].rstrip().endswith("scoped_app.<locals>.<lambda>")
+    assert "private" in lines["item"]
+    assert lines["public"].rstrip().endswith("-")
+    spec = APISpec("Items", "1.0", "3.1.0", plugins=[ETagPlugin(app=app)])
+    operations = {"get": {"responses": {"200": {"description": "An item"}}}}
+    spec.path("/items/{item_id}", operations=operations, app=app)
+    etag_header = spec.to_dict()["paths"]["/items/{item_id}"]["get"]["responses"]["200"]["headers"][
+        "ETag"
+    ]
+    assert "caller's own" in etag_header["description"]
