@@ -62,8 +62,13 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         current = current_representation(exchange, generator)
         if current is None:
             refuse(ETagPreconditionFailed(reason=CANNOT_EVALUATE))
-        elif evaluate_preconditions(exchange.method, preconditions, current) is not Outcome.PROCEED:
-            reason = failure_reason(preconditions, current)
+        elif (
+            evaluate_preconditions(
+                exchange.method, preconditions, current, exchange.settings.accept_weakened
+            )
+            is not Outcome.PROCEED
+        ):
+            reason = failure_reason(preconditions, current, exchange.settings.accept_weakened)
             refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     response = run_view(exchange, None, view, exchange.view_args)
     if not has_representation(response.status_code):

@@ -114,7 +114,8 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
     if current.etag is not None and not current.weak:
         # A compressor's "x:gzip" is judged as the state "x" it codes, like the client's tags.
         current = dataclasses.replace(current, etag=strip_coding(current.etag))
-    outcome = evaluate_preconditions(exchange.method, preconditions, current)
+    accept_weakened = exchange.settings.accept_weakened
+    outcome = evaluate_preconditions(exchange.method, preconditions, current, accept_weakened)
     return apply_outcome(exchange, response, outcome, current)
 
 
@@ -131,7 +132,9 @@ def apply_outcome(
         return turn_not_modified(response)
     if outcome is Outcome.PRECONDITION_FAILED:
         response.close()  # the body is never sent: release a send_file's open file
-        reason = failure_reason(exchange.preconditions or Preconditions(), current)
+        reason = failure_reason(
+            exchange.preconditions or Preconditions(), current, exchange.settings.accept_weakened
+        )
         refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     return response
 

@@ -18,6 +18,7 @@ from .tags import (
     format_entity_tag,
     parse_entity_tag_list,
     strip_coding,
+    strip_proxy_coding,
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -148,11 +149,17 @@ def _full_year(short_year: int) -> int:
     return year - 100 if year > this_year + 50 else year
 
 
-def if_match_passes(field_value: str, current: Validators) -> bool:
+def if_match_passes(field_value: str, current: Validators, accept_weakened: bool = False) -> bool:
     """RFC 9110 §13.1.1: strong comparison; ``*`` is true only when a representation exists.
 
     If-Match asks whether the resource changed, so a listed tag of the same state passes
     whatever content coding or negotiated fields it was sent for (:func:`names_state`).
+
+    :param accept_weakened: ``ETAG_ACCEPT_WEAKENED``: also accept the forms intermediaries
+        make of this server's own strong tag, ``W/"x"`` and ``"x-gzip"``.  §13.1.1 asks for
+        strong comparison; a client behind such a proxy could otherwise never write.  The
+        trade-off: a weak tag names a state, not the bytes, so only routes whose tags are
+        versions (or whose bodies are the state) should opt in.
     """
     tags = parse_entity_tag_list(field_value)
     if tags.star_tag:
@@ -161,7 +168,11 @@ def if_match_passes(field_value: str, current: Validators) -> bool:
         return False
     if tags.is_strong(current.etag):
         return True
-    return any(names_state(tag, current) for tag in tags.as_set())
+    if any(names_state(tag, current) for tag in tags.as_set()):
+        return True
+    return accept_weakened and any(
+        names_state(strip_proxy_coding(tag), current) for tag in tags.as_set(include_weak=True)
+    )
 
 
 def if_none_match_matches(field_value: str, current: Validators) -> bool:
@@ -180,7 +191,8 @@ def if_none_match_matches(field_value: str, current: Validators) -> bool:
     if current.etag is None:
         return False
     return tags.contains_weak(current.etag) or any(
-        strip_coding(tag) == current.etag for tag in tags.as_set(include_weak=True)
+        current.etag in (strip_coding(tag), strip_proxy_coding(tag))
+        for tag in tags.as_set(include_weak=True)
     )
 
 
@@ -234,16 +246,20 @@ def is_exact_revalidation(preconditions: Preconditions, etag_header: str) -> boo
 
 
 def evaluate_preconditions(
-    method: str, preconditions: Preconditions | None, current: Validators
+    method: str,
+    preconditions: Preconditions | None,
+    current: Validators,
+    accept_weakened: bool = False,
 ) -> Outcome:
     """Decide a request by the precedence of RFC 9110 §13.2.2, steps 1 to 4.
 
     The caller applies this only where the response would otherwise be 2xx (§13.2.1).
+    ``accept_weakened`` is ``ETAG_ACCEPT_WEAKENED`` (:func:`if_match_passes`).
     """
     if preconditions is None or method in IGNORED_METHODS:
         return Outcome.PROCEED
     if preconditions.if_match is not None:
-        if not if_match_passes(preconditions.if_match, current):
+        if not if_match_passes(preconditions.if_match, current, accept_weakened):
             return Outcome.PRECONDITION_FAILED
     elif preconditions.if_unmodified_since is not None:
         if unmodified_since(preconditions.if_unmodified_since, current) is False:

@@ -152,14 +152,16 @@ def judge_before_view(
     current = negotiated(exchange, generator.validators_of_value(checked, exchange.settings.weak))
     # §13.2.1: a read of a missing resource is answered 404 by the view, so it is not judged.
     if preconditions is not None and (current.exists or not exchange.safe):
-        outcome = evaluate_preconditions(exchange.method, preconditions, current)
+        outcome = evaluate_preconditions(
+            exchange.method, preconditions, current, exchange.settings.accept_weakened
+        )
         if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
             modified = current.last_modified
             return _not_modified_before_view(
                 exchange, current.etag_header, None if modified is None else http_date(modified)
             )
         if outcome is Outcome.PRECONDITION_FAILED:
-            reason = failure_reason(preconditions, current)
+            reason = failure_reason(preconditions, current, exchange.settings.accept_weakened)
             refuse(ETagPreconditionFailed(etag=current.etag_header, reason=reason))
     if if_range:
         ranges.ignore_range_unless_if_range_matches(exchange.request, current)
@@ -275,5 +277,7 @@ def judge_by_view_date(
     # Without a date from the view the answer is the one deferred by _view_date_may_fail.
     dated = tagged if modified is None else dataclasses.replace(tagged, last_modified=modified)
     current = negotiated(exchange, dated)
-    outcome = evaluate_preconditions(exchange.method, preconditions, current)
+    outcome = evaluate_preconditions(
+        exchange.method, preconditions, current, exchange.settings.accept_weakened
+    )
     return apply_outcome(exchange, response, outcome, current)

@@ -56,7 +56,9 @@ DETAILS = {
 }
 
 
-def failure_reason(preconditions: Preconditions, current: Validators) -> str:
+def failure_reason(
+    preconditions: Preconditions, current: Validators, accept_weakened: bool = False
+) -> str:
     """The step of RFC 9110 §13.2.2 that failed, for a request answered 412.
 
     Only called once :func:`~flask_etag.conditions.evaluate_preconditions` has answered 412,
@@ -64,7 +66,7 @@ def failure_reason(preconditions: Preconditions, current: Validators) -> str:
     """
     if_match = preconditions.if_match
     if if_match is not None:
-        if not if_match_passes(if_match, current):
+        if not if_match_passes(if_match, current, accept_weakened):
             return _why_if_match_failed(if_match, current)
     elif preconditions.if_unmodified_since is not None:
         if unmodified_since(preconditions.if_unmodified_since, current) is False:

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, object] = {
     "ETAG_CACHE_CONTROL": None,
     "ETAG_SCOPE": None,
     "ETAG_RELEASE": None,
+    "ETAG_ACCEPT_WEAKENED": False,
     "ETAG_SURROGATE_KEYS": None,
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
@@ -107,6 +108,8 @@ class Settings:
     #: Whom a representation is for, and which release rendered it (:mod:`flask_etag.folding`).
     scope: Callable[[], str | None] | None = None
     release: str | None = None
+    #: ``If-Match`` also accepts ``W/"x"`` and ``"x-gzip"`` (conditions.if_match_passes).
+    accept_weakened: bool = False
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
 
@@ -145,6 +148,7 @@ class Settings:
             cache_control=cache_control,
             scope=scope,
             release=_check_release(config["ETAG_RELEASE"]),
+            accept_weakened=check_flag("ETAG_ACCEPT_WEAKENED", config["ETAG_ACCEPT_WEAKENED"]),
             # None: only where this app purges caches itself, else a field no one reads.
             surrogate_keys=bool(purge_targets)
             if surrogate_keys is None

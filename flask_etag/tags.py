@@ -97,6 +97,19 @@ def strip_coding(opaque: str) -> str:
     return base if colon and coding.lower() in CONTENT_CODINGS else opaque
 
 
+#: What Apache's mod_deflate and mod_brotli append inside the quotes of a strong tag they
+#: coded: ``"x"`` becomes ``"x-gzip"``.
+PROXY_CODING_SUFFIXES = ("-gzip", "-br")
+
+
+def strip_proxy_coding(opaque: str) -> str:
+    """The tag a proxy's ``"x-gzip"`` stands for: ``x``; others as they are."""
+    for suffix in PROXY_CODING_SUFFIXES:
+        if opaque.endswith(suffix):
+            return opaque[: -len(suffix)]
+    return opaque
+
+
 def coded_opaque_tag(opaque: str, coding: str) -> str:
     """The opaque-tag of a representation coded with ``coding`` (RFC 9110 §8.8.3): ``x:gzip``."""
     coding = coding.strip()

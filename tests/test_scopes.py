@@ -275,3 +275,62 @@ def test_flask_etag_routes_and_openapi_show_a_routes_scope() -> None:
         "ETag"
     ]
     assert "caller's own" in etag_header["description"]
+
+
+# --- intermediaries that rewrite strong tags (ETAG_ACCEPT_WEAKENED) -------------------------
+
+
+def proxied_app(accept_weakened: bool) -> Flask:
+    app = Flask(__name__)
+    app.config["ETAG_ACCEPT_WEAKENED"] = accept_weakened
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @require_if_match(VersionGenerator(lambda note_id: 4))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    @app.route("/pages/<name>", methods=["GET", "PUT"])
+    @etag(HashGenerator(current=lambda name: "<h1>Hi</h1>"))
+    def page(name: str) -> Any:
+        return "<h1>Hi</h1>"
+
+    return app
+
+
+WEAKENED = ['W/"4"', '"4-gzip"', '"4-br"', 'W/"4-gzip"']
+
+
+@pytest.mark.parametrize("held", WEAKENED)
+def test_rfc9110_13_1_1_if_match_compares_strongly_by_default(held: str) -> None:
+    """Cloudflare and nginx weaken a strong tag, Apache appends -gzip: strong comparison
+    never matches them, so a client behind them cannot write unless the app opts in."""
+    refused = proxied_app(False).test_client().put("/notes/1", headers={"If-Match": held})
+    assert refused.status_code == 412
+
+
+@pytest.mark.parametrize("held", WEAKENED)
+def test_rfc9110_13_1_1_accept_weakened_lets_a_client_behind_a_proxy_write(held: str) -> None:
+    client = proxied_app(True).test_client()
+    assert client.put("/notes/1", headers={"If-Match": held}).status_code == 200
+    stale = held.replace("4", "3")
+    assert client.put("/notes/1", headers={"If-Match": stale}).status_code == 412
+
+
+def test_rfc9110_13_1_1_accept_weakened_applies_to_body_hash_writes_too() -> None:
+    client = proxied_app(True).test_client()
+    tag = client.get("/pages/home").headers["ETag"]
+    weakened = f"W/{tag}"
+    coded = tag[:-1] + '-gzip"'
+    for held in (weakened, coded):
+        assert client.put("/pages/home", headers={"If-Match": held}).status_code == 200
+
+
+@pytest.mark.parametrize("accept_weakened", [False, True])
+def test_rfc9110_13_1_2_if_none_match_accepts_a_proxys_gzip_form_always(
+    accept_weakened: bool,
+) -> None:
+    client = proxied_app(accept_weakened).test_client()
+    assert client.get("/notes/1", headers={"If-None-Match": '"4-gzip"'}).status_code == 304
+    assert client.get("/notes/1", headers={"If-None-Match": 'W/"4"'}).status_code == 304
+    assert client.get("/notes/1", headers={"If-None-Match": '"3-gzip"'}).status_code == 200

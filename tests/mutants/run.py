@@ -154,7 +154,7 @@ MUTANTS = [
         "if-none-match-before-if-match",
         "conditions",
         "    if preconditions.if_match is not None:\n"
-        "        if not if_match_passes(preconditions.if_match, current):\n"
+        "        if not if_match_passes(preconditions.if_match, current, accept_weakened):\n"
         "            return Outcome.PRECONDITION_FAILED\n"
         "    elif preconditions.if_unmodified_since is not None:\n"
         "        if unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
@@ -174,7 +174,7 @@ MUTANTS = [
         "        if _modified_since(preconditions.if_modified_since, current) is False:\n"
         "            return Outcome.NOT_MODIFIED\n"
         "    if preconditions.if_match is not None:\n"
-        "        if not if_match_passes(preconditions.if_match, current):\n"
+        "        if not if_match_passes(preconditions.if_match, current, accept_weakened):\n"
         "            return Outcome.PRECONDITION_FAILED\n"
         "    elif preconditions.if_unmodified_since is not None:\n"
         "        if unmodified_since(preconditions.if_unmodified_since, current) is False:\n"
@@ -417,8 +417,8 @@ MUTANTS = [
     Mutant(
         "streamed-representation-missing",
         "body_hash",
-        "    return Validators(exists=True) if current is None else current\n",
-        "    return MISSING if current is None else current\n",
+        "    if current is None:\n        return Validators(exists=True)\n",
+        "    if current is None:\n        return MISSING\n",
         "a streamed current representation is taken as missing when judging a body-hash write",
         "tests/test_real_apps.py::test_streamed_representation_counts_as_existing_for_writes",
     ),
@@ -541,6 +541,58 @@ MUTANTS = [
         "the view loads the row afresh: a write racing the check is silently overwritten",
         "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
         "sqlite and session_get",
+    ),
+    # ------------------------------------------------------------------ folding.py
+    Mutant(
+        "scope-not-folded",
+        "folding",
+        '        values.append(f"scope:{_scope_value(scope)}")\n',
+        "        pass\n",
+        "two users share a tag: a shared browser shows one user's page to the other via 304",
+        "tests/test_scopes.py::test_rfc9110_8_8_3_two_users_never_share_a_tag",
+        "version",
+    ),
+    Mutant(
+        "secret-not-used-to-fold",
+        "folding",
+        "    return variant_opaque_tag(state, tuple(values), _key(exchange) if secret else None)\n",
+        "    return variant_opaque_tag(state, tuple(values), None)\n",
+        "a credential's tag is an unsalted hash: passwords can be tested offline",
+        "tests/test_scopes.py::test_rfc9110_8_8_3_a_credential_is_folded_only_under_the_secret",
+        "Authorization and not Proxy",
+    ),
+    Mutant(
+        "release-not-folded",
+        "folding",
+        '        values.append(f"release:{settings.release}")\n',
+        "        pass\n",
+        "a new release keeps the old tags: clients get 304 for bodies that no longer exist",
+        "tests/test_scopes.py::test_rfc9110_8_8_3_a_new_release_revalidates_to_200_once",
+    ),
+    Mutant(
+        "scoped-route-not-private",
+        "folding",
+        '    return "private" if default is None else f"private, {default}"\n',
+        "    return default\n",
+        "a scoped response may be stored by a shared cache and served to another user",
+        "tests/test_scopes.py::test_rfc9111_5_2_2_7_a_scoped_route_is_private_unless_it_says_otherwise",
+    ),
+    # ------------------------------------------------------------------ conditions.py (proxies)
+    Mutant(
+        "accept-weakened-ignored",
+        "conditions",
+        "    return accept_weakened and any(\n",
+        "    return False and any(\n",
+        "ETAG_ACCEPT_WEAKENED on, and a client behind Cloudflare still cannot write",
+        "tests/test_scopes.py::test_rfc9110_13_1_1_accept_weakened_lets_a_client_behind_a_proxy_write",
+    ),
+    Mutant(
+        "accept-weakened-always",
+        "conditions",
+        "    return accept_weakened and any(\n",
+        "    return True and any(\n",
+        "If-Match compares weakly without the app opting in (RFC 9110 §13.1.1)",
+        "tests/test_scopes.py::test_rfc9110_13_1_1_if_match_compares_strongly_by_default",
     ),
 ]
 
