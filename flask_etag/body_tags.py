@@ -18,6 +18,7 @@ from .conditions import (
     evaluate_preconditions,
     is_exact_revalidation,
 )
+from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
 from .folding import default_cache_control, folded_tag, scope_of
@@ -81,6 +82,8 @@ def tag_body(
     if etag_header is not None and coding is not None:
         tag_coded_representation(response)  # a view that compressed its own output
         etag_header = field(headers, "etag")
+    if etag_header is not None and "HTTP_ORIGIN" in exchange.request.environ:
+        expose_etag(headers, settings)
     return etag_header
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app, has_app_context
 from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
 
 from .reasons import DETAILS, REQUIRED, STALE
@@ -67,7 +68,17 @@ class ETagError(HTTPException):
         headers = [("Content-Type", PROBLEM_JSON)]
         if self.etag is not None:
             headers.append(("ETag", self.etag))
+            if environ is not None and "HTTP_ORIGIN" in environ and _exposes_etag():
+                headers.append(("Access-Control-Expose-Headers", "ETag"))  # see cors.py
         return headers
+
+
+def _exposes_etag() -> bool:
+    """The app's ``ETAG_CORS_EXPOSE``: a cross-origin script must read the current tag."""
+    if not has_app_context():
+        return True
+    settings = current_app.extensions.get("etag")
+    return bool(getattr(settings, "cors_expose", True))
 
 
 class ETagPreconditionFailed(ETagError, PreconditionFailed):

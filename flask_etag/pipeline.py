@@ -41,6 +41,7 @@ from .conditions import (
     is_exact_revalidation,
     parse_http_date,
 )
+from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
 from .folding import default_cache_control, folded_validators, folds
@@ -187,6 +188,8 @@ def _not_modified_before_view(
         headers.add("Cache-Control", cache_control)
     if spec.vary:
         headers.add("Vary", ", ".join(spec.vary))
+    if "HTTP_ORIGIN" in exchange.request.environ:
+        expose_etag(headers, exchange.settings)
     announce_not_modified(response)
     return response
 
@@ -247,6 +250,8 @@ def tag_known_state(
     default = default_cache_control(exchange)
     if spec.cache_control is not None or default is not None:
         apply_cache_policy(response.headers, spec.cache_control, default)
+    if "HTTP_ORIGIN" in exchange.request.environ:
+        expose_etag(response.headers, settings)
     if coded:
         tag_coded_representation(response)  # a view that compressed its own output
     return value

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, object] = {
     "ETAG_SCOPE": None,
     "ETAG_RELEASE": None,
     "ETAG_ACCEPT_WEAKENED": False,
+    "ETAG_CORS_EXPOSE": True,
     "ETAG_SURROGATE_KEYS": None,
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
@@ -110,6 +111,8 @@ class Settings:
     release: str | None = None
     #: ``If-Match`` also accepts ``W/"x"`` and ``"x-gzip"`` (conditions.if_match_passes).
     accept_weakened: bool = False
+    #: List ``ETag`` in ``Access-Control-Expose-Headers`` of cross-origin answers (cors.py).
+    cors_expose: bool = True
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
 
@@ -149,6 +152,7 @@ class Settings:
             scope=scope,
             release=_check_release(config["ETAG_RELEASE"]),
             accept_weakened=check_flag("ETAG_ACCEPT_WEAKENED", config["ETAG_ACCEPT_WEAKENED"]),
+            cors_expose=check_flag("ETAG_CORS_EXPOSE", config["ETAG_CORS_EXPOSE"]),
             # None: only where this app purges caches itself, else a field no one reads.
             surrogate_keys=bool(purge_targets)
             if surrogate_keys is None

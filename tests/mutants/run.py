@@ -594,6 +594,15 @@ MUTANTS = [
         "If-Match compares weakly without the app opting in (RFC 9110 §13.1.1)",
         "tests/test_scopes.py::test_rfc9110_13_1_1_if_match_compares_strongly_by_default",
     ),
+    # ------------------------------------------------------------------ cors.py
+    Mutant(
+        "etag-not-exposed-across-origins",
+        "cors",
+        "    if settings.cors_expose:\n",
+        "    if False:\n",
+        "browser code on another origin cannot read the tag, so it can never send If-Match",
+        "tests/test_cors.py::test_a_cross_origin_read_exposes_the_tag",
+    ),
 ]
 
 

@@ -1,0 +1,135 @@
+"""Issue 21: browser code on another origin can read and send tags.
+
+The Fetch standard hides every response field not listed in ``Access-Control-Expose-Headers``
+from a cross-origin script, ``ETag`` included, so without it the script can never send
+``If-Match``.  flask_etag lists ``ETag`` there on every tagged answer to a request that
+carries an ``Origin`` (the 200, the 304, the 412 that names the current tag); whoever adds
+``Access-Control-Allow-Origin`` (Flask-CORS, the app's own hook) is left alone, and a
+preflight is never judged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask, Response, request
+from flask_cors import CORS
+from support_processes import gunicorn_server
+from test_browser import browser_page as browser_page  # the fixture, shared
+
+from flask_etag import ETag, VersionGenerator, etag, require_if_match, set_response_version
+
+ORIGIN = "https://app.example"
+EXPOSE = "Access-Control-Expose-Headers"
+
+
+def cors_app(own_hook: bool = False, **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config)
+    ETag(app)
+    if own_hook:
+
+        @app.after_request
+        def allow(response: Response) -> Response:
+            response.headers["Access-Control-Allow-Origin"] = ORIGIN
+            return response
+
+    else:
+        CORS(app)
+    note = {"version": 1}
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PATCH"])
+    @require_if_match(VersionGenerator(lambda note_id: note["version"]))
+    def notes(note_id: int) -> Any:
+        if request.method == "PATCH":
+            note["version"] += 1
+            set_response_version(note["version"])
+        return {"id": note_id}
+
+    @app.get("/reports/<int:report_id>")
+    @etag
+    def report(report_id: int) -> Any:
+        return {"id": report_id}
+
+    return app
+
+
+def exposed(response: Any) -> set[str]:
+    return {
+        name.strip().lower()
+        for value in response.headers.getlist(EXPOSE)
+        for name in value.split(",")
+    }
+
+
+@pytest.mark.parametrize("own_hook", [False, True], ids=["flask-cors", "own-hook"])
+@pytest.mark.parametrize("url", ["/notes/1", "/reports/1"], ids=["version", "body-hash"])
+def test_a_cross_origin_read_exposes_the_tag(own_hook: bool, url: str) -> None:
+    client = cors_app(own_hook).test_client()
+    read = client.get(url, headers={"Origin": ORIGIN})
+    assert read.headers["Access-Control-Allow-Origin"] in (ORIGIN, "*")
+    assert "etag" in exposed(read)
+    revalidated = client.get(url, headers={"Origin": ORIGIN, "If-None-Match": read.headers["ETag"]})
+    assert revalidated.status_code == 304  # RFC 9110 §15.4.5: the CORS fields stay
+    assert "Access-Control-Allow-Origin" in revalidated.headers and "etag" in exposed(revalidated)
+
+
+def test_rfc9110_13_1_1_a_cross_origin_412_exposes_the_current_tag() -> None:
+    client = cors_app().test_client()
+    stale = client.patch("/notes/1", headers={"Origin": ORIGIN, "If-Match": '"0"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"1"'
+    assert "Access-Control-Allow-Origin" in stale.headers and "etag" in exposed(stale)
+    required = client.patch("/notes/1", headers={"Origin": ORIGIN})
+    assert required.status_code == 428 and "Access-Control-Allow-Origin" in required.headers
+
+
+def test_rfc6585_3_a_preflight_is_never_judged() -> None:
+    """The preflight of a conditional PATCH carries no If-Match: never a 428 or 412."""
+    preflight = (
+        cors_app()
+        .test_client()
+        .options(
+            "/notes/1",
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "if-match, content-type",
+            },
+        )
+    )
+    assert preflight.status_code == 200
+    assert "if-match" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_a_same_origin_request_gets_no_expose_field() -> None:
+    assert EXPOSE not in cors_app().test_client().get("/notes/1").headers
+
+
+def test_etag_cors_expose_false_turns_it_off() -> None:
+    client = cors_app(ETAG_CORS_EXPOSE=False).test_client()
+    assert "etag" not in exposed(client.get("/notes/1", headers={"Origin": ORIGIN}))
+
+
+def test_auto_mode_exposes_the_tag_too() -> None:
+    app = cors_app(ETAG_AUTO=True)
+
+    @app.get("/plain")
+    def plain() -> Any:
+        return {"plain": True}
+
+    answer = app.test_client().get("/plain", headers={"Origin": ORIGIN})
+    assert "ETag" in answer.headers and "etag" in exposed(answer)
+
+
+@pytest.mark.slow
+def test_browser_code_on_another_origin_reads_and_sends_tags(browser_page: Any) -> None:
+    """Headless Chromium: a page on 127.0.0.1 reads a note on localhost, writes it with its
+    tag (200), then with the old tag (412), and reads the current tag from the 412."""
+    with gunicorn_server("tests.cross_origin_app:create_app()", ready_path="/page") as base:
+        api = base.replace("127.0.0.1", "localhost")
+        browser_page.goto(f"{base}/page?api={api}")
+        browser_page.wait_for_function(
+            "document.getElementById('result').textContent !== 'loading'"
+        )
+        assert browser_page.text_content("#result") == '200 "1" 200 "2" 412 "2"'
