@@ -21,7 +21,7 @@ from .conditions import (
 from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
-from .folding import default_cache_control, folded_tag, scope_of
+from .folding import INHERIT, default_cache_control, folded_tag
 from .generators import HashGenerator
 from .reasons import failure_reason
 from .responses import (
@@ -71,7 +71,7 @@ def tag_body(
         body = body_bytes(response) if body is None else body
         if body is not None:
             etag_header = body_etag_header(body, generator, settings)
-            if spec.scope is not None and scope_of(exchange) is not None:
+            if spec.scope is not None and (spec.scope is not INHERIT or settings.scope):
                 etag_header = _scoped(exchange, etag_header)
             headers.add("ETag", etag_header)
     default = default_cache_control(exchange)

@@ -69,13 +69,13 @@ def fold_key(secret: str | bytes) -> bytes:
 
 
 def folds(exchange: Exchange, lookup: bool) -> bool:
-    """Whether this route's tags fold anything in (the common route: no)."""
-    settings = exchange.settings
-    return bool(
-        exchange.spec.vary
-        or scope_of(exchange) is not None
-        or (lookup and settings.release is not None)
-    )
+    """Whether this route's tags fold anything in (the common route: no).
+
+    Every tagged request asks, so the scope is looked up here without another call.
+    """
+    spec, settings = exchange.spec, exchange.settings
+    scope = settings.scope if spec.scope is INHERIT else spec.scope
+    return bool(spec.vary or scope is not None or (lookup and settings.release is not None))
 
 
 def scope_of(exchange: Exchange) -> Scope | None:
@@ -105,10 +105,13 @@ def folded_tag(exchange: Exchange, state: str, lookup: bool) -> str:
 def default_cache_control(exchange: Exchange) -> str | None:
     """The app's ``ETAG_CACHE_CONTROL``, made ``private`` on a scoped route: no shared cache
     may store one user's representation for another (RFC 9111 §5.2.2.7)."""
-    return cache_default(scope_of(exchange) is not None, exchange.settings.cache_control)
+    spec, settings = exchange.spec, exchange.settings
+    scope = settings.scope if spec.scope is INHERIT else spec.scope
+    return settings.cache_control if scope is None else cache_default(True, settings.cache_control)
 
 
 def cache_default(scoped: bool, default: str | None) -> str | None:
+    """``default`` (``ETAG_CACHE_CONTROL``), made private where the route is scoped."""
     if not scoped or (default is not None and "private" in default.lower()):
         return default
     return "private" if default is None else f"private, {default}"

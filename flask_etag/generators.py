@@ -143,15 +143,23 @@ class _LookupGenerator(TagGenerator):
         try:
             return self.lookup(**view_args)
         except TypeError as error:
-            mismatch = _signature_mismatch(self.lookup, view_args)
-            if mismatch is None:
+            explained = self.explain_lookup_error(view_args)
+            if explained is None:
                 raise
-            raise ETagConfigurationError(
-                f"the lookup of {self!r} cannot take this route's URL arguments "
-                f"({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
-                f"keyword arguments: write it as a function of exactly those names, e.g. "
-                f"{type(self).__name__}(lambda {', '.join(view_args)}: ...)."
-            ) from error
+            raise explained from error
+
+    def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
+        """After the lookup raised ``TypeError``: the set-up error, when the lookup cannot
+        take these URL arguments; None when the error came from inside it."""
+        mismatch = _signature_mismatch(self.lookup, view_args)
+        if mismatch is None:
+            return None
+        return ETagConfigurationError(
+            f"the lookup of {self!r} cannot take this route's URL arguments "
+            f"({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
+            f"keyword arguments: write it as a function of exactly those names, e.g. "
+            f"{type(self).__name__}(lambda {', '.join(view_args)}: ...)."
+        )
 
     def validators_of_value(self, value: Any, default_weak: bool) -> Validators:
         """The validators a looked-up value implies; MISSING for None."""

@@ -44,7 +44,7 @@ from .conditions import (
 from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
-from .folding import default_cache_control, folded_validators, folds
+from .folding import INHERIT, cache_default, default_cache_control, folded_validators
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
@@ -116,7 +116,13 @@ def require_write_guard(exchange: Exchange) -> None:
 def _respond_with_known_state(
     exchange: Exchange, generator: _LookupGenerator, view: View
 ) -> Response:
-    checked = generator.look_up(exchange.view_args)
+    try:  # generator.look_up, without its call on every request
+        checked = generator.lookup(**exchange.view_args)
+    except TypeError as error:
+        explained = generator.explain_lookup_error(exchange.view_args)
+        if explained is None:
+            raise
+        raise explained from error
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
@@ -145,11 +151,13 @@ def judge_before_view(
     if preconditions is None and not if_range:
         return None
     weak = generator.weak_or(exchange.settings.weak)
-    exact_possible = exchange.safe and checked is not None and not folds(exchange, lookup=True)
+    # Nothing folded into the tag (the usual route): its text alone decides (folding.py).
+    plain = not (exchange.spec.may_fold or exchange.settings.folds_anything)
+    exact_possible = plain and exchange.safe and checked is not None
     if preconditions is not None and exact_possible:
         etag_header, last_modified = generator.response_fields(checked, weak)
         if is_exact_revalidation(preconditions, etag_header):
-            return _not_modified_before_view(exchange, etag_header, last_modified)
+            return _not_modified_before_view(exchange, etag_header, last_modified, plain)
     current = negotiated(exchange, generator.validators_of_value(checked, exchange.settings.weak))
     # §13.2.1: a read of a missing resource is answered 404 by the view, so it is not judged.
     if preconditions is not None and (current.exists or not exchange.safe):
@@ -159,7 +167,10 @@ def judge_before_view(
         if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
             modified = current.last_modified
             return _not_modified_before_view(
-                exchange, current.etag_header, None if modified is None else http_date(modified)
+                exchange,
+                current.etag_header,
+                None if modified is None else http_date(modified),
+                plain,
             )
         if outcome is Outcome.PRECONDITION_FAILED:
             reason = failure_reason(preconditions, current, exchange.settings.accept_weakened)
@@ -170,7 +181,7 @@ def judge_before_view(
 
 
 def _not_modified_before_view(
-    exchange: Exchange, etag_header: str | None, last_modified: str | None
+    exchange: Exchange, etag_header: str | None, last_modified: str | None, plain: bool
 ) -> Response:
     """The 304 of a route decided before the view: the validators its 200 would carry, with
     the route's ``Cache-Control`` and ``Vary`` (§15.4.5), the ``ETag`` in the form the client
@@ -183,7 +194,10 @@ def _not_modified_before_view(
     if last_modified is not None:
         headers.add("Last-Modified", last_modified)
     spec = exchange.spec
-    cache_control = spec.cache_control or default_cache_control(exchange)
+    cache_control = spec.cache_control
+    if cache_control is None:
+        settings = exchange.settings
+        cache_control = settings.cache_control if plain else default_cache_control(exchange)
     if cache_control is not None:
         headers.add("Cache-Control", cache_control)
     if spec.vary:
@@ -237,7 +251,28 @@ def tag_known_state(
         return None  # missing, or deleted by the write
     spec = exchange.spec
     weak = generator.weak_or(settings.weak)
-    if folds(exchange, lookup=True):
+    if spec.may_fold or settings.folds_anything:
+        coded, default = _tag_folded(exchange, generator, value, weak, response)
+    else:  # the usual route: the state's own tag, the app's policy
+        coded = set_validators(response, *generator.response_fields(value, weak))
+        default = settings.cache_control
+    if spec.cache_control is not None or default is not None:
+        apply_cache_policy(response.headers, spec.cache_control, default)
+    if "HTTP_ORIGIN" in exchange.request.environ:
+        expose_etag(response.headers, settings)
+    if coded:
+        tag_coded_representation(response)  # a view that compressed its own output
+    return value
+
+
+def _tag_folded(
+    exchange: Exchange, generator: _LookupGenerator, value: Any, weak: bool, response: Response
+) -> tuple[bool, str | None]:
+    """Tag with the negotiated fields, scope and release folded in (:mod:`~flask_etag.folding`);
+    returns whether the body is coded, and the route's default ``Cache-Control``."""
+    spec, settings = exchange.spec, exchange.settings
+    scope = settings.scope if spec.scope is INHERIT else spec.scope
+    if spec.vary or scope is not None or settings.release is not None:
         validators = negotiated(exchange, generator.validators_for(value, weak))
         modified = validators.last_modified
         coded = set_validators(
@@ -247,14 +282,7 @@ def tag_known_state(
             response.vary.update(spec.vary)
     else:
         coded = set_validators(response, *generator.response_fields(value, weak))
-    default = default_cache_control(exchange)
-    if spec.cache_control is not None or default is not None:
-        apply_cache_policy(response.headers, spec.cache_control, default)
-    if "HTTP_ORIGIN" in exchange.request.environ:
-        expose_etag(response.headers, settings)
-    if coded:
-        tag_coded_representation(response)  # a view that compressed its own output
-    return value
+    return coded, cache_default(scope is not None, settings.cache_control)
 
 
 def _still_describes(

@@ -80,11 +80,16 @@ def check_route_order(app: Flask) -> None:
 
 
 def watch_first_request(app: Flask) -> None:
-    """Check ``app`` now and on its first request, when every blueprint is registered."""
+    """Check ``app`` now and on its first request, when every blueprint is registered.
+
+    The receiver is the app's own, and is disconnected from every sender once the check
+    passes: blinker keeps a receiver disconnected from one sender only, and would then look
+    receivers up on every request of every app.
+    """
     check_route_order(app)
-    request_started.connect(_check_on_first_request, sender=app)
 
+    def check_on_first_request(sender: Flask, **_extra: Any) -> None:
+        check_route_order(sender)  # raises on every request until fixed
+        request_started.disconnect(check_on_first_request)
 
-def _check_on_first_request(sender: Flask, **_extra: Any) -> None:
-    check_route_order(sender)  # raises on every request until fixed
-    request_started.disconnect(_check_on_first_request, sender=sender)
+    request_started.connect(check_on_first_request, sender=app, weak=False)

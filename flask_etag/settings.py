@@ -116,8 +116,12 @@ class Settings:
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
 
+    #: Whether tags may fold an app-wide scope or release: read on every conditional request.
+    folds_anything: bool = field(init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.tag_body = body_tag_function(self.algorithm, self.weak)
+        self.folds_anything = self.scope is not None or self.release is not None
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Settings:

@@ -40,6 +40,9 @@ class RouteSpec:
     scope: Any = INHERIT
     #: Whether ``vary`` names a credential, folded only under the app's secret.
     sensitive: bool = field(default=False, repr=False, compare=False)
+    #: Whether the route itself may fold something into its tags: negotiated fields, or a
+    #: scope of its own (or none, overriding the app's).
+    may_fold: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -54,9 +57,10 @@ class RouteSpec:
         keys = tuple(_environ_key(name) for name in vary)
         keyed = generator.names_keys or route_keys is not None
         sensitive = any(is_sensitive(name) for name in vary)
+        may_fold = bool(vary) or scope is not INHERIT
         return cls(
             generator, cache_control, requires_if_match, vary, keys, route_keys, keyed, scope,
-            sensitive,
+            sensitive, may_fold,
         )  # fmt: skip
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:

@@ -261,6 +261,20 @@ def _tail(log: IO[str]) -> str:
 
 
 @contextlib.contextmanager
+def fresh_database(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """A SQLAlchemy URL to an empty database of ``backend``: a SQLite file in ``folder``, or
+    a PostgreSQL schema or MariaDB database of its own, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / f'{prefix}.sqlite3'}"
+    elif backend == "postgresql":
+        with postgres_schema(prefix) as url:
+            yield url
+    else:
+        with mariadb_database(prefix) as url:
+            yield url
+
+
+@contextlib.contextmanager
 def mariadb_database(prefix: str = "flask_etag_test") -> Iterator[str]:
     """A fresh MariaDB database for one test; yields a SQLAlchemy URL into it.
 

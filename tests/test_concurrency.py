@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support_processes import gunicorn_server, mariadb_database, postgres_schema
+from support_processes import fresh_database, gunicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -60,14 +60,8 @@ class ClientResult:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database for the example: a SQLite file, a PostgreSQL schema or a MariaDB
     database of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'products.sqlite3'}"
-    elif request.param == "postgresql":
-        with postgres_schema("flask_etag_load") as url:
-            yield url
-    else:
-        with mariadb_database("flask_etag_load") as url:
-            yield url
+    with fresh_database(request.param, tmp_path, "flask_etag_load") as url:
+        yield url
 
 
 def test_concurrent_increments_lose_nothing(database_url: str) -> None:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
-from support_processes import mariadb_database, postgres_schema
+from support_processes import fresh_database
 
 from flask_etag import ETag, require_if_match
 from flask_etag.sqlalchemy import ModelVersionGenerator
@@ -35,14 +35,8 @@ from flask_etag.sqlalchemy import ModelVersionGenerator
     ]
 )
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'notes.sqlite3'}"
-    elif request.param == "postgresql":
-        with postgres_schema("natural_writes") as url:
-            yield url
-    else:
-        with mariadb_database("natural_writes") as url:
-            yield url
+    with fresh_database(request.param, tmp_path, "natural_writes") as url:
+        yield url
 
 
 def load_by_session_get(db: SQLAlchemy, model: Any, note_id: int) -> Any:

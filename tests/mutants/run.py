@@ -269,10 +269,10 @@ MUTANTS = [
     Mutant(
         "lookup-skipped-on-a-plain-read",
         "pipeline",
-        "    checked = generator.look_up(exchange.view_args)\n",
-        "    checked = None\n"
-        "    if exchange.preconditions is not None:\n"
-        "        checked = generator.look_up(exchange.view_args)\n",
+        "        checked = generator.lookup(**exchange.view_args)\n",
+        "        checked = None\n"
+        "        if exchange.preconditions is not None:\n"
+        "            checked = generator.lookup(**exchange.view_args)\n",
         "a read without preconditions skips the lookup, and the access check in it",
         "tests/test_pipeline.py::test_rfc9110_13_2_1_an_access_check_in_the_lookup_runs_on_every_request",
     ),
