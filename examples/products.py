@@ -4,7 +4,8 @@ Run it with ``flask --app examples/products.py run`` or, with several processes,
 ``gunicorn --chdir examples 'products:create_app()'``.  The database is a SQLite file in the
 instance folder unless ``FLASK_SQLALCHEMY_DATABASE_URI`` names another one, for example
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; ``FLASK_SQLALCHEMY_ENGINE_OPTIONS``
-takes JSON, e.g. ``{"connect_args": {"options": "-c search_path=demo"}}`` for a schema of its own.
+takes JSON, added to the example's own (``pool_pre_ping``), e.g.
+``{"connect_args": {"options": "-c search_path=demo"}}`` for a schema of its own.
 
 =====================================  ======================================================
 ``GET /api/products``                  products by id, ``?page=`` and ``?per_page=`` (1-1000,
@@ -16,7 +17,15 @@ takes JSON, e.g. ``{"connect_args": {"options": "-c search_path=demo"}}`` for a 
                                        ``If-None-Match: *`` to create at that id)
 ``PATCH /api/products/<id>``           JSON merge patch (RFC 7396); ``If-Match`` required
 ``DELETE /api/products/<id>``          204; ``If-Match`` required
+``GET /healthz``                       200 while the database answers, else 503: for load
+                                       balancers' health probes (``examples/varnish.vcl``)
 =====================================  ======================================================
+
+When the database drops (a restart, a fail-over, a connection killed), the answer is 503 with
+``Retry-After``, as problem details, never a 500 (``DatabaseOutages``): the request may be sent
+again.  A write whose ``COMMIT`` lost its connection may have been applied, and its retry says
+so: the same ``If-Match`` gets 412 if it was.  A connection that died while it sat in the pool
+is replaced before use (``pool_pre_ping``), so only requests in flight at that moment see a 503.
 
 Why no update is ever lost: the model has a SQLAlchemy ``version_id_col``, so every write is
 ``UPDATE ... WHERE id = ? AND version = <the version the client's If-Match matched>``.  When
@@ -70,7 +79,13 @@ from flask_etag import (
     set_response_version,
 )
 from flask_etag.exceptions import PROBLEM_JSON
-from flask_etag.sqlalchemy import CollectionGenerator, ModelVersionGenerator, TableVersions
+from flask_etag.sqlalchemy import (
+    CollectionGenerator,
+    DatabaseOutages,
+    ModelVersionGenerator,
+    PurgeOutbox,
+    TableVersions,
+)
 
 #: The article's product, present in every fresh database.
 SEED_ID = 101
@@ -96,6 +111,12 @@ PRIVATE_CACHE_CONTROL = "no-cache"
 SHARED_CACHE_CONTROL = "max-age=0, s-maxage=60, must-revalidate"
 #: Attempts at taking the next free id when concurrent creations race for it.
 ID_ATTEMPTS = 8
+#: Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3): a dropped connection is
+#: replaced at once, a restarting database takes a few seconds.
+RETRY_AFTER_SECONDS = 2
+#: Engine options ``FLASK_SQLALCHEMY_ENGINE_OPTIONS`` adds to (or overrides, member by member):
+#: ``pool_pre_ping`` tests a pooled connection before each use and replaces a dead one.
+ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
 
 JSON_TYPES = frozenset({"application/json"})
 #: RFC 7396 §4 names the media type; plain JSON is accepted too, read as a merge patch.
@@ -145,6 +166,9 @@ product_version = ModelVersionGenerator(Product, db.session)
 #: A version per table, raised by every write that commits: the collection's tag.
 table_versions = TableVersions(db.session, db.metadata)
 
+#: Each write's purge, recorded in its transaction: a host killed before purging loses none.
+purge_outbox = PurgeOutbox(table_versions)
+
 
 def page_arguments() -> tuple[int, int]:
     """``?page=`` (from 1) and ``?per_page=`` (1 to 1000); 400 for anything else."""
@@ -189,13 +213,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config is not None:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **ENGINE_OPTIONS,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     purged = bool(app.config.get("ETAG_PURGE_URLS"))
     app.config.setdefault(
         "ETAG_CACHE_CONTROL", SHARED_CACHE_CONTROL if purged else PRIVATE_CACHE_CONTROL
     )
     db.init_app(app)
+    DatabaseOutages(app, retry_after=RETRY_AFTER_SECONDS)  # after db.init_app: see its docs
     ETag(app)
+    purge_outbox.init_app(app)
     app.register_blueprint(api)
+    app.add_url_rule("/healthz", view_func=health)
     app.register_error_handler(HTTPException, problem_response)
     with app.app_context():
         prepare_database()
@@ -631,6 +662,19 @@ def delete_product(product_id: int) -> Response:
     product_version.commit(product, deleted=True)
     response = Response(status=204)
     del response.headers["Content-Type"]  # no content, so no media type
+    return response
+
+
+def health() -> Response:
+    """200 while this host can reach its database, else 503: what a load balancer probes.
+
+    An unreachable database raises here as on any route, and ``DatabaseOutages`` answers
+    503 with ``Retry-After``.  Not tagged and never cached (``no-store``): a probe must see
+    this host's state now.
+    """
+    db.session.execute(sa.text("SELECT 1"))
+    response = jsonify({"status": "ok"})
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -18,10 +18,13 @@ from .exceptions import (
 from .extension import ETag
 from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
 from .invalidation import announce_write
+from .purging import purge_statistics
 from .signals import (
     etag_not_modified,
     etag_precondition_failed,
     etag_precondition_required,
+    etag_purge_circuit_closed,
+    etag_purge_circuit_opened,
     etag_purge_failed,
     etag_written,
 )
@@ -46,9 +49,12 @@ __all__ = [
     "etag_not_modified",
     "etag_precondition_failed",
     "etag_precondition_required",
+    "etag_purge_circuit_closed",
+    "etag_purge_circuit_opened",
     "etag_purge_failed",
     "etag_written",
     "evaluate_preconditions",
+    "purge_statistics",
     "require_if_match",
     "set_response_version",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, has_app_context, has_request_context
@@ -25,7 +26,7 @@ from flask import request as current_request
 from .purging import PurgeFailure, purge, purge_again_later
 from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
-from .signals import etag_purge_failed, etag_written
+from .signals import etag_written
 from .spec import RouteSpec
 from .surrogate_keys import encoded, field_value, route_keys
 
@@ -34,14 +35,21 @@ _WRITE_SCOPE = "_flask_etag_writes"
 
 
 def announce_write(
-    keys: Iterable[str], *, etag: str | None = None, paths: Iterable[str] = ()
+    keys: Iterable[str],
+    *,
+    etag: str | None = None,
+    paths: Iterable[str] = (),
+    repeat: bool = True,
 ) -> list[PurgeFailure]:
     """Tell receivers and the shared caches that a write has committed; call it after commit.
 
     :param keys: the surrogate keys the write changed, e.g. ``["products/7", "products"]``.
     :param etag: the written resource's new ``ETag`` field value; None after a delete.
     :param paths: URL paths to purge at ``"by": "url"`` caches, besides the request's own.
-    :returns: the caches that did not confirm the purge (each also logged and signalled).
+    :param repeat: whether to purge again ``ETAG_PURGE_REPEAT_AFTER`` seconds later from
+        this process; False where the write's repeat is recorded elsewhere (an outbox).
+    :returns: the purges that the caches in use did not confirm in time (each also logged
+        and signalled by the thread that sent it).
     """
     if not has_app_context():
         return []
@@ -64,23 +72,44 @@ def announce_write(
     if not settings.purge_targets:
         return []
     purged_paths = tuple(dict.fromkeys((*own_paths, *paths)))
-    told = (settings.purge_targets, written, purged_paths, settings.surrogate_key_header)
-    failures = purge(*told, settings.purge_timeout)
-    if settings.purge_repeat_after:
+    told = (app, settings.purge_targets, written, purged_paths, settings.surrogate_key_header)
+    # The repeat is due that long after the commit, however long the first purge takes.
+    if repeat and settings.purge_repeat_after:
         purge_again_later(*told, settings.purge_timeout, settings.purge_repeat_after)
-    for failure in failures:
-        etag_purge_failed.send(app, url=failure.url, error=failure.error, keys=written)
-    return failures
+    return purge(*told, settings.purge_timeout)
 
 
-def committed(keys: Iterable[str]) -> None:
+@dataclass
+class _WriteScope:
+    """What one decorated write has committed so far, and what its route changes."""
+
+    spec: RouteSpec
+    view_args: dict[str, Any]
+    keys: set[str] = field(default_factory=set)
+    #: Whether a :class:`~flask_etag.sqlalchemy.PurgeOutbox` recorded this write: then it
+    #: sends the repeat, from whichever host is alive when it is due.
+    recorded: bool = False
+
+
+def committed(keys: Iterable[str], *, recorded: bool = False) -> None:
     """A transaction with these keys committed: announce it, or leave that to the decorated
-    write it is part of, which announces once, with its new tag, when it answers."""
-    scope: set[str] | None = g.get(_WRITE_SCOPE) if has_app_context() else None
+    write it is part of, which announces once, with its new tag, when it answers.
+
+    :param recorded: whether a purge outbox recorded the keys (no repeat from memory then).
+    """
+    scope: _WriteScope | None = g.get(_WRITE_SCOPE) if has_app_context() else None
     if scope is None:
-        announce_write(keys)
+        announce_write(keys, repeat=not recorded)
     else:
-        scope.update(keys)
+        scope.keys.update(keys)
+        scope.recorded = scope.recorded or recorded
+
+
+def route_written_keys() -> tuple[str, ...]:
+    """Inside a decorated write: what its route changes if it succeeds (else nothing), for
+    an outbox recording the write before it commits."""
+    scope: _WriteScope | None = g.get(_WRITE_SCOPE) if has_app_context() else None
+    return () if scope is None else written_keys(scope.spec, scope.view_args)
 
 
 @contextmanager
@@ -95,25 +124,25 @@ def announcing_writes(
     error) announces only what did commit, if anything did: a purge is never skipped for a
     committed write, and never sent for a write that did not happen.
     """
-    scope: set[str] = set()
+    scope = _WriteScope(spec, view_args)
     outer = g.get(_WRITE_SCOPE)
     setattr(g, _WRITE_SCOPE, scope)
 
     def announce(response: Response) -> Response:
         setattr(g, _WRITE_SCOPE, outer)
         if is_success(response):
-            keys = (*written_keys(spec, view_args), *scope)
-            announce_write(keys, etag=response.headers.get("ETag"))
-        elif scope:
-            announce_write(scope)
+            keys = (*written_keys(spec, view_args), *scope.keys)
+            announce_write(keys, etag=response.headers.get("ETag"), repeat=not scope.recorded)
+        elif scope.keys:
+            announce_write(scope.keys, repeat=not scope.recorded)
         return response
 
     try:
         yield announce
     except BaseException:
         setattr(g, _WRITE_SCOPE, outer)
-        if scope:
-            announce_write(scope)
+        if scope.keys:
+            announce_write(scope.keys, repeat=not scope.recorded)
         raise
 
 

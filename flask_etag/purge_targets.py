@@ -3,12 +3,12 @@ set-up: the shared caches to purge after a write, and how (see :mod:`flask_etag.
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .purge_sending import PurgeRequest
 from .surrogate_keys import field_value
 
 
@@ -23,17 +23,17 @@ class PurgeTarget:
 
     def requests(
         self, keys: tuple[str, ...], paths: tuple[str, ...], key_field: str
-    ) -> list[urllib.request.Request]:
+    ) -> list[PurgeRequest]:
         """The ``PURGE`` requests that tell this cache about one write."""
         base = self.url.rstrip("/")
         if self.by == "url":
             mapped = [path for key in keys for path in self.paths.get(key, ())]
             every = dict.fromkeys((*paths, *mapped))
-            return [urllib.request.Request(base + path, method="PURGE") for path in every]
+            return [PurgeRequest(base + path) for path in every]
         if not keys:
             return []
         fields = {key_field: field_value(keys, key_field)}
-        return [urllib.request.Request(base + "/", method="PURGE", headers=fields)]
+        return [PurgeRequest(base + "/", fields)]
 
 
 def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:

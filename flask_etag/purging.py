@@ -12,37 +12,48 @@ write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
   keys, so this map is what ties a write to the lists it changes (cache-purge 2.4 and later
   also take a trailing ``*``, every URL that starts so; Debian 12's 2.3 does not).
 
-The caches are told in parallel, and the write waits at most ``ETAG_PURGE_TIMEOUT`` seconds
-for them all: a cache that is down or slow never fails nor holds up the client's write.  A
-failed purge is logged and signalled (:data:`~flask_etag.etag_purge_failed`); that cache's
-entries then go stale only until their ``max-age``/``s-maxage`` runs out.  Each write is
+Each cache is on its own: it has a bounded queue (:data:`QUEUE_SIZE`) and its own sender
+threads, so a slow, hung or dead cache never delays the purges of another.  A request
+thread never sends: it queues its purges and waits until the caches in use confirm them,
+``ETAG_PURGE_TIMEOUT`` seconds at most, which is also each purge's whole deadline (connect,
+send, answer).  So the client hears of its write once its next read through any cache is
+fresh, and a cache that fails is never waited for again until it recovers
+(:mod:`flask_etag.purge_breaker`).  Every purge that is not confirmed (failed, dropped
+from a full queue, backed off, out of time) is counted (:func:`purge_statistics`), logged
+and signalled (:data:`~flask_etag.etag_purge_failed`), never silently lost.  Each write is
 purged once more ``ETAG_PURGE_REPEAT_AFTER`` seconds later (:func:`purge_again_later`).
 """
 
 from __future__ import annotations
 
+import atexit
+import heapq
+import itertools
 import logging
 import os
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from .purge_breaker import Change, CircuitBreaker
+from .purge_sending import PurgeRequest, send
 from .purge_targets import PurgeTarget
+from .signals import etag_purge_circuit_closed, etag_purge_circuit_opened, etag_purge_failed
 
 logger = logging.getLogger("flask_etag.purge")
 
-#: Caches told at once; more targets than this wait for a free thread (still bounded).
-_THREADS = 8
-#: The purging threads of this process, by its id: a forked worker (gunicorn) makes its own.
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-#: No proxy: the caches to purge sit beside the app, and an ``http_proxy`` variable meant
-#: for the outside world must not swallow their ``PURGE``.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+#: Purges waiting per cache; a write beyond that is dropped for this cache (and reported).
+QUEUE_SIZE = 1024
+#: Purges sent at once to one cache.
+SENDERS_PER_CACHE = 4
+#: At exit, queued purges get at most this long (gunicorn's graceful timeout is 30 s).
+SHUTDOWN_SECONDS = 5.0
+#: A sender thread with nothing to do for this long ends; the next purge starts another.
+_IDLE_SECONDS = 30.0
+#: How long past a purge's deadline a write waits for its sender to say how it went.
+_REPORT_GRACE = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,34 +64,139 @@ class PurgeFailure:
     error: str
 
 
+@dataclass
+class _Job:
+    """One ``PURGE`` on its way to one cache, and how it went."""
+
+    request: PurgeRequest
+    deadline: float
+    keys: tuple[str, ...]
+    #: Whom the signals name as their sender: the app that wrote.
+    app: Any
+    done: threading.Event = field(default_factory=threading.Event)
+    error: str | None = None
+
+
+class _Cache:
+    """One cache's queue, senders, circuit breaker and counts, in this process."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.breaker = CircuitBreaker()
+        self.jobs: queue.Queue[_Job] = queue.Queue(QUEUE_SIZE)
+        self.counts = {"sent": 0, "failed": 0, "dropped": 0}
+        self._lock = threading.Lock()
+        self._senders = 0
+        self._unfinished = 0
+        self._finished = threading.Condition(self._lock)
+
+    def submit(self, job: _Job) -> bool:
+        """Queue ``job``; False (reported) when the queue is full."""
+        with self._lock:
+            try:
+                self.jobs.put_nowait(job)
+            except queue.Full:
+                self.counts["dropped"] += 1
+                full = True
+            else:
+                self._unfinished += 1
+                full = False
+                if self._senders < SENDERS_PER_CACHE:
+                    self._senders += 1
+                    name = f"flask-etag-purge {self.name}"
+                    threading.Thread(target=self._send_queued, name=name, daemon=True).start()
+        if full:
+            _conclude(job, f"dropped: {QUEUE_SIZE} purges already wait for this cache")
+        return not full
+
+    def wait_until_idle(self, deadline: float) -> bool:
+        """Wait for the queued purges to be sent (or dropped), until ``deadline``."""
+        with self._finished:
+            while self._unfinished and time.monotonic() < deadline:
+                self._finished.wait(deadline - time.monotonic())
+            return not self._unfinished
+
+    def _send_queued(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self.jobs.empty():
+                        self._senders -= 1
+                        return
+                continue
+            try:
+                self._send(job)
+            finally:
+                with self._finished:
+                    self._unfinished -= 1
+                    self._finished.notify_all()
+
+    def _send(self, job: _Job) -> None:
+        if time.monotonic() >= job.deadline:
+            self._count("dropped")
+            _conclude(job, "dropped: its deadline passed while it waited in the queue")
+            return
+        if not self.breaker.allows():
+            self._count("dropped")
+            _conclude(job, f"dropped: this cache is backed off for {self.breaker.backoff:g} s")
+            return
+        error = send(job.request, job.deadline)
+        self._count("failed" if error else "sent")
+        change = self.breaker.failed() if error else self.breaker.succeeded()
+        _conclude(job, error)
+        if change is Change.OPENED:
+            logger.warning("purges to %s back off after failing again: %s", self.name, error)
+            etag_purge_circuit_opened.send(job.app, url=self.name, error=error)
+        elif change is Change.CLOSED:
+            logger.warning("purges to %s confirmed again", self.name)
+            etag_purge_circuit_closed.send(job.app, url=self.name)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+
+def _conclude(job: _Job, error: str | None) -> None:
+    """Record how ``job`` went; a failure is logged and signalled (from the sending thread)."""
+    job.error = error
+    if error is not None:
+        logger.warning("purge at %s failed: %s", job.request.url, error)
+        etag_purge_failed.send(job.app, url=job.request.url, error=error, keys=job.keys)
+    job.done.set()
+
+
 def purge(
+    app: Any,
     targets: tuple[PurgeTarget, ...],
     keys: tuple[str, ...],
     paths: tuple[str, ...],
     key_field: str,
     timeout: float,
 ) -> list[PurgeFailure]:
-    """Tell every target about one write, in parallel, waiting ``timeout`` seconds in all."""
-    pool = _pool()
-    sent = {
-        pool.submit(_send, request, timeout): (target, request)
-        for target in targets
-        for request in target.requests(keys, paths, key_field)
-    }
-    if not sent:
-        return []
-    done, late = wait(sent, timeout=timeout)
-    failures = [PurgeFailure(sent[future][1].full_url, "no answer in time") for future in late]
-    for future in done:
-        error = future.result()
-        if error is not None:
-            failures.append(PurgeFailure(sent[future][1].full_url, error))
-    for failure in failures:
-        logger.warning("purge at %s failed: %s", failure.url, failure.error)
-    return failures
+    """Queue one write's purges at every target, and wait for the targets in use to confirm
+    them, ``timeout`` seconds at most; a backed-off target is not waited for."""
+    deadline = time.monotonic() + timeout
+    waited: list[_Job] = []
+    for target in targets:
+        cache = _cache(target)
+        waits = cache.breaker.closed
+        for request in target.requests(keys, paths, key_field):
+            job = _Job(request, deadline, keys, app)
+            if cache.submit(job) and waits:
+                waited.append(job)
+    for job in waited:
+        job.done.wait(max(0.0, deadline - time.monotonic()) + _REPORT_GRACE)
+    return [
+        PurgeFailure(job.request.url, job.error or "no answer in time")
+        for job in waited
+        if job.error or not job.done.is_set()
+    ]
 
 
 def purge_again_later(
+    app: Any,
     targets: tuple[PurgeTarget, ...],
     keys: tuple[str, ...],
     paths: tuple[str, ...],
@@ -88,71 +204,119 @@ def purge_again_later(
     timeout: float,
     delay: float,
 ) -> None:
-    """Send the same purges once more after ``delay`` seconds, in the background.
+    """Queue the same purges once more ``delay`` seconds from now, each with ``timeout``.
 
     A read whose fetch from the app began before the write committed reaches the cache
     after the purge, and is stored: the old body, for its whole ``s-maxage``.  No cache can
     tell that fetch apart, so the write is purged a second time, once such fetches are over;
-    that bounds the race's staleness by ``delay``.  Repeats are sent in order by one thread
-    per process; a failed one is logged.
+    that bounds the race's staleness by ``delay``.  One timer thread per process hands each
+    repeat to its cache's queue when due; it never sends, so no cache can hold it up.
     """
-    requests = [
-        request for target in targets for request in target.requests(keys, paths, key_field)
+    due = time.monotonic() + delay
+    for target in targets:
+        for request in target.requests(keys, paths, key_field):
+            _repeats().add(due, _cache(target), _Job(request, due + timeout, keys, app))
+
+
+class _Repeats:
+    """Repeats waiting for their time, in order; each is queued at its cache when due."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[float, int, _Cache, _Job]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        threading.Thread(target=self._queue_due, name="flask-etag-purge-again", daemon=True).start()
+
+    def add(self, due: float, cache: _Cache, job: _Job) -> None:
+        with self._changed:
+            heapq.heappush(self._waiting, (due, next(self._order), cache, job))
+            self._changed.notify()
+
+    def _queue_due(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting or self._waiting[0][0] > time.monotonic():
+                    wait = self._waiting[0][0] - time.monotonic() if self._waiting else None
+                    self._changed.wait(wait)
+                _, _, cache, job = heapq.heappop(self._waiting)
+            cache.submit(job)
+
+
+@dataclass
+class _ProcessState:
+    """This process's caches and timer: a forked worker (gunicorn) starts its own."""
+
+    process: int
+    caches: dict[tuple[str, str], _Cache] = field(default_factory=dict)
+    repeats: _Repeats | None = None
+
+
+_state = _ProcessState(os.getpid())
+_state_lock = threading.Lock()
+
+
+def _current_state() -> _ProcessState:
+    global _state
+    if _state.process != os.getpid():  # a parent's: its threads did not survive the fork
+        _state = _ProcessState(os.getpid())
+    return _state
+
+
+def _forget_the_parents_state() -> None:
+    """In a forked child: the parent's threads are gone, and a lock one of them held at
+    the fork would stay held forever."""
+    global _state, _state_lock
+    _state, _state_lock = _ProcessState(os.getpid()), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_the_parents_state)
+
+
+def _cache(target: PurgeTarget) -> _Cache:
+    with _state_lock:
+        caches = _current_state().caches
+        key = (target.url, target.by)
+        if key not in caches:
+            caches[key] = _Cache(target.url)
+        return caches[key]
+
+
+def _repeats() -> _Repeats:
+    with _state_lock:
+        state = _current_state()
+        if state.repeats is None:
+            state.repeats = _Repeats()
+        return state.repeats
+
+
+def purge_statistics() -> list[dict[str, Any]]:
+    """Each cache this process has purged: its URL, whether it is backed off (and for how
+    long), the purges waiting, and the counts sent, failed and dropped."""
+    with _state_lock:
+        caches = list(_current_state().caches.values())
+    return [
+        {
+            "url": cache.name,
+            "backed_off": not cache.breaker.closed,
+            "backoff_seconds": cache.breaker.backoff,
+            "queued": cache.jobs.qsize(),
+            **cache.counts,
+        }
+        for cache in caches
     ]
-    if requests:
-        _repeat_queue().put((time.monotonic() + delay, requests, timeout))
 
 
-_repeat_queues: dict[int, queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]]] = {}
-_repeat_lock = threading.Lock()
+@atexit.register
+def _send_what_can_be_sent() -> None:
+    """At exit (gunicorn's SIGTERM included), give queued purges :data:`SHUTDOWN_SECONDS`.
 
-
-def _repeat_queue() -> queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]]:
-    with _repeat_lock:
-        process = os.getpid()
-        repeats = _repeat_queues.get(process)
-        if repeats is None:
-            _repeat_queues.clear()  # a parent's: its thread did not survive the fork
-            repeats = _repeat_queues[process] = queue.SimpleQueue()
-            worker = threading.Thread(
-                target=_repeat_forever, args=(repeats,), name="flask-etag-purge-again", daemon=True
-            )
-            worker.start()
-        return repeats
-
-
-def _repeat_forever(
-    repeats: queue.SimpleQueue[tuple[float, list[urllib.request.Request], float]],
-) -> None:
-    while True:
-        due, requests, timeout = repeats.get()
-        time.sleep(max(0.0, due - time.monotonic()))
-        for request in requests:
-            error = _send(request, timeout)
-            if error is not None:
-                logger.warning("repeated purge at %s failed: %s", request.full_url, error)
-
-
-def _pool() -> ThreadPoolExecutor:
-    with _repeat_lock:
-        process = os.getpid()
-        pool = _pools.get(process)
-        if pool is None:
-            _pools.clear()  # a parent's pool: its threads did not survive the fork
-            pool = _pools[process] = ThreadPoolExecutor(_THREADS, "flask-etag-purge")
-        return pool
-
-
-def _send(request: urllib.request.Request, timeout: float) -> str | None:
-    """Send one ``PURGE``; None when the cache confirmed it, else what went wrong."""
-    try:
-        with _opener.open(request, timeout=timeout) as answer:
-            answer.read()
-    except urllib.error.HTTPError as refused:
-        refused.close()
-        if refused.code == 404:  # nginx's cache-purge: nothing stored under that URL
-            return None
-        return f"answered {refused.code} {refused.reason}"
-    except (OSError, ValueError) as error:  # refused, reset, timed out, bad address
-        return f"{type(error).__name__}: {error}"
-    return None
+    What is still queued then is dropped: a write recorded in a
+    :class:`~flask_etag.sqlalchemy.PurgeOutbox` is purged by another host.  Repeats not yet
+    due are left to the outbox too.
+    """
+    deadline = time.monotonic() + SHUTDOWN_SECONDS
+    with _state_lock:
+        caches = list(_current_state().caches.values())
+    for cache in caches:
+        if not cache.wait_until_idle(deadline):
+            logger.warning("exiting with %s purges to %s unsent", cache.jobs.qsize(), cache.name)

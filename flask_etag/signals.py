@@ -50,8 +50,17 @@ etag_written: NamedSignal = _signals.signal(
 )
 etag_purge_failed: NamedSignal = _signals.signal(
     "etag-purge-failed",
-    doc="A shared cache did not confirm a purge in time: sent with ``url`` (the PURGE "
-    "request's), ``error`` and ``keys``.",
+    doc="A shared cache did not confirm a purge: sent with ``url`` (the PURGE request's), "
+    "``error`` and ``keys``, from the thread that sent (or dropped) it.",
+)
+etag_purge_circuit_opened: NamedSignal = _signals.signal(
+    "etag-purge-circuit-opened",
+    doc="A shared cache failed three purges in a row and is backed off: sent with ``url`` "
+    "(the cache's) and ``error`` (the latest).",
+)
+etag_purge_circuit_closed: NamedSignal = _signals.signal(
+    "etag-purge-circuit-closed",
+    doc="A backed-off shared cache confirmed a trial purge and is in use again: sent with ``url``.",
 )
 
 _SIGNAL_FOR_STATUS = {412: etag_precondition_failed, 428: etag_precondition_required}

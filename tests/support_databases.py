@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from flask_etag.sqlalchemy import PurgeOutbox
+
 _REGISTERED: list[Flask] = []
 
 
@@ -25,6 +27,7 @@ def dispose_registered() -> None:
     """Dispose of the engines of every registered app (the autouse fixture's teardown)."""
     while _REGISTERED:
         app = _REGISTERED.pop()
+        PurgeOutbox.stop(app)  # its sweeper would open the engine again
         database = app.extensions.get("sqlalchemy")
         if database is None:
             continue

@@ -14,7 +14,8 @@ Usage::
         requests.get(f"{base_url}/api/products/101")
 
 The server is always stopped on leaving the block (SIGTERM, then SIGKILL of its process group
-after a bounded wait), and its start-up is bounded too.
+after a bounded wait), and its start-up is bounded too.  :func:`gunicorn_process` yields the
+process as well, for a test that kills the server itself (:func:`kill_process_group`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 from urllib.parse import quote
 
 import pytest
@@ -118,8 +120,29 @@ def without_control_socket() -> list[str]:
     return ["--no-control-socket"] if major >= 27 else []
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: its base URL, and its master process, which leads a process group
+    of its own (the workers are in it too)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
 @contextlib.contextmanager
-def gunicorn_server(
+def gunicorn_server(app: str, **options: Any) -> Iterator[str]:
+    """Serve ``app`` (gunicorn's ``module:variable`` or ``module:factory()``) on loopback;
+    yields the base URL (``http://127.0.0.1:PORT``).  ``options`` as :func:`gunicorn_process`."""
+    with gunicorn_process(app, **options) as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def gunicorn_process(
     app: str,
     *,
     workers: int = 1,
@@ -130,13 +153,14 @@ def gunicorn_server(
     shutdown_timeout: float = 10.0,
     extra_args: Sequence[str] = (),
     working_dir: Path | None = None,
-) -> Iterator[str]:
-    """Serve ``app`` (gunicorn's ``module:variable`` or ``module:factory()``) on loopback.
+) -> Iterator[Server]:
+    """Serve ``app`` on loopback; yields the :class:`Server` (URL and process) once
+    ``ready_path`` answers with any status below 500.  Leaving the block stops what is left
+    of it, even when the test stopped or killed it itself.
 
-    Yields the base URL (``http://127.0.0.1:PORT``) once ``ready_path`` answers with any
-    status below 500.  gthread workers: ``workers`` processes of ``threads`` threads each.
-    ``env`` is added to this process's environment for the server; ``working_dir`` is where
-    it runs (the repository by default, which stays importable either way).
+    gthread workers: ``workers`` processes of ``threads`` threads each.  ``env`` is added to
+    this process's environment for the server; ``working_dir`` is where it runs (the
+    repository by default, which stays importable either way).
     """
     require_module("gunicorn", "the test runs the app under a real WSGI server")
     with tempfile.TemporaryFile("w+", prefix="gunicorn-", suffix=".log") as log:
@@ -152,7 +176,7 @@ def gunicorn_server(
             working_dir or REPO_ROOT,
         )
         try:
-            yield f"http://{LOOPBACK}:{port}"
+            yield Server(f"http://{LOOPBACK}:{port}", process)
         except BaseException:
             print(f"--- gunicorn log ({app}) ---\n{_tail(log)}")
             raise
@@ -251,6 +275,15 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # workers left behind by a killed master
     if process.poll() is None:
         process.wait(timeout)
+
+
+def kill_process_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGKILL the whole process group ``process`` leads (a gunicorn master and its workers)
+    at once, as a crash would: none of them gets to answer a request or close a connection
+    politely.  Returns once the master is reaped; the workers are dead too, though their
+    new parent may reap them a moment later."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout)
 
 
 def _tail(log: IO[str]) -> str:

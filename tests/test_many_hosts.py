@@ -31,7 +31,9 @@ from support_caches import nginx_server, nginx_temp_paths, nginx_user, varnish_s
 from support_processes import (
     LOOPBACK,
     REPO_ROOT,
+    Server,
     free_port,
+    gunicorn_process,
     gunicorn_server,
     postgres_schema,
     skip_or_fail,
@@ -46,6 +48,8 @@ COLLECTION = "/api/products"
 EVERYTHING = f"{COLLECTION}?per_page=1000"
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 VCL = REPO_ROOT / "examples" / "varnish.vcl"
+#: The health probe the shipped VCL declares, which every host's backend refers to.
+PROBE = "healthz"
 PURGE_MODULE = Path("/usr/lib/nginx/modules/ngx_http_cache_purge_module.so")
 TIMEOUT = 10.0
 #: The example's hosts repeat each purge this long after the first (the default).
@@ -72,8 +76,18 @@ def example_hosts(
 
     :param config: more ``FLASK_*`` variables for every host.
     """
+    with example_servers(folder, database_url, purge_urls, config) as servers:
+        yield [server.url for server in servers]
+
+
+@contextlib.contextmanager
+def example_servers(
+    folder: Path, database_url: str, purge_urls: list[Any], config: dict[str, str] | None = None
+) -> Iterator[list[Server]]:
+    """:func:`example_hosts`, yielding each host's process with its URL, for a test that
+    kills one."""
     with contextlib.ExitStack() as stack:
-        urls = []
+        servers = []
         for number in range(HOSTS):
             working_dir = folder / f"host{number}"
             working_dir.mkdir()
@@ -83,28 +97,45 @@ def example_hosts(
                 "PYTHONHASHSEED": str(number + 1),
                 **(config or {}),
             }
-            server = gunicorn_server(
+            server = gunicorn_process(
                 APP, threads=4, env=environment, ready_path=ITEM, working_dir=working_dir
             )
-            urls.append(stack.enter_context(server))
-        yield urls
+            servers.append(stack.enter_context(server))
+        yield servers
+
+
+def several_hosts_recipe(vcl: str) -> str:
+    """The VCL that the shipped file's comment shows for several hosts, uncommented: from
+    ``import directors;`` to the end of that indented block."""
+    lines = vcl.splitlines()
+    assert "#   import directors;" in lines, "examples/varnish.vcl lost its several-hosts recipe"
+    recipe = []
+    for line in lines[lines.index("#   import directors;") :]:
+        if line != "#" and not line.startswith("#   "):
+            break
+        recipe.append(line[4:])
+    return "\n".join(recipe).strip() + "\n"
 
 
 def varnish_config(hosts: list[str]) -> str:
-    """``examples/varnish.vcl`` with its one backend replaced by the hosts, round robin."""
-    ports = [url.rsplit(":", 1)[1] for url in hosts]
-    backends = "".join(
-        f'backend host{n} {{ .host = "{LOOPBACK}"; .port = "{port}"; }}\n'
-        for n, port in enumerate(ports)
-    )
-    added = "".join(f"    hosts.add_backend(host{n});\n" for n in range(len(ports)))
-    block = (
-        f"import directors;\n\n{backends}\n"
-        f"sub vcl_init {{\n    new hosts = directors.round_robin();\n{added}}}\n\n"
-        "sub vcl_recv {\n    set req.backend_hint = hosts.backend();\n}\n"
-    )
+    """``examples/varnish.vcl`` with its one backend replaced by the several-hosts recipe its
+    comment shows, for our hosts: each of the recipe's lines about its first host (``host1``)
+    once per host, with the host's address; its lines about its other hosts left out."""
     shipped = VCL.read_text(encoding="utf-8")
-    replaced, count = re.subn(r"backend default \{.*?\n\}\n", block, shipped, flags=re.S)
+    assert f"probe {PROBE} {{" in shipped, f"examples/varnish.vcl no longer has 'probe {PROBE}'"
+    lines = []
+    for line in several_hosts_recipe(shipped).splitlines():
+        if re.search(r"\bhost1\b", line):
+            for number, url in enumerate(hosts, start=1):
+                port = url.rsplit(":", 1)[1]
+                each = re.sub(r"\bhost1\b", f"host{number}", line)
+                each = re.sub(r'\.host = "[^"]*"', f'.host = "{LOOPBACK}"', each)
+                lines.append(re.sub(r'\.port = "[^"]*"', f'.port = "{port}"', each))
+        elif not re.search(r"\bhost\d+\b", line):
+            lines.append(line)
+    recipe = "\n".join(lines) + "\n"
+    assert recipe.count(f".probe = {PROBE};") == len(hosts), "the recipe's hosts lost the probe"
+    replaced, count = re.subn(r"backend default \{.*?\n\}\n", recipe, shipped, flags=re.S)
     assert count == 1, "examples/varnish.vcl no longer has one 'backend default' block"
     return replaced
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy integration: items tagged by their version, collections by their tables' versions.
+"""SQLAlchemy integration: items tagged by their version, collections by their tables' versions,
+database outages answered 503, purges no crash can lose.
 
 Imported only when used (``pip install flask-etag[sqlalchemy]``).
 """
@@ -14,5 +15,16 @@ except ImportError as error:  # pragma: no cover - exercised by tests/test_extra
 
 from .collections import CollectionGenerator, CollectionState, TableVersions
 from .items import ModelVersionGenerator
+from .outages import DatabaseOutages, DatabaseUnavailable, is_database_outage
+from .outbox import PurgeOutbox
 
-__all__ = ["CollectionGenerator", "CollectionState", "ModelVersionGenerator", "TableVersions"]
+__all__ = [
+    "CollectionGenerator",
+    "CollectionState",
+    "DatabaseOutages",
+    "DatabaseUnavailable",
+    "ModelVersionGenerator",
+    "PurgeOutbox",
+    "TableVersions",
+    "is_database_outage",
+]

@@ -146,7 +146,7 @@ class TableVersions:
         written = [*session.new, *session.deleted]
         written += [item for item in session.dirty if session.is_modified(item)]
         tables: set[str] = set()
-        keys = _written_keys(session)
+        keys = written_keys_of(session)
         for item in written:
             mapper = sa.inspect(item).mapper
             identity = "/".join(map(str, mapper.primary_key_from_instance(item)))
@@ -164,14 +164,17 @@ class TableVersions:
         name = getattr(table, "name", None)
         if name is not None and name != TABLE_VERSIONS:
             self.raise_versions(state.session, [name])
-            _written_keys(state.session).update(bulk_written_keys(name))
+            written_keys_of(state.session).update(bulk_written_keys(name))
 
 
-#: Where a session keeps the surrogate keys its open transaction wrote.
+#: Where a session keeps the surrogate keys its open transaction wrote ...
 _WRITTEN = "flask_etag.written_keys"
+#: ... and those of them a purge outbox has recorded in it (:mod:`.outbox`).
+RECORDED = "flask_etag.recorded_keys"
 
 
-def _written_keys(session: Session) -> set[str]:
+def written_keys_of(session: Session) -> set[str]:
+    """The keys the session's open transaction has written so far."""
     keys: set[str] = session.info.setdefault(_WRITTEN, set())
     return keys
 
@@ -180,13 +183,15 @@ def _announce_committed(session: Session) -> None:
     """The transaction committed: its keys are announced (and purged) now, or by the
     decorated write it belongs to (:func:`flask_etag.invalidation.committed`)."""
     keys = session.info.pop(_WRITTEN, None)
+    recorded = session.info.pop(RECORDED, None)
     if keys:
-        committed(sorted(keys))
+        committed(sorted(keys), recorded=bool(recorded) and keys <= recorded)
 
 
 def _forget_written(session: Session) -> None:
     """Rolled back: nothing was written, nothing to purge."""
     session.info.pop(_WRITTEN, None)
+    session.info.pop(RECORDED, None)
 
 
 def _versions_table(metadata: sa.MetaData) -> sa.Table:

@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (45 mutants) takes about six minutes on a two-core machine, so
+nothing.  The whole check (61 mutants) takes about six minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -593,6 +593,70 @@ MUTANTS = [
         "    return True and any(\n",
         "If-Match compares weakly without the app opting in (RFC 9110 §13.1.1)",
         "tests/test_scopes.py::test_rfc9110_13_1_1_if_match_compares_strongly_by_default",
+    ),
+    # ------------------------------------------------------------------ purging
+    Mutant(
+        "purge-deadline-per-read",
+        "purge_sending",
+        "        connection.settimeout(_time_left(deadline))\n",
+        "        connection.settimeout(1.0)\n",
+        "each read gets its own timeout: a cache trickling a byte at a time holds its sender",
+        "tests/test_purge_delivery.py::"
+        "test_a_trickling_cache_is_given_up_at_the_purge_deadline_rfc9111_4_4",
+    ),
+    Mutant(
+        "one-queue-for-every-cache",
+        "purging",
+        "        key = (target.url, target.by)\n",
+        '        key = ("every cache", target.by)\n',
+        "caches share senders and backoff: a hung cache delays and silences the healthy one",
+        "tests/test_purge_delivery.py",
+        "never_delay",
+    ),
+    Mutant(
+        "failing-cache-never-backed-off",
+        "purge_breaker",
+        "            elif self._backoff == 0.0 and self._failures >= FAILURES_TO_OPEN:\n",
+        "            elif False:\n",
+        "a dead cache costs every write its whole purge deadline",
+        "tests/test_purge_delivery.py",
+        "never_delay",
+    ),
+    Mutant(
+        "outbox-records-nothing",
+        "sqlalchemy/outbox",
+        "        if settings is None or not settings.purge_targets:\n",
+        "        if True:\n",
+        "a host killed between commit and purge leaves the write stale until s-maxage",
+        "tests/test_purge_outbox.py",
+        "records_its_purge",
+    ),
+    Mutant(
+        "outboxed-write-repeated-twice",
+        "sqlalchemy/collections",
+        "        committed(sorted(keys), recorded=bool(recorded) and keys <= recorded)\n",
+        "        committed(sorted(keys))\n",
+        "every write is repeated from memory and from the outbox: twice the purge traffic",
+        "tests/test_purge_outbox.py",
+        "repeat_once",
+    ),
+    Mutant(
+        "every-database-error-an-outage",
+        "sqlalchemy/outages",
+        "    if not is_database_outage(error):\n        raise error\n",
+        "    pass\n",
+        "a bad statement is answered 503 'retry later': a bug passes for an outage, unseen",
+        "tests/test_database_outages.py",
+        "bad_statement_is_still",
+    ),
+    Mutant(
+        "teardown-rollback-unguarded",
+        "sqlalchemy/outages",
+        "    try:\n        session.rollback()\n    except sa.exc.SQLAlchemyError as error:\n",
+        "    try:\n        session.rollback()\n    except ZeroDivisionError as error:\n",
+        "a connection that died after the answer turns it into the server's HTML 500",
+        "tests/test_database_outages.py",
+        "after_the_answer_is_made",
     ),
     # ------------------------------------------------------------------ cors.py
     Mutant(

@@ -1,0 +1,84 @@
+"""One ``PURGE`` sent to one cache, done or abandoned by one deadline.
+
+A socket timeout bounds each read, not the exchange: a cache that sends one byte every half
+second never times out, and would hold its sender forever.  Neither ``urllib``, nor
+``http.client``, nor urllib3 bounds a whole exchange in blocking code, so the status line is
+read here, each ``recv`` given only the time left.  Only the status matters (a purge's body
+says nothing a sender acts on), so the connection is closed after it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+#: A status line longer than this is not HTTP.
+_STATUS_LINE_LIMIT = 8192
+
+
+@dataclass(frozen=True)
+class PurgeRequest:
+    """A ``PURGE`` of one URL, with the fields that say what to drop (surrogate keys)."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class PurgeDeadlinePassed(OSError):
+    """The cache did not answer in the time given."""
+
+
+def send(request: PurgeRequest, deadline: float) -> str | None:
+    """Send ``request`` and read the status before ``deadline`` (``time.monotonic()``).
+
+    :returns: None when the cache confirmed the purge (2xx; nginx's cache-purge 404, "was
+        not cached", too), else what went wrong.
+    """
+    parts = urlsplit(request.url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection_type = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    try:
+        connection = connection_type(parts.netloc, timeout=_time_left(deadline))
+        try:
+            connection.request("PURGE", path, headers=request.headers)
+            status = _status(connection.sock, deadline)
+        finally:
+            connection.close()
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if 200 <= status < 300 or status == 404:
+        return None
+    return f"answered {status}"
+
+
+def _status(connection: socket.socket, deadline: float) -> int:
+    """The status code of the answer, read before ``deadline`` however slowly it comes."""
+    received = b""
+    while b"\r\n" not in received:
+        connection.settimeout(_time_left(deadline))
+        try:
+            chunk = connection.recv(1024)
+        except TimeoutError:
+            raise PurgeDeadlinePassed("no answer before the deadline") from None
+        if not chunk:
+            raise ConnectionError("closed before answering")
+        received += chunk
+        if len(received) > _STATUS_LINE_LIMIT:
+            raise ValueError("the answer is not HTTP")
+    version, _, rest = received.split(b"\r\n", 1)[0].partition(b" ")
+    code = rest[:3]
+    if not (version.startswith(b"HTTP/") and code.isdigit()):
+        raise ValueError("the answer is not HTTP")
+    return int(code)
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise PurgeDeadlinePassed("no answer before the deadline")
+    return left

@@ -1,0 +1,224 @@
+"""A purge outbox: a write's purge recorded in the write's own transaction, so no crash can
+lose it.
+
+Purges live in the memory of the process that wrote; a host killed after its commit and
+before its purge would leave the written resource stale in every cache until ``s-maxage``.
+With an outbox, each transaction that writes (as :class:`TableVersions` sees it) also
+inserts a row into ``flask_etag_purge_outbox``: the keys and paths to purge, and when the
+repeat is due (``ETAG_PURGE_REPEAT_AFTER`` after the commit, or ``ETAG_PURGE_TIMEOUT`` when
+repeats are off).  The row commits or rolls back with the write.
+
+The writing host still purges at once, before its client hears back.  Every host's sweeper
+looks for due rows every :data:`POLL_SECONDS`, claims each one (an ``UPDATE`` that only one
+host can win), purges it at its own ``ETAG_PURGE_URLS`` and deletes it: that is the write's
+repeat, sent by whichever host is alive, so a host that died before purging leaves its
+writes stale for at most the repeat delay plus one poll.  Hosts' clocks are compared, so
+keep them synchronised (NTP) to well within the repeat delay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..invalidation import route_written_keys
+from ..purging import purge
+from ..settings import SETTINGS_KEY, Settings
+from .collections import RECORDED, TableVersions, written_keys_of
+
+logger = logging.getLogger("flask_etag.purge")
+
+#: The outbox table, created with the app's other tables.
+PURGE_OUTBOX = "flask_etag_purge_outbox"
+#: How often each host looks for due purges.
+POLL_SECONDS = 0.5
+#: Rows claimed at once by one host.
+_BATCH = 100
+#: Where an app keeps its sweeper (``app.extensions``).
+_SWEEPER_KEY = "etag_purge_outbox"
+
+
+class PurgeOutbox:
+    """Record each write's purge in its transaction; send due ones from any live host.
+
+    :param table_versions: the :class:`TableVersions` whose session's writes are recorded;
+        its metadata gets the ``flask_etag_purge_outbox`` table.
+    :param app: the app, or later with :meth:`init_app` (application factories).
+    """
+
+    def __init__(self, table_versions: TableVersions, app: Flask | None = None) -> None:
+        self.table_versions = table_versions
+        metadata = table_versions.table.metadata
+        existing = metadata.tables.get(PURGE_OUTBOX)
+        self.table = existing if existing is not None else _outbox_table(metadata)
+        session = table_versions.session
+        event.listen(session, "after_flush", self._record_flush)
+        event.listen(session, "before_commit", self._record_before_commit)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Start this process's sweeper for ``app`` (again in each forked worker), when the
+        app purges caches at all."""
+        settings: Settings | None = app.extensions.get(SETTINGS_KEY)
+        if settings is None:
+            raise RuntimeError("PurgeOutbox.init_app: initialise flask_etag's ETag(app) first")
+        if not settings.purge_targets:
+            return
+        sweeper = _Sweeper(self, app)
+        app.extensions[_SWEEPER_KEY] = sweeper
+        sweeper.start()
+        os.register_at_fork(after_in_child=sweeper.start)
+
+    @staticmethod
+    def stop(app: Flask) -> None:
+        """Stop ``app``'s sweeper in this process and wait for it: before disposing of the
+        engine (tests), or when an app is torn down.  Other hosts still sweep."""
+        sweeper: _Sweeper | None = app.extensions.pop(_SWEEPER_KEY, None)
+        if sweeper is not None:
+            sweeper.stop()
+
+    def __repr__(self) -> str:
+        return f"PurgeOutbox({PURGE_OUTBOX!r})"
+
+    # ----------------------------------------------------------------- in the transaction
+
+    def _record_flush(self, session: Session, _context: Any) -> None:
+        self._record(session)
+
+    def _record_before_commit(self, session: Session) -> None:
+        """Bulk statements name their keys without a flush; they are recorded here."""
+        self._record(session)
+
+    def _record(self, session: Session) -> None:
+        """Insert a row for the keys written since the last one, in the same transaction."""
+        settings = _settings()
+        if settings is None or not settings.purge_targets:
+            return
+        written = written_keys_of(session)
+        recorded: set[str] = session.info.setdefault(RECORDED, set())
+        new = written - recorded
+        if not new:
+            return
+        recorded.update(new)
+        keys = list(dict.fromkeys((*route_written_keys(), *sorted(new))))
+        paths = [request.path] if has_request_context() else []
+        delay = settings.purge_repeat_after or settings.purge_timeout
+        session.connection().execute(
+            sa.insert(self.table).values(
+                purged_keys="\n".join(keys),
+                purged_paths="\n".join(paths),
+                due=_microseconds(delay),
+            )
+        )
+
+    # ----------------------------------------------------------------- from any host
+
+    def send_due(self, app: Flask) -> int:
+        """Claim the due rows, purge them at ``app``'s caches and delete them; how many.
+
+        Each host's sweeper calls this every :data:`POLL_SECONDS`; a test or a command can
+        call it too (inside ``app.app_context()``).
+        """
+        settings: Settings = app.extensions[SETTINGS_KEY]
+        engine = self.table_versions.session.get_bind().engine
+        lease = _microseconds(2 * settings.purge_timeout + POLL_SECONDS)
+        columns = self.table.c
+        with engine.begin() as connection:
+            due = connection.execute(
+                sa.select(columns.id, columns.purged_keys, columns.purged_paths, columns.due)
+                .where(columns.due <= _microseconds(0))
+                .order_by(columns.due)
+                .limit(_BATCH)
+            ).all()
+        claimed = []
+        for row in due:
+            with engine.begin() as connection:
+                won = connection.execute(
+                    sa.update(self.table)
+                    .where(columns.id == row.id, columns.due == row.due)
+                    .values(due=lease)
+                ).rowcount
+            if won:
+                claimed.append(row)
+        for row in claimed:
+            keys = tuple(row.purged_keys.split("\n"))
+            paths = tuple(filter(None, row.purged_paths.split("\n")))
+            told = (settings.purge_targets, keys, paths, settings.surrogate_key_header)
+            purge(app, *told, settings.purge_timeout)
+        if claimed:
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.delete(self.table).where(columns.id.in_([row.id for row in claimed]))
+                )
+        return len(claimed)
+
+
+class _Sweeper:
+    """The thread that sends one app's due purges from this process, while the app lives."""
+
+    def __init__(self, outbox: PurgeOutbox, app: Flask) -> None:
+        self._outbox = outbox
+        self._app = weakref.ref(app)
+        self._process = 0
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._process == os.getpid() or self._stopped.is_set():
+            return
+        self._process = os.getpid()
+        self._thread = threading.Thread(
+            target=self._run, name="flask-etag-purge-outbox", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None and self._process == os.getpid():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(POLL_SECONDS):
+            app = self._app()
+            if app is None:
+                return
+            try:
+                with app.app_context():
+                    self._outbox.send_due(app)
+            except sa.exc.SQLAlchemyError as error:  # the database is down: try again later
+                logger.warning("purge outbox unreadable: %s", error)
+            del app
+
+
+def _settings() -> Settings | None:
+    if not has_app_context():
+        return None
+    settings: Settings | None = current_app.extensions.get(SETTINGS_KEY)
+    return settings
+
+
+def _microseconds(seconds_from_now: float) -> int:
+    """Wall-clock microseconds: comparable across hosts, unlike ``time.monotonic()``."""
+    return time.time_ns() // 1000 + int(seconds_from_now * 1_000_000)
+
+
+def _outbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        PURGE_OUTBOX,
+        metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        sa.Column("purged_keys", sa.Text, nullable=False),
+        sa.Column("purged_paths", sa.Text, nullable=False),
+        # Microseconds since the epoch, when the repeat is due (or a claim runs out).
+        sa.Column("due", sa.BigInteger, nullable=False, index=True),
+    )

@@ -1,0 +1,108 @@
+"""Purge targets that misbehave the ways real caches do, on loopback, for the purge tests.
+
+* :func:`recording_cache`: confirms every ``PURGE`` at once and records when it came;
+* :func:`hung_cache`: accepts connections and never answers (a hung Varnish);
+* :func:`trickling_cache`: answers one byte at a time, never finishing its status line (a
+  proxy in between that stalls; a socket timeout per read never fires on it);
+* a dead cache is a free port with nothing listening (:func:`support_processes.free_port`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from support_processes import LOOPBACK
+
+
+@dataclass
+class Received:
+    """The purges a recording cache confirmed: when (``time.monotonic()``) and which keys."""
+
+    purges: list[tuple[float, str, str]] = field(default_factory=list)
+
+    def surrogate_keys(self) -> list[str]:
+        return [keys for _, _, keys in self.purges]
+
+    def times_of(self, keys: str) -> list[float]:
+        return [moment for moment, _, sent in self.purges if sent == keys]
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def do_PURGE(self) -> None:
+        received: Received = self.server.received  # type: ignore[attr-defined]
+        received.purges.append((time.monotonic(), self.path, self.headers["Surrogate-Key"] or ""))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def recording_cache(port: int = 0) -> Iterator[tuple[str, Received]]:
+    """A cache that confirms every purge at once; yields its URL and what it received."""
+    server = ThreadingHTTPServer((LOOPBACK, port), _Recorder)
+    server.daemon_threads = True
+    server.received = Received()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def hung_cache() -> Iterator[str]:
+    """A cache that takes connections (the kernel's backlog) and never reads or answers."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(1024)
+    try:
+        yield f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+@contextlib.contextmanager
+def trickling_cache(seconds_per_byte: float = 0.2) -> Iterator[str]:
+    """A cache that answers ``HTTP/1.1 200 OK`` one byte at a time, and never ends the line."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(64)
+    stopped = threading.Event()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            answer = b"HTTP/1.1 200 OK" + b"K" * 100_000
+            for byte in answer:
+                if stopped.wait(seconds_per_byte):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+    finally:
+        stopped.set()
+        listener.close()

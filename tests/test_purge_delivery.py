@@ -1,0 +1,200 @@
+"""Purges under faulty caches: one deadline per purge, each cache on its own, backed off when
+it keeps failing, repeats on time, nothing dropped unreported (RFC 9111 §4.4).
+
+Every cache here is a real listener on loopback (``support_listeners``): one that confirms,
+one that never answers, one that trickles a byte at a time, and a port with nobody on it.
+The app is a small Flask app whose write route calls :func:`flask_etag.announce_write` with a
+key of its own per write, so each purge can be told apart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from support_listeners import hung_cache, recording_cache, trickling_cache
+from support_processes import LOOPBACK, free_port
+from test_shared_caches import Recorded, recording
+
+from flask_etag import (
+    ETag,
+    announce_write,
+    etag_purge_circuit_closed,
+    etag_purge_circuit_opened,
+    etag_purge_failed,
+    purging,
+)
+from flask_etag.purge_breaker import FAILURES_TO_OPEN, FIRST_BACKOFF
+
+TIMEOUT = 0.5
+
+
+@pytest.fixture
+def purge_failed() -> Iterator[Recorded]:
+    yield from recording(etag_purge_failed)
+
+
+@pytest.fixture
+def circuit() -> Iterator[tuple[Recorded, Recorded]]:
+    opened, closed = Recorded(), Recorded()
+    etag_purge_circuit_opened.connect(opened.receive)
+    etag_purge_circuit_closed.connect(closed.receive)
+    yield opened, closed
+    etag_purge_circuit_opened.disconnect(opened.receive)
+    etag_purge_circuit_closed.disconnect(closed.receive)
+
+
+def writing_app(caches: list[str], **config: Any) -> FlaskClient:
+    """``POST /things/<n>`` announces a write of ``things/<n>``: a key per write."""
+    app = Flask(__name__)
+    settings = {"ETAG_PURGE_TIMEOUT": TIMEOUT, "ETAG_PURGE_REPEAT_AFTER": 0, **config}
+    app.config.update(ETAG_PURGE_URLS=caches, **settings)
+    ETag(app)
+
+    @app.post("/things/<int:number>")
+    def write(number: int) -> tuple[str, int]:
+        announce_write([f"things/{number}"])
+        return "", 204
+
+    return app.test_client()
+
+
+def timed_write(client: FlaskClient, number: int) -> float:
+    """Write ``things/<number>``; how long the client waited for its answer."""
+    started = time.monotonic()
+    assert client.post(f"/things/{number}").status_code == 204
+    return time.monotonic() - started
+
+
+def statistics_of(url: str) -> dict[str, Any]:
+    [found] = [cache for cache in purging.purge_statistics() if cache["url"] == url]
+    return found
+
+
+def eventually(check: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert check()
+
+
+# --------------------------------------------------------------------------- one deadline
+
+
+def test_a_trickling_cache_is_given_up_at_the_purge_deadline_rfc9111_4_4(
+    purge_failed: Recorded,
+) -> None:
+    """A socket timeout per read never fires on a byte every 0.2 s; the deadline does."""
+    with trickling_cache(0.2) as trickling:
+        client = writing_app([trickling])
+        waited = timed_write(client, 1)
+        assert TIMEOUT <= waited < TIMEOUT + 0.3
+        eventually(lambda: len(purge_failed.sends) == 1)
+    [failure] = purge_failed.kwargs
+    assert failure == {
+        "url": f"{trickling}/",
+        "error": "PurgeDeadlinePassed: no answer before the deadline",
+        "keys": ("things/1",),
+    }
+    assert statistics_of(trickling)["failed"] == 1
+
+
+def test_a_hung_and_a_trickling_cache_never_delay_the_purges_of_another_rfc9111_4_4(
+    purge_failed: Recorded, circuit: tuple[Recorded, Recorded]
+) -> None:
+    """Each cache has its own queue and senders; after three failures the bad ones are
+    backed off, and writes wait only for the cache that answers."""
+    opened, _ = circuit
+    with hung_cache() as hung, trickling_cache() as trickling, recording_cache() as (url, got):
+        client = writing_app([hung, trickling, url])
+        waits = []
+        for number in range(12):
+            waits.append(timed_write(client, number))
+            assert got.surrogate_keys()[-1] == f"things/{number}"  # confirmed before the answer
+        assert all(wait < TIMEOUT + 0.3 for wait in waits[:FAILURES_TO_OPEN])
+        assert all(wait < 0.2 for wait in waits[FAILURES_TO_OPEN:])  # backed off: no wait
+    assert sorted(sent["url"] for sent in opened.kwargs) == sorted([hung, trickling])
+    assert statistics_of(url) | {"url": ""} == {
+        "url": "", "backed_off": False, "backoff_seconds": 0.0, "queued": 0,
+        "sent": 12, "failed": 0, "dropped": 0,
+    }  # fmt: skip
+    assert statistics_of(hung)["backed_off"] is True
+    # Every purge not confirmed was signalled: three failures and the rest dropped.
+    eventually(lambda: len(purge_failed.sends) == 24)
+    for bad in (hung, trickling):
+        errors = [sent["error"] for sent in purge_failed.kwargs if sent["url"] == f"{bad}/"]
+        assert len(errors) == 12
+        assert sum(error.startswith("dropped: this cache is backed off") for error in errors) == 9
+
+
+def test_a_backed_off_cache_is_tried_again_and_used_once_it_answers_rfc9111_4_4(
+    circuit: tuple[Recorded, Recorded],
+) -> None:
+    """Closed → open after three refusals → one trial after the backoff → closed again."""
+    opened, closed = circuit
+    port = free_port()
+    dead = f"http://{LOOPBACK}:{port}"
+    client = writing_app([dead])
+    for number in range(FAILURES_TO_OPEN):
+        timed_write(client, number)
+    eventually(lambda: len(opened.sends) == 1)
+    assert statistics_of(dead)["backoff_seconds"] == FIRST_BACKOFF
+    with recording_cache(port) as (_, got):
+        timed_write(client, 10)  # within the backoff: dropped, not tried
+        time.sleep(FIRST_BACKOFF)
+        timed_write(client, 11)  # the trial: not waited for
+        eventually(lambda: len(closed.sends) == 1)
+        timed_write(client, 12)  # in use again: confirmed before the answer
+        assert got.surrogate_keys() == ["things/11", "things/12"]
+    assert closed.kwargs == [{"url": dead}]
+
+
+def test_a_full_queue_drops_what_it_cannot_hold_and_says_so_rfc9111_4_4(
+    monkeypatch: pytest.MonkeyPatch, purge_failed: Recorded
+) -> None:
+    monkeypatch.setattr(purging, "QUEUE_SIZE", 1)
+    monkeypatch.setattr(purging, "SENDERS_PER_CACHE", 1)
+    with hung_cache() as hung:
+        client = writing_app([hung])
+        writers = [threading.Thread(target=timed_write, args=(client, n)) for n in range(3)]
+        for writer in writers:
+            writer.start()
+            time.sleep(0.05)  # one is sent (and hangs), one waits in the queue, one is dropped
+        for writer in writers:
+            writer.join()
+        eventually(lambda: len(purge_failed.sends) == 3)
+    errors = [sent["error"] for sent in purge_failed.kwargs]
+    full = [error for error in errors if error.startswith("dropped: 1 purges already wait")]
+    assert len(full) == 1, errors
+    assert statistics_of(hung)["dropped"] >= 1
+
+
+# --------------------------------------------------------------------------- repeats
+
+
+def test_repeats_keep_their_bound_at_20_writes_a_second_rfc9111_4_4() -> None:
+    """Beside a cache that never answers and one that trickles, the cache that works gets
+    every write's purge before the write is answered, and its repeat within the documented
+    bound: ``ETAG_PURGE_REPEAT_AFTER`` plus ``ETAG_PURGE_TIMEOUT`` after the write."""
+    repeat_after, writes, rate = 1.0, 80, 20.0
+    with hung_cache() as hung, trickling_cache() as trickling, recording_cache() as (url, got):
+        client = writing_app([hung, trickling, url], ETAG_PURGE_REPEAT_AFTER=repeat_after)
+        started: dict[str, float] = {}
+        first = time.monotonic()
+        for number in range(writes):
+            time.sleep(max(0.0, first + number / rate - time.monotonic()))
+            started[f"things/{number}"] = time.monotonic()
+            timed_write(client, number)
+        eventually(lambda: len(got.purges) == 2 * writes, repeat_after + 5)
+    late = []
+    for key, began in started.items():
+        confirmed, repeated = got.times_of(key)
+        assert confirmed - began < TIMEOUT
+        assert repeated - began >= repeat_after
+        late.append(repeated - began - repeat_after)
+    assert max(late) < TIMEOUT, f"a repeat came {max(late):.3f} s after its due time"
