@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "examples/products.py"
 
 #: Fields left out of a transcript: they change with every run and say nothing of ETags.
-_VOLATILE = ("server:", "date:", "connection:")
+_VOLATILE = ("server:", "date:", "connection:", "last-modified:")
 _MERGE_PATCH = "-H 'Content-Type: application/merge-patch+json'"
 _BLOCK = re.compile(
     r"(<!-- transcript: (?P<name>[\w-]+) -->\n```\n)(?P<body>.*?)(```\n<!-- end transcript -->)",
@@ -126,7 +126,19 @@ def example_session(url: str) -> str:
             """       -d '{"name":"USB-C Cable","price":9.99,"stock":300}'""",
         ),
     ]
-    return "\n\n".join(step.rstrip("\n") for step in steps) + "\n"
+    return "\n\n".join(step.rstrip("\n") for step in [*steps, *batch_steps(url)]) + "\n"
+
+
+def batch_steps(url: str) -> list[str]:
+    """The list with each product's tag, a batch written with those tags, then sent again."""
+    listing = curl(f"{url}/api/products")
+    tags = re.findall(r'"etag":\s*"(\\"[0-9a-f]+\\")"', listing)
+    entries = ",".join(
+        f'{{"id":{number},"etag":"{tag}","stock":{stock}}}'
+        for number, tag, stock in zip((101, 102), tags, (40, 290), strict=True)
+    )
+    batch = f"-X PATCH {url}/api/products {_MERGE_PATCH} \\\n       -d '[{entries}]'"
+    return [listing, curl(batch), curl(batch)]
 
 
 def etag_routes(env: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ from .conditions import Outcome, Validators, evaluate_preconditions
 from .context import checked_version, set_response_version
 from .decorators import etag, require_if_match
 from .exceptions import (
+    ETagBodyPreconditionInvalid,
     ETagConfigurationError,
     ETagError,
     ETagPreconditionFailed,
@@ -18,6 +19,7 @@ from .exceptions import (
 from .extension import ETag
 from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
 from .invalidation import announce_write
+from .item_tags import item_etag
 from .purging import purge_statistics
 from .signals import (
     etag_not_modified,
@@ -33,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ETag",
+    "ETagBodyPreconditionInvalid",
     "ETagConfigurationError",
     "ETagError",
     "ETagPreconditionFailed",
@@ -54,6 +57,7 @@ __all__ = [
     "etag_purge_failed",
     "etag_written",
     "evaluate_preconditions",
+    "item_etag",
     "purge_statistics",
     "require_if_match",
     "set_response_version",

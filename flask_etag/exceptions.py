@@ -10,9 +10,14 @@ import json
 from typing import Any
 
 from flask import current_app, has_app_context
-from werkzeug.exceptions import HTTPException, PreconditionFailed, PreconditionRequired
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 
-from .reasons import DETAILS, REQUIRED, STALE
+from .reasons import BAD_BODY_TAG, DETAILS, REQUIRED, STALE
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -97,6 +102,13 @@ class ETagPreconditionRequired(ETagError, PreconditionRequired):
 
     reason = REQUIRED
     description = DETAILS[REQUIRED]
+
+
+class ETagBodyPreconditionInvalid(ETagError, BadRequest):
+    """400: the body's tag member cannot stand for ``If-Match`` (RFC 9110 §15.5.1)."""
+
+    reason = BAD_BODY_TAG
+    description = DETAILS[BAD_BODY_TAG]
 
 
 class ETagConfigurationError(RuntimeError):

@@ -29,7 +29,7 @@ from flask import Flask, current_app, has_app_context
 
 from .conditions import SAFE_METHODS
 from .exceptions import PROBLEM_JSON, ETagConfigurationError
-from .reasons import DETAILS
+from .reasons import PRECONDITION_REASONS
 from .routes import RouteTagging, describe_view
 
 #: Component names this plugin registers (lazily, only when an operation refers to them).
@@ -248,7 +248,7 @@ def _problem_schema() -> dict[str, Any]:
             "detail": {"type": "string", "description": "The cause, and what to do next."},
             "reason": {
                 "type": "string",
-                "enum": list(DETAILS),
+                "enum": list(PRECONDITION_REASONS),
                 "description": "The cause, as a stable string: 412 stale, weak-tag, missing, "
                 "exists, matched, modified-since or cannot-evaluate; 428 required.",
             },

@@ -4,7 +4,9 @@
 ``@require_if_match`` through these stages, each a function below:
 
 1. :func:`~flask_etag.exchange.read_preconditions`: the four conditional fields (§13.1),
-   taken out of the environ once, so that nothing else judges them again.
+   taken out of the environ once, so that nothing else judges them again; for a write,
+   :func:`~flask_etag.body_preconditions.read_body_precondition`: a tag its JSON body
+   carries where it sent no ``If-Match``.
 2. :func:`require_write_guard`: 428 for a write without ``If-Match`` where the route asks for
    one (RFC 6585 §3).
 3. :func:`judge_before_view`: a lookup generator's state (version, timestamp, collection)
@@ -29,6 +31,7 @@ from flask import Flask, Request, Response, current_app, request
 from werkzeug.http import http_date
 
 from . import body_hash, context, ranges
+from .body_preconditions import read_body_precondition
 from .body_tags import apply_outcome
 from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
@@ -82,6 +85,7 @@ def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
         if spec.keyed and exchange.settings.surrogate_keys:
             add_surrogate_keys(response, spec, exchange.settings, view_args)
         return response
+    exchange = read_body_precondition(exchange)
     require_write_guard(exchange)
     with announcing_writes(spec, view_args) as announce:
         return announce(_respond(exchange, view))

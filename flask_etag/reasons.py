@@ -33,6 +33,10 @@ MODIFIED_SINCE = "modified-since"
 CANNOT_EVALUATE = "cannot-evaluate"
 #: RFC 6585 §3: a write without ``If-Match`` or ``If-None-Match: *`` on a guarded route.
 REQUIRED = "required"
+#: 400: the body's ``etag`` member is not one entity tag ...
+BAD_BODY_TAG = "bad-body-tag"
+#: ... or names another tag than the ``If-Match`` sent beside it.
+BODY_DISAGREES = "body-disagrees"
 
 DETAILS = {
     STALE: "The resource has changed since the representation you hold: fetch it again and "
@@ -53,7 +57,16 @@ DETAILS = {
     "VersionGenerator.)",
     REQUIRED: 'This request must be conditional: send "If-Match" with the ETag of the '
     'representation you are changing, or "If-None-Match: *" to create it only if absent.',
+    BAD_BODY_TAG: "The body's etag member must be one entity tag, as the ETag field sends it "
+    '(quotes included, such as "\\"7f3a\\""), so it can stand for If-Match.',
+    BODY_DISAGREES: "The body's etag member names another tag than the If-Match field sent "
+    "with it: send one of them, or the same tag in both.",
 }
+
+#: The reasons of a 412 or 428 (a body's tag that cannot be judged is a 400).
+PRECONDITION_REASONS = (
+    STALE, WEAK_TAG, MISSING, EXISTS, MATCHED, MODIFIED_SINCE, CANNOT_EVALUATE, REQUIRED,
+)  # fmt: skip
 
 
 def failure_reason(

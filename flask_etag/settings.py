@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "ETAG_RELEASE": None,
     "ETAG_ACCEPT_WEAKENED": False,
     "ETAG_CORS_EXPOSE": True,
+    "ETAG_BODY_MEMBER": "etag",
     "ETAG_SURROGATE_KEYS": None,
     "ETAG_SURROGATE_KEY_HEADER": "Surrogate-Key",
     "ETAG_PURGE_URLS": (),
@@ -113,6 +114,8 @@ class Settings:
     accept_weakened: bool = False
     #: List ``ETag`` in ``Access-Control-Expose-Headers`` of cross-origin answers (cors.py).
     cors_expose: bool = True
+    #: The JSON member a write may carry its ``If-Match`` in (body_preconditions.py).
+    body_member: str | None = "etag"
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
 
@@ -157,6 +160,7 @@ class Settings:
             release=_check_release(config["ETAG_RELEASE"]),
             accept_weakened=check_flag("ETAG_ACCEPT_WEAKENED", config["ETAG_ACCEPT_WEAKENED"]),
             cors_expose=check_flag("ETAG_CORS_EXPOSE", config["ETAG_CORS_EXPOSE"]),
+            body_member=_check_body_member(config["ETAG_BODY_MEMBER"]),
             # None: only where this app purges caches itself, else a field no one reads.
             surrogate_keys=bool(purge_targets)
             if surrogate_keys is None
@@ -168,6 +172,14 @@ class Settings:
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
             ),
         )
+
+
+def _check_body_member(member: object) -> str | None:
+    if member is None or (isinstance(member, str) and member):
+        return member
+    raise ValueError(
+        f"ETAG_BODY_MEMBER must be a JSON member name such as 'etag', or None, not {member!r}"
+    )
 
 
 def _check_release(release: object) -> str | None:

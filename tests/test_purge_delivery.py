@@ -129,7 +129,8 @@ def test_a_hung_and_a_trickling_cache_never_delay_the_purges_of_another_rfc9111_
     for bad in (hung, trickling):
         errors = [sent["error"] for sent in purge_failed.kwargs if sent["url"] == f"{bad}/"]
         assert len(errors) == 12
-        assert sum(error.startswith("dropped: this cache is backed off") for error in errors) == 9
+        assert sum(error.startswith("dropped: this cache is backed off") for error in errors) >= 8
+        assert sum(error.startswith("dropped:") for error in errors) >= 9  # never even tried
 
 
 def test_a_backed_off_cache_is_tried_again_and_used_once_it_answers_rfc9111_4_4(

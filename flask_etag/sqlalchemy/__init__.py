@@ -13,18 +13,23 @@ except ImportError as error:  # pragma: no cover - exercised by tests/test_extra
         "flask_etag.sqlalchemy needs SQLAlchemy: pip install 'flask-etag[sqlalchemy]'"
     ) from error
 
+from .batches import BatchEntry, ETagBatchPreconditionFailed, read_batch, write_batch
 from .collections import CollectionGenerator, CollectionState, TableVersions
 from .items import ModelVersionGenerator
 from .outages import DatabaseOutages, DatabaseUnavailable, is_database_outage
 from .outbox import PurgeOutbox
 
 __all__ = [
+    "BatchEntry",
     "CollectionGenerator",
     "CollectionState",
     "DatabaseOutages",
     "DatabaseUnavailable",
+    "ETagBatchPreconditionFailed",
     "ModelVersionGenerator",
     "PurgeOutbox",
     "TableVersions",
     "is_database_outage",
+    "read_batch",
+    "write_batch",
 ]

@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (61 mutants) takes about six minutes on a two-core machine, so
+nothing.  The whole check (66 mutants) takes about six minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -657,6 +657,52 @@ MUTANTS = [
         "a connection that died after the answer turns it into the server's HTML 500",
         "tests/test_database_outages.py",
         "after_the_answer_is_made",
+    ),
+    # ------------------------------------------------------------------ tags in bodies
+    Mutant(
+        "listed-tag-not-folded",
+        "item_tags",
+        "    return folded_validators(exchange, validators, lookup=True)\n",
+        "    return validators\n",
+        "a list gives another tag than the item's own GET: every If-Match from it is a 412",
+        "tests/test_item_tags.py",
+        "items_own_etag and scoped",
+    ),
+    Mutant(
+        "body-tag-ignored",
+        "body_preconditions",
+        "    judged = preconditions._replace(if_match=tag)\n",
+        "    judged = preconditions\n",
+        "a client that can only send its tag in the body can never write (428)",
+        "tests/test_item_tags.py",
+        "stands_for_if_match",
+    ),
+    Mutant(
+        "body-tag-disagreement-ignored",
+        "body_preconditions",
+        "        if not _lists(preconditions.if_match, tag):\n",
+        "        if False:\n",
+        "a body tag contradicting If-Match is silently dropped: which one was meant?",
+        "tests/test_item_tags.py",
+        "disagrees",
+    ),
+    Mutant(
+        "batch-entry-not-judged",
+        "sqlalchemy/batches",
+        "    if not if_match_passes(entry.etag, current, accept_weakened):\n",
+        "    if False:\n",
+        "a batch entry read before another client's write overwrites it: a lost update",
+        "tests/test_batches.py",
+        "stale_or_missing",
+    ),
+    Mutant(
+        "batch-written-in-part",
+        "sqlalchemy/batches",
+        "    _refuse_unless_current(generator, item_view, entries, rows)\n    for entry",
+        "    for entry",
+        "an all-or-nothing batch writes its fresh entries and loses the stale ones' changes",
+        "tests/test_batches.py",
+        "stale_or_missing",
     ),
     # ------------------------------------------------------------------ cors.py
     Mutant(

@@ -1,0 +1,69 @@
+"""A write's precondition sent in its JSON body, where a header cannot be set.
+
+Some clients, proxies and batch formats cannot set ``If-Match``; Google's AIP-154 and OData
+carry the tag in the resource's body instead.  A write to a decorated route whose JSON object
+has the member ``ETAG_BODY_MEMBER`` (``"etag"``) and no ``If-Match`` is judged as if it had
+sent ``If-Match`` with that value, so the 412 and 428 rules hold for either.  The member is
+taken out of the parsed body (``request.get_json()`` returns it without), so it is never
+written to the resource.  A member that is not one entity tag, or that names another tag
+than the ``If-Match`` beside it, is a 400 problem saying so (RFC 9110 §15.5.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+
+from .conditions import PRECONDITIONS_KEY, Preconditions
+from .exceptions import ETagBodyPreconditionInvalid
+from .exchange import Exchange, refuse
+from .reasons import BODY_DISAGREES
+from .tags import parse_entity_tag_list
+
+
+def read_body_precondition(exchange: Exchange) -> Exchange:
+    """Stage 1 for a write: its body's tag member, as ``If-Match`` where none was sent."""
+    member = exchange.settings.body_member
+    if member is None or not exchange.request.is_json:
+        return exchange
+    document = _json_document(exchange.request)
+    if not isinstance(document, dict) or member not in document:
+        return exchange
+    tag = document.pop(member)
+    if not _is_one_entity_tag(tag):
+        refuse(ETagBodyPreconditionInvalid())
+    preconditions = exchange.preconditions or Preconditions()
+    if preconditions.if_match is not None:
+        if not _lists(preconditions.if_match, tag):
+            refuse(ETagBodyPreconditionInvalid(reason=BODY_DISAGREES))
+        return exchange
+    judged = preconditions._replace(if_match=tag)
+    exchange.request.environ[PRECONDITIONS_KEY] = judged
+    return exchange._replace(preconditions=judged)
+
+
+def _json_document(served: Request) -> Any:
+    """The parsed body, the very object the view's ``get_json()`` returns; None when it is
+    not JSON (the view answers that itself)."""
+    try:
+        return served.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting: not a document with a member to find
+        return None
+
+
+def _is_one_entity_tag(value: object) -> bool:
+    if not isinstance(value, str) or value.strip(" \t") == "*":
+        return False
+    tags = parse_entity_tag_list(value)
+    return len(tags.as_set(include_weak=True)) == 1 and "," not in value
+
+
+def _lists(if_match: str, tag: str) -> bool:
+    """Whether the ``If-Match`` field lists the body's tag, strong or weak as written."""
+    listed = parse_entity_tag_list(if_match)
+    opaque = next(iter(parse_entity_tag_list(tag).as_set(include_weak=True)))
+    if listed.star_tag:
+        return False
+    weak = tag.lstrip(" \t").startswith("W/")
+    return listed.is_weak(opaque) if weak else listed.is_strong(opaque)

@@ -1,0 +1,205 @@
+"""Batch writes, each entry conditional on the tag its item was read at (RFC 9110 §13.1.1).
+
+``PATCH /api/products`` of the example takes an array of merge patches, each with ``id`` and
+``etag``: all or nothing by default, each entry on its own with ``?atomic=false``.  The last
+tests run 8 concurrent batch writers over overlapping items against gunicorn, on SQLite and
+PostgreSQL, and count every acknowledged increment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+from support_databases import dispose_after_test
+from support_processes import fresh_database, gunicorn_server
+from test_example import products
+
+COLLECTION = "/api/products"
+HEADERS = {"Content-Type": "application/merge-patch+json"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> FlaskClient:
+    """The example with products 101 (seeded), 102 and 103."""
+    database = f"sqlite:///{tmp_path / 'products.sqlite3'}"
+    app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database})
+    test_client = dispose_after_test(app).test_client()
+    for name in ("Keyboard", "Mouse"):
+        test_client.post(COLLECTION, json={"name": name, "price": 10, "stock": 5})
+    return test_client
+
+
+def listed(client: FlaskClient) -> dict[int, dict[str, Any]]:
+    return {item["id"]: item for item in client.get(COLLECTION).get_json()}
+
+
+def batch(client: FlaskClient, entries: list[dict[str, Any]], atomic: bool = True) -> Any:
+    url = COLLECTION if atomic else f"{COLLECTION}?atomic=false"
+    return client.patch(url, json=entries, headers=HEADERS)
+
+
+def test_a_fresh_batch_is_written_and_each_item_gets_its_new_tag_rfc9110_13_1_1(
+    client: FlaskClient,
+) -> None:
+    before = listed(client)
+    answer = batch(client, [{"id": n, "etag": before[n]["etag"], "stock": 1} for n in before])
+    assert answer.status_code == 200
+    after = listed(client)
+    assert answer.get_json() == [{"id": n, "status": 200, "etag": after[n]["etag"]} for n in before]
+    assert all(after[n]["stock"] == 1 and after[n]["etag"] != before[n]["etag"] for n in after)
+    assert all(after[n]["etag"] == client.get(f"{COLLECTION}/{n}").headers["ETag"] for n in after)
+
+
+def test_one_stale_or_missing_entry_refuses_the_whole_batch_rfc9110_13_1_1(
+    client: FlaskClient,
+) -> None:
+    before = listed(client)
+    client.patch(
+        f"{COLLECTION}/102", json={"stock": 2}, headers={**HEADERS, "If-Match": before[102]["etag"]}
+    )
+    current = listed(client)
+    answer = batch(
+        client,
+        [
+            {"id": 101, "etag": before[101]["etag"], "stock": 9},
+            {"id": 102, "etag": before[102]["etag"], "stock": 9},
+            {"id": 999, "etag": '"gone"', "stock": 9},
+        ],
+    )
+    assert answer.status_code == 412
+    problem = answer.get_json()
+    assert problem["stale"] == [{"id": 102, "etag": current[102]["etag"]}]
+    assert problem["missing"] == [999]
+    assert answer.mimetype == "application/problem+json"
+    assert listed(client) == current  # nothing written
+
+
+def test_per_entry_writes_the_fresh_entries_and_reports_each_rfc9110_13_1_1(
+    client: FlaskClient,
+) -> None:
+    client.post(COLLECTION, json={"name": "Screen", "price": 10, "stock": 5})
+    before = listed(client)
+    entries = [
+        {"id": 101, "etag": before[101]["etag"], "stock": 9},
+        {"id": 102, "etag": '"old"', "stock": 9},
+        {"id": 103, "etag": before[103]["etag"], "price": -1},
+        {"id": 104, "stock": 9},
+        {"id": 105, "etag": '"gone"'},
+    ]
+    answer = batch(client, entries, atomic=False)
+    assert answer.status_code == 200
+    after = listed(client)
+    results = answer.get_json()
+    assert [result["status"] for result in results] == [200, 412, 422, 428, 404]
+    assert results[0]["etag"] == after[101]["etag"]
+    assert results[1]["etag"] == before[102]["etag"]  # the current tag, to retry with
+    assert (after[101]["stock"], after[102]["stock"], after[103]["price"]) == (9, 5, 10)
+
+
+def test_an_entry_without_a_tag_refuses_the_whole_batch_rfc6585_3(client: FlaskClient) -> None:
+    before = listed(client)
+    answer = batch(client, [{"id": 101, "etag": before[101]["etag"]}, {"id": 102, "stock": 1}])
+    assert answer.status_code == 428
+    assert listed(client) == before
+
+
+def test_an_invalid_entry_refuses_the_whole_batch(client: FlaskClient) -> None:
+    before = listed(client)
+    answer = batch(
+        client,
+        [
+            {"id": 101, "etag": before[101]["etag"], "stock": 1},
+            {"id": 102, "etag": before[102]["etag"], "stock": "many"},
+        ],
+    )
+    assert answer.status_code == 422
+    assert listed(client) == before
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"id": 101}, [101], [{"stock": 1}], [{"id": 101, "etag": '"a"'}, {"id": 101, "etag": '"b"'}]],
+    ids=["object", "numbers", "no id", "an item twice"],
+)
+def test_a_batch_of_another_shape_is_400(client: FlaskClient, document: Any) -> None:
+    answer = client.patch(COLLECTION, json=document, headers=HEADERS)
+    assert answer.status_code == 400
+    assert answer.get_json()["reason"] == "bad-batch"
+
+
+# --------------------------------------------------------------------------- real processes
+
+WRITERS = 8
+ROUNDS = 12
+ITEMS = 4
+
+
+@contextlib.contextmanager
+def batch_server(backend: str, folder: Path) -> Iterator[str]:
+    with fresh_database(backend, folder, "flask_etag_batches") as database_url:
+        environment = {"FLASK_SQLALCHEMY_DATABASE_URI": database_url}
+        with gunicorn_server(
+            "examples.products:create_app()",
+            workers=2,
+            threads=4,
+            env=environment,
+            ready_path="/api/products/101",
+            working_dir=folder,
+        ) as url:
+            yield url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_batch_writers_lose_no_update_rfc9110_13_1_1(
+    backend: str, tmp_path: Path
+) -> None:
+    """8 writers, each adding 1 to the stock of 2 of 4 items per batch, retrying on 412;
+    every acknowledged increment is in the final stocks, and none twice."""
+    with batch_server(backend, tmp_path) as url:
+        session = requests.Session()
+        for number in range(ITEMS - 1):
+            session.post(url + COLLECTION, json={"name": f"item {number}", "price": 1, "stock": 0})
+        start = {item["id"]: item["stock"] for item in session.get(url + COLLECTION).json()}
+        acknowledged: Counter[int] = Counter()
+        refused = Counter[str]()
+        lock = threading.Lock()
+
+        def writer(seed: int) -> None:
+            chooser = random.Random(seed)
+            own = requests.Session()
+            for _ in range(ROUNDS):
+                chosen = chooser.sample(sorted(start), 2)
+                for _attempt in range(50):
+                    items = {item["id"]: item for item in own.get(url + COLLECTION).json()}
+                    entries = [
+                        {"id": n, "etag": items[n]["etag"], "stock": items[n]["stock"] + 1}
+                        for n in chosen
+                    ]
+                    answer = own.patch(url + COLLECTION, json=entries, headers=HEADERS)
+                    with lock:
+                        refused[str(answer.status_code)] += answer.status_code != 200
+                    if answer.status_code == 200:
+                        with lock:
+                            acknowledged.update(chosen)
+                        break
+                    assert answer.status_code == 412, answer.text
+
+        threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        final = {item["id"]: item["stock"] for item in session.get(url + COLLECTION).json()}
+    assert sum(acknowledged.values()) == WRITERS * ROUNDS * 2
+    assert refused["412"] > 0, "the writers never raced: the test proves nothing"
+    assert final == {n: start[n] + acknowledged[n] for n in start}
