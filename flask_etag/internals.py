@@ -11,17 +11,6 @@ from types import CodeType
 from typing import Any
 
 
-def statement_cache_key(statement: Any) -> Any:
-    """SQLAlchemy's cache key of a ``select()``: its shape, and its bound values apart.
-
-    A collection's fingerprint needs the SQL of each statement shape, and compiling a
-    statement costs more than the rest of a 304; SQLAlchemy compiles each shape once by this
-    same key, but offers it only as ``_generate_cache_key`` (its compiled-statement cache).
-    None for a construct SQLAlchemy itself will not cache.
-    """
-    return statement._generate_cache_key()
-
-
 def code_of(function: Any) -> CodeType | None:
     """A function's code object (``__code__``), or None for anything else."""
     code = getattr(function, "__code__", None)

@@ -168,7 +168,10 @@ def judge_before_view(
         outcome = evaluate_preconditions(
             exchange.method, preconditions, current, exchange.settings.accept_weakened
         )
-        if outcome is Outcome.NOT_MODIFIED and not _view_date_may_fail(preconditions, current):
+        if outcome is Outcome.NOT_MODIFIED:
+            if _view_date_may_fail(preconditions, current):
+                ranges.ignore_range(exchange.request)  # a 304 or a 412 is due, never a 206
+                return None
             modified = current.last_modified
             return _not_modified_before_view(
                 exchange,

@@ -35,6 +35,14 @@ def ignore_range_unless_if_range_matches(served: Request, current: Validators) -
         del environ["HTTP_IF_RANGE"]
 
 
+def ignore_range(served: Request) -> None:
+    """§13.2.2 step 5: ``Range`` applies only once every precondition has passed.  When a
+    304 waits only on the view's own date (a 412 if that date fails step 2), neither a 206
+    nor a 416 can be the answer, so the view must not see the range."""
+    if served.environ.pop("HTTP_RANGE", None) is not None:
+        _forget_parsed_range(served)
+
+
 def _forget_parsed_range(served: Request) -> None:
     """``Request.range`` is a cached property; deleting it clears the parse (werkzeug's
     documented way), so the view reads the environ as it is now."""

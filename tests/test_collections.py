@@ -8,6 +8,11 @@ no view, and concurrent writers never leave a body travelling with another state
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -201,11 +206,13 @@ def test_bad_page_arguments_are_400(api: FlaskClient, query: str) -> None:
 def test_revalidation_runs_one_small_query_and_no_view_rfc9110_13_2_1(
     api: FlaskClient, example_app: Flask
 ) -> None:
+    """The page's select rides in the counters' query as a CTE nothing refers to: the
+    database's own plan for that one query reads the counters and no product."""
     tag = tag_of(api)
-    statements: list[str] = []
+    statements: list[tuple[str, Any]] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement)
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
 
     with example_app.app_context():
         engine = products.db.engine
@@ -218,10 +225,51 @@ def test_revalidation_runs_one_small_query_and_no_view_rfc9110_13_2_1(
         assert api.get(COLLECTION).status_code == 200
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert len(revalidation) == 1 and "flask_etag_table_versions" in revalidation[0]
-    assert "products" not in revalidation[0].replace("flask_etag_table_versions", "")
+    assert len(revalidation) == 1
+    statement, parameters = revalidation[0]
+    assert statement.startswith("WITH flask_etag_selected AS")
+    assert "FROM products" in statement  # the select is rendered, for the fingerprint ...
+    plan = query_plan(engine, statement, parameters)
+    assert "flask_etag_table_versions" in plan
+    # ... and never run ('products' is the counter's name, a value in PostgreSQL's plan)
+    assert "products" not in plan.replace("'products'", ""), plan
     # A 200: the versions, the view's page and count, the versions again to confirm.
     assert len(statements) == 4
+
+
+def query_plan(engine: sa.Engine, statement: str, parameters: Any) -> str:
+    """The database's plan for ``statement``, as text (SQLite, PostgreSQL or MariaDB)."""
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(explain + statement, parameters).all()
+    return "\n".join(" ".join(map(str, row)) for row in rows)
+
+
+def test_a_revalidation_reuses_the_compiled_select(api: FlaskClient, example_app: Flask) -> None:
+    """No statement is compiled per request: SQLAlchemy's log says each came from its cache
+    ("cached since"), the page's select included, whatever the page asked for."""
+    tags = {page: tag_of(api, f"{COLLECTION}?page={page}&per_page=1") for page in (1, 2)}
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("sqlalchemy.engine.Engine")
+    handler, level = Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        for page in (1, 2, 1):
+            headers = {"If-None-Match": tags[page]}
+            response = api.get(f"{COLLECTION}?page={page}&per_page=1", headers=headers)
+            assert response.status_code == 304
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    compiled = [record.getMessage() for record in records if "generated in" in record.getMessage()]
+    cached = [record.getMessage() for record in records if "cached since" in record.getMessage()]
+    assert (compiled, len(cached)) == ([], 3)
 
 
 def test_last_modified_moves_forward_after_a_delete_rfc9110_8_8_2(
@@ -325,6 +373,93 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
     assert (response.status_code, response.text) == (200, "101\n")
     assert "ETag" not in response.headers
     assert listed.headers["ETag"]  # the same collection, not streamed, is tagged
+
+
+#: Selects that differ in one thing each, some of them in nothing but a flag of the select
+#: (``DISTINCT``) or an operator: each must have a tag of its own.
+SHAPES: dict[str, Callable[[], sa.Select[Any]]] = {
+    "by-id": lambda: sa.select(Product).order_by(Product.id),
+    "by-id-descending": lambda: sa.select(Product).order_by(Product.id.desc()),
+    "by-name": lambda: sa.select(Product).order_by(Product.name),
+    "distinct": lambda: sa.select(Product).distinct().order_by(Product.id),
+    "first-two": lambda: sa.select(Product).order_by(Product.id).limit(2),
+    "first-three": lambda: sa.select(Product).order_by(Product.id).limit(3),
+    "second-page-of-two": lambda: sa.select(Product).order_by(Product.id).limit(2).offset(2),
+    "named-a": lambda: sa.select(Product).where(Product.name == "a").order_by(Product.id),
+    "not-named-a": lambda: sa.select(Product).where(Product.name != "a").order_by(Product.id),
+    "named-b": lambda: sa.select(Product).where(Product.name == "b").order_by(Product.id),
+    "named-1": lambda: sa.select(Product).where(Product.name == "1").order_by(Product.id),
+    "ids-only": lambda: sa.select(Product.id).order_by(Product.id),
+}
+
+
+@pytest.fixture
+def shaped(database: dict[str, Any]) -> FlaskClient:
+    """The example app plus ``/shaped?shape=``, listing each of :data:`SHAPES`."""
+    from flask import jsonify, request
+
+    from flask_etag import etag
+    from flask_etag.sqlalchemy import CollectionGenerator
+
+    app = dispose_after_test(products.create_app({"TESTING": True, **database}))
+
+    def chosen() -> sa.Select[Any]:
+        return SHAPES[request.args["shape"]]()
+
+    @etag(CollectionGenerator(chosen, products.table_versions))
+    def listing() -> Any:
+        return jsonify([str(row) for row in products.db.session.execute(chosen())])
+
+    app.add_url_rule("/shaped", "shaped", listing)
+    return app.test_client()
+
+
+def test_every_shape_and_value_has_its_own_tag_rfc9110_8_8_3(
+    api: FlaskClient, shaped: FlaskClient
+) -> None:
+    """Filters, sorts, pages, operators, flags and values: no two selects share a tag, each
+    keeps its own, and none revalidates another."""
+    tags = {shape: tag_of(shaped, f"/shaped?shape={shape}") for shape in SHAPES}
+    assert len(set(tags.values())) == len(SHAPES), tags
+    assert {shape: tag_of(shaped, f"/shaped?shape={shape}") for shape in SHAPES} == tags
+    names = list(SHAPES)
+    for shape, other in zip(names, names[1:] + names[:1], strict=True):
+        response = shaped.get(f"/shaped?shape={shape}", headers={"If-None-Match": tags[other]})
+        assert response.status_code == 200, (shape, other)
+        current = shaped.get(f"/shaped?shape={shape}", headers={"If-None-Match": tags[shape]})
+        assert current.status_code == 304, shape
+
+
+#: Tags of a few pages of the example on the SQLite file named by argv[1], as JSON.
+_TAGS_ON_A_HOST = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from test_example import load_example
+products = load_example()
+app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+client = app.test_client()
+urls = ["/api/products", "/api/products?page=2&per_page=1", "/api/products?per_page=3"]
+print(json.dumps([client.get(url).headers["ETag"] for url in urls]))
+"""
+
+
+def test_hosts_with_other_hash_seeds_agree_on_every_tag(tmp_path: Any) -> None:
+    """The fingerprint hashes text, never Python's ``hash()``: hosts whose ``PYTHONHASHSEED``
+    differ send the same tag for the same page."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", _TAGS_ON_A_HOST, url, os.path.dirname(__file__)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(answers) == 1, answers
+    (tags,) = answers
+    assert len(set(json.loads(tags))) == 3
 
 
 def _filtered_app(tmp_path: Any, where: Callable[[str], Any]) -> FlaskClient:

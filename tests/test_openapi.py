@@ -1,7 +1,10 @@
 """ETagPlugin: each tagged operation documents its validators, preconditions and answers.
 
 GET/HEAD: If-None-Match and 304 (RFC 9110 §13.1.2, §15.4.5); writes: If-Match and 412
-(§13.1.1, §15.5.13), required with 428 only under require_if_match (RFC 6585 §3).
+(§13.1.1, §15.5.13), required with 428 only under require_if_match (RFC 6585 §3), and the
+tag a JSON body may carry instead with its 400.  Item schemas get their ``etag`` member on
+request, batch routes their entries, results and refusals; what the documents promise is
+checked against what the routes send (RFC 9457 problems included).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import sys
 import types
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,10 @@ from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 from flask.views import MethodView
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
+from support_databases import dispose_after_test
+from test_example import products
 
 from flask_etag import (
     ETag,
@@ -26,12 +33,15 @@ from flask_etag import (
     etag,
     require_if_match,
 )
-from flask_etag.openapi import ETagPlugin
+from flask_etag.openapi import BatchWrites, ETagPlugin, etag_member_schema
 
 _versions = VersionGenerator(lambda product_id: 1)
 _stamps = TimestampGenerator(lambda note_id: datetime(2024, 5, 6, tzinfo=timezone.utc))
 
 PATH_ID = "[{in: path, name: %s, required: true, schema: {type: integer}}]"
+PROBLEM_JSON = "application/problem+json"
+MERGE_PATCH = "application/merge-patch+json"
+_STRING = {"type": "string"}
 
 
 def build_app(**config: Any) -> Flask:
@@ -171,7 +181,7 @@ def test_required_write_documents_if_match_412_and_428(document: dict[str, Any])
     """RFC 6585 §3: If-Match is required, 428 documented; no 304 on a write."""
     patch = operation(document, "/products/{product_id}", "patch")
     assert headers_of(document, patch) == {"if-match": True, "if-none-match": False}
-    assert set(patch["responses"]) == {"200", "412", "428"}
+    assert set(patch["responses"]) == {"200", "400", "412", "428"}
     failed = resolve_in(document, patch["responses"]["412"])
     problem = resolve_in(document, failed["content"]["application/problem+json"]["schema"])
     assert set(problem["properties"]) == {"type", "title", "status", "detail", "reason", "etag"}
@@ -186,7 +196,7 @@ def test_required_write_documents_if_match_412_and_428(document: dict[str, Any])
 def test_delete_has_no_etag_on_its_2xx(document: dict[str, Any]) -> None:
     """A deleted resource has no representation, so no tag (§8.8.3)."""
     delete = operation(document, "/products/{product_id}", "delete")
-    assert set(delete["responses"]) == {"204", "412", "428"}
+    assert set(delete["responses"]) == {"204", "400", "412", "428"}
     assert "headers" not in delete["responses"]["204"]
 
 
@@ -196,7 +206,7 @@ def test_optional_write_keeps_the_documented_header(document: dict[str, Any]) ->
     assert headers_of(document, put) == {"if-match": False, "if-none-match": False}
     mine = [p for p in put["parameters"] if p.get("name") == "if-match"]
     assert mine[0]["description"] == "Mine"
-    assert set(put["responses"]) == {"200", "412"}
+    assert set(put["responses"]) == {"200", "400", "412"}
 
 
 def test_timestamp_method_view_documents_dates(document: dict[str, Any]) -> None:
@@ -279,3 +289,311 @@ def test_the_paths_docs_openapi_md_shows_are_what_its_code_builds() -> None:
     text = page.read_text(encoding="utf-8")
     shown = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert yaml.safe_load(shown)["paths"] == namespace["spec"].to_dict()["paths"]
+
+
+# --- the tag in a write's JSON body (flask_etag.body_preconditions) -------------------------
+
+
+def if_match_of(document: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+    """The operation's ``If-Match`` parameter, resolved."""
+    parameters = [resolve_in(document, parameter) for parameter in op["parameters"]]
+    return next(p for p in parameters if p["in"] == "header" and p["name"].lower() == "if-match")
+
+
+def test_writes_document_the_body_member_and_its_400_rfc9110_13_1_1(
+    document: dict[str, Any],
+) -> None:
+    """ETAG_BODY_MEMBER (``etag``): If-Match says the body may carry the tag instead, and the
+    400 a bad one gets lists its reasons; reads take no body tag."""
+    patch = operation(document, "/products/{product_id}", "patch")
+    if_match = if_match_of(document, patch)
+    assert if_match["required"] is True
+    assert "JSON body's `etag` member" in if_match["description"]
+    assert "If-None-Match: *" in if_match["description"]
+    invalid = resolve_in(document, patch["responses"]["400"])
+    assert "`etag`" in invalid["description"]
+    problem = invalid["content"][PROBLEM_JSON]["schema"]
+    assert problem["properties"]["reason"]["enum"] == ["bad-body-tag", "body-disagrees"]
+    optional = if_match_of(document, operation(document, "/notes/{note_id}", "put"))
+    assert "required" not in optional
+    assert "JSON body's `etag` member" in optional["description"]
+    assert "400" not in operation(document, "/products/{product_id}", "get")["responses"]
+
+
+def test_without_a_body_member_writes_document_the_header_alone() -> None:
+    """ETAG_BODY_MEMBER = None: nothing about bodies, and none of their components."""
+    document = build_spec(build_app(ETAG_BODY_MEMBER=None))
+    patch = operation(document, "/products/{product_id}", "patch")
+    assert set(patch["responses"]) == {"200", "412", "428"}
+    assert "body" not in if_match_of(document, patch)["description"]
+    components = document["components"]
+    assert set(components["responses"]) == {"NotModified", "PreconditionFailed",
+                                             "PreconditionRequired"}  # fmt: skip
+    assert "schemas" not in components  # no batch route, so no BatchResults
+
+
+def test_the_body_member_is_the_apps_own() -> None:
+    document = build_spec(build_app(ETAG_BODY_MEMBER="@odata.etag"))
+    patch = operation(document, "/products/{product_id}", "patch")
+    assert "JSON body's `@odata.etag` member" in if_match_of(document, patch)["description"]
+    assert "`@odata.etag`" in resolve_in(document, patch["responses"]["400"])["description"]
+
+
+def test_two_apps_with_other_body_members_get_components_of_their_own() -> None:
+    """One spec, two apps: each If-Match and 400 reads as its own app answers."""
+    spec = APISpec("x", "1", "3.1.0", plugins=[FlaskPlugin(), ETagPlugin()])
+    for app in (build_app(), build_app(ETAG_BODY_MEMBER=None)):
+        with app.test_request_context():
+            spec.path(view=app.view_functions["product"], app=app)
+    document = spec.to_dict()
+    validate(document)
+    parameters = document["components"]["parameters"]
+    assert "`etag` member" in parameters["IfMatchRequired"]["description"]
+    assert "body" not in parameters["IfMatchRequired.none"]["description"]
+    patch = operation(document, "/products/{product_id}", "patch")  # the second app's
+    assert {"$ref": "#/components/parameters/IfMatchRequired.none"} in patch["parameters"]
+    assert "400" not in patch["responses"]
+
+
+def test_the_documented_400_is_what_a_bad_body_tag_gets_rfc9457() -> None:
+    """The 400's schema describes the problem the route sends, reason and all."""
+    app = build_app()
+    document = build_spec(app)
+    put = operation(document, "/drafts/{product_id}", "put")
+    schema = resolve_in(document, put["responses"]["400"])["content"][PROBLEM_JSON]["schema"]
+    client = app.test_client()
+    for headers, body, reason in [
+        ({}, {"etag": 7}, "bad-body-tag"),
+        ({}, {"etag": "*"}, "bad-body-tag"),
+        ({"If-Match": '"1"'}, {"etag": '"2"'}, "body-disagrees"),
+    ]:
+        answer = client.put("/drafts/1", json=body, headers=headers)
+        assert (answer.status_code, answer.mimetype) == (400, PROBLEM_JSON)
+        problem = answer.get_json()
+        OAS31Validator(schema).validate(problem)
+        assert problem["reason"] == reason
+        assert set(problem) <= set(schema["properties"])
+    assert client.put("/drafts/1", json={"etag": '"1"'}).status_code == 200  # as If-Match
+
+
+def test_inline_json_bodies_of_writes_get_the_member_components_do_not() -> None:
+    """The member joins an operation's own JSON object schema; a shared component, which
+    other operations use too, is left to ``etag_member=``."""
+    app = build_app()
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=app)])
+    spec.components.schema("Draft", {"type": "object", "properties": {"text": _STRING}})
+    inline = {"type": "object", "properties": {"text": _STRING}}
+    put = {
+        "parameters": [{"in": "path", "name": "product_id", "required": True, "schema": _STRING}],
+        "requestBody": {
+            "content": {
+                MERGE_PATCH: {"schema": inline},
+                "application/json": {"schema": "Draft"},
+                "text/plain": {"schema": {"type": "object", "properties": {}}},
+            }
+        },
+        "responses": {"200": {"description": "Replaced"}},
+    }
+    spec.path("/drafts/{product_id}", operations={"put": put}, view=app.view_functions["draft"])
+    document = spec.to_dict()
+    validate(document)
+    content = operation(document, "/drafts/{product_id}", "put")["requestBody"]["content"]
+    assert set(content[MERGE_PATCH]["schema"]["properties"]) == {"text", "etag"}
+    assert content["text/plain"]["schema"]["properties"] == {}
+    assert set(document["components"]["schemas"]["Draft"]["properties"]) == {"text"}
+
+
+# --- each item's own tag in a body (flask_etag.item_etag) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "etag_member", "name", "writable"),
+    [
+        ({}, True, "etag", True),
+        ({"ETAG_BODY_MEMBER": None}, True, "etag", False),
+        ({}, "tag", "tag", False),
+        ({"ETAG_BODY_MEMBER": "tag"}, "tag", "tag", True),
+    ],
+    ids=["body-member", "no-body-member", "other-member", "renamed-body-member"],
+)
+def test_item_schema_gets_its_etag_member_rfc9110_8_8_3(
+    config: dict[str, Any], etag_member: bool | str, name: str, writable: bool
+) -> None:
+    """``etag_member=`` adds the member; readOnly unless a write may send it back."""
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=build_app(**config))])
+    spec.components.schema(
+        "Product", {"type": "object", "properties": {"id": {"type": "integer"}}},
+        etag_member=etag_member,
+    )  # fmt: skip
+    spec.components.schema("Plain", {"type": "object", "properties": {}})
+    document = spec.to_dict()
+    validate(document)
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Product"]["properties"]) == {"id", name}
+    member = schemas["Product"]["properties"][name]
+    assert member == etag_member_schema(writable=writable)
+    assert member.get("readOnly", False) is not writable
+    assert schemas["Plain"]["properties"] == {}
+
+
+def test_etag_member_joins_a_marshmallow_schema() -> None:
+    """After MarshmallowPlugin, the member joins the fields it converted."""
+    import marshmallow
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    class ProductSchema(marshmallow.Schema):
+        id = marshmallow.fields.Integer()
+        name = marshmallow.fields.String()
+
+    plugins = [MarshmallowPlugin(), ETagPlugin(app=build_app())]
+    spec = APISpec("x", "1", "3.0.3", plugins=plugins)
+    spec.components.schema("Product", schema=ProductSchema, etag_member=True)
+    properties = spec.to_dict()["components"]["schemas"]["Product"]["properties"]
+    assert set(properties) == {"id", "name", "etag"}
+
+
+def test_etag_member_needs_the_app() -> None:
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin()])
+    with pytest.raises(ETagConfigurationError, match="app"):
+        spec.components.schema("Product", {"type": "object"}, etag_member=True)
+
+
+# --- batch writes (flask_etag.sqlalchemy.write_batch), on the example -----------------------
+
+
+def example_spec(app: Flask, batch: BatchWrites, version: str = "3.1.0") -> dict[str, Any]:
+    """The example's list, its batch route and its item PATCH, documented."""
+    spec = APISpec("Products", "1.0", version, plugins=[FlaskPlugin(), ETagPlugin(app=app)])
+    fields = {"name": _STRING, "price": {"type": "number"}, "stock": {"type": "integer"}}
+    spec.components.schema(
+        "Product", {"type": "object", "properties": {"id": {"type": "integer"}, **fields}},
+        etag_member=True,
+    )  # fmt: skip
+    spec.components.schema("ProductPatch", {"type": "object", "properties": fields})
+    listed = {"type": "array", "items": "Product"}
+    with app.test_request_context():
+        spec.path(
+            view=products.list_products,
+            operations={"get": {"responses": {"200": {
+                "description": "A page of products",
+                "content": {"application/json": {"schema": listed}},
+            }}}},
+        )  # fmt: skip
+        spec.path(view=products.patch_products, operations={"patch": {}}, etag_batch=batch)
+    document = spec.to_dict()
+    validate(document)
+    return document
+
+
+EITHER = BatchWrites(
+    atomic=None,
+    id_schema={"type": "integer"},
+    changes="ProductPatch",
+    media_types=(MERGE_PATCH, "application/json"),
+)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Flask:
+    """The example app, with products 101 (seeded) and 102."""
+    database = f"sqlite:///{tmp_path / 'products.sqlite3'}"
+    app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database})
+    dispose_after_test(app)
+    app.test_client().post("/api/products", json={"name": "Mouse", "price": 10, "stock": 5})
+    return app
+
+
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_batch_route_documents_its_entries_results_and_refusals_rfc9110_13_1_1(
+    example: Flask, version: str
+) -> None:
+    document = example_spec(example, EITHER, version)
+    patch = operation(document, "/api/products", "patch")
+    for media_type in (MERGE_PATCH, "application/json"):
+        entries = patch["requestBody"]["content"][media_type]["schema"]
+        changes, entry = entries["items"]["allOf"]
+        assert changes == {"$ref": "#/components/schemas/ProductPatch"}
+        assert entry["required"] == ["id", "etag"]
+        assert entry["properties"]["id"]["type"] == "integer"
+    assert patch["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BatchResults"
+    }
+    assert {code: response.get("$ref") for code, response in patch["responses"].items()} == {
+        "200": None,
+        "400": "#/components/responses/BadBatch",
+        "412": "#/components/responses/BatchPreconditionFailed",
+        "428": "#/components/responses/BatchPreconditionRequired",
+    }
+    failed = resolve_in(document, patch["responses"]["412"])
+    problem = failed["content"][PROBLEM_JSON]["schema"]
+    assert {"stale", "missing"} <= set(problem["properties"])
+    assert problem["properties"]["reason"]["enum"] == ["stale", "missing"]
+    assert "headers" not in failed  # a batch has no one current tag
+
+
+def test_per_entry_batches_document_no_whole_batch_refusal() -> None:
+    """``atomic=False``: every entry is answered in the results, never by a 412 or 428."""
+    app = build_app()
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=app)])
+    written = {"200": {"description": "Each entry's result"}}
+    spec.path("/batch", operations={"post": {"responses": written}, "get": {"responses": written}},
+              etag_batch=BatchWrites(atomic=False))  # fmt: skip
+    document = spec.to_dict()
+    validate(document)
+    post = operation(document, "/batch", "post")
+    assert set(post["responses"]) == {"200", "400"}
+    assert post["responses"]["200"]["description"] == "Each entry's result"
+    assert "requestBody" not in operation(document, "/batch", "get")
+    assert set(document["components"]["responses"]) == {"BadBatch"}
+
+
+def test_etag_batch_takes_batch_writes() -> None:
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=build_app())])
+    with pytest.raises(ETagConfigurationError, match="BatchWrites"):
+        spec.path("/batch", operations={"post": {}}, etag_batch={"atomic": True})
+
+
+def test_the_documented_batch_answers_are_what_the_example_sends_rfc9457(
+    example: Flask,
+) -> None:
+    """Listed items, results, and the 400/412/428 problems match the documented schemas."""
+    document = example_spec(example, EITHER)
+    patch = operation(document, "/api/products", "patch")
+
+    def conforms(answer: Any, code: str) -> Any:
+        documented = resolve_in(document, patch["responses"][code])
+        media_type = "application/json" if code == "200" else PROBLEM_JSON
+        assert (str(answer.status_code), answer.mimetype) == (code, media_type)
+        schema = resolve_in(document, documented["content"][media_type]["schema"])
+        body = answer.get_json()
+        OAS31Validator(schema).validate(body)
+        known = schema["items"]["properties"] if code == "200" else schema["properties"]
+        for member in body if code == "200" else [body]:
+            assert set(member) <= set(known)
+        return body
+
+    client = example.test_client()
+    listed = client.get("/api/products").get_json()
+    product = resolve_in(document, {"$ref": "#/components/schemas/Product"})
+    for item in listed:
+        OAS31Validator(product).validate(item)
+        assert set(item) == set(product["properties"])
+    tags = {item["id"]: item["etag"] for item in listed}
+
+    def batch(entries: Any, atomic: bool = True) -> Any:
+        url = "/api/products" if atomic else "/api/products?atomic=false"
+        return client.patch(url, json=entries, headers={"Content-Type": MERGE_PATCH})
+
+    refused = conforms(batch([{"id": 101, "etag": '"old"'}, {"id": 999, "etag": '"x"'}]), "412")
+    assert (refused["stale"], refused["missing"]) == ([{"id": 101, "etag": tags[101]}], [999])
+    assert conforms(batch([{"id": 101, "stock": 1}]), "428")["reason"] == "required"
+    assert conforms(batch({"id": 101}), "400")["reason"] == "bad-batch"
+    written = conforms(
+        batch([{"id": n, "etag": tag, "stock": 2} for n, tag in tags.items()]), "200"
+    )
+    assert [result["status"] for result in written] == [200, 200]
+    mixed = [{"id": 101, "etag": tags[101]}, {"id": 102, "etag": written[1]["etag"], "price": -1},
+             {"id": 999, "etag": '"x"'}, {"id": 102}]  # fmt: skip
+    results = conforms(batch(mixed[:3], atomic=False), "200")
+    assert [result["status"] for result in results] == [412, 422, 404]
+    assert conforms(batch(mixed[3:], atomic=False), "200")[0]["status"] == 428

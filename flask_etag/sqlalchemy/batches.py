@@ -15,6 +15,9 @@ concurrent writer's change is ever overwritten:
 Each result is ``{"id": ..., "status": 200, "etag": <the new tag>}``, or for a refused entry
 its status (``412`` with the current tag, ``404``, ``428`` without a tag, or the status of
 an HTTP error the ``apply`` function raised) and ``detail``.
+
+The route is a plain view, so an OpenAPI document learns it from the app:
+``spec.path(view=..., etag_batch=BatchWrites(...))`` (:class:`flask_etag.openapi.BatchWrites`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ A list endpoint hashed by its body pays for the whole query and render on every 
 the tag is known from one small read instead:
 
 * **what is selected**: a fingerprint of the ``select()``'s SQL and bound parameters, so each
-  filter, sort and page has a tag of its own;
+  filter, sort and page has a tag of its own.  The select travels inside the counters' query
+  as a CTE nothing refers to: SQLAlchemy renders it through its compiled-statement cache
+  (public API: ``Connection.execute``), the database never runs it, and the SQL and
+  parameters handed to the driver are hashed;
 * **the state of the tables it reads**: one counter per table in the
   ``flask_etag_table_versions`` table, raised inside every transaction that inserts, updates
   or deletes a row of it (:class:`TableVersions` listens to the session's flushes).  The
@@ -35,16 +38,18 @@ import sqlalchemy as sa
 from blake3 import blake3
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import visitors
 
 from ..conditions import Validators, utc_seconds
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
-from ..internals import statement_cache_key
 from ..invalidation import committed
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
+#: The name of the unreferenced CTE a collection's select is rendered as (:meth:`read_selecting`).
+SELECTED = "flask_etag_selected"
 
 
 class TableVersions:
@@ -84,21 +89,45 @@ class TableVersions:
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
-        # Through the session's connection (its transaction), as Core: no ORM events to run.
+        result = self._execute(session, self._read_statement(tables))
+        return _versions_in(result.all(), tables)
+
+    def read_selecting(
+        self, session: Session, tables: tuple[str, ...], selected: sa.Select[Any]
+    ) -> tuple[tuple[int, ...], int | None, str]:
+        """:meth:`read`, plus a fingerprint of ``selected``: its SQL and parameters, hashed.
+
+        One query: ``selected`` rides in the counters' select as a CTE that nothing refers
+        to (``add_cte``).  SQLAlchemy renders it through its compiled-statement cache, so a
+        statement shape is compiled once, whatever its values; SQLite, PostgreSQL and
+        MariaDB never evaluate a CTE the query does not read.  The fingerprint hashes the
+        SQL and parameters handed to the driver (``ExecutionContext.statement`` and
+        ``.parameters``): every value and every part of the statement's shape is in them,
+        as text, so every host computes the same one.
+        """
+        result = self._execute(
+            session, self._read_statement(tables).add_cte(selected.cte(SELECTED))
+        )
+        versions, changed = _versions_in(result.all(), tables)
+        executed = result.context
+        return versions, changed, _hash(f"{executed.statement}\n{executed.parameters!r}")
+
+    def _execute(self, session: Session, statement: sa.Select[Any]) -> sa.CursorResult[Any]:
+        """Through the session's connection (its transaction), as Core: no ORM events run."""
         with _naming_a_missing_table():
-            rows = session.connection().execute(self._read_statement(tables)).all()
-        found = {name: (version, changed) for name, version, changed in rows}
-        versions = tuple(found.get(name, (0, None))[0] for name in tables)
-        changes = [changed for _, changed in found.values() if changed is not None]
-        return versions, max(changes) if changes else None
+            return session.connection().execute(statement)
 
     def _read_statement(self, tables: tuple[str, ...]) -> sa.Select[Any]:
-        """The counters' select for ``tables``, built once per tuple of tables."""
+        """The counters' select for ``tables``, built once per tuple of tables.
+
+        One equality per table rather than ``IN``: an ``IN`` list is an expanding parameter,
+        which SQLAlchemy renders into the SQL again on every execution.
+        """
         if tables not in self._read_statements:
             columns = self.table.c
             self._read_statements[tables] = sa.select(
                 columns.name, columns.version, columns.changed_at
-            ).where(columns.name.in_(tables))
+            ).where(sa.or_(*(columns.name == name for name in tables)))
         return self._read_statements[tables]
 
     def _raised_in_place(self, connection: sa.Connection, name: str, moment: int) -> bool:
@@ -194,6 +223,16 @@ def _forget_written(session: Session) -> None:
     session.info.pop(RECORDED, None)
 
 
+def _versions_in(
+    rows: Iterable[Any], tables: tuple[str, ...]
+) -> tuple[tuple[int, ...], int | None]:
+    """The counters' rows as the versions of ``tables``, in order, and the latest change."""
+    found = {name: (version, changed) for name, version, changed in rows}
+    versions = tuple(found.get(name, (0, None))[0] for name in tables)
+    changes = [changed for _, changed in found.values() if changed is not None]
+    return versions, max(changes) if changes else None
+
+
 def _versions_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         TABLE_VERSIONS,
@@ -247,15 +286,14 @@ class CollectionGenerator(_LookupGenerator):
             raise TypeError(f"versions must be a TableVersions, not {versions!r}")
         self.select_rows = select_rows
         self.versions = versions
-        self._fingerprints = _Fingerprints()
         super().__init__(self._current_state, weak=weak)
 
     def _current_state(self, **view_args: Any) -> CollectionState:
         statement = self.select_rows(**view_args)
-        session = self.versions.session
         tables = _tables_read(statement)
-        versions, changed_at = self.versions.read(session, tables)
-        fingerprint = self._fingerprints.of(statement, session)
+        versions, changed_at, fingerprint = self.versions.read_selecting(
+            self.versions.session, tables, statement
+        )
         return CollectionState(fingerprint, tables, versions, changed_at)
 
     names_keys = True
@@ -313,47 +351,13 @@ def _naming_a_missing_table() -> Iterator[None]:
 
 
 def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
-    """The names of the tables a ``select()`` reads, joins and subqueries included."""
+    """The names of the tables a ``select()`` reads, joins, subqueries and CTEs included."""
     names = {
-        table.name
-        for table in sa.sql.util.find_tables(statement, include_joins=True, include_aliases=True)
-        if isinstance(table, sa.Table)
+        element.name for element in visitors.iterate(statement) if isinstance(element, sa.Table)
     }
     if not names:
         raise TypeError(f"the collection's select() reads no table: {statement}")
     return tuple(sorted(names))
-
-
-class _Fingerprints:
-    """Hashes of what a ``select()`` selects: its SQL on this database and its parameters.
-
-    Compiling a statement costs more than the two counter reads together, so the SQL is
-    compiled once per statement *shape*: SQLAlchemy's own cache key, under which its
-    compiled-statement cache promises the same SQL, with the bound values (page, filter)
-    apart.  The values are hashed on every call; statements without a cache key are compiled.
-    """
-
-    #: Shapes kept; a collection has a handful (one per filter or sort), not thousands.
-    LIMIT = 500
-
-    def __init__(self) -> None:
-        self._sql: dict[tuple[Any, str], str] = {}
-
-    def of(self, statement: sa.Select[Any], session: Session) -> str:
-        dialect = session.get_bind().dialect
-        cache_key = statement_cache_key(statement)
-        if cache_key is None:  # a construct SQLAlchemy itself will not cache
-            compiled = statement.compile(dialect=dialect)
-            parameters = sorted((name, repr(value)) for name, value in compiled.params.items())
-            return _hash(f"{compiled}\n{parameters}")
-        shape = (cache_key.key, dialect.name)
-        sql = self._sql.get(shape)
-        if sql is None:
-            if len(self._sql) >= self.LIMIT:
-                self._sql.clear()
-            sql = self._sql[shape] = str(statement.compile(dialect=dialect))
-        values = [repr(parameter.effective_value) for parameter in cache_key.bindparams]
-        return _hash(f"{sql}\n{values}")
 
 
 def _hash(text: str) -> str:
