@@ -101,9 +101,14 @@ class TableVersions:
         to (``add_cte``).  SQLAlchemy renders it through its compiled-statement cache, so a
         statement shape is compiled once, whatever its values; SQLite, PostgreSQL and
         MariaDB never evaluate a CTE the query does not read.  The fingerprint hashes the
-        SQL and parameters handed to the driver (``ExecutionContext.statement`` and
-        ``.parameters``): every value and every part of the statement's shape is in them,
-        as text, so every host computes the same one.
+        SQL and parameters handed to the driver (the result's ``ExecutionContext``: its
+        documented ``statement`` and ``parameters``): every value and every clause of the
+        select is in them, as text, so every host computes the same one.  ORM loader
+        options (``joinedload``...) render nothing in a subquery, so they are not.
+
+        :param session: the session whose transaction the counters are read in.
+        :param tables: the tables ``selected`` reads, sorted.
+        :param selected: the collection's ``select()``.
         """
         result = self._execute(
             session, self._read_statement(tables).add_cte(selected.cte(SELECTED))

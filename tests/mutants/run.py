@@ -296,9 +296,8 @@ MUTANTS = [
     Mutant(
         "view-date-may-fail-ignored",
         "pipeline",
-        "        if outcome is Outcome.NOT_MODIFIED"
-        " and not _view_date_may_fail(preconditions, current):\n",
-        "        if outcome is Outcome.NOT_MODIFIED:\n",
+        "            if _view_date_may_fail(preconditions, current):\n",
+        "            if False:\n",
         "a 304 before the view skips the If-Unmodified-Since that send_file's date fails (step 2)",
         PRECEDENCE_READS,
         "function-GET-app-hook-file and version and earlier and before",
