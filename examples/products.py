@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, request, url_for
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug import Response as BaseResponse
 from werkzeug.exceptions import (
@@ -91,6 +92,7 @@ from flask_etag.sqlalchemy import (
     ModelVersionGenerator,
     PurgeOutbox,
     TableVersions,
+    is_database_outage,
     read_batch,
     write_batch,
 )
@@ -125,6 +127,10 @@ RETRY_AFTER_SECONDS = 2
 #: Engine options ``FLASK_SQLALCHEMY_ENGINE_OPTIONS`` adds to (or overrides, member by member):
 #: ``pool_pre_ping`` tests a pooled connection before each use and replaces a dead one.
 ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+#: How long a booting worker waits for a database that is restarting before it fails to boot
+#: (gunicorn then stops every worker), and how often it tries again meanwhile.
+BOOT_WAIT_SECONDS = 60.0
+BOOT_RETRY_SECONDS = 0.5
 
 JSON_TYPES = frozenset({"application/json"})
 #: RFC 7396 §4 names the media type; plain JSON is accepted too, read as a merge patch.
@@ -237,24 +243,45 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/healthz", view_func=health)
     app.register_error_handler(HTTPException, problem_response)
     with app.app_context():
-        prepare_database()
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", configure_sqlite_connection)
+    prepare_database_when_reachable(app)
     return app
 
 
+def prepare_database_when_reachable(app: Flask) -> None:
+    """:func:`prepare_database`, tried again while the database is out.
+
+    A worker that gunicorn starts or restarts while the database restarts would otherwise fail
+    to boot, and gunicorn answers a worker that cannot boot by stopping them all: one database
+    restart would take the host down for good.  Errors that are no outage fail at once.
+    """
+    deadline = time.monotonic() + BOOT_WAIT_SECONDS
+    while True:
+        try:
+            with app.app_context():
+                prepare_database()
+            return
+        except SQLAlchemyError as error:
+            if not is_database_outage(error) or time.monotonic() > deadline:
+                raise
+            app.logger.warning("The database is unavailable at start-up, waiting: %s", error)
+        time.sleep(BOOT_RETRY_SECONDS)
+
+
 def prepare_database() -> None:
-    """Configure SQLite for concurrency, create the table and seed the article's product.
+    """Create the table and seed the article's product.
 
     Several gunicorn workers run this at the same moment, so each step tolerates another
-    process doing it too.  The engine is disposed at the end: no connection opened here is
-    inherited by a forked worker.
+    process doing it too.  The engine is disposed at the end (and after a failure): no
+    connection opened here is inherited by a forked worker or kept after it died.
     """
-    engine = db.engine
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", configure_sqlite_connection)
-    create_tables()
-    seed_product()
-    db.session.remove()
-    engine.dispose()
+    try:
+        create_tables()
+        seed_product()
+    finally:
+        db.session.remove()
+        db.engine.dispose()
 
 
 def configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

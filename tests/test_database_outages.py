@@ -500,6 +500,58 @@ def test_a_connection_dropped_after_the_answer_is_no_html_500_under_gunicorn_rfc
     assert after.status_code == 200, after.text
 
 
+#: How long the server refuses a booting host's connections, as one starting up does.
+REFUSED_AT_BOOT_SECONDS = 4.0
+
+
+@contextmanager
+def role_refused_until_allowed(schema_url: str, admin: Any) -> Iterator[tuple[str, Any]]:
+    """A URL for a role of its own that may not log in yet, and the function that lets it."""
+    role = f"flask_etag_boot_{secrets.token_hex(4)}"
+    schema = sa.make_url(schema_url).query["options"].removeprefix("-csearch_path=")
+    admin.execute(f'CREATE ROLE "{role}" NOLOGIN')
+    admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
+    try:
+        url = sa.make_url(schema_url).set(username=role)
+        yield (
+            url.render_as_string(hide_password=False),
+            lambda: admin.execute(f'ALTER ROLE "{role}" LOGIN'),
+        )
+    finally:
+        admin.execute(f'DROP OWNED BY "{role}"')
+        admin.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.mark.slow
+def test_a_host_started_while_the_database_refuses_it_comes_up_when_it_returns_rfc9110_15_6_4(
+    admin: Any,
+) -> None:
+    """gunicorn stops every worker when one fails to boot, so a host (re)started during a
+    database restart must wait for the database, not fail: the CI run that found it lost a
+    host whose worker booted while backends were being ended."""
+    with (
+        postgres_schema("outage_boot") as schema_url,
+        role_refused_until_allowed(schema_url, admin) as (url, allow),
+    ):
+        started = time.monotonic()
+        timer = threading.Timer(REFUSED_AT_BOOT_SECONDS, allow)
+        timer.start()
+        try:
+            with gunicorn_server(
+                "examples.products:create_app()",
+                env={"FLASK_SQLALCHEMY_DATABASE_URI": url},
+                ready_path=ITEM,
+            ) as base:
+                ready_after = time.monotonic() - started
+                answer = requests.get(f"{base}{ITEM}", timeout=10)
+        finally:
+            timer.cancel()
+            timer.join()
+    assert ready_after >= REFUSED_AT_BOOT_SECONDS
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == SEEDED
+
+
 @dataclass
 class Tally:
     """What every client saw, counted under one lock."""
