@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +40,18 @@ NOTE_PATH = "/shared/notes/1"
 FIRST = {"id": 1, "text": "first text", "version": 1}
 SECOND = {"id": 1, "text": "second text", "version": 2}
 TIMEOUT = 10.0
+#: The request header whose value nginx logs as the request's id.
+REQUEST_ID = "X-Test-Request"
+
 #: nginx keeps freshness in whole seconds, so ``max-age=1`` lasts up to two; poll this long.
 EXPIRY_WAIT_SECONDS = 6.0
 
-#: One JSON object per request; ``escape=json`` keeps quoted entity-tags parseable.
+#: One JSON object per request; ``escape=json`` keeps quoted entity-tags parseable.  ``request``
+#: is the test's own id for the request: nginx may log a request after its client has moved
+#: on to the next, so counting lines cannot say which line is whose.
 NGINX_LOG_FORMAT = (
-    '{"method":"$request_method","uri":"$request_uri","status":"$status",'
+    '{"request":"$http_x_test_request",'
+    '"method":"$request_method","uri":"$request_uri","status":"$status",'
     '"cache":"$upstream_cache_status","upstream_status":"$upstream_status",'
     '"upstream_bytes":"$upstream_response_length","etag":"$sent_http_etag"}'
 )
@@ -89,6 +96,7 @@ http {{
 class ProxyLogged:
     """One request as nginx saw it: its status and what the cache and the origin did."""
 
+    request: str
     method: str
     uri: str
     status: int
@@ -157,8 +165,23 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def get_note(stack: Stack, **headers: str) -> requests.Response:
-    """A plain client GET through nginx (no client-side cache)."""
-    return requests.get(stack.note_url, headers=headers, timeout=TIMEOUT)
+    """A plain client GET through nginx (no client-side cache), carrying an id of its own."""
+    request_id = uuid.uuid4().hex
+    return requests.get(
+        stack.note_url, headers={**headers, REQUEST_ID: request_id}, timeout=TIMEOUT
+    )
+
+
+def logged(stack: Stack, response: requests.Response) -> ProxyLogged:
+    """nginx's log line of the request ``response`` answers, once nginx has written it."""
+    request_id = response.request.headers[REQUEST_ID]
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        for entry in stack.proxy_requests():
+            if entry.request == request_id:
+                return entry
+        time.sleep(0.05)
+    pytest.fail(f"nginx logged no request {request_id} within 5 s")
 
 
 def logged_count(stack: Stack, count: int) -> list[ProxyLogged]:
@@ -178,9 +201,8 @@ def read_until_not_hit(stack: Stack, expected_body: dict[str, Any]) -> ProxyLogg
     """
     deadline = time.monotonic() + EXPIRY_WAIT_SECONDS
     while time.monotonic() < deadline:
-        seen = len(stack.proxy_requests())
         response = get_note(stack)
-        entry = logged_count(stack, seen + 1)[-1]
+        entry = logged(stack, response)
         if entry.cache != "HIT":
             return entry
         assert (response.status_code, response.json()) == (200, expected_body)
