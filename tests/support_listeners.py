@@ -16,28 +16,41 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 from support_processes import LOOPBACK
 
 
+class Purge(NamedTuple):
+    """One purge a recording cache confirmed: when (``time.monotonic()``), where, and its
+    fields."""
+
+    at: float
+    path: str
+    fields: dict[str, str]
+
+    @property
+    def surrogate_key(self) -> str:
+        return self.fields.get("Surrogate-Key", "")
+
+
 @dataclass
 class Received:
-    """The purges a recording cache confirmed: when (``time.monotonic()``) and which keys."""
+    """The purges a recording cache confirmed, in the order they came."""
 
-    purges: list[tuple[float, str, str]] = field(default_factory=list)
+    purges: list[Purge] = field(default_factory=list)
 
     def surrogate_keys(self) -> list[str]:
-        return [keys for _, _, keys in self.purges]
+        return [purge.surrogate_key for purge in self.purges]
 
     def times_of(self, keys: str) -> list[float]:
-        return [moment for moment, _, sent in self.purges if sent == keys]
+        return [purge.at for purge in self.purges if purge.surrogate_key == keys]
 
 
 class _Recorder(BaseHTTPRequestHandler):
     def do_PURGE(self) -> None:
         received: Received = self.server.received  # type: ignore[attr-defined]
-        received.purges.append((time.monotonic(), self.path, self.headers["Surrogate-Key"] or ""))
+        received.purges.append(Purge(time.monotonic(), self.path, dict(self.headers)))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from support_databases import dispose_after_test
+from support_listeners import Received, recording_cache
 from support_processes import LOOPBACK, free_port
 from test_example import load_example
 
@@ -85,33 +84,13 @@ def purge_failed() -> Iterator[Recorded]:
     yield from recording(etag_purge_failed)
 
 
-class PurgeRecorder(BaseHTTPRequestHandler):
-    """A cache that accepts every ``PURGE`` and records its path and fields."""
-
-    received: list[tuple[str, dict[str, str]]]
-
-    def do_PURGE(self) -> None:
-        self.server.received.append((self.path, dict(self.headers)))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def cache() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
+def cache() -> Iterator[tuple[str, Received]]:
     """A recording cache on loopback: its base URL and what it received."""
-    server = ThreadingHTTPServer((LOOPBACK, 0), PurgeRecorder)
-    server.received = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _RECORDS.append(server.received)  # type: ignore[attr-defined]
-    yield f"http://{LOOPBACK}:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
-    _RECORDS.remove(server.received)  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    with recording_cache() as (base_url, received):
+        _RECORDS.append(received.purges)
+        yield base_url, received
+        _RECORDS.remove(received.purges)
 
 
 @pytest.fixture
@@ -388,41 +367,41 @@ def test_a_write_outside_any_request_is_announced(tmp_path: Path, written: Recor
 
 
 def test_a_write_purges_its_keys_at_every_cache_rfc9111_4_4(
-    tmp_path: Path, cache: tuple[str, list[Any]]
+    tmp_path: Path, cache: tuple[str, Received]
 ) -> None:
     base_url, received = cache
     client = example(tmp_path, ETAG_PURGE_URLS=[base_url, {"url": base_url, "by": "url"}])
     assert patch_stock(client, 8).status_code == 200
-    assert sorted(path for path, _ in received) == ["/", ITEM]
-    [keyed] = [fields for path, fields in received if path == "/"]
-    assert keyed["Surrogate-Key"] == "products/101 products"
+    assert sorted(purge.path for purge in received.purges) == ["/", ITEM]
+    [keyed] = [purge for purge in received.purges if purge.path == "/"]
+    assert keyed.surrogate_key == "products/101 products"
 
 
 def test_a_write_is_purged_again_once_racing_reads_are_over_rfc9111_4_4(
-    tmp_path: Path, cache: tuple[str, list[Any]]
+    tmp_path: Path, cache: tuple[str, Received]
 ) -> None:
     """A read fetched before the commit may reach the cache after the first purge: the
     second one, ``ETAG_PURGE_REPEAT_AFTER`` later, drops what it stored."""
     base_url, received = cache
     client = example(tmp_path, ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0.2)
-    received.clear()  # the seeding's purges, first and repeated
+    received.purges.clear()  # the seeding's purges, first and repeated
     time.sleep(0.5)
-    received.clear()
+    received.purges.clear()
     assert patch_stock(client, 8).status_code == 200
-    assert len(received) == 1  # the client's answer waited for the first purge only
+    assert len(received.purges) == 1  # the client's answer waited for the first purge only
     deadline = time.monotonic() + 5
-    while len(received) < 2 and time.monotonic() < deadline:
+    while len(received.purges) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [fields["Surrogate-Key"] for _, fields in received] == ["products/101 products"] * 2
+    assert received.surrogate_keys() == ["products/101 products"] * 2
 
 
 def test_cache_tag_purges_list_keys_with_commas(
-    tmp_path: Path, cache: tuple[str, list[Any]]
+    tmp_path: Path, cache: tuple[str, Received]
 ) -> None:
     base_url, received = cache
     client = example(tmp_path, ETAG_PURGE_URLS=[base_url], ETAG_SURROGATE_KEY_HEADER="Cache-Tag")
     assert patch_stock(client, 8).status_code == 200
-    assert [fields["Cache-Tag"] for _, fields in received] == ["products/101,products"]
+    assert [purge.fields["Cache-Tag"] for purge in received.purges] == ["products/101,products"]
 
 
 def test_a_cache_that_is_down_never_fails_the_write(
@@ -458,14 +437,14 @@ def test_a_cache_that_never_answers_delays_the_write_by_the_timeout_only(
 
 
 def test_announce_write_purges_what_an_app_names(
-    tmp_path: Path, cache: tuple[str, list[Any]], written: Recorded
+    tmp_path: Path, cache: tuple[str, Received], written: Recorded
 ) -> None:
     base_url, received = cache
     app: Flask = example(tmp_path, ETAG_PURGE_URLS=[base_url]).application
     with app.test_request_context("/reports/7", method="POST"):
         failures = announce_write(["report/7", "reports"], etag='"r7"')
     assert failures == []
-    assert received[0][1]["Surrogate-Key"] == "report/7 reports"
+    assert received.surrogate_keys() == ["report/7 reports"]
     assert written.kwargs[0]["etag"] == '"r7"'
 
 
@@ -496,7 +475,7 @@ def test_bad_cache_settings_fail_at_set_up(
 
 
 def test_the_example_reads_purge_urls_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: tuple[str, list[Any]]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: tuple[str, Received]
 ) -> None:
     """``FLASK_ETAG_PURGE_URLS`` (JSON) turns on purges and lets shared caches keep reads."""
     base_url, received = cache
@@ -505,7 +484,7 @@ def test_the_example_reads_purge_urls_from_the_environment(
     response = client.get(ITEM)
     assert response.headers["Cache-Control"] == products.SHARED_CACHE_CONTROL
     assert patch_stock(client, 11).status_code == 200
-    assert len(received) == 1
+    assert len(received.purges) == 1
 
 
 def test_without_purges_the_example_keeps_every_cache_revalidating(tmp_path: Path) -> None:
