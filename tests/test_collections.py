@@ -522,3 +522,46 @@ def test_one_shape_with_other_values_has_other_tags_rfc9110_8_8_3(
     assert client.get("/named?name=a").headers["ETag"] == first.headers["ETag"]
     revalidated = client.get("/named?name=b", headers={"If-None-Match": first.headers["ETag"]})
     assert revalidated.status_code == 200
+
+
+def test_surrogate_keys_reuse_the_lookups_tables_rfc9111_4_4(tmp_path: Any) -> None:
+    """The keys a read names come from the tables its lookup already read: the page's select
+    is built once for the lookup and once by the view, never a third time for the keys."""
+    from flask import jsonify
+
+    from flask_etag import etag
+    from flask_etag.sqlalchemy import CollectionGenerator
+
+    app = dispose_after_test(
+        products.create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+                "ETAG_SURROGATE_KEYS": True,
+            }
+        )
+    )
+    built: list[str] = []
+
+    def every_product() -> sa.Select[Any]:
+        built.append("select")
+        return sa.select(Product).order_by(Product.id)
+
+    @etag(CollectionGenerator(every_product, products.table_versions))
+    def listing() -> Any:
+        return jsonify([product.id for product in products.db.session.scalars(every_product())])
+
+    app.add_url_rule("/listing", "listing", listing)
+    client = app.test_client()
+    listed = client.get("/listing")
+    assert (listed.status_code, listed.headers["Surrogate-Key"], len(built)) == (
+        200,
+        "products",
+        2,
+    )
+    revalidated = client.get("/listing", headers={"If-None-Match": listed.headers["ETag"]})
+    assert (revalidated.status_code, revalidated.headers["Surrogate-Key"], len(built)) == (
+        304,
+        "products",
+        3,
+    )

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from blake3 import blake3
+from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import visitors
@@ -253,6 +254,10 @@ def _microseconds_now() -> int:
     return time.time_ns() // 1000
 
 
+#: Where a request keeps the state its collection lookup read: ``(generator, state)``.
+_LOOKED_UP = "_flask_etag_collection"
+
+
 class CollectionState(NamedTuple):
     """What a collection's tag is made of, as looked up before the view."""
 
@@ -299,12 +304,21 @@ class CollectionGenerator(_LookupGenerator):
         versions, changed_at, fingerprint = self.versions.read_selecting(
             self.versions.session, tables, statement
         )
-        return CollectionState(fingerprint, tables, versions, changed_at)
+        state = CollectionState(fingerprint, tables, versions, changed_at)
+        setattr(g, _LOOKED_UP, (self, state))  # its tables name this request's keys
+        return state
 
     names_keys = True
 
     def surrogate_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
-        """One key per table the select reads, ``products``: purged by every write to it."""
+        """One key per table the select reads, ``products``: purged by every write to it.
+
+        The tables of this request's own lookup, when it ran: the select is not built and
+        walked a second time (a tenth of a collection 304's cost).
+        """
+        looked_up = g.get(_LOOKED_UP) if has_app_context() else None
+        if looked_up is not None and looked_up[0] is self:
+            return tuple(map(encoded, looked_up[1].tables))
         return tuple(map(encoded, _tables_read(self.select_rows(**view_args))))
 
     def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:

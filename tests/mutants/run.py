@@ -523,6 +523,15 @@ MUTANTS = [
         "sqlite and deleting and last and row",
     ),
     Mutant(
+        "collection-keys-rebuilt",
+        "sqlalchemy/collections",
+        "        if looked_up is not None and looked_up[0] is self:\n",
+        "        if looked_up is not None and looked_up[0] is None:\n",
+        "a read's surrogate keys build and walk the page's select again, a tenth of a 304",
+        "tests/test_collections.py",
+        "surrogate_keys_reuse",
+    ),
+    Mutant(
         "collection-not-rechecked",
         "sqlalchemy/collections",
         "        return now == (checked.versions, checked.changed_at)\n",
