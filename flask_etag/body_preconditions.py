@@ -5,8 +5,12 @@ carry the tag in the resource's body instead.  A write to a decorated route whos
 has the member ``ETAG_BODY_MEMBER`` (``"etag"``) and no ``If-Match`` is judged as if it had
 sent ``If-Match`` with that value, so the 412 and 428 rules hold for either.  The member is
 taken out of the parsed body (``request.get_json()`` returns it without), so it is never
-written to the resource.  A member that is not one entity tag, or that names another tag
-than the ``If-Match`` beside it, is a 400 problem saying so (RFC 9110 §15.5.1).
+written to the resource.  A member that is not one entity tag, that names another tag
+than the ``If-Match`` beside it, or that is sent beside ``If-None-Match: *`` (which asks that
+no state exist, where the member names one), is a 400 problem saying so (RFC 9110 §15.5.1).
+
+Only a body sent as JSON (``request.is_json``) is read, and only ``get_json()`` returns it
+without the member: the bytes received (``request.data``) are left as they came.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from .conditions import PRECONDITIONS_KEY, Preconditions
 from .exceptions import ETagBodyPreconditionInvalid
 from .exchange import Exchange, refuse
 from .reasons import BODY_DISAGREES
-from .tags import parse_entity_tag_list
+from .tags import is_one_entity_tag, parse_entity_tag_list
+
+#: The 400 for a member sent beside ``If-None-Match: *``: a client that copied an item's
+#: document (tag included) to create another would otherwise get a 412 asking for the
+#: ``If-None-Match: *`` it sent.
+_CREATE_ONLY_DISAGREES = (
+    'The body\'s etag member names a state of the resource, and "If-None-Match: *" asks that '
+    "it have none (create only if absent): send one of them. To create, leave the member out."
+)
 
 
 def read_body_precondition(exchange: Exchange) -> Exchange:
@@ -31,13 +43,15 @@ def read_body_precondition(exchange: Exchange) -> Exchange:
     if not isinstance(document, dict) or member not in document:
         return exchange
     tag = document.pop(member)
-    if not _is_one_entity_tag(tag):
+    if not is_one_entity_tag(tag):
         refuse(ETagBodyPreconditionInvalid())
     preconditions = exchange.preconditions or Preconditions()
     if preconditions.if_match is not None:
         if not _lists(preconditions.if_match, tag):
             refuse(ETagBodyPreconditionInvalid(reason=BODY_DISAGREES))
         return exchange
+    if _asks_for_absence(preconditions):
+        refuse(ETagBodyPreconditionInvalid(_CREATE_ONLY_DISAGREES, reason=BODY_DISAGREES))
     judged = preconditions._replace(if_match=tag)
     exchange.request.environ[PRECONDITIONS_KEY] = judged
     return exchange._replace(preconditions=judged)
@@ -52,11 +66,10 @@ def _json_document(served: Request) -> Any:
         return None
 
 
-def _is_one_entity_tag(value: object) -> bool:
-    if not isinstance(value, str) or value.strip(" \t") == "*":
-        return False
-    tags = parse_entity_tag_list(value)
-    return len(tags.as_set(include_weak=True)) == 1 and "," not in value
+def _asks_for_absence(preconditions: Preconditions) -> bool:
+    """``If-None-Match: *``: create only if no representation exists (RFC 9110 §13.1.2)."""
+    if_none_match = preconditions.if_none_match
+    return if_none_match is not None and if_none_match.strip(" \t") == "*"
 
 
 def _lists(if_match: str, tag: str) -> bool:

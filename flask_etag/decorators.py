@@ -141,12 +141,20 @@ def _check_cache_control(cache_control: object) -> None:
     check_header_value("cache_control", cache_control)
 
 
+def _judged_before_view(generator: TagGenerator) -> bool:
+    """Whether a request's preconditions can be decided before the view runs: a version or
+    timestamp route, or a body-hash route whose writes are judged by ``current=``."""
+    if isinstance(generator, HashGenerator):
+        return generator.current is not None
+    return isinstance(generator, _LookupGenerator)
+
+
 def _conditional(view: F, spec: RouteSpec) -> F:
     """Wrap ``view`` so its requests go through RFC 9110 §13.2.2 evaluation."""
     if not callable(view) or isinstance(view, type):
         raise _not_a_view_error(view)
     is_async = inspect.iscoroutinefunction(view)
-    check_wrapped_view(view, isinstance(spec.generator, _LookupGenerator))
+    check_wrapped_view(view, _judged_before_view(spec.generator))
     # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
     order_unchecked = not inspect.ismethod(view)
 

@@ -101,8 +101,10 @@ def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> N
     """At decoration: refuse what ``@etag`` would wrap that belongs above it (or nowhere).
 
     :param decided_before_view: a version or timestamp route, whose 304 and 412 are answered
-        before the view and the decorators under ``@etag`` run (RFC 9110 §13.2.1 lets a server
-        evaluate preconditions first; that is what makes an access check under it too late).
+        before the view and the decorators under ``@etag`` run, or a body-hash route whose
+        writes are judged by ``HashGenerator(current=...)`` before the view (RFC 9110 §13.2.1
+        lets a server evaluate preconditions first; that is what makes an access check under
+        it too late).
     """
     wrapped = list(wrapper_chain(view))
     conflicting = _found(wrapped, CONFLICTING)
@@ -111,9 +113,9 @@ def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> N
     checks = _found(wrapped, ACCESS_CHECKS) if decided_before_view else []
     if checks:
         raise ETagConfigurationError(
-            f"{_labels(checks)} is under @etag on the view {_name(view)}: this version or "
-            "timestamp route answers 304 and 412 before the view and the decorators under "
-            "@etag run, so an unauthorised client would learn whether its tag is current. "
+            f"{_labels(checks)} is under @etag on the view {_name(view)}: this route answers "
+            "412 (and on a version or timestamp route 304) before the view and the decorators "
+            "under @etag run, so an unauthorised client would learn whether its tag is current. "
             "Put the access check above @etag: @app.get (or @blp.route), the access check, "
             "@etag, the view."
         )

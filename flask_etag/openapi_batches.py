@@ -155,8 +155,9 @@ _BATCH_PRECONDITION_REQUIRED = (
     "item was read at (RFC 6585 §3). Nothing was written."
 )
 _BAD_BATCH_DESCRIPTION = (
-    "Bad Request: the body is not a JSON array of entries, each an object naming its item "
-    "once. Nothing was written."
+    "Bad Request: the body is not a JSON array of entries within the limit (1,000 by default), "
+    "each an object naming its item once by an id of the key's type, with a tag that is one "
+    "entity tag (or null). Nothing was written."
 )
 
 

@@ -20,6 +20,8 @@ _SAFE_OPAQUE = re.compile(rf"{_ETAGC}{{1,128}}")
 #: A whole ``If-Match`` list (§13.1.1, §5.6.1): members ``[W/]"etagc*"``, empty ones allowed.
 _MEMBER = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
 _ENTITY_TAG_LIST = re.compile(rf"[ \t,]*(?:{_MEMBER}(?:[ \t]*,[ \t,]*{_MEMBER})*)?[ \t,]*")
+#: One entity tag, as an ``ETag`` field sends it, with optional whitespace around.
+_ONE_ENTITY_TAG = re.compile(rf"[ \t]*{_MEMBER}[ \t]*")
 
 
 def _werkzeug_parser() -> Callable[[str], ETags]:
@@ -84,6 +86,12 @@ def parse_entity_tag_list(value: str) -> ETags:
     strong = [tag for tag in parsed.as_set() if tag]
     weak = [tag for tag in parsed.as_set(include_weak=True) if tag and tag not in strong]
     return ETags(strong, weak)
+
+
+def is_one_entity_tag(value: object) -> bool:
+    """Whether ``value`` is one entity tag as an ``ETag`` field sends it (RFC 9110 §8.8.3),
+    weak or strong, commas inside its quotes included; never ``*``, which names no tag."""
+    return isinstance(value, str) and _ONE_ENTITY_TAG.fullmatch(value) is not None
 
 
 def tags_in_order(value: str) -> list[str]:

@@ -697,10 +697,11 @@ def test_login_required_above_etag_answers_401_before_any_tag_rfc9110_13_2_1() -
     [
         etag(VersionGenerator(lambda item_id: 1)),
         require_if_match(VersionGenerator(lambda item_id: 1)),
+        etag(HashGenerator(current=lambda item_id: {})),
     ],
-    ids=["etag", "require_if_match"],
+    ids=["etag", "require_if_match", "body-hash-judged-by-current"],
 )
-def test_login_required_under_a_version_route_fails_at_decoration(
+def test_login_required_under_a_route_judged_before_its_view_fails_at_decoration(
     check: Callable[..., Any], decorator: Callable[..., Any]
 ) -> None:
     with pytest.raises(ETagConfigurationError, match=rf"@{check.__name__} is under @etag"):

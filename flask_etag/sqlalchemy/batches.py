@@ -16,6 +16,12 @@ Each result is ``{"id": ..., "status": 200, "etag": <the new tag>}``, or for a r
 its status (``412`` with the current tag, ``404``, ``428`` without a tag, or the status of
 an HTTP error the ``apply`` function raised) and ``detail``.
 
+A batch with an entry that cannot be judged is refused whole with a 400 before any query,
+in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
+key's type (an ``int`` key takes JSON integers only), an item named twice, or a tag that is
+not one entity tag (``*`` included: an entry names the tag it was read at).  An integer id
+beyond what the key column holds names no item (404, or ``missing``).
+
 The route is a plain view, so an OpenAPI document learns it from the app:
 ``spec.path(view=..., etag_batch=BatchWrites(...))`` (:class:`flask_etag.openapi.BatchWrites`).
 """
@@ -38,7 +44,21 @@ from ..exchange import refuse
 from ..item_tags import item_validators
 from ..reasons import MISSING, STALE
 from ..settings import current_settings
+from ..tags import is_one_entity_tag
 from .items import ModelVersionGenerator
+
+#: The most entries :func:`read_batch` takes: a longer batch is a 400, to be sent in parts.
+#: One transaction holds every row of an all-or-nothing batch, and a client that sends
+#: more is better told at once than left to a long lock or the database's limit on a
+#: query's parameters (65,535 for PostgreSQL).
+MAX_BATCH_ENTRIES = 1000
+
+#: Identities per ``IN (...)`` query when rows are loaded, well below every database's
+#: limit on a query's parameters.
+_LOAD_CHUNK = 500
+
+#: What an entry's id must be, by the Python type of the items' key (None: another type).
+_KINDS: dict[type | None, str] = {int: "an integer", str: "a string", None: "a string or number"}
 
 #: The detail of a batch some of whose entries are stale or missing.
 _BATCH_REFUSED = (
@@ -71,17 +91,25 @@ class ETagBatchPreconditionFailed(ETagPreconditionFailed):
         return json.dumps(problem | {"stale": self.stale, "missing": self.missing})
 
 
-def read_batch(document: object, *, id_member: str = "id") -> list[BatchEntry]:
+def read_batch(
+    document: object, *, id_member: str = "id", max_entries: int = MAX_BATCH_ENTRIES
+) -> list[BatchEntry]:
     """The entries of a JSON batch: an array of objects, each with ``id_member`` and the tag
     member (``ETAG_BODY_MEMBER``, ``"etag"``); the other members are the entry's changes.
 
-    A document of another shape is a 400 problem.
+    A document of another shape, or of more than ``max_entries`` entries, is a 400 problem.
+    A tag member that is ``null`` is no tag (the entry is a 428).
     """
     tag_member = current_settings().body_member or "etag"
     if not isinstance(document, list) or not all(
         isinstance(entry, dict) and id_member in entry for entry in document
     ):
         raise _BadBatch(f"A batch is a JSON array of objects, each with an {id_member!r} member.")
+    if len(document) > max_entries:
+        raise _BadBatch(
+            f"A batch holds at most {max_entries} entries, not {len(document)}: send the "
+            "others in another batch."
+        )
     identities = [entry[id_member] for entry in document]
     if len(set(map(repr, identities))) != len(identities):
         raise _BadBatch("A batch names each item once.")
@@ -112,7 +140,11 @@ def write_batch(
     :param atomic: all or nothing (412 listing every stale and missing entry), or each
         entry on its own.
     :returns: one result per entry, in order; commits the session.
+
+    An entry that cannot be judged (an id not of the key's type, a tag that is not one
+    entity tag) refuses the whole batch with a 400 before any query, in either mode.
     """
+    _refuse_unjudgeable(generator, entries)
     if atomic:
         return _write_all_or_nothing(generator, item_view, entries, apply)
     return [_write_one(generator, item_view, entry, apply) for entry in entries]
@@ -181,19 +213,87 @@ def _judged_and_written(
     return _written(generator, item_view, entry, rows)
 
 
+def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
+    """400, before any query, for a batch with an entry that cannot be judged: an id not of
+    the key's type, or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
+    key_type = _key_type(generator)
+    for entry in entries:
+        if not _is_identity(entry.identity, key_type):
+            kind = _KINDS[key_type]
+            raise _BadBatch(f"Each entry's id is {kind}, not {_shown(entry.identity)}.")
+        if entry.etag is not None and not is_one_entity_tag(entry.etag):
+            raise _BadBatch(
+                f"Entry {_shown(entry.identity)}: its tag must be one entity tag, as the ETag "
+                'field sends it (quotes included, such as "\\"7f3a\\""), not '
+                f"{_shown(entry.etag)}."
+            )
+
+
+def _shown(value: object) -> str:
+    """A value of the client's, as JSON, cut short: a detail never echoes a whole body."""
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _key_type(generator: ModelVersionGenerator) -> type | None:
+    """``int`` or ``str``: the Python type of the items' key; None for another or unknown."""
+    try:
+        python_type = sa.inspect(generator.model).primary_key[0].type.python_type
+    except NotImplementedError:
+        return None
+    return python_type if python_type in (int, str) else None
+
+
+def _is_identity(identity: object, key_type: type | None) -> bool:
+    if isinstance(identity, bool):  # a JSON true is no key, though Python counts it an int
+        return False
+    if key_type is not None:
+        return isinstance(identity, key_type)
+    return identity is not None and not isinstance(identity, (dict, list))
+
+
 def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> dict[Any, Any]:
-    """The entries' rows in one query (current versions: none kept from before), by key."""
+    """The entries' rows (current versions: none kept from before), by key.
+
+    An integer id beyond what the key column holds names no row, and is not sent: the
+    database would refuse the whole query (PostgreSQL's "out of range", SQLite's 64 bits).
+    """
+    column = sa.inspect(generator.model).primary_key[0]
+    bits = _integer_bits(column.type, generator.session.get_bind().dialect.name)
+    identities = [entry.identity for entry in entries]
+    if bits is not None:
+        limit = 2 ** (bits - 1)
+        identities = [identity for identity in identities if -limit <= identity < limit]
+    return _select(generator, identities)
+
+
+def _integer_bits(column_type: sa.types.TypeEngine[Any], dialect: str) -> int | None:
+    """The bits of a signed integer key column, by its type and the database; None for a key
+    that is no integer."""
+    if isinstance(column_type, sa.BigInteger):
+        return 64
+    if isinstance(column_type, sa.SmallInteger):
+        return 16
+    if isinstance(column_type, sa.Integer):
+        return 64 if dialect == "sqlite" else 32
+    return None
+
+
+def _select(generator: ModelVersionGenerator, identities: Sequence[Any]) -> dict[Any, Any]:
+    """The rows of ``identities``, a query per :data:`_LOAD_CHUNK` of them, by key."""
     mapper = sa.inspect(generator.model)
     key_column = mapper.primary_key[0]
-    identities = [entry.identity for entry in entries]
-    statement = (
-        sa.select(generator.model)
-        .where(key_column.in_(identities))
-        .execution_options(populate_existing=True)
-    )
-    found = generator.session.scalars(statement).all()
     key_attribute = mapper.get_property_by_column(key_column).key
-    return {_key(getattr(row, key_attribute)): row for row in found}
+    rows: dict[Any, Any] = {}
+    for start in range(0, len(identities), _LOAD_CHUNK):
+        statement = (
+            sa.select(generator.model)
+            .where(key_column.in_(identities[start : start + _LOAD_CHUNK]))
+            .execution_options(populate_existing=True)
+        )
+        for row in generator.session.scalars(statement):
+            rows[_key(getattr(row, key_attribute))] = row
+    return rows
 
 
 def _refuse_unless_current(
