@@ -19,7 +19,7 @@ from .exceptions import (
 from .extension import ETag
 from .generators import HashGenerator, TagGenerator, TimestampGenerator, VersionGenerator
 from .invalidation import announce_write
-from .item_tags import item_etag
+from .item_tags import item_etag, item_tagger
 from .purging import purge_statistics
 from .signals import (
     etag_not_modified,
@@ -58,6 +58,7 @@ __all__ = [
     "etag_written",
     "evaluate_preconditions",
     "item_etag",
+    "item_tagger",
     "purge_statistics",
     "require_if_match",
     "set_response_version",

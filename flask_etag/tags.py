@@ -135,6 +135,9 @@ def variant_opaque_tag(
 
     :param key: a secret key (:func:`flask_etag.folding.fold_key`) where a value is secret
         (a credential, a scope): the hash then reveals nothing and cannot be checked offline.
+
+    The suffix never depends on ``state``: :func:`flask_etag.item_tagger` folds it once per
+    list and appends it to every item's state.
     """
     text = "\n".join("\x00" if value is None else value for value in negotiated)
     data = text.encode("utf-8", "surrogatepass")

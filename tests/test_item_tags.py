@@ -7,6 +7,7 @@ carries the member instead of ``If-Match`` is judged as if it had sent it.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,9 +22,11 @@ from flask_etag import (
     ETag,
     ETagConfigurationError,
     HashGenerator,
+    TimestampGenerator,
     VersionGenerator,
     etag,
     item_etag,
+    item_tagger,
     require_if_match,
 )
 
@@ -137,19 +140,28 @@ def test_a_method_views_endpoint_names_its_get() -> None:
     assert app.test_client().get("/tag").text == app.test_client().get("/notes/1").headers["ETag"]
 
 
+#: The two ways to tag: one call per item, or a tagger prepared once per request.
+TAGGINGS = [
+    pytest.param(lambda view, value: item_etag(view, value), id="item_etag"),
+    pytest.param(lambda view, value: item_tagger(view)(value), id="item_tagger"),
+]
+
+
+@pytest.mark.parametrize("tag", TAGGINGS)
 @pytest.mark.parametrize(
     "view",
     [pytest.param("nowhere", id="unknown endpoint"), pytest.param("plain", id="undecorated")],
 )
-def test_item_etag_names_a_view_that_has_no_tag(view: str) -> None:
+def test_item_etag_names_a_view_that_has_no_tag(view: str, tag: Any) -> None:
     app = Flask(__name__)
     ETag(app)
     app.add_url_rule("/plain", "plain", lambda: "plain")
     with app.test_request_context(), pytest.raises(ETagConfigurationError, match="@etag"):
-        item_etag(view, 1)
+        tag(view, 1)
 
 
-def test_item_etag_refuses_a_body_hash_route() -> None:
+@pytest.mark.parametrize("tag", TAGGINGS)
+def test_item_etag_refuses_a_body_hash_route(tag: Any) -> None:
     app = Flask(__name__)
     ETag(app)
 
@@ -159,20 +171,145 @@ def test_item_etag_refuses_a_body_hash_route() -> None:
         return "body"
 
     with app.test_request_context(), pytest.raises(ETagConfigurationError, match="body hash"):
-        item_etag(hashed, 1)
+        tag(hashed, 1)
 
 
-def test_item_etag_needs_the_request_it_renders() -> None:
+@pytest.mark.parametrize("tag", TAGGINGS)
+def test_item_etag_needs_the_request_it_renders(tag: Any) -> None:
     app = Flask(__name__)
     ETag(app)
     with app.app_context(), pytest.raises(RuntimeError, match="inside the request"):
-        item_etag("note", 1)
+        tag("note", 1)
 
 
-def test_no_state_no_tag() -> None:
+@pytest.mark.parametrize("tag", TAGGINGS)
+def test_no_state_no_tag(tag: Any) -> None:
     client = notes_app()
     with client.application.test_request_context():
-        assert item_etag("note", None) is None
+        assert tag("note", None) is None
+
+
+# --------------------------------------------------------------------------- item_tagger
+
+STAMPS = {1: datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=timezone.utc), 2: datetime(2026, 5, 9)}
+
+
+def by_user() -> str | None:
+    """The scope of an app that names its user in a header (a stand-in for its login)."""
+    return request.headers.get("X-User")
+
+
+#: (app config, the item route's @etag options, its generator's options, whether two readers
+#: get two tags), one row per way a route folds or marks its tag (RFC 9110 §8.8.3, §8.8.1).
+FOLDINGS = [
+    pytest.param({}, {}, {}, False, id="plain"),
+    pytest.param({"ETAG_SCOPE": by_user}, {}, {}, True, id="ETAG_SCOPE"),
+    pytest.param({}, {"scope": by_user}, {}, True, id="route scope"),
+    pytest.param(
+        {"ETAG_SCOPE": lambda: "everyone"}, {"scope": by_user}, {}, True, id="route scope wins"
+    ),
+    pytest.param({"ETAG_SCOPE": by_user}, {"scope": None}, {}, False, id="route unscoped"),
+    pytest.param({"ETAG_RELEASE": "2026.12"}, {}, {}, False, id="release"),
+    pytest.param({"ETAG_WEAK": True}, {}, {"weak": None}, False, id="ETAG_WEAK"),
+    pytest.param({}, {}, {"weak": True}, False, id="weak generator"),
+    pytest.param({"ETAG_WEAK": True}, {}, {"weak": False}, False, id="strong over ETAG_WEAK"),
+    pytest.param({}, {"vary": ("Accept-Language",)}, {}, True, id="vary"),
+    pytest.param({}, {"vary": ("Authorization",)}, {}, True, id="vary credential"),
+    pytest.param(
+        {"ETAG_SCOPE": by_user, "ETAG_RELEASE": "r7"},
+        {"vary": ("Accept-Language",)},
+        {"weak": True},
+        True,
+        id="every fold, weak",
+    ),
+]
+
+READERS = [
+    {"X-User": "ann", "Accept-Language": "fr", "Authorization": "Bearer ann"},
+    {"X-User": "bob", "Accept-Language": "de", "Authorization": "Bearer bob"},
+]
+
+
+def tagging_app(
+    generator: str, config: dict[str, Any], route: dict[str, Any], made: dict[str, Any]
+) -> FlaskClient:
+    """An item route tagged as ``route`` and ``made`` say; ``GET /listed`` gives each item's
+    tag by :func:`item_etag` and by :func:`item_tagger`."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="s3cret", **config)
+    ETag(app)
+    states: dict[int, Any] = dict(NOTES) if generator == "version" else dict(STAMPS)
+    kind = VersionGenerator if generator == "version" else TimestampGenerator
+    by_state = kind(lambda number: states.get(number), **made)
+
+    @app.get("/notes/<int:number>")
+    @etag(by_state, **route)
+    def note(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    @app.get("/listed")
+    def listed() -> Any:
+        tag = item_tagger(note)
+        return jsonify(
+            [
+                {"number": n, "item_etag": item_etag(note, state), "tagger": tag(state)}
+                for n, state in states.items()
+            ]
+        )
+
+    return app.test_client()
+
+
+@pytest.mark.parametrize("generator", ["version", "timestamp"])
+@pytest.mark.parametrize(("config", "route", "made", "per_reader"), FOLDINGS)
+def test_a_tagger_gives_what_item_etag_and_the_item_get_give_rfc9110_8_8_3(
+    generator: str,
+    config: dict[str, Any],
+    route: dict[str, Any],
+    made: dict[str, Any],
+    per_reader: bool,
+) -> None:
+    """For every reader and item, the tagger's tag, item_etag's and the item's own ``ETag``
+    are one value; two readers get two tags exactly where the route folds the reader in."""
+    client = tagging_app(generator, config, route, made)
+    firsts = []
+    for reader in READERS:
+        listed = client.get("/listed", headers=reader).get_json()
+        for entry in listed:
+            own = client.get(f"/notes/{entry['number']}", headers=reader).headers["ETag"]
+            assert entry["tagger"] == entry["item_etag"] == own
+        firsts.append(listed[0]["tagger"])
+    assert (firsts[0] != firsts[1]) == per_reader
+
+
+def test_a_tagger_is_refused_in_another_request_rfc9110_8_8_3() -> None:
+    """A tagger folds the scope of the request it was made in: kept for a later request, it
+    would give bob ann's tags (a strong tag names one user's representation)."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="s3cret", ETAG_SCOPE=lambda: request.headers.get("X-User"))
+    app.testing = True  # the error reaches the test rather than a 500 page
+    ETag(app)
+    kept: dict[str, Any] = {}
+
+    @app.get("/notes/<int:number>")
+    @etag(VersionGenerator(lambda number: NOTES.get(number)))
+    def note(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    @app.get("/first")
+    def first() -> str:
+        kept["tag"] = item_tagger(note)
+        return kept["tag"](NOTES[1]) or ""
+
+    @app.get("/later")
+    def later() -> str:
+        return kept["tag"](NOTES[1]) or ""
+
+    client = app.test_client()
+    ann = client.get("/first", headers={"X-User": "ann"})
+    assert ann.text == client.get("/notes/1", headers={"X-User": "ann"}).headers["ETag"]
+    with pytest.raises(RuntimeError, match="request it was made in"):
+        client.get("/later", headers={"X-User": "bob"})
 
 
 # --------------------------------------------------------------------------- body preconditions
