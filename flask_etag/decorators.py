@@ -153,6 +153,12 @@ def _conditional(view: F, spec: RouteSpec) -> F:
     """Wrap ``view`` so its requests go through RFC 9110 §13.2.2 evaluation."""
     if not callable(view) or isinstance(view, type):
         raise _not_a_view_error(view)
+    if _is_a_method_in_a_class_body(view):
+        raise TypeError(
+            f"@etag decorates the method {view.__qualname__}, which its class calls with "
+            "`self` where flask_etag expects URL arguments by keyword. On a MethodView, list "
+            "the decorator in its `decorators` attribute instead of decorating a method."
+        )
     is_async = inspect.iscoroutinefunction(view)
     check_wrapped_view(view, _judged_before_view(spec.generator))
     # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
@@ -172,6 +178,17 @@ def _conditional(view: F, spec: RouteSpec) -> F:
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)
     remember_wrapped(view, conditional_view)
     return conditional_view  # type: ignore[return-value]
+
+
+def _is_a_method_in_a_class_body(view: Callable[..., Any]) -> bool:
+    """A function defined in a class body whose first parameter is ``self``: every framework
+    (MethodView, flask-smorest, Flask-RESTX) calls it bound, so it can never be served."""
+    if not inspect.isfunction(view):
+        return False
+    owner = view.__qualname__.rpartition(".")[0]
+    if not owner or owner.endswith("<locals>"):
+        return False
+    return next(iter(inspect.signature(view).parameters), None) == "self"
 
 
 def _not_a_view_error(view: object) -> TypeError:

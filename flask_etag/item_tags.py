@@ -128,10 +128,6 @@ def _item_spec(views: dict[str, Callable[..., Any]], item_view: object) -> Route
     """The :class:`RouteSpec` of a decorated view, found by the view or its endpoint."""
     view = views.get(_absolute(item_view)) if isinstance(item_view, str) else item_view
     spec = getattr(view, SPEC_ATTRIBUTE, None)  # a function, or MethodView's decorators=
-    if spec is None:  # @etag on the MethodView's own get
-        spec = getattr(
-            getattr(getattr(view, "view_class", None), "get", None), SPEC_ATTRIBUTE, None
-        )
     if not isinstance(spec, RouteSpec):
         raise ETagConfigurationError(
             f"item_etag() needs the item's GET view decorated with @etag (or its endpoint "

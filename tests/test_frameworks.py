@@ -596,20 +596,20 @@ def test_apiflask_auth_required_under_etag_fails_at_decoration() -> None:
 
 
 def test_restx_method_decorated_directly_fails_and_names_decorators() -> None:
-    """A Resource method is called with ``self``: flask_etag belongs in ``decorators``."""
+    """A Resource method is called with ``self``: flask_etag belongs in ``decorators``, and
+    says so when the class is defined."""
     app = Flask(__name__)
     app.testing = True
     ETag(app)
     ns = flask_restx.Api(app).namespace("items", path="/items")
 
-    @ns.route("/<int:item_id>")
-    class ItemResource(flask_restx.Resource):
-        @etag(VersionGenerator(lambda item_id: 1))
-        def get(self, item_id: int) -> Any:
-            return {"id": item_id}
-
     with pytest.raises(TypeError, match="list the decorator in its `decorators` attribute"):
-        app.test_client().get(URL)
+
+        @ns.route("/<int:item_id>")
+        class ItemResource(flask_restx.Resource):
+            @etag(VersionGenerator(lambda item_id: 1))
+            def get(self, item_id: int) -> Any:
+                return {"id": item_id}
 
 
 def restx_route() -> Any:

@@ -197,17 +197,35 @@ def test_cache_control_cannot_inject_a_header(decorator: Any, value: str) -> Non
         decorator(generator, cache_control=value)
 
 
-def test_method_view_method_decorated_directly_names_the_fix() -> None:
-    """Decorating ``MethodView.get`` passes ``self`` positionally; the message says what to do."""
+def test_method_view_method_decorated_directly_is_refused_at_decoration() -> None:
+    """Decorating ``MethodView.get`` could never serve (its class passes ``self``
+    positionally): refused when the class is defined, with the fix named."""
+    with pytest.raises(TypeError, match="list the decorator in its `decorators` attribute"):
 
-    class ItemView(MethodView):
-        @etag(VersionGenerator(item_version))
-        def get(self, item_id: int) -> str:
+        class ItemView(MethodView):
+            @etag(VersionGenerator(item_version))
+            def get(self, item_id: int) -> str:
+                return show_item(item_id)
+
+
+def test_a_view_built_by_a_function_or_a_static_method_is_not_taken_for_a_method() -> None:
+    """Only a class body's function taking ``self`` is refused: a view made in a factory,
+    or a static method, is served as usual."""
+
+    def make_view() -> Any:
+        def get_item(item_id: int) -> str:
             return show_item(item_id)
 
-    app = app_with(ItemView.as_view("item"))
-    with pytest.raises(TypeError, match="list the decorator in its `decorators` attribute"):
-        app.test_client().get("/items/1")
+        return get_item
+
+    class Views:
+        @staticmethod
+        def get_item(item_id: int) -> str:
+            return show_item(item_id)
+
+    for view in (make_view(), Views.get_item):
+        app = app_with(etag(VersionGenerator(item_version))(view))
+        assert app.test_client().get("/items/1").headers["ETag"]
 
 
 # --- configuration keys ---------------------------------------------------------------------
