@@ -50,7 +50,7 @@ def read_body_precondition(exchange: Exchange) -> Exchange:
         if not _lists(preconditions.if_match, tag):
             refuse(ETagBodyPreconditionInvalid(reason=BODY_DISAGREES))
         return exchange
-    if _asks_for_absence(preconditions):
+    if preconditions.asks_for_absence:
         refuse(ETagBodyPreconditionInvalid(_CREATE_ONLY_DISAGREES, reason=BODY_DISAGREES))
     judged = preconditions._replace(if_match=tag)
     exchange.request.environ[PRECONDITIONS_KEY] = judged
@@ -64,12 +64,6 @@ def _json_document(served: Request) -> Any:
         return served.get_json(silent=True)
     except RecursionError:  # absurdly deep nesting: not a document with a member to find
         return None
-
-
-def _asks_for_absence(preconditions: Preconditions) -> bool:
-    """``If-None-Match: *``: create only if no representation exists (RFC 9110 §13.1.2)."""
-    if_none_match = preconditions.if_none_match
-    return if_none_match is not None and if_none_match.strip(" \t") == "*"
 
 
 def _lists(if_match: str, tag: str) -> bool:

@@ -108,8 +108,11 @@ class Preconditions(NamedTuple):
     @property
     def asks_for_write_guard(self) -> bool:
         """True when the request carries ``If-Match`` or ``If-None-Match: *`` (RFC 6585 §3)."""
-        if self.if_match is not None:
-            return True
+        return self.if_match is not None or self.asks_for_absence
+
+    @property
+    def asks_for_absence(self) -> bool:
+        """``If-None-Match: *``: create only if no representation exists (RFC 9110 §13.1.2)."""
         return self.if_none_match is not None and self.if_none_match.strip(" \t") == "*"
 
 
