@@ -48,7 +48,7 @@ def item_etag(item_view: str | Callable[..., Any], value: Any) -> str | None:
     ``scope=``) folds whom the body is for, and a route with ``vary=`` the request's fields.
     For many items, :func:`item_tagger` finds all that once.
     """
-    return _ItemTags(item_view).etag(value)
+    return ItemTags(item_view).etag(value)
 
 
 def item_tagger(item_view: str | Callable[..., Any]) -> Callable[[Any], str | None]:
@@ -60,17 +60,15 @@ def item_tagger(item_view: str | Callable[..., Any]) -> Callable[[Any], str | No
 
     :param item_view: as for :func:`item_etag`.
     """
-    return _ItemTags(item_view).etag_in_this_request
+    return ItemTags(item_view).etag_in_this_request
 
 
-def item_validators(item_view: str | Callable[..., Any], value: Any) -> Validators:
-    """The validators the item route ``item_view`` has for the state ``value``: its tag, and
-    on a route that folds, the state it names (what ``If-Match`` is judged by)."""
-    return _ItemTags(item_view).validators(value)
+class ItemTags:
+    """An item route's tagging, prepared for the request being answered (RFC 9110 §8.8.3).
 
-
-class _ItemTags:
-    """An item route's tagging, prepared for the request being answered (RFC 9110 §8.8.3)."""
+    Package-internal: :func:`item_tagger` hands out its :meth:`etag_in_this_request`, and
+    :mod:`flask_etag.sqlalchemy.batches` prepares one per batch for its entries' validators.
+    """
 
     __slots__ = ("_folds", "_request", "_validators_for", "_weak")
 

@@ -41,7 +41,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from ..conditions import if_match_passes
 from ..exceptions import ETagError, ETagPreconditionFailed, ETagPreconditionRequired
 from ..exchange import refuse
-from ..item_tags import item_validators
+from ..item_tags import ItemTags
 from ..reasons import MISSING, STALE
 from ..settings import current_settings
 from ..tags import is_one_entity_tag
@@ -145,14 +145,15 @@ def write_batch(
     entity tag) refuses the whole batch with a 400 before any query, in either mode.
     """
     _refuse_unjudgeable(generator, entries)
+    tags = ItemTags(item_view)  # the item route and this request's folds, found once
     if atomic:
-        return _write_all_or_nothing(generator, item_view, entries, apply)
-    return [_write_one(generator, item_view, entry, apply) for entry in entries]
+        return _write_all_or_nothing(generator, tags, entries, apply)
+    return [_write_one(generator, tags, entry, apply) for entry in entries]
 
 
 def _write_all_or_nothing(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entries: Sequence[BatchEntry],
     apply: Callable[[Any, BatchEntry], None],
 ) -> list[dict[str, Any]]:
@@ -160,32 +161,32 @@ def _write_all_or_nothing(
         refuse(ETagPreconditionRequired())
     session = generator.session
     rows = _load(generator, entries)
-    _refuse_unless_current(generator, item_view, entries, rows)
+    _refuse_unless_current(generator, tags, entries, rows)
     for entry in entries:
         apply(rows[_key(entry.identity)], entry)
     try:
         session.flush()  # UPDATE ... WHERE version = <the version judged above>, each row
     except StaleDataError:  # another writer committed between the judgement and the write
         session.rollback()
-        _refuse_unless_current(generator, item_view, entries, _load(generator, entries))
+        _refuse_unless_current(generator, tags, entries, _load(generator, entries))
         refuse(ETagPreconditionFailed())  # changed and changed back: still not what was read
-    results = [_written(generator, item_view, entry, rows) for entry in entries]
+    results = [_written(generator, tags, entry, rows) for entry in entries]
     session.commit()
     return results
 
 
 def _write_one(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entry: BatchEntry,
     apply: Callable[[Any, BatchEntry], None],
 ) -> dict[str, Any]:
     session = generator.session
     try:
-        result = _judged_and_written(generator, item_view, entry, apply)
+        result = _judged_and_written(generator, tags, entry, apply)
     except StaleDataError:  # another writer committed between the judgement and the write
         session.rollback()
-        result = _refused(generator, item_view, entry, _load(generator, [entry]))
+        result = _refused(generator, tags, entry, _load(generator, [entry]))
         if result["status"] == 200:
             result["status"] = 412  # changed and changed back: still not what was read
     except HTTPException as error:
@@ -200,17 +201,17 @@ def _write_one(
 
 def _judged_and_written(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entry: BatchEntry,
     apply: Callable[[Any, BatchEntry], None],
 ) -> dict[str, Any]:
     rows = _load(generator, [entry])
-    refused = _refused(generator, item_view, entry, rows)
+    refused = _refused(generator, tags, entry, rows)
     if refused["status"] != 200:
         return refused
     apply(rows[_key(entry.identity)], entry)
     generator.session.flush()
-    return _written(generator, item_view, entry, rows)
+    return _written(generator, tags, entry, rows)
 
 
 def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
@@ -298,12 +299,12 @@ def _select(generator: ModelVersionGenerator, identities: Sequence[Any]) -> dict
 
 def _refuse_unless_current(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entries: Sequence[BatchEntry],
     rows: dict[Any, Any],
 ) -> None:
     """412 listing every stale and every missing entry, unless there is none."""
-    judged = [_refused(generator, item_view, entry, rows) for entry in entries]
+    judged = [_refused(generator, tags, entry, rows) for entry in entries]
     stale = [{"id": judgement["id"], "etag": judgement["etag"]} for judgement in judged
              if judgement["status"] == 412]  # fmt: skip
     missing = [judgement["id"] for judgement in judged if judgement["status"] == 404]
@@ -314,7 +315,7 @@ def _refuse_unless_current(
 
 def _refused(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entry: BatchEntry,
     rows: dict[Any, Any],
 ) -> dict[str, Any]:
@@ -322,7 +323,7 @@ def _refused(
     row = rows.get(_key(entry.identity))
     if row is None:
         return {"id": entry.identity, "status": 404, "detail": "There is no such item."}
-    current = item_validators(item_view, generator.version_of(row))
+    current = tags.validators(generator.version_of(row))
     if entry.etag is None:
         return {"id": entry.identity, "status": 428, "etag": current.etag_header}
     accept_weakened = current_settings(current_app).accept_weakened
@@ -333,12 +334,12 @@ def _refused(
 
 def _written(
     generator: ModelVersionGenerator,
-    item_view: str | Callable[..., Any],
+    tags: ItemTags,
     entry: BatchEntry,
     rows: dict[Any, Any],
 ) -> dict[str, Any]:
     row = rows[_key(entry.identity)]
-    etag = item_validators(item_view, generator.version_of(row)).etag_header
+    etag = tags.validators(generator.version_of(row)).etag_header
     return {"id": entry.identity, "status": 200, "etag": etag}
 
 
