@@ -734,7 +734,7 @@ MUTANTS = [
     Mutant(
         "batch-written-in-part",
         "sqlalchemy/batches",
-        "    _refuse_unless_current(generator, item_view, entries, rows)\n    for entry",
+        "    _refuse_unless_current(generator, tags, entries, rows)\n    for entry",
         "    for entry",
         "an all-or-nothing batch writes its fresh entries and loses the stale ones' changes",
         "tests/test_batches.py",
