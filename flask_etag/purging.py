@@ -15,9 +15,12 @@ write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
 Each cache is on its own: it has a bounded queue (:data:`QUEUE_SIZE`) and its own sender
 threads, so a slow, hung or dead cache never delays the purges of another.  A request
 thread never sends: it queues its purges and waits until the caches in use confirm them,
-``ETAG_PURGE_TIMEOUT`` seconds at most, which is also each purge's whole deadline (connect,
-send, answer).  So the client hears of its write once its next read through any cache is
-fresh, and a cache that fails is never waited for again until it recovers
+``ETAG_PURGE_TIMEOUT`` seconds at most.  That is also each purge's whole deadline (connect,
+send, answer), counted from when its sender takes it: a purge is never dropped for time it
+spent waiting its turn, which a process paused by its garbage collector or starved of CPU
+would otherwise cost the healthy caches too.  So the client hears of its write once its next
+read through any cache is fresh, and a cache that fails is never waited for again until it
+recovers
 (:mod:`flask_etag.purge_breaker`).  Every purge that is not confirmed (failed, dropped
 from a full queue, backed off, out of time) is counted (:func:`purge_statistics`), logged
 and signalled (:data:`~flask_etag.etag_purge_failed`), never silently lost.  Each write is
@@ -52,7 +55,7 @@ SENDERS_PER_CACHE = 4
 SHUTDOWN_SECONDS = 5.0
 #: A sender thread with nothing to do for this long ends; the next purge starts another.
 _IDLE_SECONDS = 30.0
-#: How long past a purge's deadline a write waits for its sender to say how it went.
+#: How long past its own deadline a write waits for the senders to say how its purges went.
 _REPORT_GRACE = 0.05
 
 
@@ -69,7 +72,8 @@ class _Job:
     """One ``PURGE`` on its way to one cache, and how it went."""
 
     request: PurgeRequest
-    deadline: float
+    #: Seconds its exchange may take, from when a sender takes it (connect, send, answer).
+    timeout: float
     keys: tuple[str, ...]
     #: Whom the signals name as their sender: the app that wrote.
     app: Any
@@ -134,15 +138,11 @@ class _Cache:
                     self._finished.notify_all()
 
     def _send(self, job: _Job) -> None:
-        if time.monotonic() >= job.deadline:
-            self._count("dropped")
-            _conclude(job, "dropped: its deadline passed while it waited in the queue")
-            return
         if not self.breaker.allows():
             self._count("dropped")
             _conclude(job, f"dropped: this cache is backed off for {self.breaker.backoff:g} s")
             return
-        error = send(job.request, job.deadline)
+        error = send(job.request, time.monotonic() + job.timeout)
         self._count("failed" if error else "sent")
         change = self.breaker.failed() if error else self.breaker.succeeded()
         _conclude(job, error)
@@ -183,11 +183,12 @@ def purge(
         cache = _cache(target)
         waits = cache.breaker.closed
         for request in target.requests(keys, paths, key_field):
-            job = _Job(request, deadline, keys, app)
+            job = _Job(request, timeout, keys, app)
             if cache.submit(job) and waits:
                 waited.append(job)
+    reported_by = deadline + _REPORT_GRACE
     for job in waited:
-        job.done.wait(max(0.0, deadline - time.monotonic()) + _REPORT_GRACE)
+        job.done.wait(max(0.0, reported_by - time.monotonic()))
     return [
         PurgeFailure(job.request.url, job.error or "no answer in time")
         for job in waited
@@ -215,7 +216,7 @@ def purge_again_later(
     due = time.monotonic() + delay
     for target in targets:
         for request in target.requests(keys, paths, key_field):
-            _repeats().add(due, _cache(target), _Job(request, due + timeout, keys, app))
+            _repeats().add(due, _cache(target), _Job(request, timeout, keys, app))
 
 
 class _Repeats:

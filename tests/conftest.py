@@ -32,6 +32,7 @@ is counted in ``store.calls`` so tests can prove a 304/412/428 ran no view.
 from __future__ import annotations
 
 import copy
+import gc
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -307,6 +308,21 @@ def _dispose_database_engines() -> Iterator[None]:
     when it ends (see tests/support_databases.py)."""
     yield
     dispose_registered()
+
+
+@pytest.fixture
+def without_collector_pauses() -> Iterator[None]:
+    """Keep the suite's own heap out of tests that time purges in this process.
+
+    By the time the whole suite has run, this process holds about two million objects the
+    earlier tests left, and one full collection of them stops every thread for up to a
+    second: the writer, the purge senders and the loopback caches alike, which no deadline
+    can tell from a hung cache.  Frozen objects are not scanned until they are unfrozen, so
+    a collection during the test sees only what the test made (collecting first would cost
+    the very pause this avoids)."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

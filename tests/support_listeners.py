@@ -1,6 +1,7 @@
 """Purge targets that misbehave the ways real caches do, on loopback, for the purge tests.
 
-* :func:`recording_cache`: confirms every ``PURGE`` at once and records when it came;
+* :func:`recording_cache`: confirms every ``PURGE`` (at once, or a while after it came) and
+  records when it came;
 * :func:`hung_cache`: accepts connections and never answers (a hung Varnish);
 * :func:`trickling_cache`: answers one byte at a time, never finishing its status line (a
   proxy in between that stalls; a socket timeout per read never fires on it);
@@ -51,6 +52,7 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_PURGE(self) -> None:
         received: Received = self.server.received  # type: ignore[attr-defined]
         received.purges.append(Purge(time.monotonic(), self.path, dict(self.headers)))
+        time.sleep(self.server.answer_after)  # type: ignore[attr-defined]
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -60,11 +62,13 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def recording_cache(port: int = 0) -> Iterator[tuple[str, Received]]:
-    """A cache that confirms every purge at once; yields its URL and what it received."""
+def recording_cache(port: int = 0, answer_after: float = 0.0) -> Iterator[tuple[str, Received]]:
+    """A cache that confirms every purge ``answer_after`` seconds after it came (a busy but
+    healthy cache); yields its URL and what it received."""
     server = ThreadingHTTPServer((LOOPBACK, port), _Recorder)
     server.daemon_threads = True
     server.received = Received()  # type: ignore[attr-defined]
+    server.answer_after = answer_after  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{LOOPBACK}:{server.server_address[1]}", server.received  # type: ignore[attr-defined]

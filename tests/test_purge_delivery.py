@@ -33,6 +33,8 @@ from flask_etag.purge_breaker import FAILURES_TO_OPEN, FIRST_BACKOFF
 
 TIMEOUT = 0.5
 
+pytestmark = pytest.mark.usefixtures("without_collector_pauses")
+
 
 @pytest.fixture
 def purge_failed() -> Iterator[Recorded]:
@@ -49,8 +51,11 @@ def circuit() -> Iterator[tuple[Recorded, Recorded]]:
     etag_purge_circuit_closed.disconnect(closed.receive)
 
 
-def writing_app(caches: list[str], **config: Any) -> FlaskClient:
-    """``POST /things/<n>`` announces a write of ``things/<n>``: a key per write."""
+def writing_app(
+    caches: list[str] | list[dict[str, str]], paths: list[str] | None = None, **config: Any
+) -> FlaskClient:
+    """``POST /things/<n>`` announces a write of ``things/<n>``: a key per write (and
+    ``paths`` for URL caches besides its own)."""
     app = Flask(__name__)
     settings = {"ETAG_PURGE_TIMEOUT": TIMEOUT, "ETAG_PURGE_REPEAT_AFTER": 0, **config}
     app.config.update(ETAG_PURGE_URLS=caches, **settings)
@@ -58,7 +63,7 @@ def writing_app(caches: list[str], **config: Any) -> FlaskClient:
 
     @app.post("/things/<int:number>")
     def write(number: int) -> tuple[str, int]:
-        announce_write([f"things/{number}"])
+        announce_write([f"things/{number}"], paths=paths or ())
         return "", 204
 
     return app.test_client()
@@ -102,6 +107,25 @@ def test_a_trickling_cache_is_given_up_at_the_purge_deadline_rfc9111_4_4(
         "keys": ("things/1",),
     }
     assert statistics_of(trickling)["failed"] == 1
+
+
+def test_a_purge_waiting_for_a_busy_cache_keeps_its_whole_deadline_rfc9111_4_4(
+    purge_failed: Recorded,
+) -> None:
+    """The deadline bounds the exchange, not the wait for a sender: a purge queued behind
+    others (or in a process paused meanwhile) is still sent, and confirmed, however late.
+
+    Thirteen purges to a URL cache that answers each after 0.3 s: four senders take them in
+    four rounds, so the last ones begin after the writer's ``TIMEOUT`` has passed."""
+    paths = [f"/things/{number}/page" for number in range(12)]
+    with recording_cache(answer_after=0.3) as (url, got):
+        client = writing_app([{"url": url, "by": "url"}], paths=paths)
+        waited = timed_write(client, 1)
+        assert waited < TIMEOUT + 0.3  # the writer does not wait for the late ones
+        eventually(lambda: statistics_of(url)["sent"] == 13)
+    assert sorted(purge.path for purge in got.purges) == sorted(["/things/1", *paths])
+    assert statistics_of(url)["dropped"] == statistics_of(url)["failed"] == 0
+    assert purge_failed.sends == []
 
 
 def test_a_hung_and_a_trickling_cache_never_delay_the_purges_of_another_rfc9111_4_4(

@@ -39,6 +39,9 @@ from flask_etag import (
 )
 
 products = load_example()
+# Writes here wait for purges to loopback caches in this process: no collector pauses.
+pytestmark = pytest.mark.usefixtures("without_collector_pauses")
+
 ITEM = "/api/products/101"
 MERGE_PATCH = "application/merge-patch+json"
 

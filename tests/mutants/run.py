@@ -613,6 +613,16 @@ MUTANTS = [
         "test_a_trickling_cache_is_given_up_at_the_purge_deadline_rfc9111_4_4",
     ),
     Mutant(
+        "purge-grace-per-purge",
+        "purging",
+        "        job.done.wait(max(0.0, reported_by - time.monotonic()))\n",
+        "        job.done.wait(max(0.0, deadline - time.monotonic()) + _REPORT_GRACE)\n",
+        "each purge waited for adds its own grace: a write purging many paths waits far past "
+        "its deadline",
+        "tests/test_purge_delivery.py",
+        "busy_cache",
+    ),
+    Mutant(
         "one-queue-for-every-cache",
         "purging",
         "        key = (target.url, target.by)\n",
