@@ -11,27 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_app_context, has_request_context
+from flask import has_request_context, request
 
-_STATE = "_flask_etag"
+#: Where a lookup route keeps, in the request's WSGI environ beside
+#: ``"flask_etag.preconditions"``, the state its preconditions were judged against and the
+#: one its view reported.  The environ lives exactly as long as the request, as ``g`` would,
+#: and a key costs a dict write where ``g`` costs a context lookup and an object per request.
+CHECKED_KEY = "flask_etag.checked"
+REPORTED_KEY = "flask_etag.reported"
 UNSET: Any = object()
-
-
-class RequestState:
-    """Per-request state on ``g`` (a private name, as Flask's extension guide asks).
-
-    The handler keeps the object it put on ``g`` and reads the view's report from it
-    directly, so a request pays for one ``g`` access, not one per read.
-
-    :param checked: the version the preconditions were judged against, or UNSET.
-    """
-
-    __slots__ = ("checked", "response_version")
-
-    def __init__(self, checked: Any = UNSET) -> None:
-        self.checked = checked
-        self.response_version: Any = UNSET
-
 
 _ONLY_IN_LOOKUP_VIEWS = (
     "{name}() is only available inside a view decorated with @etag or @require_if_match "
@@ -39,15 +27,12 @@ _ONLY_IN_LOOKUP_VIEWS = (
 )
 
 
-def _state_or_none() -> RequestState | None:
-    return g.get(_STATE) if has_app_context() else None
-
-
-def remember_checked(value: Any) -> RequestState:
-    """Record the version or timestamp the preconditions were evaluated against."""
-    state = RequestState(value)
-    setattr(g._get_current_object(), _STATE, state)
-    return state
+def _environ_of_a_lookup_route() -> dict[str, Any] | None:
+    """This request's environ, when it is served by a lookup route; else None."""
+    if not has_request_context():
+        return None
+    environ: dict[str, Any] = request.environ
+    return environ if CHECKED_KEY in environ else None
 
 
 def checked_version() -> Any:
@@ -58,11 +43,11 @@ def checked_version() -> Any:
 
     :raises RuntimeError: outside a view decorated with a version or timestamp generator.
     """
-    state = _state_or_none()
-    if state is None or state.checked is UNSET:
+    environ = _environ_of_a_lookup_route()
+    if environ is None:
         where = "" if has_request_context() else ", while it serves a request"
         raise RuntimeError(_ONLY_IN_LOOKUP_VIEWS.format(name="checked_version") + f"{where}.")
-    return state.checked
+    return environ[CHECKED_KEY]
 
 
 def set_response_version(value: Any) -> None:
@@ -76,11 +61,11 @@ def set_response_version(value: Any) -> None:
     :raises RuntimeError: anywhere else, such as a body-hash route, whose tag is the hash of
         the body it sends and cannot be set.
     """
-    state = _state_or_none()
-    if state is None:
+    environ = _environ_of_a_lookup_route()
+    if environ is None:
         raise RuntimeError(
             _ONLY_IN_LOOKUP_VIEWS.format(name="set_response_version")
             + ". A body-hash route (@etag, HashGenerator) is tagged by the hash of the body it "
             "sends, which no version can replace: use a VersionGenerator to tag by version."
         )
-    state.response_version = value
+    environ[REPORTED_KEY] = value

@@ -124,6 +124,9 @@ class _LookupGenerator(TagGenerator):
     #: True when a read must confirm after the view that the state is still the one looked
     #: up (:meth:`still_current`), so the body is never tagged with another state.
     rechecks_after_view: ClassVar[bool] = False
+    #: How a subclass runs the view, to turn its storage's write-conflict error into a 412
+    #: (``ModelVersionGenerator``); None: the view is called as Flask would.
+    call_view: Callable[[Callable[..., Any], dict[str, Any]], Any] | None = None
 
     def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
         if not callable(lookup):
@@ -179,10 +182,6 @@ class _LookupGenerator(TagGenerator):
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After a read's view: whether ``checked`` still describes what the view read."""
         return True
-
-    def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
-        """Run the view; a subclass turns its storage's write-conflict error into a 412."""
-        return view(**view_args)
 
     def etag_for(self, value: Any) -> str:
         """The ``ETag`` header value for a version or timestamp the view already has.

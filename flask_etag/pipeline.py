@@ -131,11 +131,11 @@ def _respond_with_known_state(
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
             return decided
-    state = context.remember_checked(checked)
+    exchange.request.environ[context.CHECKED_KEY] = checked  # for checked_version()
     response = run_view(exchange, generator.call_view, view, exchange.view_args)
     if not has_representation(response.status_code):
         return response
-    value = tag_known_state(exchange, generator, state, response)
+    value = tag_known_state(exchange, generator, checked, response)
     if value is not None and exchange.safe and exchange.preconditions is not None:
         return judge_by_view_date(exchange, generator, value, response)
     return response
@@ -234,7 +234,7 @@ def negotiated(exchange: Exchange, current: Validators) -> Validators:
 
 
 def tag_known_state(
-    exchange: Exchange, generator: _LookupGenerator, state: context.RequestState, response: Response
+    exchange: Exchange, generator: _LookupGenerator, checked: Any, response: Response
 ) -> Any:
     """Stage 5: tag a 2xx with the state its body describes; returns that state, or None
     when it is not known (the response then goes out untagged).
@@ -244,16 +244,16 @@ def tag_known_state(
     newer than the body read after it), and for a write a fresh lookup.
     """
     settings = exchange.settings
-    value = state.response_version
+    value = exchange.request.environ.get(context.REPORTED_KEY, context.UNSET)
     if value is context.UNSET:
         if not exchange.safe:
             value = generator.look_up(exchange.view_args)
         elif generator.rechecks_after_view and not _still_describes(
-            generator, state.checked, exchange.view_args, response
+            generator, checked, exchange.view_args, response
         ):
             return None
         else:
-            value = state.checked
+            value = checked
     if value is None:
         return None  # missing, or deleted by the write
     spec = exchange.spec

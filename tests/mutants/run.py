@@ -316,7 +316,7 @@ MUTANTS = [
         "pipeline",
         "        if not exchange.safe:\n"
         "            value = generator.look_up(exchange.view_args)\n",
-        "        if not exchange.safe:\n            value = state.checked\n",
+        "        if not exchange.safe:\n            value = checked\n",
         "a write's response carries the tag of the state before the write",
         "tests/test_rfc9110_writes.py::test_write_returns_the_tag_of_what_it_wrote",
         "function",
