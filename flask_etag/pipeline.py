@@ -25,7 +25,7 @@ handlers render it), and every one passes through the app's ``after_request`` ho
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, cast
+from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.http import http_date
@@ -95,7 +95,7 @@ def _respond(exchange: Exchange, view: View) -> Response:
     generator = exchange.spec.generator
     if isinstance(generator, _LookupGenerator):
         return _respond_with_known_state(exchange, generator, view)
-    generator = cast(HashGenerator, generator)  # the only other kind RouteSpec admits
+    assert isinstance(generator, HashGenerator)  # the only other kind RouteSpec admits
     if exchange.safe:
         return body_hash.read(exchange, generator, view)
     return body_hash.write(exchange, generator, view)

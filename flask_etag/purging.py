@@ -16,11 +16,11 @@ Each cache is on its own: it has a bounded queue (:data:`QUEUE_SIZE`) and its ow
 threads, so a slow, hung or dead cache never delays the purges of another.  A request
 thread never sends: it queues its purges and waits until the caches in use confirm them,
 ``ETAG_PURGE_TIMEOUT`` seconds at most.  That is also each purge's whole deadline (connect,
-send, answer), counted from when its sender takes it: a purge is never dropped for time it
-spent waiting its turn, which a process paused by its garbage collector or starved of CPU
-would otherwise cost the healthy caches too.  So the client hears of its write once its next
-read through any cache is fresh, and a cache that fails is never waited for again until it
-recovers
+send, answer), counted from when its sender takes it: a purge that waited its turn, or
+waited out a pause of the whole process (a garbage collection, a starved CPU), still gets
+all of it.  One that waited :data:`QUEUE_WAIT_DEADLINES` deadlines is given up: its cache
+is slower than the writes.  So the client hears of its write once its next read through
+any cache is fresh, and a cache that fails is never waited for again until it recovers
 (:mod:`flask_etag.purge_breaker`).  Every purge that is not confirmed (failed, dropped
 from a full queue, backed off, out of time) is counted (:func:`purge_statistics`), logged
 and signalled (:data:`~flask_etag.etag_purge_failed`), never silently lost.  Each write is
@@ -51,6 +51,11 @@ logger = logging.getLogger("flask_etag.purge")
 QUEUE_SIZE = 1024
 #: Purges sent at once to one cache.
 SENDERS_PER_CACHE = 4
+#: A purge that waited this many times its deadline for a sender is given up (reported):
+#: its cache answers, but slower than the writes come, and fresh purges beat a backlog of
+#: old ones.  Five deadlines, not one: a process paused by a full garbage collection or a
+#: starved CPU must not give up purges that it never tried.
+QUEUE_WAIT_DEADLINES = 5
 #: At exit, queued purges get at most this long (gunicorn's graceful timeout is 30 s).
 SHUTDOWN_SECONDS = 5.0
 #: A sender thread with nothing to do for this long ends; the next purge starts another.
@@ -79,6 +84,8 @@ class _Job:
     app: Any
     done: threading.Event = field(default_factory=threading.Event)
     error: str | None = None
+    #: When it was put in its cache's queue (``time.monotonic()``).
+    queued_at: float = 0.0
 
 
 class _Cache:
@@ -96,6 +103,7 @@ class _Cache:
 
     def submit(self, job: _Job) -> bool:
         """Queue ``job``; False (reported) when the queue is full."""
+        job.queued_at = time.monotonic()
         with self._lock:
             try:
                 self.jobs.put_nowait(job)
@@ -138,6 +146,11 @@ class _Cache:
                     self._finished.notify_all()
 
     def _send(self, job: _Job) -> None:
+        waited = time.monotonic() - job.queued_at
+        if waited > QUEUE_WAIT_DEADLINES * job.timeout:
+            self._count("dropped")
+            _conclude(job, f"dropped: it waited {waited:.1f} s for a sender to this cache")
+            return
         if not self.breaker.allows():
             self._count("dropped")
             _conclude(job, f"dropped: this cache is backed off for {self.breaker.backoff:g} s")

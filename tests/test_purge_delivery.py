@@ -128,6 +128,28 @@ def test_a_purge_waiting_for_a_busy_cache_keeps_its_whole_deadline_rfc9111_4_4(
     assert purge_failed.sends == []
 
 
+def test_a_cache_slower_than_the_writes_gets_fresh_purges_not_a_backlog_rfc9111_4_4(
+    purge_failed: Recorded,
+) -> None:
+    """Forty-five purges to a cache that answers each after 0.3 s: four senders reach the
+    last ones after 3.3 s, past ``QUEUE_WAIT_DEADLINES`` deadlines (2.5 s), so those are
+    given up and reported; the ones taken in time are all confirmed."""
+    paths = [f"/things/{number}/page" for number in range(44)]
+    with recording_cache(answer_after=0.3) as (url, got):
+        client = writing_app([{"url": url, "by": "url"}], paths=paths)
+        timed_write(client, 1)
+        eventually(lambda: statistics_of(url)["queued"] == 0, 10)
+        eventually(lambda: len(got.purges) == statistics_of(url)["sent"], 2)
+    counts = statistics_of(url)
+    assert counts["sent"] + counts["dropped"] == 45
+    # Nine rounds of four fit in 2.5 s; one deadline's wait (0.5 s) would let two.
+    assert counts["sent"] >= 16 and counts["dropped"] >= 1
+    assert counts["failed"] == 0
+    errors = [sent["error"] for sent in purge_failed.kwargs]
+    assert len(errors) == counts["dropped"]
+    assert all(error.startswith("dropped: it waited") for error in errors), errors
+
+
 def test_a_hung_and_a_trickling_cache_never_delay_the_purges_of_another_rfc9111_4_4(
     purge_failed: Recorded, circuit: tuple[Recorded, Recorded]
 ) -> None:

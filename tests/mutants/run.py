@@ -623,6 +623,25 @@ MUTANTS = [
         "busy_cache",
     ),
     Mutant(
+        "purge-backlog-kept-forever",
+        "purging",
+        "        if waited > QUEUE_WAIT_DEADLINES * job.timeout:\n",
+        "        if False:\n",
+        "a cache slower than the writes builds a backlog of old purges, and fresh ones wait "
+        "behind it or are dropped",
+        "tests/test_purge_delivery.py",
+        "slower_than_the_writes",
+    ),
+    Mutant(
+        "purge-wait-counted-in-its-deadline",
+        "purging",
+        "        if waited > QUEUE_WAIT_DEADLINES * job.timeout:\n",
+        "        if waited > job.timeout:\n",
+        "a purge that waited its turn (or a pause of the process) is given up untried",
+        "tests/test_purge_delivery.py",
+        "busy_cache or slower_than_the_writes",
+    ),
+    Mutant(
         "one-queue-for-every-cache",
         "purging",
         "        key = (target.url, target.by)\n",
