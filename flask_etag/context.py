@@ -15,8 +15,8 @@ from flask import has_request_context, request
 
 #: Where a lookup route keeps, in the request's WSGI environ beside
 #: ``"flask_etag.preconditions"``, the state its preconditions were judged against and the
-#: one its view reported.  The environ lives exactly as long as the request, as ``g`` would,
-#: and a key costs a dict write where ``g`` costs a context lookup and an object per request.
+#: one its view reported, while its view runs (:func:`enter_view`, :func:`leave_view`).  A
+#: key costs a dict write where ``g`` costs a context lookup and an object per request.
 CHECKED_KEY = "flask_etag.checked"
 REPORTED_KEY = "flask_etag.reported"
 UNSET: Any = object()
@@ -33,6 +33,33 @@ def _environ_of_a_lookup_route() -> dict[str, Any] | None:
         return None
     environ: dict[str, Any] = request.environ
     return environ if CHECKED_KEY in environ else None
+
+
+def enter_view(environ: dict[str, Any], checked: Any) -> tuple[Any, Any]:
+    """Give the view about to run the state it was checked against, and no report yet.
+
+    Returns the enclosing view's state, for :func:`leave_view`: a decorated view may call
+    another (a page built from a decorated widget), and each must be tagged by its own
+    state.  Nor can a report outlive its view in an environ that is served again.
+    """
+    enclosing = environ.get(CHECKED_KEY, UNSET), environ.pop(REPORTED_KEY, UNSET)
+    environ[CHECKED_KEY] = checked
+    return enclosing
+
+
+def leave_view(environ: dict[str, Any], enclosing: tuple[Any, Any]) -> Any:
+    """The version the view reported (UNSET when none); the enclosing view's state is back.
+
+    At the outermost view the checked state stays, for the rest of the request, as on
+    ``g`` before: ``checked_version()`` still answers in an ``after_request`` hook.
+    """
+    reported = environ.pop(REPORTED_KEY, UNSET)
+    checked, enclosing_report = enclosing
+    if checked is not UNSET:
+        environ[CHECKED_KEY] = checked
+    if enclosing_report is not UNSET:
+        environ[REPORTED_KEY] = enclosing_report
+    return reported
 
 
 def checked_version() -> Any:

@@ -23,6 +23,7 @@ from .settings import current_settings
 from .tags import opaque_tag_for
 
 Lookup = Callable[..., Any]
+ViewCaller = Callable[[Callable[..., Any], dict[str, Any]], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -124,9 +125,6 @@ class _LookupGenerator(TagGenerator):
     #: True when a read must confirm after the view that the state is still the one looked
     #: up (:meth:`still_current`), so the body is never tagged with another state.
     rechecks_after_view: ClassVar[bool] = False
-    #: How a subclass runs the view, to turn its storage's write-conflict error into a 412
-    #: (``ModelVersionGenerator``); None: the view is called as Flask would.
-    call_view: Callable[[Callable[..., Any], dict[str, Any]], Any] | None = None
 
     def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
         if not callable(lookup):
@@ -136,6 +134,11 @@ class _LookupGenerator(TagGenerator):
             )
         super().__init__(weak=weak)
         self.lookup = lookup
+        #: :meth:`call_view` where a subclass overrides it, else None: the view is called
+        #: directly, a call fewer on every request.
+        self.view_caller: ViewCaller | None = (
+            None if type(self).call_view is _LookupGenerator.call_view else self.call_view
+        )
 
     def look_up(self, view_args: dict[str, Any]) -> Any:
         """The current state: the lookup called with the route's URL arguments.
@@ -182,6 +185,10 @@ class _LookupGenerator(TagGenerator):
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After a read's view: whether ``checked`` still describes what the view read."""
         return True
+
+    def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:
+        """Run the view; a subclass turns its storage's write-conflict error into a 412."""
+        return view(**view_args)
 
     def etag_for(self, value: Any) -> str:
         """The ``ETag`` header value for a version or timestamp the view already has.

@@ -48,8 +48,9 @@ def announce_write(
     :param paths: URL paths to purge at ``"by": "url"`` caches, besides the request's own.
     :param repeat: whether to purge again ``ETAG_PURGE_REPEAT_AFTER`` seconds later from
         this process; False where the write's repeat is recorded elsewhere (an outbox).
-    :returns: the purges that the caches in use did not confirm in time (each also logged
-        and signalled by the thread that sent it).
+    :returns: the purges that the caches in use had not confirmed when the write stopped
+        waiting, ``ETAG_PURGE_TIMEOUT`` after it began.  Each goes on: one that fails is
+        logged and signalled by its sender, one confirmed later is counted ``late``.
     """
     if not has_app_context():
         return []

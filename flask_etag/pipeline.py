@@ -131,11 +131,15 @@ def _respond_with_known_state(
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
             return decided
-    exchange.request.environ[context.CHECKED_KEY] = checked  # for checked_version()
-    response = run_view(exchange, generator.call_view, view, exchange.view_args)
+    environ = exchange.request.environ
+    enclosing = context.enter_view(environ, checked)  # for checked_version()
+    try:
+        response = run_view(exchange, generator.view_caller, view, exchange.view_args)
+    finally:
+        reported = context.leave_view(environ, enclosing)
     if not has_representation(response.status_code):
         return response
-    value = tag_known_state(exchange, generator, checked, response)
+    value = tag_known_state(exchange, generator, checked, reported, response)
     if value is not None and exchange.safe and exchange.preconditions is not None:
         return judge_by_view_date(exchange, generator, value, response)
     return response
@@ -234,7 +238,7 @@ def negotiated(exchange: Exchange, current: Validators) -> Validators:
 
 
 def tag_known_state(
-    exchange: Exchange, generator: _LookupGenerator, checked: Any, response: Response
+    exchange: Exchange, generator: _LookupGenerator, checked: Any, reported: Any, response: Response
 ) -> Any:
     """Stage 5: tag a 2xx with the state its body describes; returns that state, or None
     when it is not known (the response then goes out untagged).
@@ -244,7 +248,7 @@ def tag_known_state(
     newer than the body read after it), and for a write a fresh lookup.
     """
     settings = exchange.settings
-    value = exchange.request.environ.get(context.REPORTED_KEY, context.UNSET)
+    value = reported
     if value is context.UNSET:
         if not exchange.safe:
             value = generator.look_up(exchange.view_args)

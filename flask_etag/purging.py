@@ -20,10 +20,11 @@ send, answer), counted from when its sender takes it: a purge that waited its tu
 waited out a pause of the whole process (a garbage collection, a starved CPU), still gets
 all of it.  One that waited :data:`QUEUE_WAIT_DEADLINES` deadlines is given up: its cache
 is slower than the writes.  So the client hears of its write once its next read through
-any cache is fresh, and a cache that fails is never waited for again until it recovers
-(:mod:`flask_etag.purge_breaker`).  Every purge that is not confirmed (failed, dropped
-from a full queue, backed off, out of time) is counted (:func:`purge_statistics`), logged
-and signalled (:data:`~flask_etag.etag_purge_failed`), never silently lost.  Each write is
+any cache that keeps up is fresh, and a cache that fails is never waited for again until it
+recovers (:mod:`flask_etag.purge_breaker`).  Every purge that is not confirmed (failed,
+dropped from a full queue, backed off, out of time) is counted (:func:`purge_statistics`),
+logged and signalled (:data:`~flask_etag.etag_purge_failed`), never silently lost; one
+confirmed after its write was answered is counted and logged as late.  Each write is
 purged once more ``ETAG_PURGE_REPEAT_AFTER`` seconds later (:func:`purge_again_later`).
 """
 
@@ -39,6 +40,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from blinker import NamedSignal
 
 from .purge_breaker import Change, CircuitBreaker
 from .purge_sending import PurgeRequest, send
@@ -86,6 +89,9 @@ class _Job:
     error: str | None = None
     #: When it was put in its cache's queue (``time.monotonic()``).
     queued_at: float = 0.0
+    #: Until when its write waits for it; None when no write does (a repeat, a backed-off
+    #: cache).  Confirmed later, it is counted ``late``.
+    awaited_until: float | None = None
 
 
 class _Cache:
@@ -95,7 +101,7 @@ class _Cache:
         self.name = name
         self.breaker = CircuitBreaker()
         self.jobs: queue.Queue[_Job] = queue.Queue(QUEUE_SIZE)
-        self.counts = {"sent": 0, "failed": 0, "dropped": 0}
+        self.counts = {"sent": 0, "failed": 0, "dropped": 0, "late": 0}
         self._lock = threading.Lock()
         self._senders = 0
         self._unfinished = 0
@@ -140,6 +146,9 @@ class _Cache:
                 continue
             try:
                 self._send(job)
+            except Exception:  # a defect must not cost this cache a sender, or the job its end
+                logger.exception("sending a purge to %s failed unexpectedly", self.name)
+                job.done.set()
             finally:
                 with self._finished:
                     self._unfinished -= 1
@@ -157,14 +166,25 @@ class _Cache:
             return
         error = send(job.request, time.monotonic() + job.timeout)
         self._count("failed" if error else "sent")
+        if error is None and job.awaited_until is not None:
+            self._note_if_late(job)
         change = self.breaker.failed() if error else self.breaker.succeeded()
         _conclude(job, error)
         if change is Change.OPENED:
             logger.warning("purges to %s back off after failing again: %s", self.name, error)
-            etag_purge_circuit_opened.send(job.app, url=self.name, error=error)
+            _signal(etag_purge_circuit_opened, job.app, url=self.name, error=error)
         elif change is Change.CLOSED:
             logger.warning("purges to %s confirmed again", self.name)
-            etag_purge_circuit_closed.send(job.app, url=self.name)
+            _signal(etag_purge_circuit_closed, job.app, url=self.name)
+
+    def _note_if_late(self, job: _Job) -> None:
+        """A purge confirmed after its write stopped waiting: the client may have read the
+        old body meanwhile, so it is counted and logged, though nothing was lost."""
+        assert job.awaited_until is not None
+        late_by = time.monotonic() - job.awaited_until
+        if late_by > 0:
+            self._count("late")
+            logger.warning("purge at %s confirmed %.2f s after its write", job.request.url, late_by)
 
     def _count(self, what: str) -> None:
         with self._lock:
@@ -176,8 +196,17 @@ def _conclude(job: _Job, error: str | None) -> None:
     job.error = error
     if error is not None:
         logger.warning("purge at %s failed: %s", job.request.url, error)
-        etag_purge_failed.send(job.app, url=job.request.url, error=error, keys=job.keys)
+        _signal(etag_purge_failed, job.app, url=job.request.url, error=error, keys=job.keys)
     job.done.set()
+
+
+def _signal(signal: NamedSignal, app: Any, **about: Any) -> None:
+    """Send ``signal``; a receiver that raises is logged, never let into a sender thread
+    (which it would end) or a write (which has committed)."""
+    try:
+        signal.send(app, **about)
+    except Exception:
+        logger.exception("a receiver of %s raised", signal.name)
 
 
 def purge(
@@ -190,16 +219,15 @@ def purge(
 ) -> list[PurgeFailure]:
     """Queue one write's purges at every target, and wait for the targets in use to confirm
     them, ``timeout`` seconds at most; a backed-off target is not waited for."""
-    deadline = time.monotonic() + timeout
+    reported_by = time.monotonic() + timeout + _REPORT_GRACE
     waited: list[_Job] = []
     for target in targets:
         cache = _cache(target)
         waits = cache.breaker.closed
         for request in target.requests(keys, paths, key_field):
-            job = _Job(request, timeout, keys, app)
+            job = _Job(request, timeout, keys, app, awaited_until=reported_by if waits else None)
             if cache.submit(job) and waits:
                 waited.append(job)
-    reported_by = deadline + _REPORT_GRACE
     for job in waited:
         job.done.wait(max(0.0, reported_by - time.monotonic()))
     return [
@@ -305,7 +333,8 @@ def _repeats() -> _Repeats:
 
 def purge_statistics() -> list[dict[str, Any]]:
     """Each cache this process has purged: its URL, whether it is backed off (and for how
-    long), the purges waiting, and the counts sent, failed and dropped."""
+    long), the purges waiting, and the counts sent, failed, dropped and late (confirmed
+    after their write stopped waiting)."""
     with _state_lock:
         caches = list(_current_state().caches.values())
     return [

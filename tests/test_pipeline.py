@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from flask import Flask, Response, abort, after_this_request, g, jsonify, request
 from flask_caching import Cache
+from werkzeug.test import EnvironBuilder
 
 from flask_etag import (
     ETag,
     ETagConfigurationError,
     HashGenerator,
     VersionGenerator,
+    checked_version,
     etag,
     require_if_match,
     set_response_version,
@@ -402,3 +404,114 @@ def test_rfc9110_13_2_2_the_preconditions_are_taken_once_and_kept_for_the_app(me
     assert seen["view"] == (None, None)
     assert seen["hook"] is None
     assert (seen["kept"].if_match, seen["kept"].if_none_match) == ('"3"', '"2"')
+
+
+# --- a view's own state: nested decorated views, environs served again, wrapped views ------
+
+
+def page_app(pages: dict[str, dict[str, Any]]) -> Flask:
+    """``/page`` is built from a decorated ``widget()`` it calls: each is tagged by its own
+    version, and the page's view reads and reports its own around the widget's."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @etag(VersionGenerator(lambda: pages["widget"]["version"]))
+    def widget() -> str:
+        set_response_version(pages["widget"]["version"])
+        return str(pages["widget"]["text"])
+
+    @app.get("/page")
+    @etag(VersionGenerator(lambda: pages["page"]["version"]))
+    def page() -> Any:
+        inner = widget().get_data(as_text=True)
+        return {"text": f"{pages['page']['text']} + {inner}", "checked": checked_version()}
+
+    @etag(VersionGenerator(lambda: pages["widget"]["version"]))
+    def unreported_widget() -> str:
+        return str(pages["widget"]["text"])
+
+    @app.put("/page")
+    @require_if_match(VersionGenerator(lambda: pages["page"]["version"]))
+    def write_page() -> Any:
+        pages["page"] = {"version": checked_version() + 1, "text": request.get_data(as_text=True)}
+        set_response_version(pages["page"]["version"])
+        inner = unreported_widget()
+        return {"text": pages["page"]["text"], "widget": inner.headers["ETag"]}
+
+    return app
+
+
+def test_rfc9110_8_8_3_a_view_calling_a_decorated_view_is_tagged_by_its_own_state() -> None:
+    """The widget's report (version 2) never tags the page: else the page's next version, 2,
+    would answer 304 to a client holding the first page's body."""
+    pages = {"page": {"version": 1, "text": "v1"}, "widget": {"version": 2, "text": "w"}}
+    client = page_app(pages).test_client()
+    first = client.get("/page")
+    assert (first.headers["ETag"], first.json) == ('"1"', {"text": "v1 + w", "checked": 1})
+    pages["page"] = {"version": 2, "text": "v2"}
+    again = client.get("/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.headers["ETag"]) == (200, '"2"')
+    assert again.json == {"text": "v2 + w", "checked": 2}
+
+
+def test_rfc9110_9_3_4_a_write_and_a_decorated_view_it_calls_keep_their_own_tags() -> None:
+    """The write reports version 6 before it calls a decorated view that reports nothing:
+    that one is tagged by its own lookup (9), the write by its report."""
+    pages = {"page": {"version": 5, "text": "v5"}, "widget": {"version": 9, "text": "w"}}
+    client = page_app(pages).test_client()
+    written = client.put("/page", data="v6", headers={"If-Match": '"5"'})
+    assert (written.status_code, written.headers["ETag"]) == (200, '"6"')
+    assert written.json == {"text": "v6", "widget": '"9"'}
+
+
+def test_a_report_does_not_outlive_its_view_in_an_environ_served_again() -> None:
+    """Middleware that re-dispatches one environ (a rewritten ``PATH_INFO``) gets the second
+    route's own tag, not the first view's report."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/reported")
+    @etag(VersionGenerator(lambda: 3))
+    def reported() -> str:
+        set_response_version(99)
+        return "x"
+
+    @app.get("/plain")
+    @etag(VersionGenerator(lambda: 4))
+    def plain() -> str:
+        return "plain"
+
+    environ = EnvironBuilder(path="/reported").get_environ()
+    tags = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        tags.append(dict(headers)["ETag"])
+
+    for path in ("/reported", "/plain"):
+        environ["PATH_INFO"] = path
+        b"".join(app.wsgi_app(environ, start_response))  # the very same dict, as middleware does
+    assert tags == ['"99"', '"4"']
+
+
+def test_a_generator_wrapping_the_view_runs_it_through_its_base_class() -> None:
+    """A subclass's ``call_view`` that calls ``super().call_view`` (as a storage adapter
+    turning its conflict error into a 412 would) runs the view once, through its wrapper."""
+    calls: list[str] = []
+
+    class Wrapping(VersionGenerator):
+        def call_view(self, view: Any, view_args: dict[str, Any]) -> Any:
+            calls.append("wrapper")
+            return super().call_view(view, view_args)
+
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/wrapped")
+    @etag(Wrapping(lambda: 1))
+    def wrapped() -> str:
+        calls.append("view")
+        return "body"
+
+    response = app.test_client().get("/wrapped")
+    assert (response.status_code, response.headers["ETag"]) == (200, '"1"')
+    assert calls == ["wrapper", "view"]

@@ -124,7 +124,10 @@ def test_a_purge_waiting_for_a_busy_cache_keeps_its_whole_deadline_rfc9111_4_4(
         assert waited < TIMEOUT + 0.3  # the writer does not wait for the late ones
         eventually(lambda: statistics_of(url)["sent"] == 13)
     assert sorted(purge.path for purge in got.purges) == sorted(["/things/1", *paths])
-    assert statistics_of(url)["dropped"] == statistics_of(url)["failed"] == 0
+    counts = statistics_of(url)
+    assert counts["dropped"] == counts["failed"] == 0
+    # Rounds three and four (nine purges) came after the writer stopped waiting at 0.55 s.
+    assert counts["late"] >= 5
     assert purge_failed.sends == []
 
 
@@ -167,7 +170,7 @@ def test_a_hung_and_a_trickling_cache_never_delay_the_purges_of_another_rfc9111_
     assert sorted(sent["url"] for sent in opened.kwargs) == sorted([hung, trickling])
     assert statistics_of(url) | {"url": ""} == {
         "url": "", "backed_off": False, "backoff_seconds": 0.0, "queued": 0,
-        "sent": 12, "failed": 0, "dropped": 0,
+        "sent": 12, "failed": 0, "dropped": 0, "late": 0,
     }  # fmt: skip
     assert statistics_of(hung)["backed_off"] is True
     # Every purge not confirmed was signalled: three failures and the rest dropped.
@@ -219,6 +222,30 @@ def test_a_full_queue_drops_what_it_cannot_hold_and_says_so_rfc9111_4_4(
     full = [error for error in errors if error.startswith("dropped: 1 purges already wait")]
     assert len(full) == 1, errors
     assert statistics_of(hung)["dropped"] >= 1
+
+
+def test_a_receiver_that_raises_costs_no_sender_and_no_write_rfc9111_4_4(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ``etag_purge_failed`` receiver that raises is logged: the senders of a dead cache
+    go on concluding every purge, and every write is answered as it would be without it."""
+
+    def broken(sender: Any, **about: Any) -> None:
+        raise RuntimeError("the metrics backend is down")
+
+    etag_purge_failed.connect(broken)
+    try:
+        dead = f"http://{LOOPBACK}:{free_port()}"
+        client = writing_app([dead])
+        for number in range(2 * purging.SENDERS_PER_CACHE):
+            assert timed_write(client, number) < TIMEOUT + 0.3
+        eventually(lambda: statistics_of(dead)["failed"] + statistics_of(dead)["dropped"] == 8)
+    finally:
+        etag_purge_failed.disconnect(broken)
+    assert statistics_of(dead)["queued"] == 0
+    raised = [record for record in caplog.records if "raised" in record.getMessage()]
+    assert len(raised) == 8
+    assert all("metrics backend" in str((record.exc_info or ())[1]) for record in raised)
 
 
 # --------------------------------------------------------------------------- repeats
