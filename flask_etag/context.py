@@ -50,8 +50,8 @@ def enter_view(environ: dict[str, Any], checked: Any) -> tuple[Any, Any]:
 def leave_view(environ: dict[str, Any], enclosing: tuple[Any, Any]) -> Any:
     """The version the view reported (UNSET when none); the enclosing view's state is back.
 
-    At the outermost view the checked state stays, for the rest of the request, as on
-    ``g`` before: ``checked_version()`` still answers in an ``after_request`` hook.
+    At the outermost view the checked state stays for the rest of the request, so that
+    ``checked_version()`` answers in an ``after_request`` hook too.
     """
     reported = environ.pop(REPORTED_KEY, UNSET)
     checked, enclosing_report = enclosing
