@@ -5,8 +5,9 @@ Purges live in the memory of the process that wrote; a host killed after its com
 before its purge would leave the written resource stale in every cache until ``s-maxage``.
 With an outbox, each transaction that writes (as :class:`TableVersions` sees it) also
 inserts a row into ``flask_etag_purge_outbox``: the keys and paths to purge, and when the
-repeat is due (``ETAG_PURGE_REPEAT_AFTER`` after the commit, or ``ETAG_PURGE_TIMEOUT`` when
-repeats are off).  The row commits or rolls back with the write.
+repeat is due (``ETAG_PURGE_REPEAT_AFTER``, or ``ETAG_PURGE_TIMEOUT`` when repeats are off,
+after the row is written, just before the commit: a commit that takes long comes that much
+nearer its repeat).  The row commits or rolls back with the write.
 
 The writing host still purges at once, before its client hears back.  Every host's sweeper
 looks for due rows every :data:`POLL_SECONDS`, claims each one (an ``UPDATE`` that only one
