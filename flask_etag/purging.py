@@ -167,7 +167,7 @@ class _Cache:
         error = send(job.request, time.monotonic() + job.timeout)
         self._count("failed" if error else "sent")
         if error is None and job.awaited_until is not None:
-            self._note_if_late(job)
+            self._note_if_late(job, job.awaited_until)
         change = self.breaker.failed() if error else self.breaker.succeeded()
         _conclude(job, error)
         if change is Change.OPENED:
@@ -177,11 +177,10 @@ class _Cache:
             logger.warning("purges to %s confirmed again", self.name)
             _signal(etag_purge_circuit_closed, job.app, url=self.name)
 
-    def _note_if_late(self, job: _Job) -> None:
+    def _note_if_late(self, job: _Job, awaited_until: float) -> None:
         """A purge confirmed after its write stopped waiting: the client may have read the
         old body meanwhile, so it is counted and logged, though nothing was lost."""
-        assert job.awaited_until is not None
-        late_by = time.monotonic() - job.awaited_until
+        late_by = time.monotonic() - awaited_until
         if late_by > 0:
             self._count("late")
             logger.warning("purge at %s confirmed %.2f s after its write", job.request.url, late_by)

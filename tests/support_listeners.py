@@ -22,6 +22,14 @@ from typing import Any, NamedTuple
 from support_processes import LOOPBACK
 
 
+def eventually(check: Any, seconds: float = 5.0) -> None:
+    """Wait until ``check()`` holds, ``seconds`` at most, and assert that it does."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert check()
+
+
 class Purge(NamedTuple):
     """One purge a recording cache confirmed: when (``time.monotonic()``), where, and its
     fields."""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support_listeners import hung_cache, recording_cache, trickling_cache
+from support_listeners import eventually, hung_cache, recording_cache, trickling_cache
 from support_processes import LOOPBACK, free_port
 from test_shared_caches import Recorded, recording
 
@@ -79,13 +79,6 @@ def timed_write(client: FlaskClient, number: int) -> float:
 def statistics_of(url: str) -> dict[str, Any]:
     [found] = [cache for cache in purging.purge_statistics() if cache["url"] == url]
     return found
-
-
-def eventually(check: Any, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert check()
 
 
 # --------------------------------------------------------------------------- one deadline

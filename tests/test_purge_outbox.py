@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from support_caches import varnish_server
-from support_listeners import hung_cache, recording_cache, trickling_cache
+from support_listeners import eventually, hung_cache, recording_cache, trickling_cache
 from support_processes import (
     LOOPBACK,
     free_port,
@@ -35,7 +35,7 @@ from support_processes import (
     postgres_schema,
 )
 from test_many_hosts import varnish_config
-from test_shared_caches import ITEM, MERGE_PATCH, example, products
+from test_shared_caches import ITEM, MERGE_PATCH, example, outbox_rows, products
 
 from flask_etag.purging import SHUTDOWN_SECONDS
 from flask_etag.sqlalchemy.outbox import POLL_SECONDS, PURGE_OUTBOX
@@ -44,23 +44,10 @@ APP = "examples.products:create_app()"
 KEYS = "products/101 products"
 
 
-def outbox_rows(app: Flask) -> list[Any]:
-    with app.app_context():
-        table = products.purge_outbox.table
-        return list(products.db.session.execute(sa.select(table)).all())
-
-
 def patch_stock(client: FlaskClient, stock: int) -> int:
     tag = client.get(ITEM).headers["ETag"]
     headers = {"If-Match": tag, "Content-Type": MERGE_PATCH}
     return client.patch(ITEM, json={"stock": stock}, headers=headers).status_code
-
-
-def eventually(check: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert check()
 
 
 # --------------------------------------------------------------------------- one process

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from support_databases import dispose_after_test
-from support_listeners import Received, recording_cache
+from support_listeners import Received, eventually, recording_cache
 from support_processes import LOOPBACK, free_port
 from test_example import load_example
 
@@ -389,33 +389,23 @@ def test_a_write_is_purged_again_once_racing_reads_are_over_rfc9111_4_4(
     client = example(tmp_path, ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0.2)
     # example() cleared the seeding's purge; its repeat is sent by the outbox's sweeper,
     # which deletes the row once the cache has confirmed it.
-    _wait_until_outbox_empty(client.application)
+    eventually(lambda: not outbox_rows(client.application))
     received.purges.clear()
     began = time.monotonic()
     assert patch_stock(client, 8).status_code == 200
     answered = time.monotonic()
-    _wait_for_purges(received, 2)
+    eventually(lambda: len(received.purges) == 2)
     first, repeat = received.purges
     assert first.at < answered  # the client's answer waited for the first purge
     assert repeat.at >= began + 0.2  # the second is the repeat, not sent before it was due
     assert received.surrogate_keys() == ["products/101 products"] * 2
 
 
-def _wait_until_outbox_empty(app: Flask) -> None:
-    count = sa.select(sa.func.count()).select_from(products.purge_outbox.table)
-    deadline = time.monotonic() + 5
+def outbox_rows(app: Flask) -> list[Any]:
+    """The example's purge outbox rows: the purges not yet repeated."""
     with app.app_context():
-        while products.db.session.execute(count).scalar_one() and time.monotonic() < deadline:
-            products.db.session.rollback()  # a fresh snapshot on the next look
-            time.sleep(0.02)
-        assert products.db.session.execute(count).scalar_one() == 0
-
-
-def _wait_for_purges(received: Received, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while len(received.purges) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(received.purges) == count
+        table = products.purge_outbox.table
+        return list(products.db.session.execute(sa.select(table)).all())
 
 
 def test_cache_tag_purges_list_keys_with_commas(
