@@ -27,8 +27,21 @@ from .spec import RouteSpec
 AUTO_GENERATOR = HashGenerator()
 AUTO_SPEC = RouteSpec.build(AUTO_GENERATOR, None, False, ())
 
-#: Representation metadata of the 200 that a 412 made from it must not keep.
-_OF_THE_REPRESENTATION = ("Content-Encoding", "Content-Language", "Content-Range", "Last-Modified")
+#: Fields of the 200 that describe its representation, which a 412 made from it must not
+#: keep: its metadata, where it lives (RFC 9110 §8.7), and its freshness.  With
+#: ``Cache-Control`` or ``Expires`` a shared cache could store the 412 and serve it to every
+#: later plain GET; without them none does, as a 412 is not heuristically cacheable (RFC 9111
+#: §4.2.2).
+_OF_THE_REPRESENTATION = (
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Range",
+    "Content-Location",
+    "Content-Disposition",
+    "Last-Modified",
+    "Cache-Control",
+    "Expires",
+)
 
 
 def install(app: Flask) -> None:
@@ -67,7 +80,8 @@ def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Resp
 
     An ``after_request`` hook may not raise (Flask would answer 500), and a new response
     would lose the fields the app's other hooks set (HSTS, CORS, a request id): so the
-    status, body and representation fields change, and every other field stays.
+    status, body and representation fields change, and every other field stays.  A hook
+    registered before :class:`~flask_etag.ETag` runs after this one and sees the 412.
     """
     headers = response.headers
     for name in _OF_THE_REPRESENTATION:

@@ -10,8 +10,6 @@ running another method's view.
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
 from flask import Response
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
@@ -23,7 +21,7 @@ from .exchange import Exchange, View, refuse, run_view
 from .folding import default_cache_control, folded_validators, scope_of
 from .generators import HashGenerator
 from .reasons import CANNOT_EVALUATE, failure_reason
-from .responses import apply_cache_policy, field, has_representation, is_success
+from .responses import apply_cache_policy, field, has_representation, is_success, names_the_target
 
 
 def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
@@ -124,7 +122,4 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
 def _describes_the_target(exchange: Exchange, response: Response) -> bool:
     """§8.7: a ``Content-Location`` naming the request's URI says the body is its representation."""
     location = field(response.headers, "content-location")
-    if location is None:
-        return False
-    url = exchange.request.url
-    return urljoin(url, location) == url
+    return location is not None and names_the_target(exchange.request, location)

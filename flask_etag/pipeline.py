@@ -55,6 +55,7 @@ from .responses import (
     apply_cache_policy,
     field,
     has_representation,
+    names_the_target,
     parse_last_modified,
     set_validators,
 )
@@ -251,6 +252,8 @@ def tag_known_state(
     value = reported
     if value is context.UNSET:
         if not exchange.safe:
+            if created_elsewhere(exchange.request, response):
+                return None  # the view's own validators, if any, describe what it created
             value = generator.look_up(exchange.view_args)
         elif generator.rechecks_after_view and not _still_describes(
             generator, checked, exchange.view_args, response
@@ -274,6 +277,15 @@ def tag_known_state(
     if coded:
         tag_coded_representation(response)  # a view that compressed its own output
     return value
+
+
+def created_elsewhere(served: Request, response: Response) -> bool:
+    """A 201 whose ``Location`` names another resource than the request's target (a POST to
+    a collection): its validators describe that new resource, not the target (§15.3.2)."""
+    if response.status_code != 201:
+        return False
+    location = field(response.headers, "location")
+    return location is not None and not names_the_target(served, location)
 
 
 def _tag_folded(

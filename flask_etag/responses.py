@@ -9,8 +9,9 @@ extension can copy, pickle or cache it.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urljoin
 
-from flask import Response
+from flask import Request, Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
@@ -82,6 +83,13 @@ def field(headers: Headers, lowered_name: str) -> str | None:
         if len(name) == size and name.lower() == lowered_name:
             return value
     return None
+
+
+def names_the_target(served: Request, reference: str) -> bool:
+    """Whether a URI reference a response sends (``Location``, ``Content-Location``) names
+    the request's own target, once resolved against it (RFC 9110 §8.7, §10.2.2)."""
+    url = served.url
+    return urljoin(url, reference) == url
 
 
 def body_bytes(response: Response) -> bytes | None:

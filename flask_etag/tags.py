@@ -18,8 +18,11 @@ _ETAGC = r"[\x21\x23-\x7e]"
 _SAFE_OPAQUE = re.compile(rf"{_ETAGC}{{1,128}}")
 
 #: A whole ``If-Match`` list (§13.1.1, §5.6.1): members ``[W/]"etagc*"``, empty ones allowed.
+#: The trailing separators sit inside the group: outside it, a list without a member would
+#: let two runs of ``[ \t,]*`` share the same text, and a long run of separators ending in
+#: a stray character would be retried at every split point, in quadratic time.
 _MEMBER = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
-_ENTITY_TAG_LIST = re.compile(rf"[ \t,]*(?:{_MEMBER}(?:[ \t]*,[ \t,]*{_MEMBER})*)?[ \t,]*")
+_ENTITY_TAG_LIST = re.compile(rf"[ \t,]*(?:{_MEMBER}(?:[ \t]*,[ \t,]*{_MEMBER})*[ \t,]*)?")
 #: One entity tag, as an ``ETag`` field sends it, with optional whitespace around.
 _ONE_ENTITY_TAG = re.compile(rf"[ \t]*{_MEMBER}[ \t]*")
 

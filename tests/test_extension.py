@@ -214,6 +214,34 @@ def test_auto_412_keeps_the_fields_of_the_apps_hooks_rfc9110_13_1_1(make_app: Ma
     assert "plain text" not in response.text
 
 
+def test_auto_412_drops_the_representations_freshness_and_location_rfc9111_3() -> None:
+    """An auto-mode 412 is made of the 200 it refuses: the 200's ``Cache-Control`` and
+    ``Expires`` (RFC 9111 §3: a shared cache could store the 412 and serve it to every later
+    GET), its ``Content-Location`` and ``Content-Disposition`` (§8.7) must not stay."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, ETAG_CACHE_CONTROL="public, max-age=600")
+    ETag(app)
+
+    @app.get("/report")
+    def report() -> Any:
+        fields = {
+            "Content-Location": "/report.json",
+            "Content-Disposition": 'inline; filename="report.json"',
+            "Expires": "Thu, 01 Dec 2099 16:00:00 GMT",
+        }
+        return {"x": 1}, fields
+
+    client = app.test_client()
+    served = client.get("/report")
+    assert served.headers["Cache-Control"] == "public, max-age=600"
+    refused = client.get("/report", headers={"If-Match": '"stale"'})
+    assert refused.status_code == 412
+    assert refused.mimetype == "application/problem+json"
+    for name in ("Cache-Control", "Expires", "Content-Location", "Content-Disposition"):
+        assert name not in refused.headers, name
+    assert refused.headers["ETag"] == served.headers["ETag"]
+
+
 @pytest.mark.parametrize(
     ("url", "headers", "expected_status"),
     [

@@ -863,6 +863,9 @@ ADVERSARIAL_SHAPES = {
     "quote-comma": '",' * 50_000,
     "open-tags": '"a,' * 33_000,
     "tabs-and-commas": "\t,\t" * 33_000,
+    # 30 KB, not 100: a quadratic parse of it takes seconds, of 100 KB minutes.
+    "separators-then-junk": ", \t" * 10_000 + "x",
+    "tag-separators-junk": '"a"' + ", \t" * 10_000 + "x",
     "stars": "*, " * 33_000,
     "unquoted": "abc " * 25_000,
     "latin1": "\xff" * 100_000,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from flask_etag import ETag, VersionGenerator, etag
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
 WITH_AND_WITHOUT_APP_HOOK = True
@@ -339,6 +342,70 @@ def test_the_new_tag_guards_the_next_write(client: FlaskClient) -> None:
     new = write(client, "PUT", "/items/1", {"If-Match": old}).headers["ETag"]
     assert write(client, "PATCH", "/items/1", {"If-Match": old}).status_code == 412
     assert write(client, "PATCH", "/items/1", {"If-Match": new}).status_code == 200
+
+
+def notes_app() -> Flask:
+    """``/notes`` (GET and POST) tagged by the list's version, ``/notes/<id>`` by each note's:
+    a POST creates a note and answers 201 with its ``Location``, its own tag where given."""
+    app = Flask(__name__)
+    ETag(app)
+    notes: dict[int, int] = {}  # id -> version
+    listing = {"version": 1}
+    note_version = VersionGenerator(lambda note_id: notes.get(note_id))
+
+    @app.route("/notes", methods=["GET", "POST"])
+    @etag(VersionGenerator(lambda: listing["version"]))
+    def note_list() -> Any:
+        if request.method == "GET":
+            return {"notes": sorted(notes)}
+        note_id = len(notes) + 1
+        notes[note_id] = 1
+        listing["version"] += 1
+        headers = {"Location": f"/notes/{note_id}"}
+        if request.args.get("tagged"):
+            headers["ETag"] = note_version.etag_for(1)
+        return {"id": note_id}, 201, headers
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(note_version)
+    def note(note_id: int) -> Any:
+        if request.method == "GET":
+            return {"id": note_id, "version": notes[note_id]}
+        created = note_id not in notes
+        notes[note_id] = notes.get(note_id, 0) + 1
+        if created:  # at the target itself: its Location names the request's URI
+            return {"id": note_id}, 201, {"Location": f"http://localhost/notes/{note_id}"}
+        return {"id": note_id, "version": notes[note_id]}
+
+    return app
+
+
+def test_a_201_elsewhere_keeps_the_created_items_tag_rfc9110_15_3_2() -> None:
+    """§15.3.2: a 201's validators describe the resource it created, at its ``Location``.
+
+    The list's own version would be another resource's tag: a client chaining it into
+    ``If-Match`` on the new item would get 412 every time.
+    """
+    client = notes_app().test_client()
+    created = client.post("/notes?tagged=1")
+    assert created.status_code == 201
+    item = client.get(created.headers["Location"])
+    assert created.headers["ETag"] == item.headers["ETag"]
+    chained = client.put(created.headers["Location"], headers={"If-Match": created.headers["ETag"]})
+    assert chained.status_code == 200
+    untagged = client.post("/notes")
+    assert untagged.status_code == 201
+    assert "ETag" not in untagged.headers  # never the list's tag
+    assert client.get("/notes").headers["ETag"] == '"3"'
+
+
+def test_a_201_at_the_target_carries_its_new_tag_rfc9110_15_3_2() -> None:
+    """A PUT that creates its target answers 201 for the target itself, ``Location`` naming
+    the request's URI: the route tags it with the new state."""
+    client = notes_app().test_client()
+    created = client.put("/notes/7")
+    assert created.status_code == 201
+    assert created.headers["ETag"] == client.get("/notes/7").headers["ETag"] == '"1"'
 
 
 @pytest.mark.parametrize("url", ["/items/1", "/hashed/1"])

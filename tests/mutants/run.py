@@ -314,12 +314,19 @@ MUTANTS = [
     Mutant(
         "write-tagged-with-the-checked-state",
         "pipeline",
-        "        if not exchange.safe:\n"
         "            value = generator.look_up(exchange.view_args)\n",
-        "        if not exchange.safe:\n            value = checked\n",
+        "            value = checked\n",
         "a write's response carries the tag of the state before the write",
         "tests/test_rfc9110_writes.py::test_write_returns_the_tag_of_what_it_wrote",
         "function",
+    ),
+    Mutant(
+        "201-tagged-as-its-target",
+        "pipeline",
+        "            if created_elsewhere(exchange.request, response):\n",
+        "            if False:\n",
+        "a 201 whose Location names the created item gets the collection's tag (§15.3.2)",
+        "tests/test_rfc9110_writes.py::test_a_201_elsewhere_keeps_the_created_items_tag_rfc9110_15_3_2",
     ),
     Mutant(
         "report-outlives-its-view",
@@ -442,10 +449,20 @@ MUTANTS = [
     Mutant(
         "status-document-tagged",
         "body_hash",
-        "    if location is None:\n        return False\n",
-        "    if location is None:\n        return True\n",
+        "    return location is not None and names_the_target(exchange.request, location)\n",
+        "    return location is None or names_the_target(exchange.request, location)\n",
         "a write without Content-Location is tagged as if it were the new representation",
         "tests/test_real_apps.py::test_write_answering_a_status_document_is_untagged",
+    ),
+    # ------------------------------------------------------------------ auto.py
+    Mutant(
+        "auto-412-keeps-freshness",
+        "auto",
+        '    "Cache-Control",\n    "Expires",\n)\n',
+        ")\n",
+        "an auto-mode 412 keeps the 200's Cache-Control: a shared cache may store and serve it",
+        "tests/test_extension.py::"
+        "test_auto_412_drops_the_representations_freshness_and_location_rfc9111_3",
     ),
     # ------------------------------------------------------------------ responses.py
     Mutant(
@@ -485,6 +502,15 @@ MUTANTS = [
         "parse_entity_tag_list takes werkzeug's lenient parse: an unquoted If-Match tag passes",
         PRECEDENCE_WRITES,
         "function and unquoted",
+    ),
+    Mutant(
+        "entity-tag-list-quadratic",
+        "tags",
+        '{_MEMBER}(?:[ \\t]*,[ \\t,]*{_MEMBER})*[ \\t,]*)?")\n',
+        '{_MEMBER}(?:[ \\t]*,[ \\t,]*{_MEMBER})*)?[ \\t,]*")\n',
+        "two runs of separators share the text of a list without members: quadratic backtracking",
+        "tests/test_hostile_input.py::test_adversarial_field_values_are_answered_in_bounded_time",
+        "separators-then-junk and If-Match",
     ),
     Mutant(
         "unsafe-version-not-hashed",
