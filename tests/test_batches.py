@@ -125,6 +125,32 @@ def test_an_invalid_entry_refuses_the_whole_batch(client: FlaskClient) -> None:
     assert listed(client) == before
 
 
+def test_an_entry_refused_by_apply_leaves_nothing_for_a_later_commit_rfc9110_13_1_1(
+    tmp_path: Path,
+) -> None:
+    """A 422 from ``apply`` on a later entry refuses the batch whole: the earlier entries'
+    changes are rolled back, not left in the session for a teardown that commits."""
+    database = f"sqlite:///{tmp_path / 'products.sqlite3'}"
+    app = dispose_after_test(
+        products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database})
+    )
+
+    @app.teardown_request
+    def commit_unless_failed(error: BaseException | None) -> None:
+        if error is None:
+            products.db.session.commit()
+
+    test_client = app.test_client()
+    test_client.post(COLLECTION, json={"name": "Keyboard", "price": 10, "stock": 5})
+    before = listed(test_client)
+    entries = [
+        {"id": 101, "etag": before[101]["etag"], "stock": 1},
+        {"id": 102, "etag": before[102]["etag"], "stock": "many"},
+    ]
+    assert batch(test_client, entries).status_code == 422
+    assert listed(test_client) == before
+
+
 @pytest.mark.parametrize(
     "document",
     [{"id": 101}, [101], [{"stock": 1}], [{"id": 101, "etag": '"a"'}, {"id": 101, "etag": '"b"'}]],

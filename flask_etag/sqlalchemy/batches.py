@@ -162,8 +162,7 @@ def _write_all_or_nothing(
     session = generator.session
     rows = _load(generator, entries)
     _refuse_unless_current(generator, tags, entries, rows)
-    for entry in entries:
-        apply(rows[_key(entry.identity)], entry)
+    _apply_all_or_none(session, entries, rows, apply)
     try:
         session.flush()  # UPDATE ... WHERE version = <the version judged above>, each row
     except StaleDataError:  # another writer committed between the judgement and the write
@@ -173,6 +172,22 @@ def _write_all_or_nothing(
     results = [_written(generator, tags, entry, rows) for entry in entries]
     session.commit()
     return results
+
+
+def _apply_all_or_none(
+    session: Any,
+    entries: Sequence[BatchEntry],
+    rows: dict[Any, Any],
+    apply: Callable[[Any, BatchEntry], None],
+) -> None:
+    """Apply every entry, or none: an error ``apply`` raises for one (a 422) rolls back the
+    changes it made to the others, which a later commit in the request would otherwise write."""
+    try:
+        for entry in entries:
+            apply(rows[_key(entry.identity)], entry)
+    except Exception:
+        session.rollback()
+        raise
 
 
 def _write_one(

@@ -826,8 +826,8 @@ MUTANTS = [
     Mutant(
         "batch-written-in-part",
         "sqlalchemy/batches",
-        "    _refuse_unless_current(generator, tags, entries, rows)\n    for entry",
-        "    for entry",
+        "    _refuse_unless_current(generator, tags, entries, rows)\n    _apply_all_or_none",
+        "    _apply_all_or_none",
         "an all-or-nothing batch writes its fresh entries and loses the stale ones' changes",
         "tests/test_batches.py",
         "stale_or_missing",
