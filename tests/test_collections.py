@@ -24,6 +24,14 @@ import sqlalchemy as sa
 import sqlalchemy.ext.compiler
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    relationship,
+    scoped_session,
+    sessionmaker,
+)
 from support_databases import dispose_after_test
 from test_example import (
     COLLECTION,
@@ -565,3 +573,107 @@ def test_surrogate_keys_reuse_the_lookups_tables_rfc9111_4_4(tmp_path: Any) -> N
         "products",
         3,
     )
+
+
+# --------------------------------------------------------------------------- related tables
+
+
+class _Related(DeclarativeBase):
+    """Items, their labels (many-to-many) and their reviews: tables a list reads beside its
+    own, written through relationships rather than through the list's model."""
+
+
+_labelled = sa.Table(
+    "labelled",
+    _Related.metadata,
+    sa.Column("item_id", sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("label_id", sa.ForeignKey("labels.id"), primary_key=True),
+)
+
+
+class _Label(_Related):
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    items: Mapped[list[_Item]] = relationship(secondary=_labelled, back_populates="labels")
+
+
+class _Item(_Related):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    labels: Mapped[list[_Label]] = relationship(secondary=_labelled, back_populates="items")
+
+
+def _labels_of(item_id: int) -> sa.Select[Any]:
+    """The ids of an item's labels, read from the association table alone: a change made
+    on either side changes no table of this list but that one."""
+    column = _labelled.c
+    return sa.select(column.label_id).where(column.item_id == item_id).order_by(column.label_id)
+
+
+@pytest.fixture
+def related(tmp_path: Any) -> Iterator[tuple[FlaskClient, Any]]:
+    """``/items/1/labels`` (item 1 labelled 1; label 2 unused), and the session it reads."""
+    from flask import jsonify
+
+    from flask_etag import ETag, etag
+    from flask_etag.sqlalchemy import CollectionGenerator, TableVersions
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'related.sqlite3'}")
+    session = scoped_session(sessionmaker(engine))
+    versions = TableVersions(session, _Related.metadata)
+    _Related.metadata.create_all(engine)
+    session.add_all([_Item(id=1, labels=[_Label(id=1)]), _Label(id=2)])
+    session.commit()
+    session.remove()
+    app = Flask(__name__)
+    ETag(app)
+    app.teardown_appcontext(lambda error: session.remove())
+
+    @app.get("/items/<int:item_id>/labels")
+    @etag(CollectionGenerator(_labels_of, versions))
+    def labels(item_id: int) -> Any:
+        return jsonify(list(session.scalars(_labels_of(item_id))))
+
+    yield app.test_client(), session
+    session.remove()
+    engine.dispose()
+
+
+def _label_item(session: Any) -> None:
+    item = session.get(_Item, 1)  # held: the session keeps no strong reference
+    item.labels.append(session.get(_Label, 2))
+
+
+def _item_label(session: Any) -> None:
+    label = session.get(_Label, 2)
+    label.items.append(session.get(_Item, 1))
+
+
+def _unlabel_item(session: Any) -> None:
+    item = session.get(_Item, 1)
+    item.labels.clear()
+
+
+ASSOCIATION_CHANGES: dict[str, Callable[[Any], None]] = {
+    "added-on-the-owning-side": _label_item,
+    "added-on-the-other-side": _item_label,
+    "removed": _unlabel_item,
+    "item-deleted": lambda session: session.delete(session.get(_Item, 1)),
+}
+
+
+@pytest.mark.parametrize("change", ASSOCIATION_CHANGES)
+def test_a_many_to_many_change_changes_the_tag_rfc9110_8_8_3(
+    related: tuple[FlaskClient, Any], change: str
+) -> None:
+    """The ORM writes a ``secondary=`` table's rows for a relationship, not for a model of
+    its own: a list reading that table must still see them."""
+    client, session = related
+    before = client.get("/items/1/labels")
+    assert before.get_json() == [1]
+    ASSOCIATION_CHANGES[change](session)
+    session.commit()
+    session.remove()
+    after = client.get("/items/1/labels", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.get_json() != before.get_json()

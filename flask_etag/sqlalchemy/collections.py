@@ -188,6 +188,9 @@ class TableVersions:
             for table in mapper.tables:
                 tables.add(table.name)
                 keys.update(written_item_keys(table.name, identity))
+        for name in _association_tables_written(session):
+            tables.add(name)
+            keys.update(bulk_written_keys(name))
         if tables:
             self.raise_versions(session, tables)
 
@@ -200,6 +203,27 @@ class TableVersions:
         if name is not None and name != TABLE_VERSIONS:
             self.raise_versions(state.session, [name])
             written_keys_of(state.session).update(bulk_written_keys(name))
+
+
+def _association_tables_written(session: Session) -> set[str]:
+    """The ``secondary=`` tables a flush wrote rows of: the ORM inserts and deletes them for
+    a relationship whose collection changed (on either side) or whose instance was deleted,
+    though no mapper of theirs is flushed (RFC 9110 §8.8.3: a list reading them changed)."""
+    deleted = session.deleted  # the flush's state: after_flush still shows it
+    names: set[str] = set()
+    for item in (*session.new, *session.dirty, *deleted):
+        state = sa.inspect(item)
+        for relationship in state.mapper.relationships:
+            if relationship.secondary is None or relationship.viewonly:
+                continue
+            if item in deleted or state.attrs[relationship.key].history.has_changes():
+                names.update(_table_names(relationship.secondary))
+    return names
+
+
+def _table_names(clause: sa.ClauseElement) -> set[str]:
+    """The names of the tables in ``clause`` (a table, a join, a select)."""
+    return {element.name for element in visitors.iterate(clause) if isinstance(element, sa.Table)}
 
 
 #: Where a session keeps the surrogate keys its open transaction wrote ...
