@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    column_property,
     mapped_column,
     relationship,
     scoped_session,
@@ -597,10 +598,26 @@ class _Label(_Related):
     items: Mapped[list[_Item]] = relationship(secondary=_labelled, back_populates="labels")
 
 
+class _Review(_Related):
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"))
+
+
 class _Item(_Related):
     __tablename__ = "items"
     id: Mapped[int] = mapped_column(primary_key=True)
     labels: Mapped[list[_Label]] = relationship(secondary=_labelled, back_populates="items")
+    reviews: Mapped[int] = column_property(
+        sa.select(sa.func.count(_Review.id))
+        .where(_Review.item_id == id)
+        .correlate_except(_Review)
+        .scalar_subquery()
+    )
+
+
+def _items() -> sa.Select[Any]:
+    return sa.select(_Item).order_by(_Item.id)
 
 
 def _labels_of(item_id: int) -> sa.Select[Any]:
@@ -612,7 +629,8 @@ def _labels_of(item_id: int) -> sa.Select[Any]:
 
 @pytest.fixture
 def related(tmp_path: Any) -> Iterator[tuple[FlaskClient, Any]]:
-    """``/items/1/labels`` (item 1 labelled 1; label 2 unused), and the session it reads."""
+    """``/items/1/labels`` (item 1 labelled 1; label 2 unused), ``/items`` (with their
+    review counts), and the session they read."""
     from flask import jsonify
 
     from flask_etag import ETag, etag
@@ -633,6 +651,11 @@ def related(tmp_path: Any) -> Iterator[tuple[FlaskClient, Any]]:
     @etag(CollectionGenerator(_labels_of, versions))
     def labels(item_id: int) -> Any:
         return jsonify(list(session.scalars(_labels_of(item_id))))
+
+    @app.get("/items")
+    @etag(CollectionGenerator(_items, versions))
+    def items() -> Any:
+        return jsonify([[item.id, item.reviews] for item in session.scalars(_items())])
 
     yield app.test_client(), session
     session.remove()
@@ -677,3 +700,18 @@ def test_a_many_to_many_change_changes_the_tag_rfc9110_8_8_3(
     after = client.get("/items/1/labels", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert after.get_json() != before.get_json()
+
+
+def test_a_write_read_by_a_column_property_changes_the_tag_rfc9110_8_8_3(
+    related: tuple[FlaskClient, Any],
+) -> None:
+    """A ``column_property`` counting another table's rows is rendered into the list's SQL
+    only when it is compiled: that table is read all the same."""
+    client, session = related
+    before = client.get("/items")
+    assert before.get_json() == [[1, 0]]
+    session.add(_Review(id=1, item_id=1))
+    session.commit()
+    session.remove()
+    after = client.get("/items", headers={"If-None-Match": before.headers["ETag"]})
+    assert (after.status_code, after.get_json()) == (200, [[1, 1]])

@@ -395,12 +395,26 @@ def _naming_a_missing_table() -> Iterator[None]:
 
 def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
     """The names of the tables a ``select()`` reads, joins, subqueries and CTEs included."""
-    names = {
-        element.name for element in visitors.iterate(statement) if isinstance(element, sa.Table)
-    }
+    names = _table_names(statement) | _tables_of_column_properties(statement)
     if not names:
         raise TypeError(f"the collection's select() reads no table: {statement}")
     return tuple(sorted(names))
+
+
+def _tables_of_column_properties(statement: sa.Select[Any]) -> set[str]:
+    """The tables read by the column properties of the entities ``statement`` selects whole:
+    a ``column_property`` reading another table (a count of reviews) is rendered into the
+    SQL only as it is compiled, so walking the select does not meet it."""
+    names: set[str] = set()
+    for described in statement.column_descriptions:
+        entity = described.get("entity")
+        if entity is None or described.get("expr") is not entity:
+            continue  # a column, or no ORM entity: walking the select meets what it reads
+        for column_property in sa.inspect(entity).mapper.column_attrs:
+            for column in column_property.columns:
+                if not isinstance(column, sa.Column):  # a column of its own table: met
+                    names |= _table_names(column)
+    return names
 
 
 def _hash(text: str) -> str:
