@@ -11,17 +11,24 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
 from support_databases import dispose_after_test
 from support_processes import fresh_database, gunicorn_server
 from test_example import products
+
+from flask_etag import ETag, etag
+from flask_etag.sqlalchemy import BatchEntry, ModelVersionGenerator, read_batch, write_batch
 
 COLLECTION = "/api/products"
 HEADERS = {"Content-Type": "application/merge-patch+json"}
@@ -160,6 +167,90 @@ def test_a_batch_of_another_shape_is_400(client: FlaskClient, document: Any) -> 
     answer = client.patch(COLLECTION, json=document, headers=HEADERS)
     assert answer.status_code == 400
     assert answer.get_json()["reason"] == "bad-batch"
+
+
+# --------------------------------------------------------------------------- keys of other types
+
+
+class _Keyed(DeclarativeBase):
+    """Items whose key JSON can only carry as a string: a code, and a UUID."""
+
+
+class _Shelf(_Keyed):
+    __tablename__ = "shelves"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class _Note(_Keyed):
+    __tablename__ = "notes"
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+NOTE = uuid.UUID("12345678-1234-5678-1234-567812345678")
+#: Each model, the converter of its item route, and its one item's key.
+KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
+    "string": (_Shelf, "string", "lamp"),
+    "uuid": (_Note, "uuid", NOTE),
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def keyed_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty database with the :class:`_Keyed` tables, on SQLite and on PostgreSQL."""
+    with fresh_database(request.param, tmp_path, "flask_etag_keyed") as url:
+        engine = sa.create_engine(url)
+        _Keyed.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+
+
+def keyed_client(engine: sa.Engine, kind: str) -> FlaskClient:
+    """``GET /items/<key>`` and batch ``PATCH /items`` of one item of :data:`KEYED`."""
+    model, converter, key = KEYED[kind]
+    session = scoped_session(sessionmaker(engine))
+    session.add(model(id=key, stock=5))
+    session.commit()
+    session.remove()
+    app = Flask(__name__)
+    ETag(app)
+    app.teardown_appcontext(lambda error: session.remove())
+    versions = ModelVersionGenerator(model, session)
+
+    @app.get(f"/items/<{converter}:key>")
+    @etag(versions)
+    def get_item(key: Any) -> Any:
+        return {"stock": session.get(model, key).stock}
+
+    @app.patch("/items")
+    def patch_items() -> Any:
+        def apply(item: Any, entry: BatchEntry) -> None:
+            item.stock = entry.changes["stock"]
+
+        atomic = request.args.get("atomic") != "false"
+        entries = read_batch(request.get_json())
+        return jsonify(write_batch(versions, get_item, entries, apply, atomic=atomic))
+
+    return app.test_client()
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+def test_a_batch_entry_id_holding_nul_is_400_rfc9110_15_5_1(
+    keyed_database: sa.Engine, atomic: bool
+) -> None:
+    """No item's key holds NUL, and PostgreSQL refuses one in any query: the batch is
+    refused whole before any query, never a 500."""
+    client = keyed_client(keyed_database, "string")
+    tag = client.get("/items/lamp").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": "la\u0000mp", "etag": tag, "stock": 1}])
+    assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
+    assert client.get("/items/lamp").get_json() == {"stock": 5}
 
 
 # --------------------------------------------------------------------------- real processes

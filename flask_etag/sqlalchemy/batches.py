@@ -18,9 +18,10 @@ an HTTP error the ``apply`` function raised) and ``detail``.
 
 A batch with an entry that cannot be judged is refused whole with a 400 before any query,
 in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
-key's type (an ``int`` key takes JSON integers only), an item named twice, or a tag that is
-not one entity tag (``*`` included: an entry names the tag it was read at).  An integer id
-beyond what the key column holds names no item (404, or ``missing``).
+key's type (an ``int`` key takes JSON integers only) or that holds a NUL character, an item
+named twice, or a tag that is not one entity tag (``*`` included: an entry names the tag it
+was read at).  An integer id beyond what the key column holds names no item (404, or
+``missing``).
 
 The route is a plain view, so an OpenAPI document learns it from the app:
 ``spec.path(view=..., etag_batch=BatchWrites(...))`` (:class:`flask_etag.openapi.BatchWrites`).
@@ -231,12 +232,15 @@ def _judged_and_written(
 
 def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
     """400, before any query, for a batch with an entry that cannot be judged: an id not of
-    the key's type, or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
+    the key's type or holding a NUL character (which PostgreSQL refuses in any query, a 500),
+    or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
     key_type = _key_type(generator)
     for entry in entries:
         if not _is_identity(entry.identity, key_type):
             kind = _KINDS[key_type]
             raise _BadBatch(f"Each entry's id is {kind}, not {_shown(entry.identity)}.")
+        if isinstance(entry.identity, str) and "\x00" in entry.identity:
+            raise _BadBatch(f"No item's id holds a NUL character: {_shown(entry.identity)}.")
         if entry.etag is not None and not is_one_entity_tag(entry.etag):
             raise _BadBatch(
                 f"Entry {_shown(entry.identity)}: its tag must be one entity tag, as the ETag "
