@@ -192,7 +192,7 @@ class _Note(_Keyed):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-NOTE = uuid.UUID("12345678-1234-5678-1234-567812345678")
+NOTE = uuid.UUID("0f3c9a5e-7b1d-4e2a-9c8f-a1b2c3d4e5f6")
 #: Each model, the converter of its item route, and its one item's key.
 KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
     "string": (_Shelf, "string", "lamp"),
@@ -251,6 +251,45 @@ def test_a_batch_entry_id_holding_nul_is_400_rfc9110_15_5_1(
     answer = client.patch(url, json=[{"id": "la\u0000mp", "etag": tag, "stock": 1}])
     assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
     assert client.get("/items/lamp").get_json() == {"stock": 5}
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize(
+    "spelling", [str(NOTE), str(NOTE).upper(), NOTE.hex], ids=["canonical", "upper-case", "hex"]
+)
+def test_a_uuid_keyed_batch_is_written_rfc9110_13_1_1(
+    keyed_database: sa.Engine, atomic: bool, spelling: str
+) -> None:
+    """JSON carries a UUID key as a string, in any of its spellings: the entry is judged
+    and written, and its result names it as the client did."""
+    client = keyed_client(keyed_database, "uuid")
+    tag = client.get(f"/items/{NOTE}").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
+    current = client.get(f"/items/{NOTE}")
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
+    assert current.get_json() == {"stock": 1}
+    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
+    stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
+    assert stale_result[0]["id"] == spelling
+    assert stale_result[0]["etag"] == current.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "identities",
+    [["not-a-uuid"], [""], [7], [str(NOTE), str(NOTE).upper()]],
+    ids=["malformed", "empty", "number", "one-uuid-twice"],
+)
+def test_a_batch_entry_that_names_no_uuid_once_is_400_rfc9110_15_5_1(
+    keyed_database: sa.Engine, identities: list[Any]
+) -> None:
+    client = keyed_client(keyed_database, "uuid")
+    tag = client.get(f"/items/{NOTE}").headers["ETag"]
+    entries = [{"id": identity, "etag": tag, "stock": 1} for identity in identities]
+    answer = client.patch("/items", json=entries)
+    assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
+    assert client.get(f"/items/{NOTE}").get_json() == {"stock": 5}
 
 
 # --------------------------------------------------------------------------- real processes

@@ -18,10 +18,10 @@ an HTTP error the ``apply`` function raised) and ``detail``.
 
 A batch with an entry that cannot be judged is refused whole with a 400 before any query,
 in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
-key's type (an ``int`` key takes JSON integers only) or that holds a NUL character, an item
-named twice, or a tag that is not one entity tag (``*`` included: an entry names the tag it
-was read at).  An integer id beyond what the key column holds names no item (404, or
-``missing``).
+key's type (an ``int`` key takes JSON integers only, a ``Uuid`` key a UUID string) or that
+holds a NUL character, an item named twice, or a tag that is not one entity tag (``*``
+included: an entry names the tag it was read at).  An integer id beyond what the key column
+holds names no item (404, or ``missing``).
 
 The route is a plain view, so an OpenAPI document learns it from the app:
 ``spec.path(view=..., etag_batch=BatchWrites(...))`` (:class:`flask_etag.openapi.BatchWrites`).
@@ -30,6 +30,7 @@ The route is a plain view, so an OpenAPI document learns it from the app:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,12 @@ MAX_BATCH_ENTRIES = 1000
 _LOAD_CHUNK = 500
 
 #: What an entry's id must be, by the Python type of the items' key (None: another type).
-_KINDS: dict[type | None, str] = {int: "an integer", str: "a string", None: "a string or number"}
+_KINDS: dict[type | None, str] = {
+    int: "an integer",
+    str: "a string",
+    uuid.UUID: "a UUID string",
+    None: "a string or number",
+}
 
 #: The detail of a batch some of whose entries are stale or missing.
 _BATCH_REFUSED = (
@@ -231,22 +237,29 @@ def _judged_and_written(
 
 
 def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
-    """400, before any query, for a batch with an entry that cannot be judged: an id not of
-    the key's type or holding a NUL character (which PostgreSQL refuses in any query, a 500),
-    or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
+    """400, before any query, for a batch with an entry that cannot be judged: an id that
+    names no item (:func:`_refuse_unjudgeable_id`), one item named twice (one UUID spelt two
+    ways), or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
     key_type = _key_type(generator)
     for entry in entries:
-        if not _is_identity(entry.identity, key_type):
-            kind = _KINDS[key_type]
-            raise _BadBatch(f"Each entry's id is {kind}, not {_shown(entry.identity)}.")
-        if isinstance(entry.identity, str) and "\x00" in entry.identity:
-            raise _BadBatch(f"No item's id holds a NUL character: {_shown(entry.identity)}.")
+        _refuse_unjudgeable_id(entry.identity, key_type)
         if entry.etag is not None and not is_one_entity_tag(entry.etag):
             raise _BadBatch(
                 f"Entry {_shown(entry.identity)}: its tag must be one entity tag, as the ETag "
                 'field sends it (quotes included, such as "\\"7f3a\\""), not '
                 f"{_shown(entry.etag)}."
             )
+    if len({_key(_bound(entry.identity, key_type)) for entry in entries}) != len(entries):
+        raise _BadBatch("A batch names each item once.")
+
+
+def _refuse_unjudgeable_id(identity: object, key_type: type | None) -> None:
+    """400 for an id not of the key's type, or holding a NUL character (PostgreSQL refuses
+    one in any query, a 500)."""
+    if not _is_identity(identity, key_type):
+        raise _BadBatch(f"Each entry's id is {_KINDS[key_type]}, not {_shown(identity)}.")
+    if isinstance(identity, str) and "\x00" in identity:
+        raise _BadBatch(f"No item's id holds a NUL character: {_shown(identity)}.")
 
 
 def _shown(value: object) -> str:
@@ -256,35 +269,54 @@ def _shown(value: object) -> str:
 
 
 def _key_type(generator: ModelVersionGenerator) -> type | None:
-    """``int`` or ``str``: the Python type of the items' key; None for another or unknown."""
+    """``int``, ``str`` or ``uuid.UUID``: the Python type of the items' key; None for another
+    or unknown."""
     try:
         python_type = sa.inspect(generator.model).primary_key[0].type.python_type
     except NotImplementedError:
         return None
-    return python_type if python_type in (int, str) else None
+    return python_type if python_type in _KINDS else None
 
 
 def _is_identity(identity: object, key_type: type | None) -> bool:
     if isinstance(identity, bool):  # a JSON true is no key, though Python counts it an int
         return False
+    if key_type is uuid.UUID:  # JSON carries a UUID as a string
+        return isinstance(identity, str) and _as_uuid(identity) is not None
     if key_type is not None:
         return isinstance(identity, key_type)
     return identity is not None and not isinstance(identity, (dict, list))
 
 
+def _as_uuid(identity: str) -> uuid.UUID | None:
+    """The UUID a string spells (any form ``uuid.UUID`` reads), or None."""
+    try:
+        return uuid.UUID(identity)
+    except ValueError:
+        return None
+
+
+def _bound(identity: Any, key_type: type | None) -> Any:
+    """The entry's id as the key column binds and the row holds it: a UUID string as a UUID."""
+    return uuid.UUID(identity) if key_type is uuid.UUID else identity
+
+
 def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> dict[Any, Any]:
-    """The entries' rows (current versions: none kept from before), by key.
+    """The entries' rows (current versions: none kept from before), by the entries' ids.
 
     An integer id beyond what the key column holds names no row, and is not sent: the
     database would refuse the whole query (PostgreSQL's "out of range", SQLite's 64 bits).
     """
     column = sa.inspect(generator.model).primary_key[0]
     bits = _integer_bits(column.type, generator.session.get_bind().dialect.name)
-    identities = [entry.identity for entry in entries]
+    key_type = _key_type(generator)
+    identities = {_key(_bound(entry.identity, key_type)): entry.identity for entry in entries}
+    bound = [_bound(identity, key_type) for identity in identities.values()]
     if bits is not None:
         limit = 2 ** (bits - 1)
-        identities = [identity for identity in identities if -limit <= identity < limit]
-    return _select(generator, identities)
+        bound = [identity for identity in bound if -limit <= identity < limit]
+    rows = _select(generator, bound)
+    return {_key(identities[key]): row for key, row in rows.items() if key in identities}
 
 
 def _integer_bits(column_type: sa.types.TypeEngine[Any], dialect: str) -> int | None:
