@@ -27,6 +27,7 @@ READ COMMITTED and SQLite's per-statement snapshots alike.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,7 @@ import sqlalchemy as sa
 from blake3 import blake3
 from flask import g, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.sql import visitors
 
 from ..conditions import Validators, utc_seconds
@@ -410,11 +411,20 @@ def _tables_of_column_properties(statement: sa.Select[Any]) -> set[str]:
         entity = described.get("entity")
         if entity is None or described.get("expr") is not entity:
             continue  # a column, or no ORM entity: walking the select meets what it reads
-        for column_property in sa.inspect(entity).mapper.column_attrs:
-            for column in column_property.columns:
-                if not isinstance(column, sa.Column):  # a column of its own table: met
-                    names |= _table_names(column)
+        names |= _tables_of_mapper_expressions(sa.inspect(entity).mapper)
     return names
+
+
+@functools.lru_cache(maxsize=256)
+def _tables_of_mapper_expressions(mapper: Mapper[Any]) -> frozenset[str]:
+    """The tables ``mapper``'s column properties read beyond its own columns; once per
+    mapper, since every lookup of a collection (its 304s included) asks again."""
+    names: set[str] = set()
+    for column_property in mapper.column_attrs:
+        for column in column_property.columns:
+            if not isinstance(column, sa.Column):  # a column of its own table: met
+                names |= _table_names(column)
+    return frozenset(names)
 
 
 def _hash(text: str) -> str:
