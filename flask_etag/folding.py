@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from blake3 import blake3
@@ -30,6 +30,8 @@ from .exceptions import ETagConfigurationError
 from .tags import variant_opaque_tag
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from .exchange import Exchange
     from .settings import Settings
     from .spec import RouteSpec
@@ -90,16 +92,36 @@ def route_scope(spec: RouteSpec, settings: Settings) -> Scope | None:
 def folded_tag(exchange: Exchange, state: str, lookup: bool) -> str:
     """``state`` with the request's negotiated fields, scope and (for a looked-up state) the
     app's release folded in."""
-    spec, settings = exchange.spec, exchange.settings
-    values: list[str | None] = list(spec.negotiated_values(exchange.request.environ))
-    secret = spec.sensitive
-    scope = scope_of(exchange)
+    spec, environ = exchange.spec, exchange.request.environ
+    return fold_state(state, exchange.app, exchange.settings, lookup, spec, environ)
+
+
+def fold_state(
+    state: str,
+    app: Flask,
+    settings: Settings,
+    lookup: bool,
+    spec: RouteSpec | None = None,
+    environ: Mapping[str, object] | None = None,
+) -> str:
+    """``state`` folded as ``spec``'s route folds it for a request with this WSGI ``environ``.
+
+    Without a route (``spec`` None) only the app's folds apply: ``ETAG_SCOPE`` and, for a
+    looked-up state, ``ETAG_RELEASE``.  Returns ``state`` itself when nothing is folded.
+    """
+    values: list[str | None] = []
+    if spec is not None and environ is not None:
+        values.extend(spec.negotiated_values(environ))
+    secret = spec is not None and spec.sensitive
+    scope = settings.scope if spec is None else route_scope(spec, settings)
     if scope is not None:
         values.append(f"scope:{_scope_value(scope)}")
         secret = True
     if lookup and settings.release is not None:
         values.append(f"release:{settings.release}")
-    return variant_opaque_tag(state, tuple(values), _key(exchange) if secret else None)
+    if not values:
+        return state
+    return variant_opaque_tag(state, tuple(values), _key(app) if secret else None)
 
 
 def default_cache_control(exchange: Exchange) -> str | None:
@@ -132,8 +154,8 @@ def _scope_value(scope: Scope) -> str:
     return "\x00" if value is None else value
 
 
-def _key(exchange: Exchange) -> bytes:
-    secret = exchange.app.config.get("SECRET_KEY")
+def _key(app: Flask) -> bytes:
+    secret = app.config.get("SECRET_KEY")
     if not secret:
         raise ETagConfigurationError(
             "this route folds a scope or a credential (Authorization, Cookie) into its tags, "

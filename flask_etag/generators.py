@@ -14,13 +14,15 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
+from flask import current_app
 from werkzeug.http import http_date
 
 from .conditions import MISSING, Validators, utc_seconds
 from .digests import body_digest_function
 from .exceptions import ETagConfigurationError
+from .folding import fold_state
 from .settings import current_settings
-from .tags import opaque_tag_for
+from .tags import format_entity_tag, opaque_tag_for
 
 Lookup = Callable[..., Any]
 ViewCaller = Callable[[Callable[..., Any], dict[str, Any]], Any]
@@ -193,11 +195,22 @@ class _LookupGenerator(TagGenerator):
     def etag_for(self, value: Any) -> str:
         """The ``ETag`` header value for a version or timestamp the view already has.
 
-        A view that has just written uses this to tag its response with the state it produced.
+        A view that has just written uses this to tag its response with the state it produced
+        (a 201's item, RFC 9110 §15.3.2), or a 412 with the state that won, so the client can
+        chain its next ``If-Match`` without a read.  The app's folds are in the tag, as the
+        routes of this generator fold them: ``ETAG_SCOPE`` (for this request's caller) and
+        ``ETAG_RELEASE`` (:mod:`flask_etag.folding`).
+
+        A route's own ``vary=`` or ``scope=`` belongs to the route, not the generator, and is
+        not folded: where this generator serves such a route, the tag given here names the
+        same state as the route's (``If-Match`` passes, §13.1.1) but is not the one the route
+        sends, so an ``If-None-Match`` with it is answered 200 once, not 304.
         """
-        header = self.validators_for(value, self.weak_or(current_settings().weak)).etag_header
-        assert header is not None
-        return header
+        settings = current_settings()
+        validators = self.validators_for(value, self.weak_or(settings.weak))
+        assert validators.etag is not None
+        folded = fold_state(validators.etag, current_app, settings, lookup=True)
+        return format_entity_tag(folded, validators.weak)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({function_name(self.lookup)}, weak={self.weak!r})"

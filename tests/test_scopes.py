@@ -257,6 +257,51 @@ def test_a_bad_release_is_refused(release: object) -> None:
         released(release)  # type: ignore[arg-type]
 
 
+FOLDS = {
+    "release": {"ETAG_RELEASE": "2026.12"},
+    "scope": {"SECRET_KEY": "secret", "ETAG_SCOPE": lambda: request.headers.get("X-User")},
+}
+
+
+def creating(config: dict[str, Any]) -> Flask:
+    """An app whose POST answers 201 with the created note's tag, made by ``etag_for``."""
+    app = Flask(__name__)
+    app.config.update(config)
+    ETag(app)
+    versions: dict[int, int] = {}
+    note_version = VersionGenerator(lambda note_id: versions.get(note_id))
+
+    @app.post("/notes")
+    def create() -> Any:
+        versions[1] = 1
+        headers = {"Location": "/notes/1", "ETag": note_version.etag_for(1)}
+        return {"id": 1}, 201, headers
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PATCH"])
+    @require_if_match(note_version)
+    def note(note_id: int) -> Any:
+        if request.method == "PATCH":
+            versions[note_id] += 1
+        return {"id": note_id}
+
+    return app
+
+
+@pytest.mark.parametrize("config", FOLDS.values(), ids=FOLDS.keys())
+def test_rfc9110_15_3_2_etag_for_gives_the_tag_the_item_route_sends(
+    config: dict[str, Any],
+) -> None:
+    client = creating(config).test_client()
+    ann = {"X-User": "ann"}
+    created = client.post("/notes", headers=ann)
+    assert created.headers["ETag"] == client.get("/notes/1", headers=ann).headers["ETag"]
+    assert created.headers["ETag"] != '"1"'  # the fold is in it
+    chained = client.patch("/notes/1", headers={**ann, "If-Match": created.headers["ETag"]})
+    assert chained.status_code == 200
+    again = client.patch("/notes/1", headers={**ann, "If-Match": created.headers["ETag"]})
+    assert again.status_code == 412  # §13.1.1: the note changed since
+
+
 def test_flask_etag_routes_and_openapi_show_a_routes_scope() -> None:
     from apispec import APISpec
 
