@@ -203,17 +203,20 @@ def names_state(opaque: str, current: Validators) -> bool:
     """True when ``opaque`` is a tag this server made for the current resource state.
 
     That is the current tag itself, its content-coded form (``"x:gzip"``), or, on a route
-    with ``vary=``, the tag of the same state negotiated for other request fields.
+    that folds (:mod:`flask_etag.folding`), the tag of the same state folded for other
+    request fields, scopes or releases, or the bare state itself: the tag the route sent
+    before the deploy that first set ``ETAG_RELEASE`` or ``ETAG_SCOPE``.  Only ``If-Match``
+    asks this (whether the state changed, RFC 9110 §13.1.1); ``If-None-Match`` compares
+    representations.
     """
     base = strip_coding(opaque)
     if base == current.etag:
         return True
     state = current.state
-    return (
-        state is not None
-        and current.etag is not None
-        and len(base) == len(current.etag)
-        and base.startswith(state + VARIANT_SEPARATOR)
+    if state is None or current.etag is None:
+        return False
+    return base == state or (
+        len(base) == len(current.etag) and base.startswith(state + VARIANT_SEPARATOR)
     )
 
 

@@ -202,9 +202,11 @@ class _LookupGenerator(TagGenerator):
         ``ETAG_RELEASE`` (:mod:`flask_etag.folding`).
 
         A route's own ``vary=`` or ``scope=`` belongs to the route, not the generator, and is
-        not folded: where this generator serves such a route, the tag given here names the
-        same state as the route's (``If-Match`` passes, §13.1.1) but is not the one the route
-        sends, so an ``If-None-Match`` with it is answered 200 once, not 304.
+        not folded: where this generator serves such a route, the tag given here is not the
+        one the route sends (an ``If-None-Match`` with it is answered 200 once, not 304), but
+        names the same state, so ``If-Match`` with it passes (§13.1.1).  Not so on a route
+        whose ``scope=None`` leaves it nothing to fold in an app that folds ``ETAG_SCOPE``
+        alone: its tag is the bare state, which no folded tag names.
         """
         settings = current_settings()
         validators = self.validators_for(value, self.weak_or(settings.weak))

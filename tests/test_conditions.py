@@ -54,6 +54,8 @@ STRONG = Validators(etag="v1")
 WEAK = Validators(etag="v1", weak=True)
 DATED = Validators(etag="v1", last_modified=T)
 DATE_ONLY = Validators(last_modified=T)
+#: A tag with a scope or release folded in (:mod:`flask_etag.folding`), of the state "v1".
+FOLDED = Validators(etag="v1~0123456789abcdef", state="v1")
 
 #: Header values that are not one valid HTTP-date (RFC 9110 §5.6.7), so must be ignored.
 INVALID_DATES = [
@@ -486,10 +488,51 @@ PRECEDENCE = [
     case("§13.2.1 CONNECT ignores preconditions", "CONNECT", STRONG, PROCEED, if_none_match='"v1"'),
 ]
 
+#: A folded tag (a scope or release in it) names its state for If-Match, which asks whether the
+#: state changed, and is compared whole by If-None-Match.  The reference models the RFC's tags,
+#: not folds, so these rows are the library's alone.
+FOLDED_TAGS = [
+    case(
+        "§13.1.1 If-Match the folded tag passes",
+        "PUT",
+        FOLDED,
+        PROCEED,
+        if_match=f'"{FOLDED.etag}"',
+    ),
+    case(
+        "§13.1.1 If-Match the bare state of a folded tag names the same state",
+        "PUT",
+        FOLDED,
+        PROCEED,
+        if_match='"v1"',
+    ),
+    case(
+        "§13.1.1 If-Match another state's bare tag fails on a folded tag",
+        "PUT",
+        FOLDED,
+        FAILED,
+        if_match='"v2"',
+    ),
+    case(
+        "§8.8.3.2 If-Match weak bare state of a folded tag never matches",
+        "PUT",
+        FOLDED,
+        FAILED,
+        if_match='W/"v1"',
+    ),
+    case(
+        "§13.1.2 If-None-Match with the bare state of a folded tag is another representation",
+        "GET",
+        FOLDED,
+        PROCEED,
+        if_none_match='"v1"',
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("method", "current", "preconditions", "expected"),
-    IF_MATCH + IF_NONE_MATCH + DATES + PRECEDENCE,
+    IF_MATCH + IF_NONE_MATCH + DATES + PRECEDENCE + FOLDED_TAGS,
 )
 def test_evaluate_preconditions(
     method: str, current: Validators, preconditions: Preconditions, expected: Outcome

@@ -207,9 +207,9 @@ def test_rfc9110_12_5_5_a_plain_negotiated_field_needs_no_secret() -> None:
 # --- ETAG_RELEASE --------------------------------------------------------------------------
 
 
-def released(release: str | None) -> Flask:
+def released(release: str | None, **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config["ETAG_RELEASE"] = release
+    app.config.update({"ETAG_RELEASE": release, **config})
     ETag(app)
 
     @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
@@ -247,6 +247,31 @@ def test_rfc9110_13_1_1_a_write_with_a_pre_release_tag_is_judged_by_the_state() 
     try:
         refused = after.put("/notes/1", headers={"If-Match": old})
         assert refused.status_code == 412 and refused.get_json()["reason"] == "stale"
+    finally:
+        NOTES[1] = 4
+
+
+FIRST_FOLDS = {
+    "release": {"ETAG_RELEASE": "2026.12"},
+    "scope": {"SECRET_KEY": "secret", "ETAG_SCOPE": lambda: "ann"},
+}
+
+
+@pytest.mark.parametrize("config", FIRST_FOLDS.values(), ids=FIRST_FOLDS.keys())
+def test_rfc9110_13_1_1_a_write_with_a_tag_from_before_the_first_fold_is_judged_by_the_state(
+    config: dict[str, Any],
+) -> None:
+    old = released(None).test_client().get("/notes/1").headers["ETag"]
+    assert old == '"4"'
+    after = released(None, **config).test_client()
+    assert after.get("/notes/1").headers["ETag"] != old
+    # §13.1.2: a representation with another tag is sent again, once
+    assert after.get("/notes/1", headers={"If-None-Match": old}).status_code == 200
+    assert after.put("/notes/1", headers={"If-Match": old}).status_code == 200  # same state
+    NOTES[1] = 5
+    try:
+        assert after.put("/notes/1", headers={"If-Match": old}).status_code == 412
+        assert after.put("/notes/1", headers={"If-Match": 'W/"5"'}).status_code == 412
     finally:
         NOTES[1] = 4
 
