@@ -183,8 +183,19 @@ def _check_body_member(member: object) -> str | None:
 
 
 def _check_release(release: object) -> str | None:
+    """``ETAG_RELEASE`` as text.  ``app.config.from_prefixed_env()`` reads
+    ``FLASK_ETAG_RELEASE=1234567`` as an int, whose decimal text is the release; it reads
+    ``2026.10`` as a float, which has lost text (``2026.1``), so that is refused."""
     if release is None:
         return None
+    if isinstance(release, int) and not isinstance(release, bool):
+        return str(release)
+    if isinstance(release, float):
+        raise ValueError(
+            f"ETAG_RELEASE must be a string, not the number {release!r}: a float loses text "
+            "(2026.10 becomes 2026.1). Quote it: FLASK_ETAG_RELEASE='\"2026.10\"' for "
+            'app.config.from_prefixed_env(), or ETAG_RELEASE = "2026.10" in code.'
+        )
     if not isinstance(release, str) or not release.strip():
         raise ValueError(
             "ETAG_RELEASE must be a non-empty string that changes with each deploy (a commit, "

@@ -276,10 +276,28 @@ def test_rfc9110_13_1_1_a_write_with_a_tag_from_before_the_first_fold_is_judged_
         NOTES[1] = 4
 
 
-@pytest.mark.parametrize("release", ["", "  ", 3])
+@pytest.mark.parametrize("release", ["", "  ", True, b"2026.12"])
 def test_a_bad_release_is_refused(release: object) -> None:
     with pytest.raises(ValueError, match="ETAG_RELEASE must be a non-empty string"):
         released(release)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("environ_value", "release"),
+    [
+        pytest.param("a1b2c3d", "a1b2c3d", id="text"),
+        pytest.param("1234567", "1234567", id="digits, read as an int"),
+        pytest.param('"2026.10"', "2026.10", id="quoted, as a float must be"),
+    ],
+)
+def test_a_release_from_the_environment_is_its_text(
+    monkeypatch: pytest.MonkeyPatch, environ_value: str, release: str
+) -> None:
+    monkeypatch.setenv("FLASK_ETAG_RELEASE", environ_value)
+    app = Flask(__name__)
+    app.config.from_prefixed_env()  # parses each value as JSON where it can
+    ETag(app)
+    assert app.extensions["etag"].release == release
 
 
 FOLDS = {

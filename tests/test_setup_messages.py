@@ -3,6 +3,7 @@ silently wrong tag; every public object has a short, non-recursive ``repr``."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -103,6 +104,17 @@ def test_rfc9110_8_8_3_a_lookup_returning_a_bool_is_refused(value: bool) -> None
     """Not ``ETag: "True"``: a comparison returned by mistake is no version."""
     with pytest.raises(TypeError, match="which is no version"):
         lookup_app(lambda note_id: value).test_client().get("/notes/1")
+
+
+def test_a_release_read_as_a_float_names_the_quoting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``from_prefixed_env`` reads ``2026.10`` as ``2026.1``: the release the deploy meant is
+    gone, and a silently shortened one could equal the last deploy's."""
+    monkeypatch.setenv("FLASK_ETAG_RELEASE", "2026.10")
+    app = Flask(__name__)
+    app.config.from_prefixed_env()
+    quote = re.escape("""(2026.10 becomes 2026.1). Quote it: FLASK_ETAG_RELEASE='"2026.10"'""")
+    with pytest.raises(ValueError, match=quote):
+        ETag(app)
 
 
 def test_checked_version_outside_a_request_says_where_it_works() -> None:
