@@ -607,7 +607,7 @@ MUTANTS = [
     Mutant(
         "secret-not-used-to-fold",
         "folding",
-        "    return variant_opaque_tag(state, tuple(values), _key(exchange) if secret else None)\n",
+        "    return variant_opaque_tag(state, tuple(values), _key(app) if secret else None)\n",
         "    return variant_opaque_tag(state, tuple(values), None)\n",
         "a credential's tag is an unsalted hash: passwords can be tested offline",
         "tests/test_scopes.py::test_rfc9110_8_8_3_a_credential_is_folded_only_under_the_secret",
