@@ -30,7 +30,6 @@ The route is a plain view, so an OpenAPI document learns it from the app:
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +46,7 @@ from ..item_tags import ItemTags
 from ..reasons import MISSING, STALE
 from ..settings import current_settings
 from ..tags import is_one_entity_tag
+from . import batch_keys
 from .items import ModelVersionGenerator
 
 #: The most entries :func:`read_batch` takes: a longer batch is a 400, to be sent in parts.
@@ -58,14 +58,6 @@ MAX_BATCH_ENTRIES = 1000
 #: Identities per ``IN (...)`` query when rows are loaded, well below every database's
 #: limit on a query's parameters.
 _LOAD_CHUNK = 500
-
-#: What an entry's id must be, by the Python type of the items' key (None: another type).
-_KINDS: dict[type | None, str] = {
-    int: "an integer",
-    str: "a string",
-    uuid.UUID: "a UUID string",
-    None: "a string or number",
-}
 
 #: The detail of a batch some of whose entries are stale or missing.
 _BATCH_REFUSED = (
@@ -191,7 +183,7 @@ def _apply_all_or_none(
     changes it made to the others, which a later commit in the request would otherwise write."""
     try:
         for entry in entries:
-            apply(rows[_key(entry.identity)], entry)
+            apply(rows[batch_keys.key(entry.identity)], entry)
     except Exception:
         session.rollback()
         raise
@@ -231,7 +223,7 @@ def _judged_and_written(
     refused = _refused(generator, tags, entry, rows)
     if refused["status"] != 200:
         return refused
-    apply(rows[_key(entry.identity)], entry)
+    apply(rows[batch_keys.key(entry.identity)], entry)
     generator.session.flush()
     return _written(generator, tags, entry, rows)
 
@@ -240,7 +232,7 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
     """400, before any query, for a batch with an entry that cannot be judged: an id that
     names no item (:func:`_refuse_unjudgeable_id`), one item named twice (one UUID spelt two
     ways), or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
-    key_type = _key_type(generator)
+    key_type = batch_keys.key_type(generator.model)
     for entry in entries:
         _refuse_unjudgeable_id(entry.identity, key_type)
         if entry.etag is not None and not is_one_entity_tag(entry.etag):
@@ -249,15 +241,17 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
                 'field sends it (quotes included, such as "\\"7f3a\\""), not '
                 f"{_shown(entry.etag)}."
             )
-    if len({_key(_bound(entry.identity, key_type)) for entry in entries}) != len(entries):
+    if len(
+        {batch_keys.key(batch_keys.bound(entry.identity, key_type)) for entry in entries}
+    ) != len(entries):
         raise _BadBatch("A batch names each item once.")
 
 
 def _refuse_unjudgeable_id(identity: object, key_type: type | None) -> None:
     """400 for an id not of the key's type, or holding a NUL character (PostgreSQL refuses
     one in any query, a 500)."""
-    if not _is_identity(identity, key_type):
-        raise _BadBatch(f"Each entry's id is {_KINDS[key_type]}, not {_shown(identity)}.")
+    if not batch_keys.is_identity(identity, key_type):
+        raise _BadBatch(f"Each entry's id is {batch_keys.KINDS[key_type]}, not {_shown(identity)}.")
     if isinstance(identity, str) and "\x00" in identity:
         raise _BadBatch(f"No item's id holds a NUL character: {_shown(identity)}.")
 
@@ -268,39 +262,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def _key_type(generator: ModelVersionGenerator) -> type | None:
-    """``int``, ``str`` or ``uuid.UUID``: the Python type of the items' key; None for another
-    or unknown."""
-    try:
-        python_type = sa.inspect(generator.model).primary_key[0].type.python_type
-    except NotImplementedError:
-        return None
-    return python_type if python_type in _KINDS else None
-
-
-def _is_identity(identity: object, key_type: type | None) -> bool:
-    if isinstance(identity, bool):  # a JSON true is no key, though Python counts it an int
-        return False
-    if key_type is uuid.UUID:  # JSON carries a UUID as a string
-        return isinstance(identity, str) and _as_uuid(identity) is not None
-    if key_type is not None:
-        return isinstance(identity, key_type)
-    return identity is not None and not isinstance(identity, (dict, list))
-
-
-def _as_uuid(identity: str) -> uuid.UUID | None:
-    """The UUID a string spells (any form ``uuid.UUID`` reads), or None."""
-    try:
-        return uuid.UUID(identity)
-    except ValueError:
-        return None
-
-
-def _bound(identity: Any, key_type: type | None) -> Any:
-    """The entry's id as the key column binds and the row holds it: a UUID string as a UUID."""
-    return uuid.UUID(identity) if key_type is uuid.UUID else identity
-
-
 def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> dict[Any, Any]:
     """The entries' rows (current versions: none kept from before), by the entries' ids.
 
@@ -308,27 +269,18 @@ def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> di
     database would refuse the whole query (PostgreSQL's "out of range", SQLite's 64 bits).
     """
     column = sa.inspect(generator.model).primary_key[0]
-    bits = _integer_bits(column.type, generator.session.get_bind().dialect.name)
-    key_type = _key_type(generator)
-    identities = {_key(_bound(entry.identity, key_type)): entry.identity for entry in entries}
-    bound = [_bound(identity, key_type) for identity in identities.values()]
+    bits = batch_keys.integer_bits(column.type, generator.session.get_bind().dialect.name)
+    key_type = batch_keys.key_type(generator.model)
+    identities = {
+        batch_keys.key(batch_keys.bound(entry.identity, key_type)): entry.identity
+        for entry in entries
+    }
+    bound = [batch_keys.bound(identity, key_type) for identity in identities.values()]
     if bits is not None:
         limit = 2 ** (bits - 1)
         bound = [identity for identity in bound if -limit <= identity < limit]
     rows = _select(generator, bound)
-    return {_key(identities[key]): row for key, row in rows.items() if key in identities}
-
-
-def _integer_bits(column_type: sa.types.TypeEngine[Any], dialect: str) -> int | None:
-    """The bits of a signed integer key column, by its type and the database; None for a key
-    that is no integer."""
-    if isinstance(column_type, sa.BigInteger):
-        return 64
-    if isinstance(column_type, sa.SmallInteger):
-        return 16
-    if isinstance(column_type, sa.Integer):
-        return 64 if dialect == "sqlite" else 32
-    return None
+    return {batch_keys.key(identities[key]): row for key, row in rows.items() if key in identities}
 
 
 def _select(generator: ModelVersionGenerator, identities: Sequence[Any]) -> dict[Any, Any]:
@@ -344,7 +296,7 @@ def _select(generator: ModelVersionGenerator, identities: Sequence[Any]) -> dict
             .execution_options(populate_existing=True)
         )
         for row in generator.session.scalars(statement):
-            rows[_key(getattr(row, key_attribute))] = row
+            rows[batch_keys.key(getattr(row, key_attribute))] = row
     return rows
 
 
@@ -371,7 +323,7 @@ def _refused(
     rows: dict[Any, Any],
 ) -> dict[str, Any]:
     """The entry's judgement: status 200 when its tag is current, else why not."""
-    row = rows.get(_key(entry.identity))
+    row = rows.get(batch_keys.key(entry.identity))
     if row is None:
         return {"id": entry.identity, "status": 404, "detail": "There is no such item."}
     current = tags.validators(generator.version_of(row))
@@ -389,14 +341,9 @@ def _written(
     entry: BatchEntry,
     rows: dict[Any, Any],
 ) -> dict[str, Any]:
-    row = rows[_key(entry.identity)]
+    row = rows[batch_keys.key(entry.identity)]
     etag = tags.validators(generator.version_of(row)).etag_header
     return {"id": entry.identity, "status": 200, "etag": etag}
-
-
-def _key(identity: Any) -> str:
-    """Identities as the client sent them and as the row holds them compare alike."""
-    return repr(identity)
 
 
 class _BadBatch(ETagError, BadRequest):

@@ -27,7 +27,6 @@ READ COMMITTED and SQLite's per-statement snapshots alike.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -39,14 +38,14 @@ import sqlalchemy as sa
 from blake3 import blake3
 from flask import g, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Mapper, ORMExecuteState, Session
-from sqlalchemy.sql import visitors
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..conditions import Validators, utc_seconds
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
 from ..invalidation import committed
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
+from .tables_read import association_tables_written, tables_read
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
@@ -189,7 +188,7 @@ class TableVersions:
             for table in mapper.tables:
                 tables.add(table.name)
                 keys.update(written_item_keys(table.name, identity))
-        for name in _association_tables_written(session):
+        for name in association_tables_written(session):
             tables.add(name)
             keys.update(bulk_written_keys(name))
         if tables:
@@ -204,27 +203,6 @@ class TableVersions:
         if name is not None and name != TABLE_VERSIONS:
             self.raise_versions(state.session, [name])
             written_keys_of(state.session).update(bulk_written_keys(name))
-
-
-def _association_tables_written(session: Session) -> set[str]:
-    """The ``secondary=`` tables a flush wrote rows of: the ORM inserts and deletes them for
-    a relationship whose collection changed (on either side) or whose instance was deleted,
-    though no mapper of theirs is flushed (RFC 9110 §8.8.3: a list reading them changed)."""
-    deleted = session.deleted  # the flush's state: after_flush still shows it
-    names: set[str] = set()
-    for item in (*session.new, *session.dirty, *deleted):
-        state = sa.inspect(item)
-        for relationship in state.mapper.relationships:
-            if relationship.secondary is None or relationship.viewonly:
-                continue
-            if item in deleted or state.attrs[relationship.key].history.has_changes():
-                names.update(_table_names(relationship.secondary))
-    return names
-
-
-def _table_names(clause: sa.ClauseElement) -> set[str]:
-    """The names of the tables in ``clause`` (a table, a join, a select)."""
-    return {element.name for element in visitors.iterate(clause) if isinstance(element, sa.Table)}
 
 
 #: Where a session keeps the surrogate keys its open transaction wrote ...
@@ -325,7 +303,7 @@ class CollectionGenerator(_LookupGenerator):
 
     def _current_state(self, **view_args: Any) -> CollectionState:
         statement = self.select_rows(**view_args)
-        tables = _tables_read(statement)
+        tables = tables_read(statement)
         versions, changed_at, fingerprint = self.versions.read_selecting(
             self.versions.session, tables, statement
         )
@@ -344,7 +322,7 @@ class CollectionGenerator(_LookupGenerator):
         looked_up = g.get(_LOOKED_UP) if has_app_context() else None
         if looked_up is not None and looked_up[0] is self:
             return tuple(map(encoded, looked_up[1].tables))
-        return tuple(map(encoded, _tables_read(self.select_rows(**view_args))))
+        return tuple(map(encoded, tables_read(self.select_rows(**view_args))))
 
     def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
         """A write to the collection's URL (a ``POST``) changes its lists."""
@@ -392,39 +370,6 @@ def _naming_a_missing_table() -> Iterator[None]:
             "build TableVersions before db.create_all() (or call db.create_all() again), or, "
             "with migrations, add one that creates it."
         ) from error
-
-
-def _tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
-    """The names of the tables a ``select()`` reads, joins, subqueries and CTEs included."""
-    names = _table_names(statement) | _tables_of_column_properties(statement)
-    if not names:
-        raise TypeError(f"the collection's select() reads no table: {statement}")
-    return tuple(sorted(names))
-
-
-def _tables_of_column_properties(statement: sa.Select[Any]) -> set[str]:
-    """The tables read by the column properties of the entities ``statement`` selects whole:
-    a ``column_property`` reading another table (a count of reviews) is rendered into the
-    SQL only as it is compiled, so walking the select does not meet it."""
-    names: set[str] = set()
-    for described in statement.column_descriptions:
-        entity = described.get("entity")
-        if entity is None or described.get("expr") is not entity:
-            continue  # a column, or no ORM entity: walking the select meets what it reads
-        names |= _tables_of_mapper_expressions(sa.inspect(entity).mapper)
-    return names
-
-
-@functools.lru_cache(maxsize=256)
-def _tables_of_mapper_expressions(mapper: Mapper[Any]) -> frozenset[str]:
-    """The tables ``mapper``'s column properties read beyond its own columns; once per
-    mapper, since every lookup of a collection (its 304s included) asks again."""
-    names: set[str] = set()
-    for column_property in mapper.column_attrs:
-        for column in column_property.columns:
-            if not isinstance(column, sa.Column):  # a column of its own table: met
-                names |= _table_names(column)
-    return frozenset(names)
 
 
 def _hash(text: str) -> str:
