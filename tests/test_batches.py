@@ -253,6 +253,18 @@ def test_a_batch_entry_id_holding_nul_is_400_rfc9110_15_5_1(
     assert client.get("/items/lamp").get_json() == {"stock": 5}
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_an_item_url_key_holding_nul_is_404_rfc9110_13_2_1(
+    keyed_database: sa.Engine, method: str
+) -> None:
+    """The lookup of ``/items/la%00mp`` answers 404 before any query: no item's key holds
+    NUL, and PostgreSQL refuses one in any query (a 500), the view's own query included."""
+    client = keyed_client(keyed_database, "string")
+    tag = client.get("/items/lamp").headers["ETag"]
+    answer = client.open("/items/la%00mp", method=method, headers={"If-None-Match": tag})
+    assert answer.status_code == 404, answer.text
+
+
 @pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
 @pytest.mark.parametrize(
     "spelling", [str(NOTE), str(NOTE).upper(), NOTE.hex], ids=["canonical", "upper-case", "hex"]

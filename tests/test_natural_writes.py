@@ -144,3 +144,23 @@ def test_rfc9110_13_1_1_the_same_write_without_a_race_succeeds(
     assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
     with app.app_context():
         assert db.session.get(note_model, 1).text == "mine"
+
+
+@pytest.mark.parametrize(
+    "note_id", [2**31, 2**63, 10**30], ids=["beyond-32-bits", "beyond-64-bits", "beyond-any"]
+)
+def test_rfc9110_13_2_1_a_key_beyond_the_column_is_404_never_500(
+    database_url: str, note_id: int
+) -> None:
+    """The database refuses a query naming an integer its key column cannot hold (32 bits
+    on PostgreSQL and MariaDB, 64 on SQLite): no row is there, none can be, so the
+    precondition is not evaluated and the answer is 404 (RFC 9110 §13.2.1), not the 500 the
+    failed query would be.  A key the column holds and no row has is a 412 as usual."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    answer = app.test_client().put(
+        f"/notes/{note_id}", json={"text": "mine"}, headers={"If-Match": '"1"'}
+    )
+    fits = database_url.startswith("sqlite") and note_id < 2**63
+    assert answer.status_code == (412 if fits else 404), answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(note_model, 1).text == "first"

@@ -1,6 +1,6 @@
-"""The ids of a batch's entries against the items' primary key: which ids a key takes, and
-how an id as the client sent it and as the row holds it compare alike (a UUID string and
-the ``uuid.UUID`` the row holds)."""
+"""The ids of a batch's entries, and an item URL's key, against the items' primary key:
+which ids a key takes, which integers its column holds, and how an id as the client sent it
+and as the row holds it compare alike (a UUID string and the ``uuid.UUID`` the row holds)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,18 @@ def integer_bits(column_type: sa.types.TypeEngine[Any], dialect: str) -> int | N
     return None
 
 
+def within(identity: int, bits: int) -> bool:
+    """Whether a signed integer key column of ``bits`` can hold ``identity``: the database
+    refuses a query naming one beyond it (PostgreSQL's "out of range", SQLite's 64 bits)."""
+    limit = 1 << (bits - 1)
+    return -limit <= identity < limit
+
+
 def key(identity: Any) -> str:
     """Identities as the client sent them and as the row holds them compare alike."""
     return repr(identity)
+
+
+def bound_key(identity: Any, key_type: type | None) -> str:
+    """The :func:`key` of an entry's id as the row holds it (:func:`bound`)."""
+    return key(bound(identity, key_type))

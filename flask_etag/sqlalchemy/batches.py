@@ -241,9 +241,7 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
                 'field sends it (quotes included, such as "\\"7f3a\\""), not '
                 f"{_shown(entry.etag)}."
             )
-    if len(
-        {batch_keys.key(batch_keys.bound(entry.identity, key_type)) for entry in entries}
-    ) != len(entries):
+    if len({batch_keys.bound_key(entry.identity, key_type) for entry in entries}) != len(entries):
         raise _BadBatch("A batch names each item once.")
 
 
@@ -272,13 +270,11 @@ def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> di
     bits = batch_keys.integer_bits(column.type, generator.session.get_bind().dialect.name)
     key_type = batch_keys.key_type(generator.model)
     identities = {
-        batch_keys.key(batch_keys.bound(entry.identity, key_type)): entry.identity
-        for entry in entries
+        batch_keys.bound_key(entry.identity, key_type): entry.identity for entry in entries
     }
     bound = [batch_keys.bound(identity, key_type) for identity in identities.values()]
     if bits is not None:
-        limit = 2 ** (bits - 1)
-        bound = [identity for identity in bound if -limit <= identity < limit]
+        bound = [identity for identity in bound if batch_keys.within(identity, bits)]
     rows = _select(generator, bound)
     return {batch_keys.key(identities[key]): row for key, row in rows.items() if key in identities}
 

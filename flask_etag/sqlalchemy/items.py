@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import abort, g, has_app_context
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +21,7 @@ from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
 from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
+from . import batch_keys
 
 #: Where the rows a lookup loaded are kept alive until the request ends (on ``g``).
 _LOADED_ROWS = "_flask_etag_loaded_rows"
@@ -63,6 +64,7 @@ class ModelVersionGenerator(VersionGenerator):
         self.session = session
         self.url_arg = url_arg
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
+        self._key_column_type = mapper.primary_key[0].type
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         super().__init__(self._current_version, weak=weak)
 
@@ -97,12 +99,28 @@ class ModelVersionGenerator(VersionGenerator):
         :meth:`get_checked`) then finds the very instance in the session's identity map, with
         no second query, so its body and the tag describe the same read of the row.
         """
-        instance = self.session.get(self.model, self._identity(view_args))
+        identity = self._identity(view_args)
+        if not self._can_name_a_row(identity):
+            abort(404)  # the query would fail; the view, querying alike, would answer 500
+        instance = self.session.get(self.model, identity)
         if instance is None:
             return None
         if has_app_context():  # the identity map holds instances weakly: keep it for the view
             g.setdefault(_LOADED_ROWS, []).append(instance)
         return getattr(instance, self._version_attribute)
+
+    def _can_name_a_row(self, identity: Any) -> bool:
+        """False for a URL key no row holds and the database refuses in any query: one with
+        a NUL character (PostgreSQL), an integer beyond the key column (PostgreSQL's 32-bit
+        ``INTEGER``, SQLite's 64 bits).  Such a URL names nothing and nothing can be created
+        there, so the answer is 404 whatever the preconditions (RFC 9110 §13.2.1)."""
+        if isinstance(identity, str):
+            return "\x00" not in identity
+        if isinstance(identity, int) and not batch_keys.within(identity, 32):
+            dialect = self.session.get_bind().dialect.name
+            bits = batch_keys.integer_bits(self._key_column_type, dialect)
+            return bits is None or batch_keys.within(identity, bits)
+        return True
 
     def version_of(self, instance: Any) -> Any:
         """The version an instance holds: its tag costs no query (:func:`~flask_etag.item_etag`)."""

@@ -594,6 +594,15 @@ MUTANTS = [
         "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
         "sqlite and session_get",
     ),
+    Mutant(
+        "url-key-beyond-the-column-queried",
+        "sqlalchemy/items",
+        "        if not self._can_name_a_row(identity):\n",
+        "        if False:\n",
+        "a URL key holding NUL, or an integer beyond the key column, is a 500 on PostgreSQL",
+        "tests/test_natural_writes.py",
+        "beyond and sqlite",
+    ),
     # ------------------------------------------------------------------ folding.py
     Mutant(
         "scope-not-folded",
