@@ -55,7 +55,27 @@ def load_by_select(db: SQLAlchemy, model: Any, note_id: int) -> Any:
     return db.session.execute(sa.select(model).where(model.id == note_id)).scalar_one()
 
 
+def load_with_populate_existing(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    return db.session.get(model, note_id, populate_existing=True)
+
+
+def load_locked_with_populate_existing(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    locked = sa.select(model).where(model.id == note_id).with_for_update()
+    return db.session.scalars(locked.execution_options(populate_existing=True)).one()
+
+
+def load_then_refresh(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    note = db.session.get(model, note_id)
+    db.session.refresh(note)
+    return note
+
+
+#: Loads that read the newest version into the checked instance: the guard refuses their
+#: write (a racing write is then a 412), where the compare-and-set alone would pass it.
+RELOADERS = [load_with_populate_existing, load_locked_with_populate_existing, load_then_refresh]
+
 LOADERS = [
+    *RELOADERS,
     load_by_session_get,
     pytest.param(
         load_by_query_get,
@@ -164,3 +184,58 @@ def test_rfc9110_13_2_1_a_key_beyond_the_column_is_404_never_500(
     assert answer.status_code == (412 if fits else 404), answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(note_model, 1).text == "first"
+
+
+def test_rfc9110_13_1_1_a_view_writing_twice_is_judged_by_its_own_first_write(
+    database_url: str,
+) -> None:
+    """The guard against a row read again expects, after the view's own commit, the version
+    that commit wrote: a second change to the row (read again by the commit's expiry, or by
+    ``refresh()``) is written, and answered with its tag."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/twice")
+    @require_if_match(notes)
+    def write_twice(note_id: int) -> Any:
+        note = db.session.get(note_model, note_id)
+        note.text = "draft"
+        db.session.commit()
+        db.session.refresh(note)
+        note.text = request.get_json()["text"]
+        db.session.commit()
+        return {"id": note.id, "text": note.text}
+
+    response = app.test_client().put(
+        "/notes/1/twice", json={"text": "final"}, headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"3"'
+    with app.app_context():
+        stored = db.session.get(note_model, 1)
+        assert (stored.text, stored.version) == ("final", 3)
+
+
+def test_rfc9110_13_1_1_a_delete_of_a_row_read_again_after_a_race_is_412(
+    database_url: str,
+) -> None:
+    """A DELETE compares the version too: the row read again at the racing write's version
+    is not deleted, and the 412 names that version."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.delete("/notes/<int:note_id>")
+    @require_if_match(notes)
+    def delete_note(note_id: int) -> Any:
+        with db.engine.begin() as other:  # another client's write, after the check
+            other.execute(sa.update(note_model.__table__).values(version=2, text="theirs"))
+        note = db.session.get(note_model, note_id, populate_existing=True)
+        db.session.delete(note)
+        db.session.commit()
+        return "", 204
+
+    response = app.test_client().delete("/notes/1", headers={"If-Match": '"1"'})
+    assert response.status_code == 412, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"2"'
+    with app.app_context():
+        assert db.session.get(note_model, 1).text == "theirs"

@@ -3,7 +3,7 @@
 Imported only when used (``pip install flask-etag[sqlalchemy]``).  With ``version_id_col``
 SQLAlchemy writes ``UPDATE ... WHERE id = ? AND version = ?`` and raises ``StaleDataError``
 when no row matched; this module turns that into a 412, so two clients holding the same tag
-can never both succeed.
+can never both succeed, even when the view reads the checked row again (:mod:`.reloads`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, g, has_app_context
+from flask import abort
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,10 +21,7 @@ from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
 from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
-from . import batch_keys
-
-#: Where the rows a lookup loaded are kept alive until the request ends (on ``g``).
-_LOADED_ROWS = "_flask_etag_loaded_rows"
+from . import batch_keys, reloads
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -66,6 +63,7 @@ class ModelVersionGenerator(VersionGenerator):
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._key_column_type = mapper.primary_key[0].type
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
+        reloads.guard_writes(model)  # a view that reads the checked row again: 412
         super().__init__(self._current_version, weak=weak)
 
     def __repr__(self) -> str:
@@ -105,9 +103,9 @@ class ModelVersionGenerator(VersionGenerator):
         instance = self.session.get(self.model, identity)
         if instance is None:
             return None
-        if has_app_context():  # the identity map holds instances weakly: keep it for the view
-            g.setdefault(_LOADED_ROWS, []).append(instance)
-        return getattr(instance, self._version_attribute)
+        version = getattr(instance, self._version_attribute)
+        reloads.keep_for_the_view(instance, version)
+        return version
 
     def _can_name_a_row(self, identity: Any) -> bool:
         """False for a URL key no row holds and the database refuses in any query: one with

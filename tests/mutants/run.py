@@ -551,9 +551,9 @@ MUTANTS = [
     # ------------------------------------------------------------------ sqlalchemy/
     Mutant(
         "loaded-row-not-kept",
-        "sqlalchemy/items",
-        "            g.setdefault(_LOADED_ROWS, []).append(instance)\n",
-        "            pass\n",
+        "sqlalchemy/reloads",
+        "        g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version)\n",
+        "        pass\n",
         "ModelVersionGenerator drops the row it loaded: the view's session.get queries again",
         "tests/test_example.py::test_a_plain_read_runs_one_query",
     ),
@@ -588,8 +588,8 @@ MUTANTS = [
     Mutant(
         "checked-row-not-kept-for-the-view",
         "sqlalchemy/items",
-        "            g.setdefault(_LOADED_ROWS, []).append(instance)\n",
-        "            self.session.expunge(instance)\n",
+        "        reloads.keep_for_the_view(instance, version)\n",
+        "        self.session.expunge(instance)\n",
         "the view loads the row afresh: a write racing the check is silently overwritten",
         "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
         "sqlite and session_get",
@@ -602,6 +602,25 @@ MUTANTS = [
         "a URL key holding NUL, or an integer beyond the key column, is a 500 on PostgreSQL",
         "tests/test_natural_writes.py",
         "beyond and sqlite",
+    ),
+    # ------------------------------------------------------------------ sqlalchemy/reloads.py
+    Mutant(
+        "checked-row-read-again-written",
+        "sqlalchemy/reloads",
+        "    if held is not _UNKNOWN and held != loaded.expected:\n",
+        "    if False:\n",
+        "a view that reads the checked row again overwrites the write that raced the check",
+        "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
+        "sqlite and populate_existing",
+    ),
+    Mutant(
+        "own-write-not-expected",
+        "sqlalchemy/reloads",
+        "        loaded.expected = sa.inspect(target).dict.get(_version_key(mapper), _UNKNOWN)\n",
+        "        pass\n",
+        "a view's second commit is refused 412 after its first one was written: half a write",
+        "tests/test_natural_writes.py",
+        "twice and sqlite",
     ),
     # ------------------------------------------------------------------ folding.py
     Mutant(

@@ -1,0 +1,86 @@
+"""A checked row is written as it was checked, even when the view reads it again.
+
+:class:`~flask_etag.sqlalchemy.ModelVersionGenerator`'s lookup loads the row, the client's
+``If-Match`` is judged against the version it holds, and the view's commit is then a
+compare-and-set against that version (``version_id_col``).  A view that reads the row again
+into the same instance (``populate_existing``, also with ``with_for_update()``, or
+``session.refresh()``) replaces that version with the newest one, and a write that raced the
+check would be overwritten in silence.  So before such a row is written, the version it
+holds is compared with the one expected: the checked version, then the one each of the
+request's own flushes wrote.  A row read again at another version raises ``StaleDataError``,
+which ``ModelVersionGenerator.call_view`` answers 412 (RFC 9110 §13.1.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.exc import StaleDataError
+
+#: The rows this request's lookups loaded, by ``id``: the identity map holds instances
+#: weakly, so they are kept alive here until the request ends (on ``g``).
+_LOADED_ROWS = "_flask_etag_loaded_rows"
+
+#: A version not known without a query (expired, or set by the database).
+_UNKNOWN = object()
+
+
+@dataclasses.dataclass
+class _Loaded:
+    instance: Any
+    expected: Any  # the version the row's next write must find in it
+
+
+def keep_for_the_view(instance: Any, version: Any) -> None:
+    """Keep a row the lookup loaded for the view, with the version its writes must find."""
+    if has_app_context():
+        g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version)
+
+
+def guard_writes(model: type[Any]) -> None:
+    """Compare the version of each of ``model``'s checked rows before it is written (once
+    per model: the listeners are the module's own functions)."""
+    for event, listener in (
+        ("before_update", _refuse_if_read_again),
+        ("before_delete", _refuse_if_read_again),
+        ("after_update", _expect_what_was_written),
+    ):
+        if not sa.event.contains(model, event, listener):
+            sa.event.listen(model, event, listener, propagate=True)
+
+
+def _refuse_if_read_again(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    loaded = _loaded(target)
+    if loaded is None or loaded.expected is _UNKNOWN:
+        return
+    history = sa.inspect(target).attrs[_version_key(mapper)].history
+    held = (history.deleted or history.unchanged or (_UNKNOWN,))[0]  # no load emitted
+    if held is not _UNKNOWN and held != loaded.expected:
+        raise StaleDataError(
+            f"{type(target).__name__} was read again at version {held!r} after the request's "
+            f"precondition was checked against {loaded.expected!r}."
+        )
+
+
+def _expect_what_was_written(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    """The request's own write moves the version on: a later flush expects the new one."""
+    loaded = _loaded(target)
+    if loaded is not None:
+        loaded.expected = sa.inspect(target).dict.get(_version_key(mapper), _UNKNOWN)
+
+
+def _loaded(target: Any) -> _Loaded | None:
+    if not has_app_context():
+        return None
+    loaded: _Loaded | None = g.get(_LOADED_ROWS, {}).get(id(target))
+    return loaded if loaded is not None and loaded.instance is target else None
+
+
+def _version_key(mapper: Mapper[Any]) -> str:
+    column = mapper.version_id_col
+    assert column is not None  # ModelVersionGenerator refuses a model without one
+    return mapper.get_property_by_column(column).key
