@@ -11,11 +11,11 @@ has done so when the tag is taken.  A body already coded is tagged by its identi
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, after_this_request, current_app, request
 
 from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
-from .conditions import SAFE_METHODS
+from .conditions import SAFE_METHODS, Preconditions
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
@@ -44,26 +44,54 @@ _OF_THE_REPRESENTATION = (
 )
 
 
+#: Where :func:`_take_preconditions` leaves what it took for :func:`tag_automatically`.
+_TAKEN_KEY = "flask_etag.auto.preconditions"
+
+
 def install(app: Flask) -> None:
-    """Register the auto-mode hook on ``app``, where ``ETAG_AUTO`` is on."""
+    """Register the auto-mode hooks on ``app``, where ``ETAG_AUTO`` is on."""
     if current_settings(app).auto:
+        app.before_request(_take_preconditions_after_view)
         app.after_request(tag_automatically)
+
+
+def _take_preconditions_after_view() -> None:
+    """``before_request``: take a read's ``If-*`` fields once its view has run.
+
+    An ``after_this_request`` function runs before every ``after_request`` hook, so a hook
+    registered after ``ETag(app)`` (Flask-Compress's, which calls ``make_conditional``) runs
+    before the auto-mode hook yet finds nothing to judge by werkzeug's rules (RFC 9110
+    §13.2.2); the view itself (``send_file``) still sees the fields, as without auto mode.
+    """
+    if request.method in SAFE_METHODS:
+        after_this_request(_take_preconditions)
+
+
+def _take_preconditions(response: Response) -> Response:
+    """Take the fields where the auto-mode hook will judge them; a response that carries its
+    own tag (``set_etag``) is left to be judged as without auto mode."""
+    if _tagged_here(response):
+        served = request._get_current_object()  # type: ignore[attr-defined]
+        served.environ[_TAKEN_KEY] = read_preconditions(served)
+    return response
+
+
+def _tagged_here(response: Response) -> bool:
+    """Whether auto mode tags ``response``: an untagged 2xx with a representation, not a 206
+    (whose tag must be the whole representation's, §15.3.7).  The caller checked the method."""
+    status = response.status_code
+    return has_representation(status) and status != 206 and field(response.headers, "etag") is None
 
 
 def tag_automatically(response: Response) -> Response:
     """``after_request``: tag an untagged GET/HEAD 2xx by its body, then judge the request."""
     served = request._get_current_object()  # type: ignore[attr-defined]
-    status = response.status_code
-    if (
-        served.method not in SAFE_METHODS
-        or not has_representation(status)
-        or status == 206
-        or field(response.headers, "etag") is not None
-    ):
+    if served.method not in SAFE_METHODS or not _tagged_here(response):
         return response
+    status = response.status_code
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = current_settings(app)
-    preconditions = read_preconditions(served)
+    preconditions = _taken_preconditions(served.environ) or read_preconditions(served)
     exchange = Exchange(app, served, AUTO_SPEC, settings, {}, preconditions, served.method, True)
     body = identity_bytes(response)
     etag_header = None
@@ -73,6 +101,13 @@ def tag_automatically(response: Response) -> Response:
         return judge_by_body(exchange, response, etag_header)
     except ETagPreconditionFailed as error:
         return _refused_in_place(response, error)
+
+
+def _taken_preconditions(environ: dict[str, object]) -> Preconditions | None:
+    """What :func:`_take_preconditions` took; None where it did not run (a ``before_request``
+    hook answered first) or the request had none."""
+    taken = environ.get(_TAKEN_KEY)
+    return taken if isinstance(taken, Preconditions) else None
 
 
 def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Response:

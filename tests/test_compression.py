@@ -20,7 +20,7 @@ import brotli
 import flask_compress
 import pytest
 from conftest import MakeApp, StoreApp
-from flask import Flask
+from flask import Flask, Response
 from flask.testing import FlaskClient
 from support_processes import gunicorn_server, require_module
 
@@ -387,3 +387,74 @@ def test_auto_mode_passing_if_match_is_200_in_either_order_rfc9110_13_1_1(
     response = client.get("/page", headers={"If-Match": value, "Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
+
+
+_PAGE_DATE = "Mon, 06 May 2024 07:08:09 GMT"
+_BEFORE_PAGE_DATE = "Mon, 06 May 2024 07:08:08 GMT"
+
+
+@pytest.mark.parametrize("order", ["etag-first", "compress-first"])
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        pytest.param(
+            {"If-None-Match": '"stale"', "If-Modified-Since": _PAGE_DATE},
+            200,
+            id="§13.2.2 step 3: If-None-Match present, If-Modified-Since ignored",
+        ),
+        pytest.param(
+            {"If-Unmodified-Since": _BEFORE_PAGE_DATE, "If-Modified-Since": _PAGE_DATE},
+            412,
+            id="§13.2.2 step 2 comes before step 4",
+        ),
+        pytest.param(
+            {"If-Match": '"stale"', "If-Modified-Since": _PAGE_DATE},
+            412,
+            id="§13.2.2 step 1 comes before step 4",
+        ),
+    ],
+)
+def test_auto_mode_dates_are_judged_once_in_either_order_rfc9110_13_2_2(
+    order: str, conditions: dict[str, str], expected: int
+) -> None:
+    """With ``ETag(app)`` set up first, as the docs ask, Flask-Compress's hook runs before
+    the auto-mode hook: its ``make_conditional`` must find no ``If-*`` field left to judge
+    by werkzeug's rules (which let If-Modified-Since decide beside If-None-Match)."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, COMPRESS_MIN_SIZE=0)
+    if order == "etag-first":
+        ETag(app)
+        flask_compress.Compress(app)
+    else:
+        flask_compress.Compress(app)
+        ETag(app)
+    app.add_url_rule(
+        "/page", "page", lambda: ("<p>a page</p>" * 20, 200, {"Last-Modified": _PAGE_DATE})
+    )
+    client = app.test_client()
+    identity = client.get("/page").headers["ETag"]
+    response = client.get("/page", headers={"Accept-Encoding": "gzip", **conditions})
+    assert response.status_code == expected
+    assert response.headers["ETag"] in (identity, f'{identity[:-1]}:gzip"')
+    if expected == 412:
+        assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_auto_mode_leaves_a_views_own_tag_to_be_judged_as_before_rfc9110_13_1_2() -> None:
+    """Auto mode takes the ``If-*`` fields only of a response it tags itself: a view's own
+    tag is judged as without auto mode, here by Flask-Compress's ``make_conditional``
+    against the coded form the client holds."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, COMPRESS_MIN_SIZE=0)
+    ETag(app)
+    flask_compress.Compress(app)
+
+    @app.get("/own")
+    def own() -> Response:
+        response = Response("<p>its own tag</p>" * 20, mimetype="text/html")
+        response.set_etag("own")
+        return response
+
+    client = app.test_client()
+    held = {"Accept-Encoding": "gzip", "If-None-Match": '"own:gzip"'}
+    assert client.get("/own", headers=held).status_code == 304
