@@ -28,6 +28,7 @@ import dataclasses
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import http_date
 
 from . import body_hash, context, ranges
@@ -135,15 +136,61 @@ def _respond_with_known_state(
     environ = exchange.request.environ
     enclosing = context.enter_view(environ, checked)  # for checked_version()
     try:
-        response = run_view(exchange, generator.view_caller, view, exchange.view_args)
+        response, unsatisfiable = _run_view_dates_before_range(exchange, generator, checked, view)
     finally:
         reported = context.leave_view(environ, enclosing)
+    if unsatisfiable is not None:
+        return ranges.judged_by_whole_date(
+            unsatisfiable,
+            lambda: _tag_and_judge(exchange, generator, checked, reported, response),
+        )
+    return _tag_and_judge(exchange, generator, checked, reported, response)
+
+
+def _tag_and_judge(
+    exchange: Exchange, generator: _LookupGenerator, checked: Any, reported: Any, response: Response
+) -> Response:
+    """Stages 5 and 6 of a looked-up route: tag the view's 2xx, then judge what waited on it."""
     if not has_representation(response.status_code):
         return response
     value = tag_known_state(exchange, generator, checked, reported, response)
     if value is not None and exchange.safe and exchange.preconditions is not None:
         return judge_by_view_date(exchange, generator, value, response)
     return response
+
+
+def _run_view_dates_before_range(
+    exchange: Exchange, generator: _LookupGenerator, checked: Any, view: View
+) -> tuple[Response, ranges.Unsatisfiable | None]:
+    """Stage 4 where the view's own ``Last-Modified`` (``send_file``'s) decides the date
+    conditions: §13.2.2 judges them (steps 2 and 4) before ``Range`` (step 5), so a view's
+    416 waits while the whole representation is rendered once more to learn that date.
+
+    Returns the response to tag, and the view's 416 (raised or returned) that stands
+    unless the date conditions decide otherwise.
+    """
+    call = generator.view_caller
+    try:
+        response = run_view(exchange, call, view, exchange.view_args)
+    except RequestedRangeNotSatisfiable as raised:  # how send_file answers 416
+        if not _dates_wait_on_view(exchange, generator, checked):
+            raise
+        return ranges.render_whole(exchange, view, call), raised
+    if response.status_code == 416 and _dates_wait_on_view(exchange, generator, checked):
+        return ranges.render_whole(exchange, view, call), response
+    return response, None
+
+
+def _dates_wait_on_view(exchange: Exchange, generator: _LookupGenerator, checked: Any) -> bool:
+    """Whether a read's date conditions were left to the view's ``Last-Modified``: the
+    looked-up state exists but has no date of its own (:func:`judge_by_view_date`)."""
+    preconditions = exchange.preconditions
+    if preconditions is None or not exchange.safe or checked is None:
+        return False
+    if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
+        return False
+    weak = generator.weak_or(exchange.settings.weak)
+    return generator.validators_for(checked, weak).last_modified is None
 
 
 def judge_before_view(

@@ -9,7 +9,7 @@ the whole representation is rendered once more, without ``Range``, by the same v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from flask import Request, Response
@@ -18,8 +18,11 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import Validators, if_range_allows_partial
 from .exchange import Exchange, View, run_view
-from .generators import HashGenerator
+from .generators import HashGenerator, ViewCaller
 from .responses import validators_of
+
+#: A view's answer to an unsatisfiable ``Range``: raised (``send_file``) or returned.
+Unsatisfiable = Response | RequestedRangeNotSatisfiable
 
 
 def ignore_range_unless_if_range_matches(served: Request, current: Validators) -> None:
@@ -64,10 +67,41 @@ def _without_range(served: Request) -> Iterator[None]:
         _forget_parsed_range(served)
 
 
-def render_whole(exchange: Exchange, view: View) -> Response:
-    """The whole representation: the route's view once more, without ``Range``."""
+def render_whole(exchange: Exchange, view: View, call: ViewCaller | None = None) -> Response:
+    """The whole representation: the route's view once more, without ``Range``.
+
+    :param call: how the route's generator runs its view (:func:`~flask_etag.exchange.run_view`).
+    """
     with _without_range(exchange.request):
-        return run_view(exchange, None, view, exchange.view_args)
+        return run_view(exchange, call, view, exchange.view_args)
+
+
+def judged_by_whole_date(unsatisfiable: Unsatisfiable, judge: Callable[[], Response]) -> Response:
+    """§13.2.2: the date conditions, judged by the whole representation's ``Last-Modified``,
+    come before an unsatisfiable ``Range`` (§14.2): their 304 or 412, else the view's 416.
+
+    :param judge: judges the whole representation; returns it (as a 304, or unchanged when
+        the conditions pass) or raises the 412.
+    """
+    try:
+        decided = judge()
+    except Exception:
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        raise
+    if decided.status_code == 304:
+        if isinstance(unsatisfiable, Response):
+            unsatisfiable.close()
+        return decided
+    return keep_unsatisfiable(unsatisfiable, decided)
+
+
+def keep_unsatisfiable(unsatisfiable: Unsatisfiable, whole: Response) -> Response:
+    """The view's 416 stands: release the whole representation rendered to judge it."""
+    whole.close()
+    if isinstance(unsatisfiable, Response):
+        return unsatisfiable
+    raise unsatisfiable
 
 
 def settle_partial(

@@ -185,3 +185,28 @@ def test_file_dates_decide_date_conditions(
     assert response.status_code == expected
     if expected == 200:
         assert response.data == FILE_BODY
+
+
+BEYOND_THE_FILE = f"bytes={len(FILE_BODY) + 10}-{len(FILE_BODY) + 20}"
+
+
+@pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize(
+    ("field", "date", "expected"),
+    [
+        pytest.param("If-Modified-Since", LAST_MODIFIED, 304, id="§13.2.2 step 4 before 416"),
+        pytest.param("If-Unmodified-Since", EARLIER, 412, id="§13.2.2 step 2 before 416"),
+        pytest.param("If-Modified-Since", EARLIER, 416, id="§14.2 dates pass: 416"),
+    ],
+)
+def test_file_dates_come_before_an_unsatisfiable_range_rfc9110_13_2_2(
+    client: FlaskClient, url: str, field: str, date: str, expected: int
+) -> None:
+    """§13.2.2: the date conditions (steps 2 and 4) are judged before Range (step 5), on the
+    version route too, where the file's own Last-Modified decides them (send_file's 416
+    must wait for that judgement)."""
+    tag = own_tag(client, url)
+    response = fetch(client, url, Range=BEYOND_THE_FILE, **{field.replace("-", "_"): date})
+    assert response.status_code == expected
+    if expected != 416:
+        assert response.headers["ETag"] == tag
