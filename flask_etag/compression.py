@@ -77,25 +77,32 @@ def tag_held_by_client(
     if opaque is None or weak:
         return etag_header
     identity = strip_coding(opaque)
-    accepted = _accepted_codings(environ.get("HTTP_ACCEPT_ENCODING"))
+    weights = _coding_weights(environ.get("HTTP_ACCEPT_ENCODING"))
     for held in tags_in_order(if_none_match):
         if held != identity and strip_coding(held) == identity:
-            if held.rpartition(":")[2].lower() in accepted:
+            if _accepts(weights, held.rpartition(":")[2].lower()):
                 return format_entity_tag(held, weak=False)
     return format_entity_tag(identity, weak=False)
 
 
-def _accepted_codings(accept_encoding: object) -> set[str]:
-    """The codings named in ``Accept-Encoding`` with a non-zero weight (RFC 9110 §12.5.3)."""
+def _coding_weights(accept_encoding: object) -> dict[str, bool]:
+    """Each coding ``Accept-Encoding`` names, ``*`` included: whether its weight is
+    non-zero (RFC 9110 §12.5.3)."""
     if not isinstance(accept_encoding, str):
-        return set()
-    accepted = set()
+        return {}
+    weights = {}
     for member in accept_encoding.split(","):
         coding, _, parameters = member.partition(";")
-        if parameters.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
-            continue
-        accepted.add(coding.strip().lower())
-    return accepted
+        refused = parameters.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        weights[coding.strip().lower()] = not refused
+    return weights
+
+
+def _accepts(weights: dict[str, bool], coding: str) -> bool:
+    """§12.5.3: a coding named is accepted by its own weight; ``*`` stands for every coding
+    not named, so a compressor may answer ``Accept-Encoding: *`` with any coding."""
+    named = weights.get(coding)
+    return weights.get("*", False) if named is None else named
 
 
 def identity_bytes(response: Response) -> bytes | None:

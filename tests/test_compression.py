@@ -126,6 +126,40 @@ def test_304_names_a_coded_form_only_while_its_coding_is_accepted(
     assert (response.status_code, response.headers["ETag"]) == (304, echoed)
 
 
+@pytest.mark.parametrize("url", TAGGED_URLS)
+@pytest.mark.parametrize("accept_encoding", ["*", "*;q=0.8"])
+def test_a_wildcard_client_gets_the_coded_form_it_holds_rfc9110_15_4_5(
+    client: FlaskClient, url: str, accept_encoding: str
+) -> None:
+    """§12.5.3: ``*`` accepts every coding not listed, so Flask-Compress codes the 200; the
+    304 to the same request names that coded form, the response the cache holds (RFC 9111
+    §4.3.4), not the identity form it never received."""
+    seen = client.get(url, headers={"Accept-Encoding": accept_encoding})
+    coding = seen.headers["Content-Encoding"]
+    assert seen.headers["ETag"].endswith(f':{coding}"')
+    response = client.get(
+        url, headers={"Accept-Encoding": accept_encoding, "If-None-Match": seen.headers["ETag"]}
+    )
+    assert (response.status_code, response.headers["ETag"]) == (304, seen.headers["ETag"])
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "echoed"),
+    [
+        pytest.param("br;q=0, *", '"1"', id="§12.5.3 a coding refused by name: identity"),
+        pytest.param("*;q=0, br", '"1:br"', id="§12.5.3 a coding named beside *;q=0"),
+        pytest.param("gzip, *;q=0", '"1"', id="§12.5.3 *;q=0 accepts nothing unnamed"),
+    ],
+)
+def test_a_wildcard_accepts_only_codings_not_refused_by_name_rfc9110_12_5_3(
+    client: FlaskClient, accept_encoding: str, echoed: str
+) -> None:
+    response = client.get(
+        "/items/1", headers={"Accept-Encoding": accept_encoding, "If-None-Match": '"1:br"'}
+    )
+    assert (response.status_code, response.headers["ETag"]) == (304, echoed)
+
+
 @pytest.mark.parametrize(
     "listed", ['"1", "1:gzip", "1:br"', '"1:gzip", "1:br", "1"', '"1:br", "1", "1:gzip"']
 )
