@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import Validators, if_range_allows_partial
 from .exchange import Exchange, View, run_view
+from .folding import folded_validators, scope_of
 from .generators import HashGenerator, ViewCaller
 from .responses import validators_of
 
@@ -129,6 +130,9 @@ def _tagged_as_whole(
     validators = None
     if whole.status_code == 200:
         validators = body_validators(whole, generator, exchange.settings)
+    if validators is not None and "ETag" not in whole.headers and scope_of(exchange) is not None:
+        # As tag_body tags the whole: a body hash folds the route's scope (folding.py).
+        validators = folded_validators(exchange, validators, lookup=False)
     if validators is None or validators.etag_header is None:
         partial.close()
         return whole

@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from flask_etag import ETag, etag
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
 WITH_AND_WITHOUT_APP_HOOK = True
@@ -210,3 +213,39 @@ def test_file_dates_come_before_an_unsatisfiable_range_rfc9110_13_2_2(
     assert response.status_code == expected
     if expected != 416:
         assert response.headers["ETag"] == tag
+
+
+def _scoped_app_building_its_own_parts() -> Flask:
+    """A body-hash route under ``ETAG_SCOPE`` whose view answers ``Range`` itself, untagged."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", ETAG_SCOPE=lambda: request.headers.get("X-User"))
+    ETag(app)
+
+    @app.get("/doc")
+    @etag
+    def doc() -> Response:
+        asked = request.range
+        if asked is None:
+            return Response(FILE_BODY)
+        span = asked.range_for_length(len(FILE_BODY))
+        assert span is not None
+        start, stop = span
+        content_range = f"bytes {start}-{stop - 1}/{len(FILE_BODY)}"
+        return Response(FILE_BODY[start:stop], 206, {"Content-Range": content_range})
+
+    return app
+
+
+def test_a_part_carries_the_scoped_tag_of_the_whole_rfc9110_15_3_7() -> None:
+    """§15.3.7: a 206 carries the ETag the 200 would; on a scoped route that is the tag with
+    the user's scope folded in, so If-Range with it resumes the download (§13.1.5)."""
+    client = _scoped_app_building_its_own_parts().test_client()
+    whole = client.get("/doc", headers={"X-User": "ann"})
+    part = client.get("/doc", headers={"X-User": "ann", "Range": FIRST_TEN})
+    assert (part.status_code, part.headers["ETag"]) == (206, whole.headers["ETag"])
+    resumed = client.get(
+        "/doc", headers={"X-User": "ann", "Range": FIRST_TEN, "If-Range": whole.headers["ETag"]}
+    )
+    assert (resumed.status_code, resumed.data) == (206, FILE_BODY[:10])
+    bobs = client.get("/doc", headers={"X-User": "bob", "Range": FIRST_TEN})
+    assert bobs.headers["ETag"] != part.headers["ETag"]
