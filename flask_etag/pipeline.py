@@ -135,23 +135,31 @@ def _respond_with_known_state(
             return decided
     environ = exchange.request.environ
     enclosing = context.enter_view(environ, checked)  # for checked_version()
+    unsatisfiable: ranges.Unsatisfiable | None = None
     try:
-        response, unsatisfiable = _run_view_dates_before_range(exchange, generator, checked, view)
+        response = run_view(exchange, generator.view_caller, view, exchange.view_args)
+    except RequestedRangeNotSatisfiable as raised:  # how send_file answers 416
+        unsatisfiable = raised
     finally:
         reported = context.leave_view(environ, enclosing)
-    if unsatisfiable is not None:
-        return ranges.judged_by_whole_date(
-            unsatisfiable,
-            lambda: _tag_and_judge(exchange, generator, checked, reported, response),
-        )
-    return _tag_and_judge(exchange, generator, checked, reported, response)
+    if unsatisfiable is None:
+        status = response.status_code
+        if status != 416:
+            return _tag_and_judge(exchange, generator, checked, reported, response, status)
+        unsatisfiable = response
+    return _dates_before_range(exchange, generator, checked, view, unsatisfiable)
 
 
 def _tag_and_judge(
-    exchange: Exchange, generator: _LookupGenerator, checked: Any, reported: Any, response: Response
+    exchange: Exchange,
+    generator: _LookupGenerator,
+    checked: Any,
+    reported: Any,
+    response: Response,
+    status: int,
 ) -> Response:
     """Stages 5 and 6 of a looked-up route: tag the view's 2xx, then judge what waited on it."""
-    if not has_representation(response.status_code):
+    if not has_representation(status):
         return response
     value = tag_known_state(exchange, generator, checked, reported, response)
     if value is not None and exchange.safe and exchange.preconditions is not None:
@@ -159,26 +167,28 @@ def _tag_and_judge(
     return response
 
 
-def _run_view_dates_before_range(
-    exchange: Exchange, generator: _LookupGenerator, checked: Any, view: View
-) -> tuple[Response, ranges.Unsatisfiable | None]:
-    """Stage 4 where the view's own ``Last-Modified`` (``send_file``'s) decides the date
-    conditions: §13.2.2 judges them (steps 2 and 4) before ``Range`` (step 5), so a view's
-    416 waits while the whole representation is rendered once more to learn that date.
-
-    Returns the response to tag, and the view's 416 (raised or returned) that stands
-    unless the date conditions decide otherwise.
-    """
-    call = generator.view_caller
+def _dates_before_range(
+    exchange: Exchange,
+    generator: _LookupGenerator,
+    checked: Any,
+    view: View,
+    unsatisfiable: ranges.Unsatisfiable,
+) -> Response:
+    """The view's 416 where its own ``Last-Modified`` (``send_file``'s) decides the date
+    conditions: §13.2.2 judges them (steps 2 and 4) before ``Range`` (step 5), so the 416
+    waits while the whole representation is rendered once more to learn that date."""
+    if not _dates_wait_on_view(exchange, generator, checked):
+        return ranges.keep_unsatisfiable(unsatisfiable, None)
+    environ = exchange.request.environ
+    enclosing = context.enter_view(environ, checked)
     try:
-        response = run_view(exchange, call, view, exchange.view_args)
-    except RequestedRangeNotSatisfiable as raised:  # how send_file answers 416
-        if not _dates_wait_on_view(exchange, generator, checked):
-            raise
-        return ranges.render_whole(exchange, view, call), raised
-    if response.status_code == 416 and _dates_wait_on_view(exchange, generator, checked):
-        return ranges.render_whole(exchange, view, call), response
-    return response, None
+        whole = ranges.render_whole(exchange, view, generator.view_caller)
+    finally:
+        reported = context.leave_view(environ, enclosing)
+    return ranges.judged_by_whole_date(
+        unsatisfiable,
+        lambda: _tag_and_judge(exchange, generator, checked, reported, whole, whole.status_code),
+    )
 
 
 def _dates_wait_on_view(exchange: Exchange, generator: _LookupGenerator, checked: Any) -> bool:

@@ -97,9 +97,10 @@ def judged_by_whole_date(unsatisfiable: Unsatisfiable, judge: Callable[[], Respo
     return keep_unsatisfiable(unsatisfiable, decided)
 
 
-def keep_unsatisfiable(unsatisfiable: Unsatisfiable, whole: Response) -> Response:
+def keep_unsatisfiable(unsatisfiable: Unsatisfiable, whole: Response | None) -> Response:
     """The view's 416 stands: release the whole representation rendered to judge it."""
-    whole.close()
+    if whole is not None:
+        whole.close()
     if isinstance(unsatisfiable, Response):
         return unsatisfiable
     raise unsatisfiable
