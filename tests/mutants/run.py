@@ -603,6 +603,44 @@ MUTANTS = [
         "tests/test_natural_writes.py",
         "beyond and sqlite",
     ),
+    # ------------------------------------------------------------------ auto.py, ranges.py
+    Mutant(
+        "auto-fields-left-to-flask-compress",
+        "auto",
+        "        served.environ[_TAKEN_KEY] = read_preconditions(served)\n",
+        "        pass\n",
+        "auto mode lets Flask-Compress judge If-Modified-Since beside If-None-Match: a 304",
+        "tests/test_compression.py",
+        "dates_are_judged_once and etag-first",
+    ),
+    Mutant(
+        "file-416-before-its-dates",
+        "pipeline",
+        "    if not _dates_wait_on_view(exchange, generator, checked):\n",
+        "    if True:\n",
+        "a version route's send_file answers 416 where If-Modified-Since asks for a 304",
+        "tests/test_rfc9110_ranges.py",
+        "come_before_an_unsatisfiable_range",
+    ),
+    Mutant(
+        "wildcard-coding-not-held",
+        "compression",
+        '    return weights.get("*", False) if named is None else named\n',
+        "    return bool(named)\n",
+        "a client sending Accept-Encoding: * gets a 304 naming a form it never received",
+        "tests/test_compression.py",
+        "wildcard_client",
+    ),
+    Mutant(
+        "part-tag-not-scoped",
+        "ranges",
+        '    if validators is not None and "ETag" not in whole.headers and scope_of(exchange)'
+        " is not None:\n",
+        "    if False:\n",
+        "a view's own 206 on a scoped route carries another tag than its 200: If-Range fails",
+        "tests/test_rfc9110_ranges.py",
+        "scoped_tag_of_the_whole",
+    ),
     # ------------------------------------------------------------------ sqlalchemy/reloads.py
     Mutant(
         "checked-row-read-again-written",
