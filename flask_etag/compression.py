@@ -24,7 +24,13 @@ from werkzeug.http import unquote_etag
 
 from .conditions import Preconditions
 from .responses import field
-from .tags import coded_opaque_tag, format_entity_tag, strip_coding, tags_in_order
+from .tags import (
+    CODINGS_JOINER,
+    coded_opaque_tag,
+    format_entity_tag,
+    strip_coding,
+    tags_in_order,
+)
 
 
 def varies_by_coding(vary: str | None) -> bool:
@@ -80,7 +86,8 @@ def tag_held_by_client(
     weights = _coding_weights(environ.get("HTTP_ACCEPT_ENCODING"))
     for held in tags_in_order(if_none_match):
         if held != identity and strip_coding(held) == identity:
-            if _accepts(weights, held.rpartition(":")[2].lower()):
+            codings = held.rpartition(":")[2].lower().split(CODINGS_JOINER)
+            if all(_accepts(weights, coding) for coding in codings):
                 return format_entity_tag(held, weak=False)
     return format_entity_tag(identity, weak=False)
 

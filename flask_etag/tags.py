@@ -47,6 +47,9 @@ _DIGEST_HEX_LENGTH = 32
 #: ``"x:gzip"``, the form Flask-Compress uses: the coded bytes get a strong tag of their own.
 CONTENT_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
 
+#: Joins the codings of a body coded more than once in its coded tag: ``"x:gzip+br"``.
+CODINGS_JOINER = "+"
+
 #: Joins a resource state's tag and the hash of a request's negotiated fields (``vary=``).
 VARIANT_SEPARATOR = "~"
 
@@ -105,7 +108,14 @@ def tags_in_order(value: str) -> list[str]:
 def strip_coding(opaque: str) -> str:
     """The identity form of a content-coded opaque-tag: ``x:gzip`` -> ``x``; others as they are."""
     base, colon, coding = opaque.rpartition(":")
-    return base if colon and coding.lower() in CONTENT_CODINGS else opaque
+    return base if colon and _names_codings(coding.lower()) else opaque
+
+
+def _names_codings(coding: str) -> bool:
+    """``gzip``, or codings applied in turn as :func:`coded_opaque_tag` joins them."""
+    return coding in CONTENT_CODINGS or all(
+        part in CONTENT_CODINGS for part in coding.split(CODINGS_JOINER)
+    )
 
 
 #: What Apache's mod_deflate and mod_brotli append inside the quotes of a strong tag they
@@ -122,8 +132,10 @@ def strip_proxy_coding(opaque: str) -> str:
 
 
 def coded_opaque_tag(opaque: str, coding: str) -> str:
-    """The opaque-tag of a representation coded with ``coding`` (RFC 9110 §8.8.3): ``x:gzip``."""
-    coding = coding.strip()
+    """The opaque-tag of a representation coded with ``coding`` (RFC 9110 §8.8.3): ``x:gzip``;
+    codings applied in turn (``gzip, br``) as ``x:gzip+br``, since an entity tag holds no
+    space."""
+    coding = CODINGS_JOINER.join(part.strip() for part in coding.split(","))
     return opaque if opaque.endswith(f":{coding}") else f"{opaque}:{coding}"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import sys
 import zlib
 from collections.abc import Callable
@@ -269,8 +270,8 @@ def test_weak_route_stays_weak_and_unsuffixed(client: FlaskClient) -> None:
     assert coded.headers["ETag"] == identity == 'W/"1"'
 
 
-def _self_compressing_app(vary: bool, version_route: bool) -> Flask:
-    """A view that serves gzip bytes itself (negotiated only with ``vary``), and no other
+def _self_compressing_app(vary: bool, version_route: bool, coding: str = "gzip") -> Flask:
+    """A view that serves coded bytes itself (negotiated only with ``vary``), and no other
     ``after_request`` hook in the app."""
     app = Flask(__name__)
     ETag(app)
@@ -280,7 +281,7 @@ def _self_compressing_app(vary: bool, version_route: bool) -> Flask:
     @app.get("/archive")
     @tagging
     def archive() -> Any:
-        headers = {"Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
+        headers = {"Content-Encoding": coding, "Content-Type": "application/octet-stream"}
         if vary:
             headers["Vary"] = "Accept-Encoding"
         return body, headers
@@ -307,6 +308,25 @@ def test_coding_set_by_the_view_is_decided_alike_on_every_request(
     assert not tag.startswith("W/")
     assert tag.endswith(':gzip"') is coded_form
     assert client.get("/archive", headers={"If-None-Match": tag}).status_code == 304
+
+
+@pytest.mark.parametrize("version_route", [False, True], ids=["body hash", "version"])
+def test_codings_applied_in_turn_give_one_valid_entity_tag_rfc9110_8_8_3(
+    version_route: bool,
+) -> None:
+    """``Content-Encoding: gzip, br`` (two codings, in turn): the coded tag holds no space,
+    which an entity tag cannot (§8.8.3), and is read in a list and by ``If-Match`` as the
+    coded form of the current state."""
+    client = _self_compressing_app(True, version_route, coding="gzip, br").test_client()
+    tag = client.get("/archive").headers["ETag"]
+    assert re.fullmatch(r'"[\x21\x23-\x7e]+:gzip\+br"', tag), tag
+    held = {"If-None-Match": f'"other", {tag}', "Accept-Encoding": "gzip, br"}
+    listed = client.get("/archive", headers=held)
+    assert (listed.status_code, listed.headers["ETag"]) == (304, tag)
+    refusing_br = client.get("/archive", headers={**held, "Accept-Encoding": "gzip"})
+    identity = tag.replace(":gzip+br", "")
+    assert (refusing_br.status_code, refusing_br.headers["ETag"]) == (304, identity)
+    assert client.get("/archive", headers={"If-Match": tag}).status_code == 200
 
 
 def _auto_app(compress_first: bool) -> Flask:
