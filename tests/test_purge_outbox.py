@@ -82,6 +82,29 @@ def test_a_write_that_rolls_back_records_no_purge_rfc9111_4_4(tmp_path: Path) ->
         assert outbox_rows(app) == before
 
 
+def test_a_write_after_a_rolled_back_savepoint_records_its_purge_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """The savepoint's outbox row rolled back with it: the same row written again after it
+    must be recorded again, or its repeat is lost."""
+    with recording_cache() as (url, _):
+        client = example(tmp_path, ETAG_PURGE_URLS=[url], ETAG_PURGE_REPEAT_AFTER=60)
+        app = client.application
+        products.purge_outbox.stop(app)
+        before = len(outbox_rows(app))
+        session = products.db.session
+        with app.app_context():
+            with contextlib.suppress(RuntimeError), session.begin_nested():
+                session.get(products.Product, 101).stock = 1
+                session.flush()
+                raise RuntimeError("the savepoint fails")
+            session.get(products.Product, 101).stock = 2
+            session.commit()
+        rows = outbox_rows(app)
+        assert len(rows) == before + 1
+        assert "products/101" in rows[-1].purged_keys.split("\n")
+
+
 def test_the_outbox_sends_the_repeat_once_and_forgets_it_rfc9111_4_4(tmp_path: Path) -> None:
     """The repeat comes from the outbox (not from memory too): one first purge, one repeat."""
     repeat_after = 0.3

@@ -366,6 +366,45 @@ def test_a_write_outside_any_request_is_announced(tmp_path: Path, written: Recor
     assert set(announced["keys"]) == {"products", "products/*"}
 
 
+def test_writes_before_a_rolled_back_savepoint_are_still_announced_rfc9111_4_4(
+    tmp_path: Path, written: Recorded
+) -> None:
+    """Get-or-create: a savepoint that fails undoes only its own writes; the product
+    written before it commits, and the caches must hear of it."""
+    app: Flask = example(tmp_path).application
+    session = products.db.session
+    with app.app_context():
+        session.get(products.Product, 101).stock = 3
+        session.flush()
+        savepoint = session.begin_nested()
+        session.add(products.Product(id=102, name="n", price_cents=1, stock=1))
+        session.flush()
+        savepoint.rollback()
+        session.commit()
+    [announced] = written.kwargs
+    assert set(announced["keys"]) == {"products", "products/101"}
+
+
+def test_a_released_savepoint_is_announced_only_when_its_transaction_commits_rfc9111_4_4(
+    tmp_path: Path, written: Recorded
+) -> None:
+    """A ``RELEASE SAVEPOINT`` commits nothing: a write in it that then rolls back with its
+    transaction is never announced, and one that commits is announced once, after it."""
+    app: Flask = example(tmp_path).application
+    session = products.db.session
+    with app.app_context():
+        with session.begin_nested():
+            session.get(products.Product, 101).stock = 3
+        assert written.sends == []
+        session.rollback()
+        assert written.sends == []
+        with session.begin_nested():
+            session.get(products.Product, 101).stock = 4
+        session.commit()
+    [announced] = written.kwargs
+    assert set(announced["keys"]) == {"products", "products/101"}
+
+
 # --------------------------------------------------------------------------- purges
 
 

@@ -43,9 +43,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from ..conditions import Validators, utc_seconds
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
-from ..invalidation import committed
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 from .tables_read import association_tables_written, tables_read
+from .written import keep_written_keys, written_keys_of
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
@@ -71,8 +71,7 @@ class TableVersions:
         self._read_statements: dict[tuple[str, ...], sa.Select[Any]] = {}
         event.listen(session, "after_flush", self._after_flush)
         event.listen(session, "do_orm_execute", self._after_bulk_statement)
-        event.listen(session, "after_commit", _announce_committed)
-        event.listen(session, "after_rollback", _forget_written)
+        keep_written_keys(session)
 
     def raise_versions(self, session: Session | Any, tables: Iterable[str]) -> None:
         """Raise the versions of ``tables`` in ``session``'s transaction (sorted: every writer
@@ -203,33 +202,6 @@ class TableVersions:
         if name is not None and name != TABLE_VERSIONS:
             self.raise_versions(state.session, [name])
             written_keys_of(state.session).update(bulk_written_keys(name))
-
-
-#: Where a session keeps the surrogate keys its open transaction wrote ...
-_WRITTEN = "flask_etag.written_keys"
-#: ... and those of them a purge outbox has recorded in it (:mod:`.outbox`).
-RECORDED = "flask_etag.recorded_keys"
-
-
-def written_keys_of(session: Session) -> set[str]:
-    """The keys the session's open transaction has written so far."""
-    keys: set[str] = session.info.setdefault(_WRITTEN, set())
-    return keys
-
-
-def _announce_committed(session: Session) -> None:
-    """The transaction committed: its keys are announced (and purged) now, or by the
-    decorated write it belongs to (:func:`flask_etag.invalidation.committed`)."""
-    keys = session.info.pop(_WRITTEN, None)
-    recorded = session.info.pop(RECORDED, None)
-    if keys:
-        committed(sorted(keys), recorded=bool(recorded) and keys <= recorded)
-
-
-def _forget_written(session: Session) -> None:
-    """Rolled back: nothing was written, nothing to purge."""
-    session.info.pop(_WRITTEN, None)
-    session.info.pop(RECORDED, None)
 
 
 def _versions_in(

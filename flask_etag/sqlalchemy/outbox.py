@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from ..invalidation import route_written_keys
 from ..purging import purge
 from ..settings import SETTINGS_KEY, Settings
-from .collections import RECORDED, TableVersions, written_keys_of
+from .collections import TableVersions
+from .written import RECORDED, written_keys_of
 
 logger = logging.getLogger("flask_etag.purge")
 
