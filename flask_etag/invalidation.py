@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, g, has_app_context, has_request_context
 from flask import request as current_request
 
+from .purge_targets import written_path
 from .purging import PurgeFailure, purge, purge_again_later
 from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
@@ -67,7 +68,7 @@ def announce_write(
             served.endpoint,
             served.method,
             served.url,
-            (served.path,),
+            (written_path(served),),
         )
     etag_written.send(app, endpoint=endpoint, method=method, url=url, etag=etag, keys=written)
     if not settings.purge_targets:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+from flask import Request
 
 from .purge_sending import PurgeRequest
 from .surrogate_keys import field_value
@@ -34,6 +36,18 @@ class PurgeTarget:
             return []
         fields = {key_field: field_value(keys, key_field)}
         return [PurgeRequest(base + "/", fields)]
+
+
+#: What a path segment holds unencoded (RFC 3986 §3.3: ``pchar``, and ``/``); no ``%``: the
+#: path is Flask's decoded one, where a ``%`` is a character of its own.
+_PATH_KEPT = "/!$&'()*+,;=:@-._~"
+
+
+def written_path(served: Request) -> str:
+    """The written URL's path as a cache keyed it: under the app's mount point, and
+    percent-encoded (RFC 3986 §2.1) where Flask decoded it; a non-ASCII character, a space
+    or a CR/LF would otherwise make the ``PURGE`` fail, and a ``?`` cut the path short."""
+    return quote(served.script_root + served.path, safe=_PATH_KEPT)
 
 
 def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:

@@ -265,3 +265,41 @@ def test_repeats_keep_their_bound_at_20_writes_a_second_rfc9111_4_4() -> None:
         assert repeated - began >= repeat_after
         late.append(repeated - began - repeat_after)
     assert max(late) < TIMEOUT, f"a repeat came {max(late):.3f} s after its due time"
+
+
+# --------------------------------------------------------------------------- URL caches
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/things/caf%C3%A9", "/things/a%20b", "/things/a%3Fb", "/things/a%0D%0AX-Injected:%201"],
+    ids=["non-ascii", "space", "question-mark", "cr-lf"],
+)
+def test_a_url_cache_is_purged_of_the_written_url_as_sent_rfc9110_4_2_1(
+    purge_failed: Recorded, path: str
+) -> None:
+    """Flask decodes ``request.path``; the ``PURGE`` must name the URL in its percent-encoded
+    form (RFC 3986 §2.1), the one the cache keyed, or it fails or purges another URL."""
+    with recording_cache() as (url, got):
+        app = writing_app([{"url": url, "by": "url"}]).application
+
+        @app.post("/things/<name>")
+        def write_named(name: str) -> tuple[str, int]:
+            announce_write([f"things/{name}"])
+            return "", 204
+
+        assert app.test_client().post(path).status_code == 204
+        assert [purge.path for purge in got.purges] == [path]
+    assert purge_failed.sends == []
+
+
+def test_a_url_cache_is_purged_under_the_apps_mount_point_rfc9110_4_2_1(
+    purge_failed: Recorded,
+) -> None:
+    """An app mounted at ``/shop`` (``SCRIPT_NAME``) serves ``/shop/things/1`` through the
+    cache: that is the URL to purge, not the app-relative ``/things/1``."""
+    with recording_cache() as (url, got):
+        client = writing_app([{"url": url, "by": "url"}])
+        assert client.post("/things/1", base_url="http://localhost/shop").status_code == 204
+        assert [purge.path for purge in got.purges] == ["/shop/things/1"]
+    assert purge_failed.sends == []

@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..invalidation import route_written_keys
+from ..purge_targets import written_path
 from ..purging import purge
 from ..settings import SETTINGS_KEY, Settings
 from .collections import TableVersions
@@ -113,7 +114,7 @@ class PurgeOutbox:
             return
         recorded.update(new)
         keys = list(dict.fromkeys((*route_written_keys(), *sorted(new))))
-        paths = [request.path] if has_request_context() else []
+        paths = [written_path(request)] if has_request_context() else []
         delay = settings.purge_repeat_after or settings.purge_timeout
         session.connection().execute(
             sa.insert(self.table).values(
