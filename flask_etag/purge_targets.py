@@ -3,7 +3,7 @@ set-up: the shared caches to purge after a write, and how (see :mod:`flask_etag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -32,10 +32,10 @@ class PurgeTarget:
             mapped = [path for key in keys for path in self.paths.get(key, ())]
             every = dict.fromkeys((*paths, *mapped))
             return [PurgeRequest(base + path) for path in every]
-        if not keys:
-            return []
-        fields = {key_field: field_value(keys, key_field)}
-        return [PurgeRequest(base + "/", fields)]
+        return [
+            PurgeRequest(base + "/", {key_field: field_value(batch, key_field)})
+            for batch in key_batches(keys)
+        ]
 
 
 #: What a path segment holds unencoded (RFC 3986 §3.3: ``pchar``, and ``/``); no ``%``: the
@@ -48,6 +48,28 @@ def written_path(served: Request) -> str:
     percent-encoded (RFC 3986 §2.1) where Flask decoded it; a non-ASCII character, a space
     or a CR/LF would otherwise make the ``PURGE`` fail, and a ``?`` cut the path short."""
     return quote(served.script_root + served.path, safe=_PATH_KEPT)
+
+
+#: The longest key field one ``PURGE`` carries.  Varnish refuses a request with a field
+#: longer than its ``http_req_hdr_len`` (8 KB by default: 400, or the connection reset), and
+#: nginx one beyond its 8 KB header buffers, so a write of many rows is purged in batches.
+KEY_FIELD_LIMIT = 4096
+
+
+def key_batches(keys: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """``keys`` in order, in batches whose field value fits :data:`KEY_FIELD_LIMIT` (a key
+    longer than that alone in its batch)."""
+    batch: list[str] = []
+    length = 0
+    for key in dict.fromkeys(keys):
+        added = len(key) + 1 if batch else len(key)  # a separator before all but the first
+        if batch and length + added > KEY_FIELD_LIMIT:
+            yield tuple(batch)
+            batch, length, added = [], 0, len(key)
+        batch.append(key)
+        length += added
+    if batch:
+        yield tuple(batch)
 
 
 def parse_targets(config_value: object) -> tuple[PurgeTarget, ...]:

@@ -9,17 +9,23 @@ key of its own per write, so each purge can be told apart.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from support_caches import varnish_server
 from support_listeners import eventually, hung_cache, recording_cache, trickling_cache
 from support_processes import LOOPBACK, free_port
+from test_many_hosts import VCL
 from test_shared_caches import Recorded, recording
+from werkzeug.serving import make_server
 
 from flask_etag import (
     ETag,
@@ -302,4 +308,55 @@ def test_a_url_cache_is_purged_under_the_apps_mount_point_rfc9110_4_2_1(
         client = writing_app([{"url": url, "by": "url"}])
         assert client.post("/things/1", base_url="http://localhost/shop").status_code == 204
         assert [purge.path for purge in got.purges] == ["/shop/things/1"]
+    assert purge_failed.sends == []
+
+
+# --------------------------------------------------------------------------- many keys
+
+
+@contextlib.contextmanager
+def served(app: Flask) -> Iterator[int]:
+    """``app`` over HTTP on loopback, for a cache in front of it; yields its port."""
+    server = make_server(LOOPBACK, 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.port
+    finally:
+        server.shutdown()
+
+
+def test_a_write_of_many_rows_purges_every_key_at_varnish_rfc9111_4_4(
+    tmp_path: Path, purge_failed: Recorded
+) -> None:
+    """A write naming 2,000 keys (a bulk import) makes a key field of 25 KB, which Varnish
+    refuses (its ``http_req_hdr_len`` is 8 KB): the keys go in several purges instead."""
+    reads = iter(range(1_000_000))
+    port = free_port()
+    app = Flask(__name__)
+    purge_urls = [f"http://{LOOPBACK}:{port}"]
+    app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_TIMEOUT=2.0, ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"Cache-Control": "no-store"}
+
+    @app.get("/things/<int:number>")
+    def read(number: int) -> tuple[str, int, dict[str, str]]:
+        fields = {"Cache-Control": "s-maxage=60", "Surrogate-Key": f"things/{number}"}
+        return f"read {next(reads)}", 200, fields
+
+    @app.post("/import")
+    def bulk_import() -> tuple[str, int]:
+        announce_write([f"things/{number}" for number in range(2000)])
+        return "", 204
+
+    with served(app) as origin, requests.Session() as session:
+        vcl = VCL.read_text(encoding="utf-8").replace('.port = "5000"', f'.port = "{origin}"')
+        with varnish_server(tmp_path, vcl, port, "/healthz") as cache:
+            first, last = (session.get(f"{cache}/things/{n}").text for n in (0, 1999))
+            assert session.get(f"{cache}/things/1999").text == last  # stored
+            assert app.test_client().post("/import").status_code == 204
+            assert session.get(f"{cache}/things/0").text != first
+            assert session.get(f"{cache}/things/1999").text != last
     assert purge_failed.sends == []
