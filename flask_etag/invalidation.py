@@ -24,7 +24,7 @@ from flask import Flask, Request, Response, current_app, g, has_app_context, has
 from flask import request as current_request
 
 from .purge_targets import written_path
-from .purging import PurgeFailure, purge, purge_again_later
+from .purging import PurgeFailure, purge, purge_again_later, send_logging_errors
 from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_written
@@ -70,7 +70,11 @@ def announce_write(
             served.url,
             (written_path(served),),
         )
-    etag_written.send(app, endpoint=endpoint, method=method, url=url, etag=etag, keys=written)
+    # The write has committed: a receiver that raises (a CDN's API that is down) is logged,
+    # and costs neither the caches their purge nor the client its answer.
+    send_logging_errors(
+        etag_written, app, endpoint=endpoint, method=method, url=url, etag=etag, keys=written
+    )
     if not settings.purge_targets:
         return []
     purged_paths = tuple(dict.fromkeys((*own_paths, *paths)))

@@ -172,10 +172,10 @@ class _Cache:
         _conclude(job, error)
         if change is Change.OPENED:
             logger.warning("purges to %s back off after failing again: %s", self.name, error)
-            _signal(etag_purge_circuit_opened, job.app, url=self.name, error=error)
+            send_logging_errors(etag_purge_circuit_opened, job.app, url=self.name, error=error)
         elif change is Change.CLOSED:
             logger.warning("purges to %s confirmed again", self.name)
-            _signal(etag_purge_circuit_closed, job.app, url=self.name)
+            send_logging_errors(etag_purge_circuit_closed, job.app, url=self.name)
 
     def _note_if_late(self, job: _Job, awaited_until: float) -> None:
         """A purge confirmed after its write stopped waiting: the client may have read the
@@ -195,11 +195,13 @@ def _conclude(job: _Job, error: str | None) -> None:
     job.error = error
     if error is not None:
         logger.warning("purge at %s failed: %s", job.request.url, error)
-        _signal(etag_purge_failed, job.app, url=job.request.url, error=error, keys=job.keys)
+        send_logging_errors(
+            etag_purge_failed, job.app, url=job.request.url, error=error, keys=job.keys
+        )
     job.done.set()
 
 
-def _signal(signal: NamedSignal, app: Any, **about: Any) -> None:
+def send_logging_errors(signal: NamedSignal, app: Any, **about: Any) -> None:
     """Send ``signal``; a receiver that raises is logged, never let into a sender thread
     (which it would end) or a write (which has committed)."""
     try:

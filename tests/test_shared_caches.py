@@ -355,6 +355,26 @@ def test_a_write_that_fails_after_its_commit_is_still_announced(
     assert client.get(ITEM).get_json()["stock"] == 2
 
 
+def test_a_receiver_of_the_write_signal_that_raises_costs_no_purge_and_no_answer_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, Received], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A receiver calling a CDN's API that is down: the write has committed, so its client
+    still gets its 200 (not a 500 it would retry into a 412) and the caches their purge."""
+    base_url, received = cache
+    client = example(tmp_path, ETAG_PURGE_URLS=[base_url])
+    client.application.testing = False  # an unhandled error is a 500, as in production
+
+    def call_the_cdn(_sender: Any, **_announced: Any) -> None:
+        raise ConnectionError("the CDN's API is down")
+
+    with etag_written.connected_to(call_the_cdn), caplog.at_level(logging.ERROR):
+        response = patch_stock(client, 9)
+    assert response.status_code == 200
+    assert received.surrogate_keys() == ["products/101 products"]
+    assert "the CDN's API is down" in caplog.text
+    assert client.get(ITEM).get_json()["stock"] == 9
+
+
 def test_a_write_outside_any_request_is_announced(tmp_path: Path, written: Recorded) -> None:
     """A CLI command or a job writing through the session: no endpoint, the same keys."""
     app: Flask = example(tmp_path).application
