@@ -29,7 +29,7 @@ from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_written
 from .spec import RouteSpec
-from .surrogate_keys import encoded, field_value, route_keys
+from .surrogate_keys import encoded, field_value, keys_in, route_keys
 
 #: Where a decorated write collects the keys its transactions commit (on ``g``).
 _WRITE_SCOPE = "_flask_etag_writes"
@@ -166,4 +166,6 @@ def add_surrogate_keys(
     keys = (*spec.generator.surrogate_keys(view_args), *route_keys(spec.route_keys, view_args))
     if keys:
         header = settings.surrogate_key_header
-        response.headers[header] = field_value(keys, header)
+        # The view's own keys stay: a purge of one of them must still reach this response.
+        own = keys_in(response.headers.getlist(header), header)
+        response.headers[header] = field_value((*own, *keys), header)

@@ -78,5 +78,14 @@ def route_keys(keys: RouteKeys, view_args: dict[str, Any]) -> tuple[str, ...]:
 
 def field_value(keys: Iterable[str], field: str) -> str:
     """The field value listing ``keys`` once each: spaces, or commas for ``Cache-Tag``."""
-    separator = "," if field.lower() == "cache-tag" else " "
-    return separator.join(dict.fromkeys(keys))
+    return _separator(field).join(dict.fromkeys(keys))
+
+
+def keys_in(values: Iterable[str], field: str) -> list[str]:
+    """The keys listed in the field's values, e.g. the ones a view set itself."""
+    separator = _separator(field).strip() or None
+    return [key.strip() for value in values for key in value.split(separator) if key.strip()]
+
+
+def _separator(field: str) -> str:
+    return "," if field.lower() == "cache-tag" else " "

@@ -247,6 +247,31 @@ def test_route_keys_are_checked_at_set_up() -> None:
         etag(HashGenerator(), surrogate_keys=42)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("field_name", "own", "value"),
+    [
+        ("Surrogate-Key", "homepage shelves/featured", "homepage shelves/featured catalogue"),
+        ("Cache-Tag", "homepage, shelves/featured", "homepage,shelves/featured,catalogue"),
+    ],
+)
+def test_keys_the_view_set_itself_are_kept_rfc9111_4_4(
+    field_name: str, own: str, value: str
+) -> None:
+    """A view naming a key of its own (``homepage``) in the field: a purge of that key must
+    still reach the stored response, so flask_etag adds its keys instead of replacing them."""
+    app = Flask(__name__)
+    app.config.update(ETAG_SURROGATE_KEYS=True, ETAG_SURROGATE_KEY_HEADER=field_name)
+    ETag(app)
+
+    @app.get("/shelves/<name>")
+    @etag(VersionGenerator(lambda name: "v1"), surrogate_keys=("catalogue",))
+    def shelf(name: str) -> Any:
+        return jsonify(name=name), 200, {field_name: own}
+
+    response = app.test_client().get("/shelves/a")
+    assert response.headers.get_all(field_name) == [value]
+
+
 # --------------------------------------------------------------------------- the write signal
 
 
