@@ -20,10 +20,10 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from support_caches import varnish_server
+from support_caches import nginx_server, varnish_server
 from support_listeners import eventually, hung_cache, recording_cache, trickling_cache
 from support_processes import LOOPBACK, free_port
-from test_many_hosts import VCL
+from test_many_hosts import VCL, nginx_config
 from test_shared_caches import Recorded, recording
 from werkzeug.serving import make_server
 
@@ -359,4 +359,38 @@ def test_a_write_of_many_rows_purges_every_key_at_varnish_rfc9111_4_4(
             assert app.test_client().post("/import").status_code == 204
             assert session.get(f"{cache}/things/0").text != first
             assert session.get(f"{cache}/things/1999").text != last
+    assert purge_failed.sends == []
+
+
+def test_nginx_is_purged_of_a_written_url_that_flask_decoded_rfc9110_4_2_1(
+    tmp_path: Path, purge_failed: Recorded
+) -> None:
+    """Real nginx with the cache-purge module keys ``/things/caf%C3%A9`` by its decoded
+    ``$uri``: the ``PURGE`` of the percent-encoded path drops it, where the decoded one
+    failed (and the next read was the old body)."""
+    reads = iter(range(1_000_000))
+    port = free_port()
+    app = Flask(__name__)
+    purge_urls = [{"url": f"http://{LOOPBACK}:{port}/purge", "by": "url"}]
+    app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+
+    @app.get("/things/<name>")
+    def read(name: str) -> tuple[str, int, dict[str, str]]:
+        return f"read {next(reads)}", 200, {"Cache-Control": "s-maxage=60"}
+
+    @app.post("/things/<name>")
+    def write(name: str) -> tuple[str, int]:
+        announce_write([f"things/{name}"])
+        return "", 204
+
+    with served(app) as origin, requests.Session() as session:
+        hosts = [f"http://{LOOPBACK}:{origin}"]
+        with nginx_server(tmp_path, lambda chosen: nginx_config(tmp_path, chosen, hosts), port):
+            for path in ("/things/caf%C3%A9", "/things/a%20b"):
+                url = f"http://{LOOPBACK}:{port}{path}"
+                stored = session.get(url).text
+                assert session.get(url).headers["X-Cache-Status"] == "HIT"
+                assert app.test_client().post(path).status_code == 204
+                assert session.get(url).text != stored
     assert purge_failed.sends == []
