@@ -16,15 +16,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
 from support_listeners import Received, eventually, recording_cache
-from support_processes import LOOPBACK, free_port
+from support_processes import LOOPBACK, free_port, fresh_database
 from test_example import load_example
 
 from flask_etag import (
@@ -37,6 +38,7 @@ from flask_etag import (
     etag_written,
     require_if_match,
 )
+from flask_etag.sqlalchemy import ModelVersionGenerator, TableVersions
 
 products = load_example()
 # Writes here wait for purges to loopback caches in this process: no collector pauses.
@@ -270,6 +272,61 @@ def test_keys_the_view_set_itself_are_kept_rfc9111_4_4(
 
     response = app.test_client().get("/shelves/a")
     assert response.headers.get_all(field_name) == [value]
+
+
+def users_app(database_url: str, collation: str | None) -> FlaskClient:
+    """``GET /users/<name>`` tagged by ``ModelVersionGenerator`` over a string key column
+    of ``collation``, with the user ``alice``."""
+    db = SQLAlchemy()
+
+    class User(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "users"
+        name = sa.Column(sa.String(40, collation=collation), primary_key=True)
+        bio = sa.Column(sa.String(200), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+    TableVersions(db.session, db.metadata)
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, ETAG_SURROGATE_KEYS=True)
+    db.init_app(app)
+    ETag(app)
+    dispose_after_test(app)
+
+    @app.get("/users/<name>")
+    @etag(ModelVersionGenerator(User, db.session))
+    def read(name: str) -> Any:
+        return {"bio": db.session.get(User, name).bio}
+
+    @app.post("/users/<name>/bio")
+    def write(name: str) -> tuple[str, int]:
+        db.session.get(User, name).bio = "written"
+        db.session.commit()
+        return "", 204
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(User(name="alice", bio="hi"))
+        db.session.commit()
+    return app.test_client()
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+def test_a_row_read_under_another_spelling_is_purged_by_its_write_rfc9111_4_4(
+    tmp_path: Path, written: Recorded, backend: str
+) -> None:
+    """A case-insensitive key column (MariaDB's default collation; SQLite's ``NOCASE``)
+    answers ``/users/Alice`` with the row ``alice``: that response must carry the row's own
+    key, the one a write of the row purges, or a cache keeps it stale."""
+    with fresh_database(backend, tmp_path, "flask_etag_spelling") as database_url:
+        client = users_app(database_url, "NOCASE" if backend == "sqlite" else None)
+        read = client.get("/users/Alice")
+        assert read.status_code == 200
+        assert client.post("/users/alice/bio").status_code == 204
+    row_key = read.headers["Surrogate-Key"].split()[0]
+    announced = written.kwargs[-1]  # the write's (the first is the seeding's)
+    assert announced["endpoint"] == "write"
+    assert row_key in announced["keys"]
 
 
 # --------------------------------------------------------------------------- the write signal

@@ -45,7 +45,7 @@ from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 from .tables_read import association_tables_written, tables_read
-from .written import keep_written_keys, written_keys_of
+from .written import keep_written_keys, row_identity, written_keys_of
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
@@ -182,9 +182,8 @@ class TableVersions:
         tables: set[str] = set()
         keys = written_keys_of(session)
         for item in written:
-            mapper = sa.inspect(item).mapper
-            identity = "/".join(map(str, mapper.primary_key_from_instance(item)))
-            for table in mapper.tables:
+            identity = row_identity(item)
+            for table in sa.inspect(item).mapper.tables:
                 tables.add(table.name)
                 keys.update(written_item_keys(table.name, identity))
         for name in association_tables_written(session):

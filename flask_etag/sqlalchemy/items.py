@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, has_app_context
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,6 +22,10 @@ from ..generators import VersionGenerator
 from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
 from . import batch_keys, reloads
+from .written import row_identity
+
+#: Each loaded row's own key, by the URL's (they differ under a case-insensitive collation).
+_ROW_KEYS = "_flask_etag_row_keys"
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -83,8 +87,14 @@ class ModelVersionGenerator(VersionGenerator):
     names_keys = True
 
     def surrogate_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
-        """``products/7`` and ``products/*``: the row, and every item of the table."""
-        return item_keys(self._table, self._identity(view_args))
+        """``products/7`` and ``products/*``: the row, and every item of the table.
+
+        The row is named by its own key, as a write of it is: a case-insensitive key column
+        (MariaDB's default collation) finds ``alice`` at ``/users/Alice`` too, and that
+        response must be purged when ``alice`` is written."""
+        identity = self._identity(view_args)
+        loaded: dict[tuple[str, Any], str] = g.get(_ROW_KEYS, {}) if has_app_context() else {}
+        return item_keys(self._table, loaded.get((self._table, identity), identity))
 
     def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
         """``products/7`` and ``products``: the row, and every list of the table."""
@@ -105,6 +115,8 @@ class ModelVersionGenerator(VersionGenerator):
             return None
         version = getattr(instance, self._version_attribute)
         reloads.keep_for_the_view(instance, version)
+        if has_app_context():
+            g.setdefault(_ROW_KEYS, {})[(self._table, identity)] = row_identity(instance)
         return version
 
     def _can_name_a_row(self, identity: Any) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -31,6 +32,12 @@ def written_keys_of(session: Session) -> set[str]:
     """The keys the session's open transaction has written so far."""
     keys: set[str] = session.info.setdefault(_WRITTEN, set())
     return keys
+
+
+def row_identity(instance: Any) -> str:
+    """The row's own primary key, as its keys name it (``7``; ``7/2`` for a composite one)."""
+    mapper = sa.inspect(instance).mapper
+    return "/".join(map(str, mapper.primary_key_from_instance(instance)))
 
 
 def keep_written_keys(session: Session | Any) -> None:
