@@ -7,10 +7,10 @@ on).  So the origin says it itself: a read carries the surrogate keys of what it
 :data:`~flask_etag.etag_written` and purges those keys at every ``ETAG_PURGE_URLS`` cache
 before the client hears back, so the client's next read through any cache is fresh.
 
-Writes are announced by the decorated routes themselves (a 2xx to an unsafe method) and, for
-writes made elsewhere (an undecorated ``POST``, a CLI command), by
-:class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits; an app writing
-some other way calls :func:`announce_write`.
+Writes are announced by the decorated routes themselves (a 2xx or 3xx to an unsafe
+method) and, for writes made elsewhere (an undecorated ``POST``, a CLI command), by
+:class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits; an app
+writing some other way calls :func:`announce_write`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from flask import request as current_request
 
 from .purge_targets import written_path
 from .purging import PurgeFailure, purge, purge_again_later, send_logging_errors
-from .responses import is_success
 from .settings import SETTINGS_KEY, Settings
 from .signals import etag_written
 from .spec import RouteSpec
@@ -125,10 +124,11 @@ def announcing_writes(
     """Around an unsafe request on a decorated route: announce what it wrote, once.
 
     Inside, the transactions that commit collect their keys here instead of announcing
-    them; the caller passes its response to the function this yields.  A 2xx announces the
-    route's keys and what committed, with the response's new tag; any other answer (or an
-    error) announces only what did commit, if anything did: a purge is never skipped for a
-    committed write, and never sent for a write that did not happen.
+    them; the caller passes its response to the function this yields.  A 2xx or 3xx (RFC 9111
+    §4.4: not an error) announces the route's keys and what committed, with the response's
+    new tag; a 4xx or 5xx (or an error) announces only what did commit, if anything did: a
+    purge is never skipped for a committed write, and never sent for a write that did not
+    happen.
     """
     scope = _WriteScope(spec, view_args)
     outer = g.get(_WRITE_SCOPE)
@@ -136,7 +136,9 @@ def announcing_writes(
 
     def announce(response: Response) -> Response:
         setattr(g, _WRITE_SCOPE, outer)
-        if is_success(response):
+        # RFC 9111 §4.4: a non-error answer (a 303 after a form's POST too) says the write
+        # happened, and caches invalidate on it; 4xx and 5xx say it did not.
+        if response.status_code < 400:
             keys = (*written_keys(spec, view_args), *scope.keys)
             announce_write(keys, etag=response.headers.get("ETag"), repeat=not scope.recorded)
         elif scope.keys:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, jsonify, redirect
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
@@ -367,6 +367,27 @@ def test_an_undecorated_create_is_announced_by_its_commit(
     [announced] = written.kwargs
     assert announced["endpoint"] == "products.create_product"
     assert set(announced["keys"]) == {"products", f"products/{identity}"}
+
+
+def test_a_write_answered_303_is_announced_rfc9111_4_4(written: Recorded) -> None:
+    """A form's ``POST`` answered ``303 See Other`` (post/redirect/get) did write: a non-error
+    status to an unsafe method, on which caches invalidate too."""
+    notes = {1: 1}
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.post("/notes/<int:note_id>")
+    @require_if_match(
+        VersionGenerator(lambda note_id: notes.get(note_id)),
+        surrogate_keys=lambda note_id: [f"notes/{note_id}"],
+    )
+    def edit(note_id: int) -> Any:
+        notes[note_id] += 1
+        return redirect(f"/notes/{note_id}", 303)
+
+    response = app.test_client().post("/notes/1", headers={"If-Match": '"1"'})
+    assert response.status_code == 303 and notes == {1: 2}
+    assert [announced["keys"] for announced in written.kwargs] == [("notes/1",)]
 
 
 @pytest.mark.parametrize(
