@@ -107,6 +107,14 @@ def _base_url(url: object) -> str:
         raise ValueError(f"ETAG_PURGE_URLS: {url!r} is not an http(s) base URL")
     if parts.query or parts.fragment:
         raise ValueError(f"ETAG_PURGE_URLS: {url!r} must have no query or fragment")
+    if "@" in parts.netloc:  # never sent, and every failed purge would log the password
+        raise ValueError(
+            "ETAG_PURGE_URLS: a base URL carries no credentials; allow the app's hosts by address"
+        )
+    try:
+        parts.port  # noqa: B018  # raises for a port that is not a number up to 65535
+    except ValueError:
+        raise ValueError(f"ETAG_PURGE_URLS: {url!r} has no valid port") from None
     return url  # type: ignore[return-value]  # a str, checked above
 
 

@@ -634,6 +634,10 @@ def test_announce_write_purges_what_an_app_names(
         ({"ETAG_PURGE_URLS": [{"url": "http://a", "by": "tag"}]}, ValueError, "'by' is"),
         ({"ETAG_PURGE_URLS": [{"href": "http://a"}]}, TypeError, "base URL string"),
         ({"ETAG_PURGE_URLS": ["http://a/?q=1"]}, ValueError, "no query"),
+        # Accepted once, then every purge failed (InvalidURL, gaierror), the second one
+        # logging its password with each failure.
+        ({"ETAG_PURGE_URLS": ["http://127.0.0.1:6o81"]}, ValueError, "port"),
+        ({"ETAG_PURGE_URLS": ["http://purger:secret@127.0.0.1"]}, ValueError, "credentials"),
         ({"ETAG_PURGE_TIMEOUT": 0}, ValueError, "ETAG_PURGE_TIMEOUT"),
         ({"ETAG_PURGE_TIMEOUT": "1"}, ValueError, "ETAG_PURGE_TIMEOUT"),
         ({"ETAG_PURGE_REPEAT_AFTER": -1}, ValueError, "ETAG_PURGE_REPEAT_AFTER"),
