@@ -46,6 +46,8 @@ PURGE_OUTBOX = "flask_etag_purge_outbox"
 POLL_SECONDS = 0.5
 #: Rows claimed at once by one host.
 _BATCH = 100
+#: Keys longer than this in all are recorded by their tables (:func:`_compact`).
+_KEYS_IN_FULL = 16_384
 #: Where an app keeps its sweeper (``app.extensions``).
 _SWEEPER_KEY = "etag_purge_outbox"
 
@@ -113,7 +115,7 @@ class PurgeOutbox:
         if not new:
             return
         recorded.update(new)
-        keys = list(dict.fromkeys((*route_written_keys(), *sorted(new))))
+        keys = _compact(list(dict.fromkeys((*route_written_keys(), *sorted(new)))))
         paths = [written_path(request)] if has_request_context() else []
         delay = settings.purge_repeat_after or settings.purge_timeout
         session.connection().execute(
@@ -201,6 +203,23 @@ class _Sweeper:
             except sa.exc.SQLAlchemyError as error:  # the database is down: try again later
                 logger.warning("purge outbox unreadable: %s", error)
             del app
+
+
+def _compact(keys: list[str]) -> list[str]:
+    """``keys``, or, past :data:`_KEYS_IN_FULL` characters, with each row's key (``products/7``)
+    given as its table's items (``products/*``): a write of thousands of rows must not fail
+    for the size of its purge's record (MariaDB's ``TEXT`` holds 64 KB).  The repeat then
+    purges every item of the table once, which is more than needed and never less."""
+    if sum(len(key) + 1 for key in keys) <= _KEYS_IN_FULL:
+        return keys
+    written_tables = set(keys)
+    return list(dict.fromkeys(_as_tables_items(key, written_tables) for key in keys))
+
+
+def _as_tables_items(key: str, written_tables: set[str]) -> str:
+    """``products/7`` as ``products/*`` when ``products`` was written; any other key as is."""
+    table, separator, _row = key.partition("/")
+    return f"{table}/*" if separator and table in written_tables else key
 
 
 def _settings() -> Settings | None:
