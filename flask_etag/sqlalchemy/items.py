@@ -3,7 +3,7 @@
 Imported only when used (``pip install flask-etag[sqlalchemy]``).  With ``version_id_col``
 SQLAlchemy writes ``UPDATE ... WHERE id = ? AND version = ?`` and raises ``StaleDataError``
 when no row matched; this module turns that into a 412, so two clients holding the same tag
-can never both succeed, even when the view reads the checked row again (:mod:`.reloads`).
+can never both succeed, even when the view reads the checked row again (:mod:`.loaded_rows`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, g, has_app_context
+from flask import abort, has_app_context
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,11 +21,8 @@ from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
 from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
-from . import batch_keys, reloads
+from . import batch_keys, loaded_rows
 from .written import row_identity
-
-#: Each loaded row's own key, by the URL's (they differ under a case-insensitive collation).
-_ROW_KEYS = "_flask_etag_row_keys"
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -67,7 +64,7 @@ class ModelVersionGenerator(VersionGenerator):
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._key_column_type = mapper.primary_key[0].type
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
-        reloads.guard_writes(model)  # a view that reads the checked row again: 412
+        loaded_rows.guard_writes(model)  # a view that reads the checked row again: 412
         super().__init__(self._current_version, weak=weak)
 
     def __repr__(self) -> str:
@@ -93,8 +90,8 @@ class ModelVersionGenerator(VersionGenerator):
         (MariaDB's default collation) finds ``alice`` at ``/users/Alice`` too, and that
         response must be purged when ``alice`` is written."""
         identity = self._identity(view_args)
-        loaded: dict[tuple[str, Any], str] = g.get(_ROW_KEYS, {}) if has_app_context() else {}
-        return item_keys(self._table, loaded.get((self._table, identity), identity))
+        loaded = loaded_rows.row_at((self._table, identity))
+        return item_keys(self._table, identity if loaded is None else row_identity(loaded))
 
     def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
         """``products/7`` and ``products``: the row, and every list of the table."""
@@ -114,9 +111,8 @@ class ModelVersionGenerator(VersionGenerator):
         if instance is None:
             return None
         version = getattr(instance, self._version_attribute)
-        reloads.keep_for_the_view(instance, version)
         if has_app_context():
-            g.setdefault(_ROW_KEYS, {})[(self._table, identity)] = row_identity(instance)
+            loaded_rows.keep(instance, version, (self._table, identity))
         return version
 
     def _can_name_a_row(self, identity: Any) -> bool:

@@ -488,7 +488,7 @@ MUTANTS = [
     Mutant(
         "strip-any-coding",
         "tags",
-        "    return base if colon and coding.lower() in CONTENT_CODINGS else opaque\n",
+        "    return base if colon and _names_codings(coding.lower()) else opaque\n",
         "    return base if colon else opaque\n",
         'strip_coding takes any ":suffix" for a content coding: "x:foo" matches "x"',
         PRECEDENCE_READS,
@@ -551,9 +551,9 @@ MUTANTS = [
     # ------------------------------------------------------------------ sqlalchemy/
     Mutant(
         "loaded-row-not-kept",
-        "sqlalchemy/reloads",
-        "        g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version)\n",
-        "        pass\n",
+        "sqlalchemy/loaded_rows",
+        "    g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version, url_key)\n",
+        "    pass\n",
         "ModelVersionGenerator drops the row it loaded: the view's session.get queries again",
         "tests/test_example.py::test_a_plain_read_runs_one_query",
     ),
@@ -588,8 +588,8 @@ MUTANTS = [
     Mutant(
         "checked-row-not-kept-for-the-view",
         "sqlalchemy/items",
-        "        reloads.keep_for_the_view(instance, version)\n",
-        "        self.session.expunge(instance)\n",
+        "            loaded_rows.keep(instance, version, (self._table, identity))\n",
+        "            self.session.expunge(instance)\n",
         "the view loads the row afresh: a write racing the check is silently overwritten",
         "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
         "sqlite and session_get",
@@ -641,10 +641,10 @@ MUTANTS = [
         "tests/test_rfc9110_ranges.py",
         "scoped_tag_of_the_whole",
     ),
-    # ------------------------------------------------------------------ sqlalchemy/reloads.py
+    # ------------------------------------------------------------------ sqlalchemy/loaded_rows.py
     Mutant(
         "checked-row-read-again-written",
-        "sqlalchemy/reloads",
+        "sqlalchemy/loaded_rows",
         "    if held is not _UNKNOWN and held != loaded.expected:\n",
         "    if False:\n",
         "a view that reads the checked row again overwrites the write that raced the check",
@@ -653,7 +653,7 @@ MUTANTS = [
     ),
     Mutant(
         "own-write-not-expected",
-        "sqlalchemy/reloads",
+        "sqlalchemy/loaded_rows",
         "        loaded.expected = sa.inspect(target).dict.get(_version_key(mapper), _UNKNOWN)\n",
         "        pass\n",
         "a view's second commit is refused 412 after its first one was written: half a write",
@@ -799,7 +799,7 @@ MUTANTS = [
     ),
     Mutant(
         "outboxed-write-repeated-twice",
-        "sqlalchemy/collections",
+        "sqlalchemy/written",
         "        committed(sorted(keys), recorded=bool(recorded) and keys <= recorded)\n",
         "        committed(sorted(keys))\n",
         "every write is repeated from memory and from the outbox: twice the purge traffic",

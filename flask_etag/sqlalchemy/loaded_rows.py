@@ -1,4 +1,5 @@
-"""A checked row is written as it was checked, even when the view reads it again.
+"""The rows a request's lookups loaded: kept for the view, found by their URL's key, and
+written as they were checked even when the view reads them again.
 
 :class:`~flask_etag.sqlalchemy.ModelVersionGenerator`'s lookup loads the row, the client's
 ``If-Match`` is judged against the version it holds, and the view's commit is then a
@@ -21,7 +22,7 @@ from flask import g, has_app_context
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.exc import StaleDataError
 
-#: The rows this request's lookups loaded, by ``id``: the identity map holds instances
+#: The rows the request's lookups loaded, by ``id``: the identity map holds instances
 #: weakly, so they are kept alive here until the request ends (on ``g``).
 _LOADED_ROWS = "_flask_etag_loaded_rows"
 
@@ -33,12 +34,21 @@ _UNKNOWN = object()
 class _Loaded:
     instance: Any
     expected: Any  # the version the row's next write must find in it
+    url_key: tuple[str, Any]  # its table and the URL's key, which a collation may fold
 
 
-def keep_for_the_view(instance: Any, version: Any) -> None:
-    """Keep a row the lookup loaded for the view, with the version its writes must find."""
-    if has_app_context():
-        g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version)
+def keep(instance: Any, version: Any, url_key: tuple[str, Any]) -> None:
+    """Keep a row a lookup loaded at ``url_key`` for the view, with the version its writes
+    must find (in an app context)."""
+    g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version, url_key)
+
+
+def row_at(url_key: tuple[str, Any]) -> Any:
+    """The row a lookup of this request loaded at ``url_key``, or None."""
+    for loaded in g.get(_LOADED_ROWS, {}).values():
+        if loaded.url_key == url_key:
+            return loaded.instance
+    return None
 
 
 def guard_writes(model: type[Any]) -> None:
