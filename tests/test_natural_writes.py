@@ -239,3 +239,60 @@ def test_rfc9110_13_1_1_a_delete_of_a_row_read_again_after_a_race_is_412(
     assert response.headers["ETag"] == '"2"'
     with app.app_context():
         assert db.session.get(note_model, 1).text == "theirs"
+
+
+def test_rfc9110_13_1_1_a_write_after_a_rolled_back_savepoint_is_no_false_412(
+    database_url: str,
+) -> None:
+    """A savepoint the view rolls back undoes its write of the checked row: the row holds the
+    checked version again, and the view's next write of it is no 412."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/attempt")
+    @require_if_match(notes)
+    def write_after_an_attempt(note_id: int) -> Any:
+        note = db.session.get(note_model, note_id)
+        savepoint = db.session.begin_nested()
+        note.text = "attempt"
+        db.session.flush()
+        savepoint.rollback()
+        note.text = f"{request.get_json()['text']} (was {note.text})"
+        db.session.commit()
+        return {"id": note.id, "text": note.text}
+
+    response = app.test_client().put(
+        "/notes/1/attempt", json={"text": "final"}, headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"2"'
+    with app.app_context():
+        stored = db.session.get(note_model, 1)
+        assert (stored.text, stored.version) == ("final (was first)", 2)
+
+
+def test_rfc9110_13_1_1_a_write_after_a_rolled_back_flush_is_no_false_412(
+    database_url: str,
+) -> None:
+    """A view that rolls its transaction back (a failed first attempt) and writes again
+    finds the row at the checked version: no 412."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/retry")
+    @require_if_match(notes)
+    def write_after_a_rollback(note_id: int) -> Any:
+        note = db.session.get(note_model, note_id)
+        note.text = "attempt"
+        db.session.flush()
+        db.session.rollback()
+        note = db.session.get(note_model, note_id)
+        note.text = request.get_json()["text"]
+        db.session.commit()
+        return {"id": note.id, "text": note.text}
+
+    response = app.test_client().put(
+        "/notes/1/retry", json={"text": "final"}, headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"2"'

@@ -65,6 +65,7 @@ class ModelVersionGenerator(VersionGenerator):
         self._key_column_type = mapper.primary_key[0].type
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         loaded_rows.guard_writes(model)  # a view that reads the checked row again: 412
+        loaded_rows.guard_transactions()
         super().__init__(self._current_version, weak=weak)
 
     def __repr__(self) -> str:

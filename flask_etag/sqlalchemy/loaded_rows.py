@@ -9,7 +9,9 @@ into the same instance (``populate_existing``, also with ``with_for_update()``, 
 check would be overwritten in silence.  So before such a row is written, the version it
 holds is compared with the one expected: the checked version, then the one each of the
 request's own flushes wrote.  A row read again at another version raises ``StaleDataError``,
-which ``ModelVersionGenerator.call_view`` answers 412 (RFC 9110 §13.1.1).
+which ``ModelVersionGenerator.call_view`` answers 412 (RFC 9110 §13.1.1).  A rollback undoes
+the request's own writes it covers, so the version expected returns to the one before them:
+the last committed (at first the checked one), or the one held when the savepoint began.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, has_app_context
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 #: The rows the request's lookups loaded, by ``id``: the identity map holds instances
@@ -35,6 +37,11 @@ class _Loaded:
     instance: Any
     expected: Any  # the version the row's next write must find in it
     url_key: tuple[str, Any]  # its table and the URL's key, which a collation may fold
+    committed: Any = None  # the version expected once a rollback undid the open transaction
+    at_savepoints: dict[SessionTransaction, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.committed = self.expected
 
 
 def keep(instance: Any, version: Any, url_key: tuple[str, Any]) -> None:
@@ -61,6 +68,52 @@ def guard_writes(model: type[Any]) -> None:
     ):
         if not sa.event.contains(model, event, listener):
             sa.event.listen(model, event, listener, propagate=True)
+
+
+def guard_transactions() -> None:
+    """Move the version expected back when a session rolls back the writes that moved it
+    (once: on every session, since the one a lookup is given may be a proxy)."""
+    for event, listener in (
+        ("after_transaction_create", _savepoint_began),
+        ("after_commit", _committed),
+        ("after_rollback", _rolled_back),
+    ):
+        if not sa.event.contains(Session, event, listener):
+            sa.event.listen(Session, event, listener)
+
+
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        for loaded in _loaded_in(session):
+            loaded.at_savepoints[transaction] = loaded.expected
+
+
+def _committed(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    for loaded in _loaded_in(session):
+        if savepoint is not None:  # released: its writes wait for the outermost commit
+            loaded.at_savepoints.pop(savepoint, None)
+        else:
+            loaded.committed = loaded.expected
+            loaded.at_savepoints.clear()
+
+
+def _rolled_back(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    for loaded in _loaded_in(session):
+        if savepoint is not None:
+            loaded.expected = loaded.at_savepoints.pop(savepoint, loaded.expected)
+        else:
+            loaded.expected = loaded.committed
+            loaded.at_savepoints.clear()
+
+
+def _loaded_in(session: Session) -> list[_Loaded]:
+    """The checked rows ``session`` holds, in an app context."""
+    if not has_app_context():
+        return []
+    rows: dict[int, _Loaded] = g.get(_LOADED_ROWS, {})
+    return [loaded for loaded in rows.values() if loaded.instance in session]
 
 
 def _refuse_if_read_again(mapper: Mapper[Any], connection: Any, target: Any) -> None:
