@@ -298,6 +298,15 @@ def users_app(database_url: str, collation: str | None) -> FlaskClient:
     def read(name: str) -> Any:
         return {"bio": db.session.get(User, name).bio}
 
+    @app.get("/users/<name>/visited")
+    @etag(ModelVersionGenerator(User, db.session))
+    def read_counting_visits(name: str) -> Any:
+        bio = db.session.get(User, name).bio
+        db.session.commit()  # the visit, counted elsewhere
+        with db.engine.begin() as other:  # another client deletes the user meanwhile
+            other.execute(sa.delete(User.__table__))
+        return {"bio": bio}
+
     @app.post("/users/<name>/bio")
     def write(name: str) -> tuple[str, int]:
         db.session.get(User, name).bio = "written"
@@ -327,6 +336,18 @@ def test_a_row_read_under_another_spelling_is_purged_by_its_write_rfc9111_4_4(
     announced = written.kwargs[-1]  # the write's (the first is the seeding's)
     assert announced["endpoint"] == "write"
     assert row_key in announced["keys"]
+
+
+def test_a_row_deleted_after_the_views_commit_still_gets_its_key_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """A read whose view commits (expiring the looked-up row) while another client deletes
+    the row: naming the row's key takes no query, so the read is answered, never a 500."""
+    with fresh_database("sqlite", tmp_path, "flask_etag_visited") as database_url:
+        client = users_app(database_url, None)
+        read = client.get("/users/alice/visited")
+    assert read.status_code == 200, read.get_data(as_text=True)
+    assert read.headers["Surrogate-Key"].split() == ["users/alice", "users/*"]
 
 
 # --------------------------------------------------------------------------- the write signal

@@ -22,7 +22,6 @@ from ..generators import VersionGenerator
 from ..reasons import MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
 from . import batch_keys, loaded_rows
-from .written import row_identity
 
 
 class ModelVersionGenerator(VersionGenerator):
@@ -91,8 +90,8 @@ class ModelVersionGenerator(VersionGenerator):
         (MariaDB's default collation) finds ``alice`` at ``/users/Alice`` too, and that
         response must be purged when ``alice`` is written."""
         identity = self._identity(view_args)
-        loaded = loaded_rows.row_at((self._table, identity))
-        return item_keys(self._table, identity if loaded is None else row_identity(loaded))
+        own = loaded_rows.own_key_at((self._table, identity))
+        return item_keys(self._table, identity if own is None else own)
 
     def written_keys(self, view_args: dict[str, Any]) -> tuple[str, ...]:
         """``products/7`` and ``products``: the row, and every list of the table."""

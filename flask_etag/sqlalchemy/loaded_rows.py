@@ -58,6 +58,16 @@ def row_at(url_key: tuple[str, Any]) -> Any:
     return None
 
 
+def own_key_at(url_key: tuple[str, Any]) -> str | None:
+    """The own key of the row loaded at ``url_key`` as its writes name it
+    (:func:`.written.row_identity`), or None.  Taken with no query: the view's commit expires
+    the row, and loading it again would fail for a row deleted since (a 500 on a read that
+    had its answer)."""
+    loaded = row_at(url_key)
+    identity = None if loaded is None else sa.inspect(loaded).identity
+    return None if identity is None else "/".join(map(str, identity))
+
+
 def guard_writes(model: type[Any]) -> None:
     """Compare the version of each of ``model``'s checked rows before it is written (once
     per model: the listeners are the module's own functions)."""

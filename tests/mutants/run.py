@@ -974,8 +974,8 @@ MUTANTS = [
     Mutant(
         "row-keyed-by-the-url",
         "sqlalchemy/items",
-        "identity if loaded is None else row_identity(loaded))\n",
-        "identity)\n",
+        "        return item_keys(self._table, identity if own is None else own)\n",
+        "        return item_keys(self._table, identity)\n",
         "/users/Alice read on a case-insensitive key is never purged by a write of alice",
         "tests/test_shared_caches.py",
         "another_spelling and sqlite",
