@@ -23,7 +23,7 @@ from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
 from support_processes import fresh_database
 
-from flask_etag import ETag, require_if_match
+from flask_etag import ETag, etag, require_if_match
 from flask_etag.sqlalchemy import ModelVersionGenerator
 
 
@@ -296,3 +296,42 @@ def test_rfc9110_13_1_1_a_write_after_a_rolled_back_flush_is_no_false_412(
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["ETag"] == '"2"'
+
+
+@pytest.mark.slow
+def test_rfc9110_13_2_1_a_key_is_judged_by_the_models_own_database(tmp_path: Path) -> None:
+    """With Flask-SQLAlchemy's binds the model's rows live in its bind's database, not the
+    default one: a key beyond PostgreSQL's 32-bit ``INTEGER`` names a row on a SQLite bind
+    (answered 200, never a false 404)."""
+    db = SQLAlchemy()
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "bound_notes"
+        __bind_key__ = "local"
+        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+        text = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    with fresh_database("postgresql", tmp_path, "bound_notes") as default_url:
+        app = Flask(__name__)
+        app.config.update(
+            SQLALCHEMY_DATABASE_URI=default_url,
+            SQLALCHEMY_BINDS={"local": f"sqlite:///{tmp_path / 'local.sqlite3'}"},
+        )
+        db.init_app(app)
+        ETag(app)
+        dispose_after_test(app)
+
+        @app.get("/notes/<int:note_id>")
+        @etag(ModelVersionGenerator(Note, db.session))
+        def read_note(note_id: int) -> Any:
+            return {"text": db.session.get(Note, note_id).text}
+
+        with app.app_context():
+            db.create_all()
+            db.session.add(Note(id=2**40, text="far"))
+            db.session.commit()
+        response = app.test_client().get(f"/notes/{2**40}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["ETag"] == '"1"'

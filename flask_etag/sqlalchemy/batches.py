@@ -267,7 +267,8 @@ def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> di
     database would refuse the whole query (PostgreSQL's "out of range", SQLite's 64 bits).
     """
     column = sa.inspect(generator.model).primary_key[0]
-    bits = batch_keys.integer_bits(column.type, generator.session.get_bind().dialect.name)
+    dialect = generator.session.get_bind(generator.model).dialect.name
+    bits = batch_keys.integer_bits(column.type, dialect)
     key_type = batch_keys.key_type(generator.model)
     identities = {
         batch_keys.bound_key(entry.identity, key_type): entry.identity for entry in entries

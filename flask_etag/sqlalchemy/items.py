@@ -123,7 +123,7 @@ class ModelVersionGenerator(VersionGenerator):
         if isinstance(identity, str):
             return "\x00" not in identity
         if isinstance(identity, int) and not batch_keys.within(identity, 32):
-            dialect = self.session.get_bind().dialect.name
+            dialect = self.session.get_bind(self.model).dialect.name
             bits = batch_keys.integer_bits(self._key_column_type, dialect)
             return bits is None or batch_keys.within(identity, bits)
         return True
