@@ -350,6 +350,55 @@ def test_a_row_deleted_after_the_views_commit_still_gets_its_key_rfc9111_4_4(
     assert read.headers["Surrogate-Key"].split() == ["users/alice", "users/*"]
 
 
+def test_a_write_its_session_discarded_is_never_announced_rfc9111_4_4(
+    tmp_path: Path, written: Recorded
+) -> None:
+    """A session closed with its transaction open (a ``scoped_session`` closed at teardown)
+    discards the transaction's writes, as a rollback does: the next request's commit on the
+    same session announces only its own keys, never a purge for a write that did not happen."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'discarded.sqlite3'}")
+    session = sa.orm.scoped_session(sa.orm.sessionmaker(engine))
+    metadata = sa.MetaData()
+    drafts = sa.Table("drafts", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))
+
+    class Draft:
+        pass
+
+    class Note:
+        pass
+
+    registry = sa.orm.registry()
+    registry.map_imperatively(Draft, drafts)
+    registry.map_imperatively(Note, notes)
+    TableVersions(session, metadata)
+    metadata.create_all(engine)
+    app = Flask(__name__)
+    ETag(app)
+    app.teardown_appcontext(lambda _error: session.close())
+
+    @app.post("/drafts")
+    def refuse_a_draft() -> tuple[str, int]:
+        session.add(Draft())
+        session.flush()  # its id, to check it: then it is refused
+        return "", 400
+
+    @app.post("/notes")
+    def add_a_note() -> tuple[str, int]:
+        session.add(Note())
+        session.commit()
+        return "", 204
+
+    client = app.test_client()
+    written.kwargs.clear()
+    assert client.post("/drafts").status_code == 400
+    assert client.post("/notes").status_code == 204
+    [announced] = written.kwargs
+    assert not any(key.startswith("drafts") for key in announced["keys"]), announced
+    session.remove()
+    engine.dispose()
+
+
 # --------------------------------------------------------------------------- the write signal
 
 

@@ -45,6 +45,7 @@ def keep_written_keys(session: Session | Any) -> None:
     event.listen(session, "after_transaction_create", _savepoint_began)
     event.listen(session, "after_commit", _committed)
     event.listen(session, "after_rollback", _rolled_back)
+    event.listen(session, "after_transaction_end", _ended)
 
 
 def _savepoints(session: Session) -> dict[SessionTransaction, _Snapshot]:
@@ -76,10 +77,21 @@ def _rolled_back(session: Session) -> None:
     """Forget what the rolled-back transaction wrote; a savepoint, only what it wrote."""
     savepoint = session.get_nested_transaction()
     if savepoint is None:
-        for name in (_WRITTEN, RECORDED, _AT_SAVEPOINTS):
-            session.info.pop(name, None)
+        _forget(session)
         return
     snapshot = _savepoints(session).pop(savepoint, None)
     if snapshot is not None:
         written, recorded = snapshot
         session.info[_WRITTEN], session.info[RECORDED] = set(written), set(recorded)
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended: a commit has announced its keys by now, and one
+    ``session.close()`` discarded, with no ``after_rollback``, wrote nothing."""
+    if transaction.parent is None:
+        _forget(session)
+
+
+def _forget(session: Session) -> None:
+    for name in (_WRITTEN, RECORDED, _AT_SAVEPOINTS):
+        session.info.pop(name, None)
