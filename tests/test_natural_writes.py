@@ -70,9 +70,28 @@ def load_then_refresh(db: SQLAlchemy, model: Any, note_id: int) -> Any:
     return note
 
 
-#: Loads that read the newest version into the checked instance: the guard refuses their
-#: write (a racing write is then a 412), where the compare-and-set alone would pass it.
-RELOADERS = [load_with_populate_existing, load_locked_with_populate_existing, load_then_refresh]
+def load_then_expire(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    note = db.session.get(model, note_id)
+    db.session.expire(note)
+    return note
+
+
+def load_then_expire_all(db: SQLAlchemy, model: Any, note_id: int) -> Any:
+    note = db.session.get(model, note_id)
+    db.session.expire_all()
+    return note
+
+
+#: Loads that read the newest version into the checked instance, or leave the write to read
+#: it (an expired row): the guard refuses their write (a racing write is then a 412), where
+#: the compare-and-set alone would pass it.
+RELOADERS = [
+    load_with_populate_existing,
+    load_locked_with_populate_existing,
+    load_then_refresh,
+    load_then_expire,
+    load_then_expire_all,
+]
 
 LOADERS = [
     *RELOADERS,

@@ -8,10 +8,12 @@ into the same instance (``populate_existing``, also with ``with_for_update()``, 
 ``session.refresh()``) replaces that version with the newest one, and a write that raced the
 check would be overwritten in silence.  So before such a row is written, the version it
 holds is compared with the one expected: the checked version, then the one each of the
-request's own flushes wrote.  A row read again at another version raises ``StaleDataError``,
-which ``ModelVersionGenerator.call_view`` answers 412 (RFC 9110 §13.1.1).  A rollback undoes
-the request's own writes it covers, so the version expected returns to the one before them:
-the last committed (at first the checked one), or the one held when the savepoint began.
+request's own flushes wrote; a row expired (``session.expire()``) is written against the
+expected version, where the write would load the newest.  A row read again at another
+version raises ``StaleDataError``, which ``ModelVersionGenerator.call_view`` answers 412
+(RFC 9110 §13.1.1).  A rollback undoes the request's own writes it covers, so the version
+expected returns to the one before them: the last committed (at first the checked one), or
+the one held when the savepoint began.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, has_app_context
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 #: The rows the request's lookups loaded, by ``id``: the identity map holds instances
@@ -130,7 +133,12 @@ def _refuse_if_read_again(mapper: Mapper[Any], connection: Any, target: Any) -> 
     loaded = _loaded(target)
     if loaded is None or loaded.expected is _UNKNOWN:
         return
-    history = sa.inspect(target).attrs[_version_key(mapper)].history
+    key = _version_key(mapper)
+    state = sa.inspect(target)
+    if key not in state.dict:  # expired: the write would load the newest version to compare
+        set_committed_value(target, key, loaded.expected)  # so it compares the expected one
+        return
+    history = state.attrs[key].history
     held = (history.deleted or history.unchanged or (_UNKNOWN,))[0]  # no load emitted
     if held is not _UNKNOWN and held != loaded.expected:
         raise StaleDataError(
