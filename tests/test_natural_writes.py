@@ -354,3 +354,24 @@ def test_rfc9110_13_2_1_a_key_is_judged_by_the_models_own_database(tmp_path: Pat
         response = app.test_client().get(f"/notes/{2**40}")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["ETag"] == '"1"'
+
+
+@pytest.mark.parametrize(
+    "note_id", ["abc", "1.5", str(2**31), str(10**30)], ids=["word", "fraction", "32", "any"]
+)
+def test_rfc9110_13_2_1_a_string_url_key_no_integer_column_holds_is_404_never_500(
+    database_url: str, note_id: str
+) -> None:
+    """A route with no converter (``/notes/<note_id>``) over an integer key column: a URL key
+    that is no integer the column holds names no row, and the database refuses the query
+    (PostgreSQL's "invalid input syntax"); the answer is 404 like the view's own."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+
+    @app.get("/notes/<note_id>/text")
+    @etag(ModelVersionGenerator(note_model, db.session))
+    def read_text(note_id: str) -> Any:
+        return {"text": db.get_or_404(note_model, note_id).text}
+
+    assert app.test_client().get("/notes/1/text").status_code == 200
+    answer = app.test_client().get(f"/notes/{note_id}/text")
+    assert answer.status_code == 404, answer.get_data(as_text=True)

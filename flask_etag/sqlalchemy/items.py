@@ -62,6 +62,7 @@ class ModelVersionGenerator(VersionGenerator):
         self.url_arg = url_arg
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._key_column_type = mapper.primary_key[0].type
+        self._integer_key = batch_keys.key_type(model) is int
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         loaded_rows.guard_writes(model)  # a view that reads the checked row again: 412
         loaded_rows.guard_transactions()
@@ -119,9 +120,17 @@ class ModelVersionGenerator(VersionGenerator):
         """False for a URL key no row holds and the database refuses in any query: one with
         a NUL character (PostgreSQL), an integer beyond the key column (PostgreSQL's 32-bit
         ``INTEGER``, SQLite's 64 bits).  Such a URL names nothing and nothing can be created
-        there, so the answer is 404 whatever the preconditions (RFC 9110 §13.2.1)."""
+        there, so the answer is 404 whatever the preconditions (RFC 9110 §13.2.1).  A route
+        with no converter passes a string: over an integer column it must spell one
+        (PostgreSQL refuses ``abc``)."""
         if isinstance(identity, str):
-            return "\x00" not in identity
+            if "\x00" in identity:
+                return False
+            if not self._integer_key:
+                return True
+            if not _spells_an_integer(identity):
+                return False
+            identity = int(identity)
         if isinstance(identity, int) and not batch_keys.within(identity, 32):
             dialect = self.session.get_bind(self.model).dialect.name
             bits = batch_keys.integer_bits(self._key_column_type, dialect)
@@ -167,3 +176,9 @@ class ModelVersionGenerator(VersionGenerator):
             if current is None:  # deleted by the write that came first
                 raise ETagPreconditionFailed(reason=MISSING) from error
             raise ETagPreconditionFailed(etag=self.etag_for(current), reason=STALE) from error
+
+
+def _spells_an_integer(text: str) -> bool:
+    """``7``, ``-7``: ASCII digits with an optional sign, as every database reads them."""
+    digits = text[1:] if text.startswith(("+", "-")) else text
+    return digits.isascii() and digits.isdigit()
