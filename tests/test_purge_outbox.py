@@ -39,6 +39,7 @@ from support_processes import (
 from test_many_hosts import varnish_config
 from test_shared_caches import ITEM, MERGE_PATCH, example, outbox_rows, products
 
+from flask_etag import etag
 from flask_etag.purging import SHUTDOWN_SECONDS
 from flask_etag.sqlalchemy.outbox import POLL_SECONDS, PURGE_OUTBOX
 
@@ -138,6 +139,33 @@ def test_an_import_of_thousands_of_rows_commits_with_its_purge_recorded_rfc9111_
         assert set(recorded) == {"products", "products/*"}
         first = [key for keys in got.surrogate_keys() for key in keys.split()]
         assert {"products", "products/1000", "products/6999"} <= set(first)  # row by row
+
+
+def test_a_large_write_keeps_its_routes_own_keys_in_its_record_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """A decorated write of thousands of rows whose route names its own key
+    (``products/featured``): the record gives the rows by their table's items, but the
+    route's key must stay as it is, or the repeat misses the reads that carry it."""
+    with recording_cache() as (url, _):
+        client = example(tmp_path, ETAG_PURGE_URLS=[url], ETAG_PURGE_REPEAT_AFTER=60)
+        app = client.application
+        products.purge_outbox.stop(app)
+
+        @app.post("/restock")
+        @etag(products.product_pages, surrogate_keys=("products/featured",))
+        def restock() -> tuple[str, int]:
+            rows = [
+                products.Product(id=1000 + n, name="n", price_cents=1, stock=1) for n in range(2000)
+            ]
+            products.db.session.add_all(rows)
+            products.db.session.commit()
+            return "", 204
+
+        assert client.post("/restock").status_code == 204
+        recorded = outbox_rows(app)[-1].purged_keys.split("\n")
+        assert "products/*" in recorded
+        assert "products/featured" in recorded
 
 
 def test_the_outbox_sends_the_repeat_once_and_forgets_it_rfc9111_4_4(tmp_path: Path) -> None:

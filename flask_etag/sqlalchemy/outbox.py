@@ -115,7 +115,8 @@ class PurgeOutbox:
         if not new:
             return
         recorded.update(new)
-        keys = _compact(list(dict.fromkeys((*route_written_keys(), *sorted(new)))))
+        # The route's own keys stay whole: only the rows' keys are given by their tables.
+        keys = list(dict.fromkeys((*route_written_keys(), *_compact(sorted(new)))))
         paths = [written_path(request)] if has_request_context() else []
         delay = settings.purge_repeat_after or settings.purge_timeout
         session.connection().execute(
