@@ -357,7 +357,9 @@ def test_rfc9110_13_2_1_a_key_is_judged_by_the_models_own_database(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "note_id", ["abc", "1.5", str(2**31), str(10**30)], ids=["word", "fraction", "32", "any"]
+    "note_id",
+    ["abc", "1.5", str(2**31), str(10**30), "9" * 5000],
+    ids=["word", "fraction", "32", "any", "beyond-int-digits"],
 )
 def test_rfc9110_13_2_1_a_string_url_key_no_integer_column_holds_is_404_never_500(
     database_url: str, note_id: str

@@ -179,6 +179,7 @@ class ModelVersionGenerator(VersionGenerator):
 
 
 def _spells_an_integer(text: str) -> bool:
-    """``7``, ``-7``: ASCII digits with an optional sign, as every database reads them."""
+    """``7``, ``-7``: ASCII digits with an optional sign, as every database reads them, and
+    few enough for ``int()`` (which refuses over 4,300; no key column holds over 19)."""
     digits = text[1:] if text.startswith(("+", "-")) else text
-    return digits.isascii() and digits.isdigit()
+    return len(digits) <= 40 and digits.isascii() and digits.isdigit()
