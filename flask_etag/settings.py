@@ -74,9 +74,13 @@ def check_flag(key: str, value: object) -> bool:
     """A boolean setting: a bool, or one of the spellings above; anything else is refused.
 
     ``bool("false")`` is True: a string from an env file must not switch a setting on.
+    ``from_prefixed_env()`` reads ``FLASK_ETAG_WEAK=1`` as JSON, the int 1: the int 0 or 1
+    is the spelling it came from.
     """
     if isinstance(value, bool):
         return value
+    if type(value) is int and value in (0, 1):
+        return value == 1
     if isinstance(value, str):
         spelling = value.strip().lower()
         if spelling in TRUE_SPELLINGS:

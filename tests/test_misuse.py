@@ -246,7 +246,7 @@ def test_a_view_built_by_a_function_or_a_static_method_is_not_taken_for_a_method
         ({"ETAG_CACHE_CONTROL": " \t"}, ValueError, "ETAG_CACHE_CONTROL is empty"),
         ({"ETAG_WEAK": "maybe"}, ValueError, "ETAG_WEAK must be True or False"),
         ({"ETAG_WEAK": None}, ValueError, "ETAG_WEAK must be True or False"),
-        ({"ETAG_AUTO": 1}, ValueError, "ETAG_AUTO must be True or False"),
+        ({"ETAG_AUTO": 2}, ValueError, "ETAG_AUTO must be True or False"),
         ({"ETAG_AUTO": "enabled"}, ValueError, "not 'enabled'"),
     ],
     ids=[
@@ -293,6 +293,20 @@ def test_rfc9110_8_8_3_a_true_spelling_of_etag_weak_makes_tags_weak(value: objec
     ETag(app)
     app.add_url_rule("/plain", view_func=lambda: "body", endpoint="plain")
     assert app.test_client().get("/plain").headers["ETag"].startswith("W/")
+
+
+@pytest.mark.parametrize(("spelling", "weak"), [("1", True), ("0", False)])
+def test_rfc9110_8_8_3_etag_weak_from_prefixed_env_takes_1_and_0(
+    monkeypatch: pytest.MonkeyPatch, spelling: str, weak: bool
+) -> None:
+    """``from_prefixed_env()`` reads ``FLASK_ETAG_WEAK=1`` as JSON, the int 1: the
+    documented spelling ``1`` must not fail ``init_app`` for coming from the environment."""
+    monkeypatch.setenv("FLASK_ETAG_WEAK", spelling)
+    app = Flask(__name__)
+    app.config.from_prefixed_env()
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "body"), endpoint="index")
+    assert app.test_client().get("/").headers["ETag"].startswith("W/") is weak
 
 
 @pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
