@@ -47,6 +47,18 @@ _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 #: RFC 9110 §5.1: a field name is a token.
 FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
+#: Fields with a meaning of their own in the responses that carry surrogate keys or in the
+#: purge requests that send them: keys written into ``ETag`` would make it no entity tag
+#: (RFC 9110 §8.8.3), into ``Content-Length`` would break the message's framing.
+_NOT_KEY_FIELDS = frozenset(
+    {
+        "access-control-expose-headers", "age", "cache-control", "connection",
+        "content-encoding", "content-length", "content-location", "content-range",
+        "content-type", "date", "etag", "expires", "host", "last-modified", "location",
+        "set-cookie", "transfer-encoding", "vary",
+    }
+)  # fmt: skip
+
 
 def check_header_value(name: str, value: object) -> str | None:
     """Refuse at set-up a header value that cannot be sent as it is (RFC 9110 §5.5).
@@ -139,12 +151,7 @@ class Settings:
         except (TypeError, ValueError) as error:
             raise type(error)(f"ETAG_ALGORITHM: {error}") from None
         cache_control = check_header_value("ETAG_CACHE_CONTROL", config["ETAG_CACHE_CONTROL"])
-        key_header = config["ETAG_SURROGATE_KEY_HEADER"]
-        if not isinstance(key_header, str) or FIELD_NAME.fullmatch(key_header) is None:
-            raise ValueError(
-                "ETAG_SURROGATE_KEY_HEADER must be a field name such as 'Surrogate-Key', "
-                f"'xkey' or 'Cache-Tag', not {key_header!r}"
-            )
+        key_header = _check_key_header(config["ETAG_SURROGATE_KEY_HEADER"])
         purge_targets = parse_targets(config["ETAG_PURGE_URLS"])
         scope = check_scope(config["ETAG_SCOPE"], "ETAG_SCOPE")
         if scope is not None and not config.get("SECRET_KEY"):
@@ -176,6 +183,20 @@ class Settings:
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
             ),
         )
+
+
+def _check_key_header(name: object) -> str:
+    """``ETAG_SURROGATE_KEY_HEADER``: a field name of its own, not one HTTP already uses."""
+    if (
+        not isinstance(name, str)
+        or FIELD_NAME.fullmatch(name) is None
+        or name.lower() in _NOT_KEY_FIELDS
+    ):
+        raise ValueError(
+            "ETAG_SURROGATE_KEY_HEADER must be a field name of its own such as "
+            f"'Surrogate-Key', 'xkey' or 'Cache-Tag', not {name!r}"
+        )
+    return name
 
 
 def _check_body_member(member: object) -> str | None:

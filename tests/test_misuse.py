@@ -295,6 +295,16 @@ def test_rfc9110_8_8_3_a_true_spelling_of_etag_weak_makes_tags_weak(value: objec
     assert app.test_client().get("/plain").headers["ETag"].startswith("W/")
 
 
+@pytest.mark.parametrize("name", ["ETag", "content-length", "Vary"])
+def test_rfc9110_8_8_3_a_surrogate_key_header_naming_an_http_field_is_refused(name: str) -> None:
+    """Keys written into ``ETag`` made it ``"7" note-1``, no entity tag; into
+    ``Content-Length``, a broken message."""
+    app = Flask(__name__)
+    app.config.update(ETAG_SURROGATE_KEYS=True, ETAG_SURROGATE_KEY_HEADER=name)
+    with pytest.raises(ValueError, match="ETAG_SURROGATE_KEY_HEADER must be a field name"):
+        ETag(app)
+
+
 @pytest.mark.parametrize(("spelling", "weak"), [("1", True), ("0", False)])
 def test_rfc9110_8_8_3_etag_weak_from_prefixed_env_takes_1_and_0(
     monkeypatch: pytest.MonkeyPatch, spelling: str, weak: bool
