@@ -114,6 +114,30 @@ def test_an_untagged_twin_of_a_tagged_view_is_no_mistake() -> None:
     assert client.get("/notes/1").headers["ETag"] == '"3"'
 
 
+def shared_note(note_id: int) -> Any:
+    """A view of a module two apps share: one serves it plain, the other tagged."""
+    return {"id": note_id}
+
+
+def test_rfc9110_8_8_3_a_view_tagged_by_one_app_and_served_plain_by_another_is_no_mistake() -> None:
+    """The admin app serves the shared view plain; the public app, made after it in the same
+    process, tags it.  The admin app's requests used to fail with 500, "@etag is above the
+    route decorator", though neither app misordered anything."""
+    admin = Flask(__name__)
+    admin.add_url_rule("/notes/<int:note_id>", view_func=shared_note)
+    ETag(admin)
+    public = Flask(__name__)
+    ETag(public)
+    public.add_url_rule("/notes/<int:note_id>", view_func=etag(versions)(shared_note))
+    response = admin.test_client().get("/notes/1")
+    assert response.status_code == 200 and "ETag" not in response.headers
+    assert public.test_client().get("/notes/1").headers["ETag"] == '"3"'
+    other_admin = Flask(__name__)  # made after the wrapper: checked at init_app
+    other_admin.add_url_rule("/notes/<int:note_id>", view_func=shared_note)
+    ETag(other_admin)
+    assert other_admin.test_client().get("/notes/1").status_code == 200
+
+
 def test_flask_etag_routes_marks_the_misordered_route() -> None:
     app = Flask(__name__)
     ETag(app)
