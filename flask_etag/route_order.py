@@ -6,7 +6,8 @@ without ``If-Match`` is served instead of refused with 428.  The wrapper is neve
 the mistake cannot be seen from inside it.  Instead each decorator remembers the function it
 wrapped, and the app's registered views are checked against that list at ``init_app`` and
 again on the app's first request (Flask's ``request_started`` signal, disconnected once the
-check passes, so later requests pay nothing).
+check passes, so later requests pay nothing).  The same two checks find a version or
+timestamp lookup that cannot take its route's URL arguments.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from flask.signals import request_started
 
 from .exceptions import ETagConfigurationError
 from .frameworks import wrapper_chain
+from .generators import _LookupGenerator
+from .routes import route_spec_of
 
 #: Each function an ``@etag`` or ``@require_if_match`` wrapped -> the wrapper it made.
 _WRAPPED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]]
@@ -90,6 +93,26 @@ def check_route_order(app: Flask) -> None:
         )
 
 
+def check_lookup_arguments(app: Flask) -> None:
+    """Refuse a version or timestamp lookup that cannot take its route's URL arguments.
+
+    Found here rather than on the route's own first request, which may come days later as
+    a 500.  An app with ``url_value_preprocessors`` is left to the request: they may take
+    URL arguments out before the view (and its lookup) is called.
+    """
+    if any(app.url_value_preprocessors.values()):
+        return
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        spec = None if view is None else route_spec_of(view)
+        if spec is None or not isinstance(spec.generator, _LookupGenerator):
+            continue
+        view_args = dict.fromkeys(sorted(rule.arguments | set(rule.defaults or ())))
+        error = spec.generator.explain_lookup_error(view_args)
+        if error is not None:
+            raise ETagConfigurationError(f"route {rule.rule!r}: {error}")
+
+
 def watch_first_request(app: Flask) -> None:
     """Check ``app`` now and on its first request, when every blueprint is registered.
 
@@ -98,9 +121,11 @@ def watch_first_request(app: Flask) -> None:
     receivers up on every request of every app.
     """
     check_route_order(app)
+    check_lookup_arguments(app)
 
     def check_on_first_request(sender: Flask, **_extra: Any) -> None:
         check_route_order(sender)  # raises on every request until fixed
+        check_lookup_arguments(sender)
         request_started.disconnect(check_on_first_request)
 
     request_started.connect(check_on_first_request, sender=app, weak=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from support_databases import dispose_after_test
@@ -89,6 +89,54 @@ def test_a_lookup_that_cannot_take_the_url_arguments_names_them() -> None:
     with pytest.raises(ETagConfigurationError, match=r"URL arguments \(note_id\)") as raised:
         app.test_client().get("/notes/1")
     assert "lambda note_id: ..." in str(raised.value)
+
+
+def test_a_lookup_that_cannot_take_the_url_arguments_fails_at_init_app() -> None:
+    """Not as a 500 on the route's own first request, which may come long after the app's:
+    a request to another route went through, and the wrong lookup waited."""
+    app = Flask(__name__)
+
+    @app.get("/notes/<int:note_id>")
+    @etag(VersionGenerator(lambda id: 1))  # the mistake under test
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    with pytest.raises(ETagConfigurationError, match=r"'/notes/<int:note_id>'.*\(note_id\)"):
+        ETag(app)
+
+
+def test_a_lookup_of_a_blueprint_route_is_checked_on_the_first_request() -> None:
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+    app.add_url_rule("/", view_func=lambda: "home", endpoint="home")
+    blueprint = Blueprint("notes", __name__, url_prefix="/notes")
+    blueprint.add_url_rule(
+        "/<int:note_id>",
+        view_func=etag(TimestampGenerator(lambda: None))(lambda note_id: "note"),
+        endpoint="note",
+    )
+    app.register_blueprint(blueprint)
+    with pytest.raises(ETagConfigurationError, match=re.escape("lambda note_id: ...")):
+        app.test_client().get("/")
+
+
+def test_a_lookup_beside_a_url_value_preprocessor_is_judged_by_its_request() -> None:
+    """The preprocessor takes ``lang`` out of the URL arguments before the view runs."""
+    app = Flask(__name__)
+
+    @app.url_value_preprocessor
+    def take_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values is not None:
+            values.pop("lang", None)
+
+    @app.get("/<lang>/notes/<int:note_id>")
+    @etag(VersionGenerator(lambda note_id: 4))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    ETag(app)
+    assert app.test_client().get("/en/notes/1").headers["ETag"] == '"4"'
 
 
 def test_a_type_error_inside_a_lookup_stays_the_lookups_own() -> None:
