@@ -20,6 +20,8 @@ from flask import has_request_context, request
 CHECKED_KEY = "flask_etag.checked"
 REPORTED_KEY = "flask_etag.reported"
 UNSET: Any = object()
+#: No view is running: the report key is absent, so a report has nowhere to go.
+_OUTSIDE: Any = object()
 
 _ONLY_IN_LOOKUP_VIEWS = (
     "{name}() is only available inside a view decorated with @etag or @require_if_match "
@@ -42,8 +44,9 @@ def enter_view(environ: dict[str, Any], checked: Any) -> tuple[Any, Any]:
     another (a page built from a decorated widget), and each must be tagged by its own
     state.  Nor can a report outlive its view in an environ that is served again.
     """
-    enclosing = environ.get(CHECKED_KEY, UNSET), environ.pop(REPORTED_KEY, UNSET)
+    enclosing = environ.get(CHECKED_KEY, UNSET), environ.pop(REPORTED_KEY, _OUTSIDE)
     environ[CHECKED_KEY] = checked
+    environ[REPORTED_KEY] = UNSET  # present while the view runs: it may report
     return enclosing
 
 
@@ -57,7 +60,7 @@ def leave_view(environ: dict[str, Any], enclosing: tuple[Any, Any]) -> Any:
     checked, enclosing_report = enclosing
     if checked is not UNSET:
         environ[CHECKED_KEY] = checked
-    if enclosing_report is not UNSET:
+    if enclosing_report is not _OUTSIDE:
         environ[REPORTED_KEY] = enclosing_report
     return reported
 
@@ -86,10 +89,11 @@ def set_response_version(value: Any) -> None:
     too: a view that reads the row itself tags its response with exactly what it read.
 
     :raises RuntimeError: anywhere else, such as a body-hash route, whose tag is the hash of
-        the body it sends and cannot be set.
+        the body it sends and cannot be set, or an ``after_request`` hook, which runs once the
+        response is tagged.
     """
     environ = _environ_of_a_lookup_route()
-    if environ is None:
+    if environ is None or REPORTED_KEY not in environ:
         raise RuntimeError(
             _ONLY_IN_LOOKUP_VIEWS.format(name="set_response_version")
             + ". A body-hash route (@etag, HashGenerator) is tagged by the hash of the body it "

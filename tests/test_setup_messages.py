@@ -170,6 +170,28 @@ def test_checked_version_outside_a_request_says_where_it_works() -> None:
         checked_version()
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_rfc9110_8_8_3_set_response_version_after_the_view_is_refused(method: str) -> None:
+    """An ``after_request`` hook runs once the response is tagged: its report was ignored,
+    and the response went out with the looked-up tag, ``"3"``, instead of an error."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(VersionGenerator(lambda note_id: 3))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    @app.after_request
+    def report_too_late(response: Any) -> Any:
+        set_response_version(9)
+        return response
+
+    with pytest.raises(RuntimeError, match=r"set_response_version\(\) is only available inside"):
+        app.test_client().open("/notes/1", method=method)
+
+
 def test_set_response_version_on_a_body_hash_route_is_refused() -> None:
     """It used to be ignored: the tag stayed the body's hash while the view meant a version."""
     app = Flask(__name__)
