@@ -15,7 +15,7 @@ from flask import Flask
 from .folding import cache_default, route_scope
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, TimestampGenerator, function_name
-from .settings import SETTINGS_KEY, Settings
+from .settings import SETTINGS_KEY, Settings, current_settings
 from .spec import SPEC_ATTRIBUTE, RouteSpec
 
 
@@ -57,11 +57,15 @@ def describe_view(
     """How ``app`` tags ``view``'s responses; None when flask_etag leaves them alone.
 
     :param endpoint: the view's endpoint, which tells Flask's static-file views apart.
+    :raises ETagConfigurationError: for a decorated view of an app that never called
+        ``init_app``: it cannot serve the view, so its spec must not leave the view out.
     """
     settings: Settings | None = app.extensions.get(SETTINGS_KEY)
-    if settings is None:
-        return None
     spec = route_spec_of(view)
+    if settings is None:
+        if spec is not None:
+            current_settings(app)  # raises, naming init_app
+        return None
     if spec is not None:
         generator = spec.generator
         scope = route_scope(spec, settings)

@@ -272,6 +272,24 @@ def test_app_is_needed() -> None:
         spec.path("/x", operations={"get": {"responses": {"200": {"description": "x"}}}}, view=view)
 
 
+def test_rfc9110_13_1_a_decorated_view_of_an_app_without_init_app_is_refused() -> None:
+    """Its spec used to leave out If-Match, 412 and 428, as if the route took no conditions."""
+    app = Flask(__name__)
+
+    @app.route("/products/<int:product_id>", methods=["GET", "PATCH"])
+    @require_if_match(VersionGenerator(lambda product_id: 1))
+    def product(product_id: int) -> Any:
+        """---
+        patch:
+          responses: {200: {description: OK}}
+        """
+        return {"id": product_id}
+
+    spec = APISpec("x", "1", "3.1.0", plugins=[FlaskPlugin(), ETagPlugin(app=app)])
+    with app.test_request_context(), pytest.raises(ETagConfigurationError, match="init_app"):
+        spec.path(view=product)
+
+
 def test_the_paths_docs_openapi_md_shows_are_what_its_code_builds() -> None:
     """docs/guides/openapi.md prints a spec's paths: they are what its own code produces."""
     import yaml
