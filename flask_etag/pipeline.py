@@ -130,6 +130,9 @@ def _respond_with_known_state(
             raise
         raise explained from error
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
+        # For checked_version() in after_request hooks, as on a 200: kept if an enclosing
+        # view's state is there already, as context.enter_view keeps it.
+        exchange.request.environ.setdefault(context.CHECKED_KEY, checked)
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
             return decided

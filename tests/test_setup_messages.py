@@ -165,6 +165,37 @@ def test_a_release_read_as_a_float_names_the_quoting(monkeypatch: pytest.MonkeyP
         ETag(app)
 
 
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [
+        pytest.param("GET", {}, 200, id="200"),
+        pytest.param("GET", {"If-None-Match": '"3"'}, 304, id="rfc9110_15_4_5-304"),
+        pytest.param("PUT", {"If-Match": '"2"'}, 412, id="rfc9110_13_1_1-412"),
+    ],
+)
+def test_checked_version_answers_in_after_request_on_every_answer_rfc9110_13_2_2(
+    method: str, headers: dict[str, str], status: int
+) -> None:
+    """An ``after_request`` hook read it after a 200, and raised (a 500) after the 304 or
+    412 of the same route, decided before the view."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(VersionGenerator(lambda note_id: 3))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    @app.after_request
+    def log_checked(response: Any) -> Any:
+        response.headers["X-Checked"] = str(checked_version())
+        return response
+
+    response = app.test_client().open("/notes/1", method=method, headers=headers)
+    assert response.status_code == status and response.headers["X-Checked"] == "3"
+
+
 def test_checked_version_outside_a_request_says_where_it_works() -> None:
     with pytest.raises(RuntimeError, match=r"only available inside a view decorated .*request"):
         checked_version()
