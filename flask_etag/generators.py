@@ -279,6 +279,10 @@ class VersionGenerator(_LookupGenerator):
                 "a VersionGenerator lookup must return the version itself (str, int, UUID, ...) "
                 f"or None, not {value!r}: e.g. return item.version, not item"
             )
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            # One instant, one tag: its text in UTC, not in whichever offset the database
+            # session (or this process, first) happened to give it.
+            value = value.astimezone(timezone.utc)
         return Validators(etag=opaque_tag_for(value), weak=weak)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -411,6 +411,25 @@ def test_version_lookup_accepts_version_values(value: Any) -> None:
     response = app_with(view).test_client().get("/items/1")
     assert response.status_code == 200
     assert response.headers["ETag"].startswith('"')
+
+
+def test_rfc9110_8_8_3_one_instant_gets_one_tag_in_any_offset() -> None:
+    """An aware ``updated_at`` version: the tag was the text of whichever offset this process
+    saw first (``_fields`` caches equal values), so two hosts tagged one state differently
+    and a client's ``If-Match`` from one failed on the other."""
+    utc = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+
+    def tags_of(*versions: datetime) -> list[str]:
+        current = list(versions)
+        app = app_with(etag(VersionGenerator(lambda item_id: current[0]))(show_item))
+        tags = []
+        while current:
+            tags.append(app.test_client().get("/items/1").headers["ETag"])
+            current.pop(0)
+        return tags
+
+    assert len({*tags_of(utc, paris), *tags_of(paris, utc)}) == 1
 
 
 def test_checked_version_outside_a_versioned_view_names_the_decorators() -> None:
