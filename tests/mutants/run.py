@@ -331,11 +331,11 @@ MUTANTS = [
     Mutant(
         "report-outlives-its-view",
         "context",
-        "    enclosing = environ.get(CHECKED_KEY, UNSET), environ.pop(REPORTED_KEY, UNSET)\n",
-        "    enclosing = environ.get(CHECKED_KEY, UNSET), environ.get(REPORTED_KEY, UNSET)\n",
-        "a decorated view called after its caller reported is tagged by the caller's report",
-        "tests/test_pipeline.py",
-        "keep_their_own_tags",
+        "    reported = environ.pop(REPORTED_KEY, UNSET)\n",
+        "    reported = environ.get(REPORTED_KEY, UNSET)\n",
+        "set_response_version() in an after_request hook is ignored instead of refused",
+        "tests/test_setup_messages.py",
+        "set_response_version_after_the_view",
     ),
     Mutant(
         "enclosing-view-state-lost",
