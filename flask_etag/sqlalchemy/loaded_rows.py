@@ -27,6 +27,8 @@ from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from .written import row_key
+
 #: The rows the request's lookups loaded, by ``id``: the identity map holds instances
 #: weakly, so they are kept alive here until the request ends (on ``g``).
 _LOADED_ROWS = "_flask_etag_loaded_rows"
@@ -68,7 +70,7 @@ def own_key_at(url_key: tuple[str, Any]) -> str | None:
     had its answer)."""
     loaded = row_at(url_key)
     identity = None if loaded is None else sa.inspect(loaded).identity
-    return None if identity is None else "/".join(map(str, identity))
+    return None if identity is None else row_key(identity)
 
 
 def guard_writes(model: type[Any]) -> None:

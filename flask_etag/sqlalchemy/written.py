@@ -10,6 +10,7 @@ began, and the writes before it are still announced when the transaction commits
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,8 +37,12 @@ def written_keys_of(session: Session) -> set[str]:
 
 def row_identity(instance: Any) -> str:
     """The row's own primary key, as its keys name it (``7``; ``7/2`` for a composite one)."""
-    mapper = sa.inspect(instance).mapper
-    return "/".join(map(str, mapper.primary_key_from_instance(instance)))
+    return row_key(sa.inspect(instance).mapper.primary_key_from_instance(instance))
+
+
+def row_key(primary_key: Iterable[Any]) -> str:
+    """A primary key's values as a row's surrogate keys name it: ``7``, or ``7/2``."""
+    return "/".join(map(str, primary_key))
 
 
 def keep_written_keys(session: Session | Any) -> None:
