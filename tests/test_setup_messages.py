@@ -4,6 +4,7 @@ silently wrong tag; every public object has a short, non-recursive ``repr``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -165,6 +166,21 @@ def test_a_release_read_as_a_float_names_the_quoting(monkeypatch: pytest.MonkeyP
         ETag(app)
 
 
+def _note_at_version_3(after_request: Callable[[Any], Any]) -> Flask:
+    """``GET``/``PUT /notes/<id>`` at version 3, with ``after_request`` as the app's hook."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(VersionGenerator(lambda note_id: 3))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    app.after_request(after_request)
+    return app
+
+
 @pytest.mark.parametrize(
     ("method", "headers", "status"),
     [
@@ -178,20 +194,12 @@ def test_checked_version_answers_in_after_request_on_every_answer_rfc9110_13_2_2
 ) -> None:
     """An ``after_request`` hook read it after a 200, and raised (a 500) after the 304 or
     412 of the same route, decided before the view."""
-    app = Flask(__name__)
-    app.testing = True
-    ETag(app)
 
-    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
-    @etag(VersionGenerator(lambda note_id: 3))
-    def note(note_id: int) -> Any:
-        return {"id": note_id}
-
-    @app.after_request
     def log_checked(response: Any) -> Any:
         response.headers["X-Checked"] = str(checked_version())
         return response
 
+    app = _note_at_version_3(log_checked)
     response = app.test_client().open("/notes/1", method=method, headers=headers)
     assert response.status_code == status and response.headers["X-Checked"] == "3"
 
@@ -205,20 +213,12 @@ def test_checked_version_outside_a_request_says_where_it_works() -> None:
 def test_rfc9110_8_8_3_set_response_version_after_the_view_is_refused(method: str) -> None:
     """An ``after_request`` hook runs once the response is tagged: its report was ignored,
     and the response went out with the looked-up tag, ``"3"``, instead of an error."""
-    app = Flask(__name__)
-    app.testing = True
-    ETag(app)
 
-    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
-    @etag(VersionGenerator(lambda note_id: 3))
-    def note(note_id: int) -> Any:
-        return {"id": note_id}
-
-    @app.after_request
     def report_too_late(response: Any) -> Any:
         set_response_version(9)
         return response
 
+    app = _note_at_version_3(report_too_late)
     with pytest.raises(RuntimeError, match=r"set_response_version\(\) is only available inside"):
         app.test_client().open("/notes/1", method=method)
 
