@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,12 +32,16 @@ DEFAULTS: dict[str, object] = {
     "ETAG_PURGE_REPEAT_AFTER": 2.0,
 }
 
+#: ``ETAG_*`` keys that other extensions read: flask-smorest's, in an app whose other
+#: blueprints keep its ``@blp.etag``.
+OTHER_EXTENSIONS_KEYS = frozenset({"ETAG_DISABLED"})
+
 #: Where the app's state lives: ``app.extensions["etag"]`` holds its :class:`Settings`, and
 #: their ``extension`` the :class:`~flask_etag.ETag` that read them.
 SETTINGS_KEY = "etag"
 
 #: The spellings of a boolean setting that an env file or ``from_prefixed_env`` may give,
-#: compared case-insensitively (the same the test suite's ``FLASK_ETAG_STRICT`` accepts).
+#: compared case-insensitively (the same the test suite's ``ETAG_TESTS_STRICT`` accepts).
 TRUE_SPELLINGS = ("1", "true", "yes", "on")
 FALSE_SPELLINGS = ("0", "false", "no", "off")
 
@@ -145,6 +150,7 @@ class Settings:
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Settings:
         """Validate the ``ETAG_*`` keys; raises ValueError/TypeError naming the bad key."""
+        check_known_keys(config)
         algorithm = config["ETAG_ALGORITHM"]
         try:
             digest = body_digest_function(algorithm)  # type: ignore[arg-type]
@@ -183,6 +189,24 @@ class Settings:
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
             ),
         )
+
+
+def check_known_keys(config: dict[str, object]) -> None:
+    """Refuse an ``ETAG_*`` key that names no setting: a misspelt ``ETAG_CACHE_CONTROLL``
+    would otherwise leave every answer without the policy the app meant to send."""
+    for key in config:
+        if (
+            isinstance(key, str)
+            and key.startswith("ETAG_")
+            and key not in DEFAULTS
+            and key not in OTHER_EXTENSIONS_KEYS
+        ):
+            close = difflib.get_close_matches(key, DEFAULTS, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise ETagConfigurationError(
+                f"{key} is no flask_etag setting.{hint} The settings are listed in "
+                "docs/configuration.md; a key of your own needs another prefix than ETAG_."
+            )
 
 
 def _check_key_header(name: object) -> str:

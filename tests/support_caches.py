@@ -2,7 +2,7 @@
 
 Both run in the foreground on a loopback port, write everything under the folder given, and
 are always stopped on leaving the block.  A missing program is a skip (a failure under
-``FLASK_ETAG_STRICT=1``) naming the package to install.
+``ETAG_TESTS_STRICT=1``) naming the package to install.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Real processes for the tests: gunicorn on a free loopback port, and a PostgreSQL schema.
 
 Tests that need something this machine may lack (gunicorn, a PostgreSQL server) call
-:func:`skip_or_fail`: they skip with the reason, except in strict mode (``FLASK_ETAG_STRICT``
+:func:`skip_or_fail`: they skip with the reason, except in strict mode (``ETAG_TESTS_STRICT``
 set to 1, true, yes or on, as CI does), where a missing dependency is a failure, so CI can
 never pass by skipping.  Any other value than those or 0, false, no, off and empty stops the
 run: a misspelt setting must not quietly turn skips back on.
@@ -58,14 +58,14 @@ MARIADB_URL = os.environ.get(
 _LOG_TAIL_LINES = 60
 
 
-STRICT_VARIABLE = "FLASK_ETAG_STRICT"
+STRICT_VARIABLE = "ETAG_TESTS_STRICT"
 #: The spellings of the strict setting, compared case-insensitively, surrounding spaces ignored.
 STRICT_VALUES = ("1", "true", "yes", "on")
 LENIENT_VALUES = ("", "0", "false", "no", "off")
 
 
 def strict_mode() -> bool:
-    """True when FLASK_ETAG_STRICT says strict: a missing binary or service then fails.
+    """True when ETAG_TESTS_STRICT says strict: a missing binary or service then fails.
 
     Unset or a false spelling is not strict; anything else is refused with a usage error that
     names the variable and the accepted values.

@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 
 
 def chromium_executable() -> str:
-    """Debian's chromium, or a skip (a failure under FLASK_ETAG_STRICT=1) naming the fix."""
+    """Debian's chromium, or a skip (a failure under ETAG_TESTS_STRICT=1) naming the fix."""
     for candidate in CHROMIUM_CANDIDATES:
         found = shutil.which(candidate)
         if found:

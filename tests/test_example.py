@@ -847,7 +847,7 @@ def test_seeding_twice_keeps_existing_data(api: FlaskClient, database: dict[str,
 def test_strict_mode_reads_the_usual_spellings(
     monkeypatch: pytest.MonkeyPatch, value: str | None, strict: bool
 ) -> None:
-    """FLASK_ETAG_STRICT: CI may write 1, true, yes or on; a skip then becomes a failure."""
+    """ETAG_TESTS_STRICT: CI may write 1, true, yes or on; a skip then becomes a failure."""
     if value is None:
         monkeypatch.delenv(STRICT_VARIABLE, raising=False)
     else:

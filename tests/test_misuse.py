@@ -319,6 +319,44 @@ def test_rfc9110_8_8_3_etag_weak_from_prefixed_env_takes_1_and_0(
     assert app.test_client().get("/").headers["ETag"].startswith("W/") is weak
 
 
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("ETAG_CACHE_CONTROLL", "Did you mean ETAG_CACHE_CONTROL?"),
+        ("ETAG_SURROGATE_KEY", "Did you mean ETAG_SURROGATE_KEYS?"),
+        ("ETAG_WEEK", "Did you mean ETAG_WEAK?"),
+        ("ETAG_BANANAS", "a key of your own needs another prefix"),
+    ],
+)
+def test_an_etag_key_that_names_no_setting_is_refused_at_init_app(key: str, hint: str) -> None:
+    """A misspelt key left every answer without the policy the app meant to send."""
+    app = Flask(__name__)
+    app.config[key] = "no-cache"
+    with pytest.raises(ETagConfigurationError, match=f"{key} is no flask_etag setting.*{hint}"):
+        ETag(app)
+
+
+def test_an_unknown_etag_key_from_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``from_prefixed_env()`` takes ``FLASK_ETAG_*`` too: a misspelt variable is named."""
+    monkeypatch.setenv("FLASK_ETAG_RELASE", "abc123")
+    app = Flask(__name__)
+    app.config.from_prefixed_env()
+    with pytest.raises(ETagConfigurationError, match="Did you mean ETAG_RELEASE"):
+        ETag(app)
+
+
+def test_keys_that_only_begin_like_settings_are_left_alone() -> None:
+    """Only the ``ETAG_`` prefix is flask_etag's: ``ETAGS_SEEN`` or ``MY_ETAG_X`` are not,
+    and flask-smorest's ``ETAG_DISABLED`` belongs to the blueprints that keep ``@blp.etag``."""
+    app = Flask(__name__)
+    app.config.update(ETAGS_SEEN=1, MY_ETAG_X=2, ETAG_DISABLED=False, ETAG_WEAK=True)
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "body"), endpoint="index")
+    assert app.test_client().get("/").headers["ETag"].startswith("W/")
+
+
 @pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
 def test_an_empty_cache_control_is_refused(decorator: Any) -> None:
     with pytest.raises(ValueError, match="cache_control is empty"):
