@@ -15,6 +15,7 @@ strong tag, and both stay strong:
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -92,6 +93,11 @@ def tag_held_by_client(
     return format_entity_tag(identity, weak=False)
 
 
+#: RFC 9110 §12.4.2: the weights that refuse: ``q=0``, ``q=0.``, ``q=0.0`` ... ``q=0.000``,
+#: the parameter's name in any case.
+_ZERO_WEIGHT = re.compile(r"q=0(?:\.0{0,3})?", re.IGNORECASE)
+
+
 def _coding_weights(accept_encoding: object) -> dict[str, bool]:
     """Each coding ``Accept-Encoding`` names, ``*`` included: whether its weight is
     non-zero (RFC 9110 §12.5.3)."""
@@ -100,7 +106,7 @@ def _coding_weights(accept_encoding: object) -> dict[str, bool]:
     weights = {}
     for member in accept_encoding.split(","):
         coding, _, parameters = member.partition(";")
-        refused = parameters.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        refused = _ZERO_WEIGHT.fullmatch(parameters.strip(" \t")) is not None
         weights[coding.strip().lower()] = not refused
     return weights
 

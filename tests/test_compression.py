@@ -150,6 +150,10 @@ def test_a_wildcard_client_gets_the_coded_form_it_holds_rfc9110_15_4_5(
         pytest.param("br;q=0, *", '"1"', id="§12.5.3 a coding refused by name: identity"),
         pytest.param("*;q=0, br", '"1:br"', id="§12.5.3 a coding named beside *;q=0"),
         pytest.param("gzip, *;q=0", '"1"', id="§12.5.3 *;q=0 accepts nothing unnamed"),
+        pytest.param("br;q=0., *", '"1"', id="§12.4.2 q=0. is a weight of zero"),
+        pytest.param("br;Q=0.000, *", '"1"', id="§12.4.2 Q=0.000 is a weight of zero"),
+        pytest.param("br ; q=0, *", '"1"', id="§12.4.2 whitespace around the semicolon"),
+        pytest.param("br;q=0.001, *;q=0", '"1:br"', id="§12.4.2 q=0.001 accepts"),
     ],
 )
 def test_a_wildcard_accepts_only_codings_not_refused_by_name_rfc9110_12_5_3(
