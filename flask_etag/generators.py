@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -283,7 +283,20 @@ class VersionGenerator(_LookupGenerator):
             # One instant, one tag: its text in UTC, not in whichever offset the database
             # session (or this process, first) happened to give it.
             value = value.astimezone(timezone.utc)
+        elif isinstance(value, (Decimal, float)):
+            value = _one_spelling(value)
         return Validators(etag=opaque_tag_for(value), weak=weak)
+
+
+def _one_spelling(number: Decimal | float) -> Decimal | float:
+    """One number, one tag on every host: ``Decimal("1.0")``, ``"1.00"`` and ``"1E+0"`` (or
+    -0.0 and 0.0) are equal, so the tags kept by value would give each the spelling its
+    process saw first.  Trailing zeros are dropped exactly, at the value's own precision."""
+    if not number:
+        return type(number)(0)
+    if isinstance(number, float) or not number.is_finite():
+        return number
+    return number.normalize(Context(prec=len(number.as_tuple().digits)))
 
 
 class TimestampGenerator(_LookupGenerator):

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from itertools import count
 from typing import Any, TypeVar
 
@@ -959,6 +960,28 @@ def test_any_version_value_gives_one_valid_entity_tag(version: Any, weak: bool) 
     assert revalidated.status_code == 304
     assert assert_one_valid_tag(revalidated) == tag
     assert client.put("/v", headers={"If-Match": tag}).status_code == (412 if weak else 200)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (Decimal("1.0"), Decimal("1.00")),
+        (Decimal("1.00"), Decimal("1.0")),
+        (Decimal("1E+2"), Decimal("100")),
+        (-0.0, 0.0),
+    ],
+)
+def test_equal_versions_give_one_tag_whatever_the_process_saw_first_rfc9110_8_8_3(
+    first: Any, then: Any
+) -> None:
+    """Every host must give a state one tag: the tags kept by value once gave
+    ``Decimal("1.00")`` the tag of ``Decimal("1.0")`` in a process that had seen that first,
+    and ``"1.00"`` in one that had not."""
+    fresh = tag_probe_app(VersionGenerator(lambda: then)).test_client().get("/v").headers["ETag"]
+    versions = iter([first, then])
+    client = tag_probe_app(VersionGenerator(lambda: next(versions))).test_client()
+    assert client.get("/v").headers["ETag"] == fresh
+    assert client.get("/v").headers["ETag"] == fresh
 
 
 OFFSETS = st.integers(-23 * 60, 23 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
