@@ -102,6 +102,11 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
         result = render(**exchange.view_args)
     except HTTPException:
         return MISSING
+    except TypeError as error:  # a set-up mistake, where url_value_preprocessors hid it
+        explained = generator.explain_current_error(exchange.view_args)
+        if explained is None:
+            raise
+        raise explained from error
     if result is None:
         return MISSING
     response = exchange.app.make_response(result)

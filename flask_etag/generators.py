@@ -115,6 +115,20 @@ class HashGenerator(TagGenerator):
     def describe(self) -> str:
         return f"hash ({self.algorithm})" if self.algorithm else "hash"
 
+    def explain_current_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
+        """The set-up error when ``current`` cannot take these URL arguments (it is called
+        with them as keyword arguments, as a lookup is); None when it can."""
+        current = self.current
+        mismatch = None if current is None else _signature_mismatch(current, view_args)
+        if current is None or mismatch is None:
+            return None
+        return ETagConfigurationError(
+            f"HashGenerator(current={function_name(current)}) cannot take this route's URL "
+            f"arguments ({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
+            f"keyword arguments: write it as a function of exactly those names, e.g. "
+            f"HashGenerator(current=lambda {', '.join(view_args)}: ...)."
+        )
+
     def __repr__(self) -> str:
         current = "" if self.current is None else f", current={self.current!r}"
         return f"HashGenerator({self.algorithm!r}, weak={self.weak!r}{current})"

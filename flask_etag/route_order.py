@@ -20,9 +20,10 @@ from typing import Any
 from flask import Flask
 from flask.signals import request_started
 
+from .conditions import IGNORED_METHODS, SAFE_METHODS
 from .exceptions import ETagConfigurationError
 from .frameworks import wrapper_chain
-from .generators import _LookupGenerator
+from .generators import HashGenerator, _LookupGenerator
 from .routes import route_spec_of
 
 #: Each function an ``@etag`` or ``@require_if_match`` wrapped -> the wrapper it made.
@@ -94,7 +95,8 @@ def check_route_order(app: Flask) -> None:
 
 
 def check_lookup_arguments(app: Flask) -> None:
-    """Refuse a version or timestamp lookup that cannot take its route's URL arguments.
+    """Refuse a version or timestamp lookup, or a write route's ``HashGenerator(current=...)``,
+    that cannot take its route's URL arguments.
 
     Found here rather than on the route's own first request, which may come days later as
     a 500.  An app with ``url_value_preprocessors`` is left to the request: they may take
@@ -105,12 +107,22 @@ def check_lookup_arguments(app: Flask) -> None:
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
         spec = None if view is None else route_spec_of(view)
-        if spec is None or not isinstance(spec.generator, _LookupGenerator):
-            continue
+        generator = None if spec is None else spec.generator
         view_args = dict.fromkeys(sorted(rule.arguments | set(rule.defaults or ())))
-        error = spec.generator.explain_lookup_error(view_args)
+        if isinstance(generator, _LookupGenerator):
+            error = generator.explain_lookup_error(view_args)
+        elif isinstance(generator, HashGenerator) and _has_writes(rule.methods):
+            error = generator.explain_current_error(view_args)
+        else:
+            continue
         if error is not None:
             raise ETagConfigurationError(f"route {rule.rule!r}: {error}")
+
+
+def _has_writes(methods: set[str] | None) -> bool:
+    """Whether a rule answers an unsafe method: ``HashGenerator(current=...)`` is called
+    for those only (RFC 9110 §9.2.1)."""
+    return bool((methods or set()) - SAFE_METHODS - IGNORED_METHODS)
 
 
 def watch_first_request(app: Flask) -> None:

@@ -122,6 +122,66 @@ def test_a_lookup_of_a_blueprint_route_is_checked_on_the_first_request() -> None
         app.test_client().get("/")
 
 
+def page_app(current: Any, methods: tuple[str, ...] = ("GET", "PUT")) -> Flask:
+    """A body-hash page route whose conditional writes are judged by ``current``."""
+    app = Flask(__name__)
+    app.testing = True
+
+    @app.route("/pages/<int:page_id>", methods=list(methods))
+    @etag(HashGenerator(current=current))
+    def page(page_id: int) -> Any:
+        return f"page {page_id}"
+
+    return app
+
+
+def test_a_current_function_that_cannot_take_the_url_arguments_fails_at_init_app() -> None:
+    """As a lookup's: not a 500 on the route's first conditional write, which may come long
+    after every read of it went through."""
+    app = page_app(lambda id: f"page {id}")  # the mistake under test
+    with pytest.raises(
+        ETagConfigurationError,
+        match=r"'/pages/<int:page_id>': HashGenerator\(current=.*<lambda>\) cannot take .*"
+        r"\(page_id\).*current=lambda page_id: \.\.\.",
+    ):
+        ETag(app)
+
+
+def test_a_current_function_of_a_blueprint_route_is_checked_on_the_first_request() -> None:
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+    app.add_url_rule("/", view_func=lambda: "home", endpoint="home")
+    blueprint = Blueprint("pages", __name__, url_prefix="/pages")
+    blueprint.add_url_rule(
+        "/<int:page_id>",
+        view_func=etag(HashGenerator(current=lambda: "page"))(lambda page_id: "page"),
+        endpoint="page",
+        methods=["GET", "PUT"],
+    )
+    app.register_blueprint(blueprint)
+    with pytest.raises(ETagConfigurationError, match=re.escape("current=lambda page_id: ...")):
+        app.test_client().get("/")
+
+
+def test_a_current_function_of_a_read_only_route_is_never_called_so_never_refused() -> None:
+    app = page_app(lambda id: f"page {id}", methods=("GET",))
+    ETag(app)
+    assert app.test_client().get("/pages/1").status_code == 200
+
+
+def test_a_current_function_beside_a_url_value_preprocessor_is_named_by_its_request() -> None:
+    """The set-up check leaves such an app to the request, where the write names the fix
+    instead of failing with the lambda's bare TypeError."""
+    app = page_app(lambda id: f"page {id}")
+    app.url_value_preprocessor(lambda endpoint, values: None)
+    ETag(app)
+    client = app.test_client()
+    tag = client.get("/pages/1").headers["ETag"]
+    with pytest.raises(ETagConfigurationError, match=r"URL arguments \(page_id\)"):
+        client.put("/pages/1", data="new", headers={"If-Match": tag})
+
+
 def test_a_lookup_beside_a_url_value_preprocessor_is_judged_by_its_request() -> None:
     """The preprocessor takes ``lang`` out of the URL arguments before the view runs."""
     app = Flask(__name__)
