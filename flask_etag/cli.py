@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .conditions import SAFE_METHODS
 from .route_order import misplaced_endpoints
 from .routes import RouteTagging, describe_view
 
@@ -36,6 +37,8 @@ def routes_command(tagged: bool) -> None:
     ):
         view = current_app.view_functions.get(rule.endpoint)
         tagging = None if view is None else describe_view(current_app, view, rule.endpoint)
+        if tagging is not None and tagging.auto and not (rule.methods or set()) & SAFE_METHODS:
+            tagging = None  # ETAG_AUTO tags GET and HEAD responses only
         if tagged and tagging is None and rule.endpoint not in misplaced:
             continue
         methods = ", ".join(sorted((rule.methods or set()) - _IMPLICIT_METHODS))

@@ -76,6 +76,22 @@ def test_auto_mode_and_app_defaults(make_app: MakeApp) -> None:
     assert tagging_of(table, "static") == row("-", "-", "-", "-")  # send_file's own tag
 
 
+def test_auto_mode_leaves_routes_without_get_untagged() -> None:
+    """ETAG_AUTO tags GET and HEAD answers only: a POST-only route goes out untagged, and
+    the table says so (with --tagged it is left out)."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, ETAG_CACHE_CONTROL="max-age=5")
+    ETag(app)
+    app.add_url_rule("/submit", "submit", lambda: {"ok": True}, methods=["POST"])
+    app.add_url_rule("/form", "form", lambda: {"ok": True}, methods=["GET", "POST"])
+    sent = app.test_client().post("/submit")
+    assert "ETag" not in sent.headers and "Cache-Control" not in sent.headers
+    table = routes_table(app)
+    assert tagging_of(table, "submit") == row("-", "-", "-", "-")
+    assert tagging_of(table, "form") == row("auto hash (blake3)", "strong", "-", "max-age=5")
+    assert "submit" not in routes_table(app, "--tagged")
+
+
 def test_tagged_only(make_app: MakeApp) -> None:
     table = routes_table(make_app(), "--tagged")
     assert "plain.GET" not in table
