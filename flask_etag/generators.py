@@ -7,6 +7,7 @@ preconditions before the method).  A hash generator needs the body, so it runs a
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -99,7 +100,7 @@ class HashGenerator(TagGenerator):
                 f"the current representation, not {current!r}"
             )
         self.algorithm = algorithm
-        self.current = current
+        self.current = None if current is None else run_in_app(current)
         self._digest = None if algorithm is None else body_digest_function(algorithm)
 
     @property
@@ -149,7 +150,7 @@ class _LookupGenerator(TagGenerator):
                 f"got {lookup!r}"
             )
         super().__init__(weak=weak)
-        self.lookup = lookup
+        self.lookup = run_in_app(lookup)
         #: :meth:`call_view` where a subclass overrides it, else None: the view is called
         #: directly, a call fewer on every request.
         self.view_caller: ViewCaller | None = (
@@ -230,6 +231,20 @@ class _LookupGenerator(TagGenerator):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({function_name(self.lookup)}, weak={self.weak!r})"
+
+
+def run_in_app(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` itself, or for an ``async def`` one a function that runs it through the
+    app's ``ensure_sync``, as Flask runs an async view: a coroutine is no version, and would
+    fail every request.  Only an async function pays for the wrapper."""
+    if not inspect.iscoroutinefunction(function):
+        return function
+
+    @functools.wraps(function)
+    def synchronous(*positional: Any, **arguments: Any) -> Any:
+        return current_app.ensure_sync(function)(*positional, **arguments)
+
+    return synchronous
 
 
 def function_name(function: Callable[..., Any]) -> str:

@@ -843,3 +843,44 @@ def test_access_checks_win_over_the_before_the_view_decision(
         assert response.get_data() == b""
     if status == 302:
         assert response.headers["Location"] == "/docs/1"
+
+
+def test_rfc9110_13_2_1_async_lookups_decide_before_the_view_as_sync_ones_do() -> None:
+    """An async app reads its versions with ``async def`` functions, as its views: the
+    lookup's result (not a coroutine) tags the response and decides 304 and 412 before the
+    view, and ``HashGenerator(current=...)`` judges a write by what it renders."""
+    notes = {1: {"text": "first", "version": 3}}
+    views_run: list[str] = []
+
+    async def note_version(note_id: int) -> int | None:
+        note = notes.get(note_id)
+        return None if note is None else int(note["version"])
+
+    async def current_page(page_id: int) -> str:
+        return f"page {page_id} of {len(notes)}"
+
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(VersionGenerator(note_version))
+    async def note(note_id: int) -> Any:
+        views_run.append(request.method)
+        return {"text": notes[note_id]["text"]}
+
+    @app.route("/pages/<int:page_id>", methods=["GET", "PUT"])
+    @etag(HashGenerator(current=current_page))
+    async def page(page_id: int) -> Any:
+        views_run.append(request.method)
+        return await current_page(page_id)
+
+    client = app.test_client()
+    assert client.get("/notes/1").headers["ETag"] == '"3"'
+    assert client.get("/notes/1", headers={"If-None-Match": '"3"'}).status_code == 304
+    stale = client.put("/notes/1", json={}, headers={"If-Match": '"2"'})
+    assert (stale.status_code, stale.headers["ETag"]) == (412, '"3"')
+    assert views_run == ["GET"]
+    tag = client.get("/pages/1").headers["ETag"]
+    assert client.put("/pages/1", data="x", headers={"If-Match": tag}).status_code == 200
+    assert client.put("/pages/1", data="x", headers={"If-Match": '"old"'}).status_code == 412
+    assert views_run == ["GET", "GET", "PUT"]
