@@ -79,6 +79,8 @@ SERIALISERS: tuple[Known, ...] = (
 #: conditions (Flask-Caching caches HTTP errors too) and serve it to every other client.
 CACHES: tuple[Known, ...] = (
     ("flask_caching", "Cache.cached", ("decorator", "decorated_function"), "@cache.cached"),
+    # Keyed by the URL arguments alone: one client's 304 would be every client's answer.
+    ("flask_caching", "Cache.memoize", ("memoize", "decorated_function"), "@cache.memoize"),
 )
 
 #: flask-smorest's own conditional requests: one route cannot have two deciders.
@@ -141,7 +143,7 @@ def check_wrappers_above(conditional_view: Callable[..., Any], app: Flask, serve
             f"{rule.endpoint!r}): it would store the 304 or 412 answered to one client's "
             "If-None-Match or If-Match and serve it to every other client. Put @etag above "
             "it, so the cache keeps the view's body and every request is judged: the route "
-            "decorator, @etag, @cache.cached, the view."
+            f"decorator, @etag, {_labels(caches)}, the view."
         )
     serialisers, parsers = _found(above, SERIALISERS), _found(above, PARSERS)
     if serialisers or parsers:

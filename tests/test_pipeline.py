@@ -187,6 +187,26 @@ def test_flask_caching_above_etag_is_refused_with_the_right_order() -> None:
         app.test_client().get("/report")
 
 
+def test_rfc9110_15_4_5_flask_caching_memoize_above_etag_is_refused_with_the_right_order() -> None:
+    """``@cache.memoize`` keys by the URL arguments alone: above ``@etag`` it kept the 304
+    answered to one client's ``If-None-Match`` and served it, without a body, to a client
+    that holds nothing."""
+    app = Flask(__name__)
+    app.testing = True  # the set-up error reaches the test instead of a 500 page
+    ETag(app)
+    cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
+
+    @app.get("/notes/<int:note_id>")
+    @cache.memoize(timeout=60)
+    @etag(VersionGenerator(lambda note_id: 7))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    with pytest.raises(ETagConfigurationError, match=r"@cache\.memoize wraps @etag") as raised:
+        app.test_client().get("/notes/1", headers={"If-None-Match": '"7"'})
+    assert "the route decorator, @etag, @cache.memoize, the view" in str(raised.value)
+
+
 def localized_app(written: list[str]) -> Flask:
     """Flask's documented ``url_value_preprocessor`` pattern: ``<lang_code>`` is popped into
     ``g``; the GET view sets a cookie and registers an ``after_this_request`` function."""
