@@ -22,6 +22,7 @@ from flask.signals import request_started
 
 from .conditions import IGNORED_METHODS, SAFE_METHODS
 from .exceptions import ETagConfigurationError
+from .folding import INHERIT
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, _LookupGenerator
 from .routes import route_spec_of
@@ -119,6 +120,25 @@ def check_lookup_arguments(app: Flask) -> None:
             raise ETagConfigurationError(f"route {rule.rule!r}: {error}")
 
 
+def check_folding_secret(app: Flask) -> None:
+    """Refuse a route that folds a scope (``scope=``) or a credential (``vary=`` naming
+    ``Authorization``, ``Cookie``) into its tags in an app without ``SECRET_KEY``, the key of
+    that hash: else each of its requests is a 500 while every other route serves.  Checked
+    on the first request, when the config is final (``ETAG_SCOPE`` is at ``init_app``)."""
+    if app.config.get("SECRET_KEY"):
+        return
+    for endpoint, view in app.view_functions.items():
+        spec = route_spec_of(view)
+        if spec is None or not (spec.sensitive or spec.scope not in (INHERIT, None)):
+            continue
+        folded = "a credential in vary=" if spec.sensitive else "scope="
+        raise ETagConfigurationError(
+            f"the endpoint {endpoint!r} folds {folded} into its tags, which needs the app's "
+            "SECRET_KEY (the tag must not reveal it): set SECRET_KEY, the same on every host "
+            "of the app."
+        )
+
+
 def _has_writes(methods: set[str] | None) -> bool:
     """Whether a rule answers an unsafe method: ``HashGenerator(current=...)`` is called
     for those only (RFC 9110 §9.2.1)."""
@@ -138,6 +158,7 @@ def watch_first_request(app: Flask) -> None:
     def check_on_first_request(sender: Flask, **_extra: Any) -> None:
         check_route_order(sender)  # raises on every request until fixed
         check_lookup_arguments(sender)
+        check_folding_secret(sender)
         request_started.disconnect(check_on_first_request)
 
     request_started.connect(check_on_first_request, sender=app, weak=False)

@@ -151,6 +151,31 @@ def test_a_scope_without_a_secret_key_is_refused() -> None:
         app.test_client().get("/tiers/1")
 
 
+@pytest.mark.parametrize(
+    ("folds", "named"),
+    [({"scope": lambda: "gold"}, "scope="), ({"vary": ("Authorization",)}, "vary=")],
+    ids=["scope", "credential"],
+)
+def test_rfc9110_8_8_3_a_route_folding_without_a_secret_key_fails_the_apps_first_request(
+    folds: dict[str, Any], named: str
+) -> None:
+    """Not as a 500 on each request of that route alone, found whenever it is first asked
+    for, while every other route serves: on the app's first request, as other set-up
+    mistakes of its routes are."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+    app.add_url_rule("/healthz", "health", lambda: "ok")
+
+    @app.get("/tiers/<int:item_id>")
+    @etag(VersionGenerator(lambda item_id: 1), **folds)
+    def tier(item_id: int) -> Any:
+        return {"id": item_id}
+
+    with pytest.raises(ETagConfigurationError, match=f"'tier' folds .*{named}.*SECRET_KEY"):
+        app.test_client().get("/healthz")
+
+
 def test_a_bad_scope_is_refused() -> None:
     with pytest.raises(TypeError, match="scope must be a function of no arguments"):
         etag(VersionGenerator(lambda: 1), scope="user")  # type: ignore[arg-type]
