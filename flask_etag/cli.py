@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .conditions import SAFE_METHODS
+from .conditions import IGNORED_METHODS, SAFE_METHODS
 from .route_order import misplaced_endpoints
 from .routes import RouteTagging, describe_view
 
@@ -42,7 +42,8 @@ def routes_command(tagged: bool) -> None:
         if tagged and tagging is None and rule.endpoint not in misplaced:
             continue
         methods = ", ".join(sorted((rule.methods or set()) - _IMPLICIT_METHODS))
-        cells = _MISPLACED if rule.endpoint in misplaced else _tagging_cells(tagging)
+        writes = bool((rule.methods or set()) - SAFE_METHODS - IGNORED_METHODS)
+        cells = _MISPLACED if rule.endpoint in misplaced else _tagging_cells(tagging, writes)
         rows.append((rule.endpoint, methods, rule.rule, *cells))
     if not rows:
         click.echo("No routes.")
@@ -50,11 +51,12 @@ def routes_command(tagged: bool) -> None:
     _echo_table(rows)
 
 
-def _tagging_cells(tagging: RouteTagging | None) -> tuple[str, str, str, str, str]:
-    """The Tag, Strength, If-Match, Cache-Control and Scope cells of one route."""
+def _tagging_cells(tagging: RouteTagging | None, writes: bool) -> tuple[str, str, str, str, str]:
+    """The Tag, Strength, If-Match, Cache-Control and Scope cells of one route; ``writes``:
+    whether its rule takes an unsafe method, the only kind a 428 answers (RFC 6585 §3)."""
     if tagging is None:
         return (_NONE, _NONE, _NONE, _NONE, _NONE)
-    if_match = "required" if tagging.requires_if_match else "optional"
+    if_match = "required" if tagging.requires_if_match and writes else "optional"
     if tagging.auto:
         if_match = _NONE  # auto mode judges GET and HEAD only
     return (

@@ -10,7 +10,7 @@ import pytest
 from conftest import MakeApp
 from flask import Flask
 
-from flask_etag import ETag, HashGenerator, etag
+from flask_etag import ETag, HashGenerator, VersionGenerator, etag, require_if_match
 
 Row = dict[str, str]
 
@@ -90,6 +90,23 @@ def test_auto_mode_leaves_routes_without_get_untagged() -> None:
     assert tagging_of(table, "submit") == row("-", "-", "-", "-")
     assert tagging_of(table, "form") == row("auto hash (blake3)", "strong", "-", "max-age=5")
     assert "submit" not in routes_table(app, "--tagged")
+
+
+def test_rfc6585_3_a_read_only_require_if_match_route_shows_if_match_optional() -> None:
+    """A GET is never answered 428, so a read-only ``@require_if_match`` route does not
+    require ``If-Match``: the table said ``required``."""
+    app = Flask(__name__)
+    ETag(app)
+    versions = VersionGenerator(lambda: 1)
+    app.add_url_rule("/read", "read", require_if_match(versions)(lambda: "x"))
+    app.add_url_rule(
+        "/both", "both", require_if_match(versions)(lambda: "x"), methods=["GET", "PUT"]
+    )
+    assert app.test_client().get("/read").status_code == 200
+    assert app.test_client().put("/both").status_code == 428
+    table = routes_table(app)
+    assert tagging_of(table, "read") == row("version", "strong", "optional", "-")
+    assert tagging_of(table, "both") == row("version", "strong", "required", "-")
 
 
 def test_tagged_only(make_app: MakeApp) -> None:
