@@ -349,10 +349,17 @@ class ETagPlugin(BasePlugin):
             parameters.append(component_id)
 
     def _documents_header(self, parameter: Any, name: str) -> bool:
-        """True when ``parameter`` (inline or one of our component ids) is the header ``name``."""
+        """True when ``parameter`` (inline, or the id of a parameter component: ours, the
+        app's or a framework's, such as flask-smorest's ``IF_NONE_MATCH``) is the header
+        ``name``: OpenAPI allows one parameter per name and location (3.1.0 §4.8.10)."""
         if isinstance(parameter, str):
             known = self._header_names.get(parameter)
-            return known is not None and known.lower() == name
+            if known is not None:
+                return known.lower() == name
+            components = self._components
+            parameter = components.parameters.get(parameter) or components.parameters_lazy.get(
+                parameter
+            )
         if not isinstance(parameter, dict) or parameter.get("in") != "header":
             return False
         return str(parameter.get("name", "")).lower() == name

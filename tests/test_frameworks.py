@@ -332,6 +332,38 @@ def test_smorest_spec_documents_the_conditional_requests_rfc9110_13_1(style: str
     assert {"412", "422", "428"} <= set(put["responses"])
 
 
+def test_smorest_blp_etag_route_in_an_auto_app_documents_if_none_match_once_openapi_4_7_10() -> (
+    None
+):
+    """ETAG_AUTO leaves a ``@blp.etag`` response, which carries its own tag, to flask-smorest,
+    whose spec names If-None-Match by its own component: the plugin used to add a second
+    If-None-Match, which OpenAPI 3.0.3 §4.7.10 forbids (a parameter of an operation is
+    unique by name and location)."""
+    app = Flask(__name__)
+    app.testing = True
+    app.config.update(API_TITLE="Items", API_VERSION="1", OPENAPI_VERSION="3.0.3", ETAG_AUTO=True)
+    ETag(app)
+    api = flask_smorest.Api(
+        app, spec_kwargs={"extra_plugins": [ETagPlugin(app=app, problem_details=False)]}
+    )
+    blp = flask_smorest.Blueprint("items", __name__, url_prefix="/api")
+
+    @blp.route("/old/<int:item_id>")
+    @blp.etag
+    @blp.response(200, SmorestItem)
+    def old(item_id: int) -> Any:
+        return {"id": item_id, "name": "one"}
+
+    api.register_blueprint(blp)
+    document = api.spec.to_dict()
+    validate(document)
+    get = document["paths"]["/api/old/{item_id}"]["get"]
+    assert get["parameters"] == [{"$ref": "#/components/parameters/IF_NONE_MATCH"}]
+    client = app.test_client()
+    tag = client.get("/api/old/1").headers["ETag"]
+    assert client.get("/api/old/1", headers={"If-None-Match": tag}).status_code == 304
+
+
 def test_smorest_blp_etag_runs_the_view_for_a_304_and_flask_etag_does_not() -> None:
     """The migration's reason: ``@blp.etag`` hashes the result, so its view must run first."""
     store = Store()

@@ -236,6 +236,33 @@ def test_auto_mode_documents_reads_only() -> None:
     assert post == {"responses": {"200": {"description": "OK"}}}
 
 
+def test_a_header_documented_by_a_component_is_not_added_again_openapi_4_8_10() -> None:
+    """A header the operation documents by a parameter component of the app's own is kept
+    as it is: a second one of that name would break OpenAPI 3.1.0 §4.8.10 (parameters are
+    unique by name and location)."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/reports")
+    @etag(VersionGenerator(lambda: 1))
+    def reports() -> Any:
+        return {}
+
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=app)])
+    header = {"name": "If-None-Match", "schema": _STRING}
+    spec.components.parameter("IfNoneMatchHeader", "header", header)
+    get = {
+        "parameters": ["IfNoneMatchHeader"],
+        "responses": {"200": {"description": "The reports"}},
+    }
+    spec.path("/reports", operations={"get": get}, view=reports)
+    document = spec.to_dict()
+    validate(document)
+    get = operation(document, "/reports", "get")
+    assert get["parameters"] == [{"$ref": "#/components/parameters/IfNoneMatchHeader"}]
+    assert app.test_client().get("/reports", headers={"If-None-Match": '"1"'}).status_code == 304
+
+
 def test_components_only_when_used() -> None:
     """A spec without tagged routes carries none of the plugin's components."""
     app = Flask(__name__)
