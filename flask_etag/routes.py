@@ -80,14 +80,18 @@ def describe_view(
             scope=None if scope is None else function_name(scope),
         )
     if settings.auto and not _serves_static_files(endpoint):
-        # Static files carry werkzeug's own tag, which auto mode keeps as it is.
+        # Static files carry werkzeug's own tag, which auto mode keeps as it is.  The rest
+        # are tagged as a bare @etag is: under ETAG_SCOPE, each caller's own and private
+        # (RFC 9111 §5.2.2.7).
+        scope = settings.scope
         return RouteTagging(
             generator=f"auto {_generator_name(app, HashGenerator())}",
             weak=settings.weak,
             requires_if_match=False,
-            cache_control=settings.cache_control,
+            cache_control=cache_default(scope is not None, settings.cache_control),
             last_modified=False,
             auto=True,
+            scope=None if scope is None else function_name(scope),
         )
     return None
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
-from flask import Flask
+from flask import Flask, request
 from flask.views import MethodView
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
@@ -261,6 +261,29 @@ def test_a_header_documented_by_a_component_is_not_added_again_openapi_4_8_10() 
     get = operation(document, "/reports", "get")
     assert get["parameters"] == [{"$ref": "#/components/parameters/IfNoneMatchHeader"}]
     assert app.test_client().get("/reports", headers={"If-None-Match": '"1"'}).status_code == 304
+
+
+@pytest.mark.parametrize("cache_control", [None, "no-cache"])
+def test_auto_mode_under_etag_scope_documents_the_private_tag_it_sends_rfc9111_5_2_2_7(
+    cache_control: str | None,
+) -> None:
+    """ETAG_AUTO under ETAG_SCOPE folds the caller into each body's tag and makes the 200
+    ``private`` (RFC 9111 §5.2.2.7), as a scoped ``@etag`` route does: the spec said a
+    shared tag and the app's ``ETAG_CACHE_CONTROL`` as it is, or no Cache-Control at all."""
+    app = build_app(
+        ETAG_AUTO=True,
+        ETAG_SCOPE=lambda: request.headers.get("X-User"),
+        ETAG_CACHE_CONTROL=cache_control,
+        SECRET_KEY="not for production",
+    )
+    document = build_spec(app)
+    headers = operation(document, "/health", "get")["responses"]["200"]["headers"]
+    client = app.test_client()
+    served = client.get("/health", headers={"X-User": "ada"})
+    other = client.get("/health", headers={"X-User": "bob"})
+    assert served.headers["ETag"] != other.headers["ETag"]  # each caller's own
+    assert "caller's own" in resolve_in(document, headers["ETag"])["description"]
+    assert headers["Cache-Control"]["schema"]["example"] == served.headers["Cache-Control"]
 
 
 def test_components_only_when_used() -> None:
