@@ -19,6 +19,7 @@ from .openapi_components import (
     RESPONSE_BATCH_PRECONDITION_REQUIRED,
     SCHEMA_BATCH_RESULTS,
     TAG_EXAMPLE,
+    is_inline,
     problem_schema,
 )
 from .reasons import MISSING, REQUIRED, STALE
@@ -66,7 +67,7 @@ def document_batch_operation(
     )
     responses = operation.setdefault("responses", {})
     written = responses.setdefault("200", {"description": _BATCH_WRITTEN[batch.atomic]})
-    if isinstance(written, dict):
+    if is_inline(written):
         written.setdefault("content", {"application/json": {"schema": SCHEMA_BATCH_RESULTS}})
     responses.setdefault("400", RESPONSE_BAD_BATCH)
     if batch.atomic is not False:

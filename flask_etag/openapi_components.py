@@ -158,10 +158,16 @@ _SCOPED_ETAG = {
 }
 
 
+def is_inline(response: Any) -> bool:
+    """Whether a response is written out in the operation, not a component's id or a
+    ``$ref``: a Reference Object takes nothing beside ``$ref`` (OpenAPI 3.1.0 §4.8.23)."""
+    return isinstance(response, dict) and "$ref" not in response
+
+
 def add_validator_headers(operation: dict[str, Any], tagging: RouteTagging) -> None:
     """Put ``ETag`` (and ``Last-Modified``, ``Cache-Control``) on the documented 2xx responses."""
     for code, response in operation.get("responses", {}).items():
-        if not str(code).upper().startswith("2") or not isinstance(response, dict):
+        if not str(code).upper().startswith("2") or not is_inline(response):
             continue  # a referenced response component is shared, so it is left alone
         headers = response.setdefault("headers", {})
         headers.setdefault("ETag", HEADER_ETAG if tagging.scope is None else _SCOPED_ETAG)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import types
+from copy import deepcopy
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,31 @@ def test_auto_mode_under_etag_scope_documents_the_private_tag_it_sends_rfc9111_5
     assert served.headers["ETag"] != other.headers["ETag"]  # each caller's own
     assert "caller's own" in resolve_in(document, headers["ETag"])["description"]
     assert headers["Cache-Control"]["schema"]["example"] == served.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("batch", [None, BatchWrites()], ids=["tagged", "batch"])
+def test_a_2xx_response_given_by_reference_is_left_as_it_is_openapi_4_8_23(
+    batch: BatchWrites | None,
+) -> None:
+    """A Reference Object allows nothing beside ``$ref`` but a summary and a description
+    (OpenAPI 3.1.0 §4.8.23; 3.0.3 §4.7.23 ignores anything else): the ``ETag`` header, or
+    a batch's results, went beside it and made the document invalid."""
+    app = build_app()
+    spec = APISpec("x", "1", "3.1.0", plugins=[ETagPlugin(app=app)])
+    spec.components.response("Draft", {"description": "The draft"})
+    put = {
+        "parameters": [{"in": "path", "name": "product_id", "required": True, "schema": _STRING}],
+        "responses": {"200": {"$ref": "#/components/responses/Draft"}},
+    }
+    operations = {"get": deepcopy(put), "put": put}
+    view = app.view_functions["draft" if batch is None else "health"]  # a batch: untagged
+    spec.path("/drafts/{product_id}", operations=operations, view=view, etag_batch=batch)
+    document = spec.to_dict()
+    validate(document)
+    for method in ("get", "put"):
+        responses = operation(document, "/drafts/{product_id}", method)["responses"]
+        assert responses["200"] == {"$ref": "#/components/responses/Draft"}
+    assert app.test_client().get("/drafts/1").headers["ETag"] == '"1"'
 
 
 def test_components_only_when_used() -> None:
