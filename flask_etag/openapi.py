@@ -280,8 +280,10 @@ class ETagPlugin(BasePlugin):
             operation.setdefault("responses", {}).setdefault("304", RESPONSE_NOT_MODIFIED)
         elif tagging.auto:
             return  # ETAG_AUTO judges GET and HEAD only
-        else:
+        elif tagging.judges_writes:
             self._document_write(operation, tagging, body_member)
+        # else a bare body hash: a write is refused 412 whatever precondition it carries
+        # (RFC 9110 §13.1.1 needs the current tag), so none is offered.
         if method != "DELETE":
             add_validator_headers(operation, tagging)
 

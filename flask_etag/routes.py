@@ -36,6 +36,9 @@ class RouteTagging:
     #: Whom the tags are folded for (docs/guides/scopes.md): the scope function's name, or
     #: None for a route whose tags are the same for everyone.
     scope: str | None = None
+    #: False for a body hash without ``current=``: its current tag is unknown before a
+    #: write, so every write carrying a precondition is refused 412 (cannot-evaluate).
+    judges_writes: bool = True
 
 
 def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
@@ -78,6 +81,7 @@ def describe_view(
             last_modified=isinstance(generator, TimestampGenerator),
             auto=False,
             scope=None if scope is None else function_name(scope),
+            judges_writes=not isinstance(generator, HashGenerator) or generator.current is not None,
         )
     if settings.auto and not _serves_static_files(endpoint):
         # Static files carry werkzeug's own tag, which auto mode keeps as it is.  The rest

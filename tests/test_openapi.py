@@ -29,6 +29,7 @@ from test_example import products
 from flask_etag import (
     ETag,
     ETagConfigurationError,
+    HashGenerator,
     TimestampGenerator,
     VersionGenerator,
     etag,
@@ -310,6 +311,47 @@ def test_a_2xx_response_given_by_reference_is_left_as_it_is_openapi_4_8_23(
         responses = operation(document, "/drafts/{product_id}", method)["responses"]
         assert responses["200"] == {"$ref": "#/components/responses/Draft"}
     assert app.test_client().get("/drafts/1").headers["ETag"] == '"1"'
+
+
+@pytest.mark.parametrize("judged", [False, True], ids=["bare", "current"])
+def test_writes_to_a_body_hash_route_offer_if_match_only_where_it_is_judged_rfc9110_13_1_1(
+    judged: bool,
+) -> None:
+    """A bare ``@etag`` cannot know its current hash before a write, so every write that
+    carries a precondition is refused 412 (cannot-evaluate): the spec offered If-Match there
+    as "412 if it is no longer current", and a client sending the tag it had just read never
+    wrote.  ``HashGenerator(current=...)`` judges it, and the spec says so."""
+    app = Flask(__name__)
+    ETag(app)
+
+    def current_report(report_id: int) -> Any:
+        return {"id": report_id}
+
+    generator = HashGenerator(current=current_report if judged else None)
+
+    @app.route("/reports/<int:report_id>", methods=["GET", "PUT"])
+    @etag(generator)
+    def report(report_id: int) -> Any:
+        """---
+        get:
+          parameters: REPORT_ID
+          responses: {200: {description: The report}}
+        put:
+          parameters: REPORT_ID
+          responses: {200: {description: Replaced}}
+        """
+        return current_report(report_id)
+
+    report.__doc__ = str(report.__doc__).replace("REPORT_ID", PATH_ID % "report_id")
+    document = build_spec(app)
+    put = operation(document, "/reports/{report_id}", "put")
+    client = app.test_client()
+    tag = client.get("/reports/1").headers["ETag"]
+    written = client.put("/reports/1", json={}, headers={"If-Match": tag})
+    assert (written.status_code == 200) is judged
+    assert ("if-match" in headers_of(document, put)) is judged
+    assert ("412" in put["responses"]) is judged
+    assert client.put("/reports/1", json={}).status_code == 200  # what the spec offers
 
 
 def test_components_only_when_used() -> None:
