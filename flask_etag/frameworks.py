@@ -132,8 +132,9 @@ def check_wrappers_above(conditional_view: Callable[..., Any], app: Flask, serve
     rule = served.url_rule
     if rule is None:
         return False
-    above = _above(app.view_functions.get(rule.endpoint), conditional_view)
-    conflicting = _found(above, CONFLICTING)
+    registered = app.view_functions.get(rule.endpoint)
+    above = _above(registered, conditional_view)
+    conflicting = _found([*above, *_class_methods(registered)], CONFLICTING)
     if conflicting:
         raise _conflict_error(conditional_view, conflicting)
     caches = _found(above, CACHES)
@@ -175,6 +176,19 @@ def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
             return wrappers
         wrappers.append(function)
     return []
+
+
+def _class_methods(registered: Any) -> list[Any]:
+    """The methods of a class view (Flask's ``view_class``) and their wrappers: a decorator
+    there runs under the class's ``decorators``, where ``@etag`` has already taken the
+    request's ``If-*`` fields."""
+    view_class = getattr(registered, "view_class", None)
+    methods = getattr(view_class, "methods", None) or ()
+    return [
+        function
+        for method in methods
+        for function in wrapper_chain(getattr(view_class, method.lower(), None))
+    ]
 
 
 def wrapper_chain(view: Any) -> Iterator[Any]:

@@ -484,6 +484,29 @@ def test_smorest_blp_etag_above_etag_fails_on_the_first_request() -> None:
         app.test_client().get(URL)
 
 
+def test_smorest_blp_etag_on_a_method_under_class_decorators_fails_rfc6585_3() -> None:
+    """A MethodView whose ``decorators`` have flask_etag's and a method still ``@blp.etag``
+    (a migration half done): flask_etag takes If-Match, so flask-smorest found none and
+    answered 428 to every write that sent the current tag.  Refused like any other pairing."""
+    store = Store()
+    app, api, blp = new_smorest_app()
+
+    @blp.route("/items/<int:item_id>")
+    class ItemView(MethodView):
+        decorators = [require_if_match(VersionGenerator(store.version))]  # noqa: RUF012
+
+        @blp.etag
+        @blp.arguments(SmorestItem)
+        @blp.response(200, SmorestItem)
+        def put(self, data: dict[str, Any], item_id: int) -> Any:
+            return store.write(item_id, data["name"])
+
+    api.register_blueprint(blp)
+    with pytest.raises(ETagConfigurationError, match=r"remove @blp\.etag"):
+        app.test_client().put(URL, json={"name": "two"}, headers={"If-Match": '"1"'})
+    assert store.calls["write"] == 0
+
+
 def test_smorest_documentation_decorators_may_go_above_etag() -> None:
     """Only parsers and serialisers are refused above @etag: @blp.doc and @blp.alt_response
     document and pass the call through, so they may go anywhere."""
