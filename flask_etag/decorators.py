@@ -160,7 +160,8 @@ def _conditional(view: F, spec: RouteSpec) -> F:
             "the decorator in its `decorators` attribute instead of decorating a method."
         )
     is_async = inspect.iscoroutinefunction(view)
-    check_wrapped_view(view, _judged_before_view(spec.generator))
+    decided_before_view = _judged_before_view(spec.generator)
+    check_wrapped_view(view, decided_before_view)
     # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
     order_unchecked = not inspect.ismethod(view)
 
@@ -172,7 +173,9 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         if order_unchecked:  # decorators applied above this one are only seen now
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             served = request._get_current_object()  # type: ignore[attr-defined]
-            order_unchecked = not check_wrappers_above(conditional_view, app, served)
+            order_unchecked = not check_wrappers_above(
+                conditional_view, app, served, decided_before_view
+            )
         return serve(spec, current_app.ensure_sync(view) if is_async else view, view_args)
 
     setattr(conditional_view, SPEC_ATTRIBUTE, spec)

@@ -123,20 +123,40 @@ def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> N
         )
 
 
-def check_wrappers_above(conditional_view: Callable[..., Any], app: Flask, served: Request) -> bool:
-    """On a route's first request: refuse a framework decorator wrapped around ``@etag``.
+def check_wrappers_above(
+    conditional_view: Callable[..., Any],
+    app: Flask,
+    served: Request,
+    decided_before_view: bool = False,
+) -> bool:
+    """On a route's first request: refuse a framework decorator wrapped around ``@etag``, or
+    on a method of the class view whose ``decorators`` hold it.
 
     Returns False when the request does not show the registered view (no URL rule), so the
     caller checks again on the next one.
+
+    :param decided_before_view: as for :func:`check_wrapped_view`: a method's access check
+        then runs too late.
     """
     rule = served.url_rule
     if rule is None:
         return False
     registered = app.view_functions.get(rule.endpoint)
     above = _above(registered, conditional_view)
-    conflicting = _found([*above, *_class_methods(registered)], CONFLICTING)
+    methods = _class_methods(registered, conditional_view)
+    conflicting = _found([*above, *methods], CONFLICTING)
     if conflicting:
         raise _conflict_error(conditional_view, conflicting)
+    checks = _found(methods, ACCESS_CHECKS) if decided_before_view else []
+    if checks:
+        raise ETagConfigurationError(
+            f"{_labels(checks)} is on a method of the class view {_name(registered)} "
+            f"(endpoint {rule.endpoint!r}), so it runs under @etag in the class's "
+            "`decorators`: this route answers 412 (and on a version or timestamp route 304) "
+            "before the method runs, so an unauthorised client would learn whether its tag is "
+            "current. List the access check in its `decorators` after the flask_etag "
+            "decorator, which makes it the outer one: decorators = [etag(...), the check]."
+        )
     caches = _found(above, CACHES)
     if caches:
         raise ETagConfigurationError(
@@ -178,11 +198,13 @@ def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
     return []
 
 
-def _class_methods(registered: Any) -> list[Any]:
-    """The methods of a class view (Flask's ``view_class``) and their wrappers: a decorator
-    there runs under the class's ``decorators``, where ``@etag`` has already taken the
-    request's ``If-*`` fields."""
+def _class_methods(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
+    """The methods of a class view (Flask's ``view_class``) whose ``decorators`` hold
+    ``conditional_view``, and their wrappers: a decorator there runs under ``@etag``, which
+    has already taken the request's ``If-*`` fields and may have answered."""
     view_class = getattr(registered, "view_class", None)
+    if view_class is None or not any(f is conditional_view for f in wrapper_chain(registered)):
+        return []
     methods = getattr(view_class, "methods", None) or ()
     return [
         function

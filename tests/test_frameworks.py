@@ -647,6 +647,47 @@ def test_apiflask_auth_required_under_etag_fails_at_decoration() -> None:
             return {}
 
 
+def test_apiflask_auth_required_on_a_method_under_class_decorators_fails_rfc9110_13_2_1() -> None:
+    """A method's ``@app.auth_required`` runs under the class's ``decorators``: a version
+    route answered 304 (and 412, with the current tag) to a client without a token before
+    the check ran.  Refused on the route's first request, naming where the check goes."""
+    store = Store()
+    app, auth = new_apiflask_app(), token_auth()
+
+    class ItemView(apiflask.views.MethodView):
+        decorators = [etag(VersionGenerator(store.version))]  # noqa: RUF012
+
+        @app.auth_required(auth)
+        @app.output(ApiflaskItemOut)
+        def get(self, item_id: int) -> Any:
+            return store.read(item_id)
+
+    app.add_url_rule("/items/<int:item_id>", view_func=ItemView.as_view("item"))
+    with pytest.raises(ETagConfigurationError, match=r"in its `decorators` after"):
+        app.test_client().get(URL, headers={"If-None-Match": '"1"'})
+    assert store.calls["lookup"] == 0
+
+
+def test_an_access_check_in_class_decorators_after_etag_answers_401_rfc9110_13_2_1() -> None:
+    """Where the refusal sends it: ``decorators = [etag(...), auth_required]``."""
+    store = Store()
+    app, auth = new_apiflask_app(), token_auth()
+
+    class ItemView(apiflask.views.MethodView):
+        decorators = [etag(VersionGenerator(store.version)), app.auth_required(auth)]  # noqa: RUF012
+
+        @app.output(ApiflaskItemOut)
+        def get(self, item_id: int) -> Any:
+            return store.read(item_id)
+
+    app.add_url_rule("/items/<int:item_id>", view_func=ItemView.as_view("item"))
+    client = app.test_client()
+    refused = client.get(URL, headers={"If-None-Match": '"1"'})
+    assert refused.status_code == 401 and "ETag" not in refused.headers
+    allowed = client.get(URL, headers={"If-None-Match": '"1"', "Authorization": "Bearer good"})
+    assert allowed.status_code == 304
+
+
 # --- Flask-RESTX and classes -----------------------------------------------------------------
 
 
