@@ -715,3 +715,135 @@ def test_a_write_read_by_a_column_property_changes_the_tag_rfc9110_8_8_3(
     session.remove()
     after = client.get("/items", headers={"If-None-Match": before.headers["ETag"]})
     assert (after.status_code, after.get_json()) == (200, [[1, 1]])
+
+
+# --------------------------------------------------------------------------- foreign-key actions
+
+
+class _Owned(DeclarativeBase):
+    """Owners, their pets (deleted or renumbered with their owner by the database: ``ON
+    DELETE CASCADE``, ``ON UPDATE CASCADE``), the pets' tags (deleted with their pet) and
+    toys (``SET NULL`` either way): rows the database writes itself, which no flush names."""
+
+
+class _Owner(_Owned):
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class _Pet(_Owned):
+    __tablename__ = "pets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("owners.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+
+
+class _PetTag(_Owned):
+    __tablename__ = "pet_tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pet_id: Mapped[int] = mapped_column(sa.ForeignKey("pets.id", ondelete="cascade"))
+
+
+class _Toy(_Owned):
+    __tablename__ = "toys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("owners.id", ondelete="SET NULL", onupdate="SET NULL")
+    )
+
+
+_OWNED_LISTS: dict[str, Callable[[], sa.Select[Any]]] = {
+    "/pets": lambda: sa.select(_Pet.id, _Pet.owner_id).order_by(_Pet.id),
+    "/pet-tags": lambda: sa.select(_PetTag.id, _PetTag.pet_id).order_by(_PetTag.id),
+    "/toys": lambda: sa.select(_Toy.id, _Toy.owner_id).order_by(_Toy.id),
+}
+
+
+@pytest.fixture
+def owned(database: dict[str, Any]) -> Iterator[tuple[FlaskClient, Any]]:
+    """A list of each of :data:`_OWNED_LISTS`, owner 1 holding pet 1 (tagged 1) and toy 1."""
+    from flask import jsonify
+
+    from flask_etag import ETag, etag
+    from flask_etag.sqlalchemy import CollectionGenerator, TableVersions
+
+    engine = sa.create_engine(database["SQLALCHEMY_DATABASE_URI"])
+    if engine.dialect.name == "sqlite":  # SQLite enforces foreign keys only when asked
+
+        @sa.event.listens_for(engine, "connect")
+        def _enforce_foreign_keys(connection: Any, _record: Any) -> None:
+            connection.execute("PRAGMA foreign_keys = ON")
+
+    session = scoped_session(sessionmaker(engine))
+    versions = TableVersions(session, _Owned.metadata)
+    own = [table for table in _Owned.metadata.sorted_tables if table is not versions.table]
+    _Owned.metadata.drop_all(engine, tables=own)  # the counters' table is the module's too
+    _Owned.metadata.create_all(engine)
+    session.add(_Owner(id=1))
+    session.flush()  # no relationship() orders the inserts
+    session.add_all([_Pet(id=1, owner_id=1), _Toy(id=1, owner_id=1)])
+    session.flush()
+    session.add(_PetTag(id=1, pet_id=1))
+    session.commit()
+    session.remove()
+    app = Flask(__name__)
+    ETag(app)
+    app.teardown_appcontext(lambda error: session.remove())
+    for url, select in _OWNED_LISTS.items():
+
+        def listing(select: Callable[[], sa.Select[Any]] = select) -> Any:
+            return jsonify([list(row) for row in session.execute(select())])
+
+        app.add_url_rule(url, url, etag(CollectionGenerator(select, versions))(listing))
+    yield app.test_client(), session
+    session.remove()
+    _Owned.metadata.drop_all(engine, tables=own)
+    engine.dispose()
+
+
+def _delete_owner_by_flush(session: Any) -> None:
+    session.delete(session.get(_Owner, 1))
+
+
+def _delete_owner_in_bulk(session: Any) -> None:
+    session.execute(sa.delete(_Owner).where(_Owner.id == 1))
+
+
+def _renumber_owner_by_flush(session: Any) -> None:
+    session.get(_Owner, 1).id = 2
+
+
+def _renumber_owner_in_bulk(session: Any) -> None:
+    session.execute(sa.update(_Owner).where(_Owner.id == 1).values(id=2))
+
+
+#: Each write, and the lists whose rows the database writes for it.
+_REFERENCED_WRITES = [
+    pytest.param(write, url, id=f"{write.__name__[1:]}-{url[1:]}")
+    for write, urls in [
+        (_delete_owner_by_flush, _OWNED_LISTS),
+        (_delete_owner_in_bulk, _OWNED_LISTS),
+        (_renumber_owner_by_flush, ["/pets", "/toys"]),
+        (_renumber_owner_in_bulk, ["/pets", "/toys"]),
+    ]
+    for url in urls
+]
+
+
+@pytest.mark.parametrize(("write", "url"), _REFERENCED_WRITES)
+def test_rows_a_foreign_key_action_writes_change_the_tag_rfc9110_8_8_3(
+    owned: tuple[FlaskClient, Any], write: Callable[[Any], None], url: str
+) -> None:
+    """``ON DELETE``/``ON UPDATE`` ``CASCADE`` (through two tables) and ``SET NULL``: the
+    database deletes or changes rows of a table no flush writes, and a list of them changed
+    all the same."""
+    client, session = owned
+    before = client.get(url)
+    assert before.status_code == 200 and before.get_json() != []
+    write(session)
+    session.commit()
+    session.remove()
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.get_json() != before.get_json()

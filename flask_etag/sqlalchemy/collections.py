@@ -44,7 +44,12 @@ from ..conditions import Validators, utc_seconds
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
-from .tables_read import association_tables_written, tables_read
+from .tables_read import (
+    association_tables_written,
+    referencing_tables_written,
+    tables_read,
+    tables_written_by_references,
+)
 from .written import keep_written_keys, row_identity, written_keys_of
 
 #: The table of per-table counters, created with the app's other tables.
@@ -186,7 +191,7 @@ class TableVersions:
             for table in sa.inspect(item).mapper.tables:
                 tables.add(table.name)
                 keys.update(written_item_keys(table.name, identity))
-        for name in association_tables_written(session):
+        for name in association_tables_written(session) | referencing_tables_written(session):
             tables.add(name)
             keys.update(bulk_written_keys(name))
         if tables:
@@ -198,9 +203,16 @@ class TableVersions:
             return
         table = getattr(state.statement, "table", None)
         name = getattr(table, "name", None)
-        if name is not None and name != TABLE_VERSIONS:
-            self.raise_versions(state.session, [name])
-            written_keys_of(state.session).update(bulk_written_keys(name))
+        if name is None or name == TABLE_VERSIONS:
+            return
+        names = {name}
+        if isinstance(table, sa.Table) and not state.is_insert:
+            # Rows a foreign key's ON DELETE or ON UPDATE action writes (RFC 9110 §8.8.3).
+            deleted, updated = ([table], []) if state.is_delete else ([], list(table.columns))
+            names |= tables_written_by_references(deleted, updated)
+        self.raise_versions(state.session, names)
+        for written in names:
+            written_keys_of(state.session).update(bulk_written_keys(written))
 
 
 def _versions_in(

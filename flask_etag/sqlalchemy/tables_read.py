@@ -6,10 +6,12 @@ mappers' own: what :class:`~flask_etag.sqlalchemy.TableVersions` counts and a
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm.exc import UnmappedColumnError
 from sqlalchemy.sql import visitors
 
 
@@ -27,6 +29,92 @@ def association_tables_written(session: Session) -> set[str]:
             if item in deleted or state.attrs[relationship.key].history.has_changes():
                 names.update(table_names(relationship.secondary))
     return names
+
+
+#: The referential actions by which the database writes the referencing rows itself (SQL
+#: ``ON DELETE`` and ``ON UPDATE``); ``NO ACTION`` and ``RESTRICT`` refuse the write instead.
+_WRITING_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})
+
+
+def referencing_tables_written(session: Session) -> set[str]:
+    """The tables whose rows the database itself deletes or changes as a flush deletes rows
+    or changes the keys other rows reference: a foreign key's ``ON DELETE CASCADE`` or
+    ``SET NULL`` (or ``ON UPDATE``), no mapper of theirs flushed, and maybe none loaded
+    (``passive_deletes``, or no ``relationship()`` at all).  A list reading them changed
+    all the same (RFC 9110 §8.8.3)."""
+    deleted = [table for item in session.deleted for table in sa.inspect(item).mapper.tables]
+    updated = [column for item in session.dirty for column in _referenced_columns_changed(item)]
+    return tables_written_by_references(deleted, updated)
+
+
+def tables_written_by_references(
+    deleted: Iterable[sa.Table], updated: Iterable[sa.Column[Any]]
+) -> set[str]:
+    """The tables a foreign key's action writes when rows of ``deleted`` are deleted and
+    values of ``updated`` change, through any number of tables (a cascade's cascade)."""
+    names: set[str] = set()
+    deleting, changing = list(deleted), list(updated)
+    seen: set[Any] = {*deleting, *changing}
+    while deleting or changing:
+        if deleting:
+            on_delete, table = True, deleting.pop()
+            actions = [(key, key.ondelete) for key in _foreign_keys_to(table)]
+        else:
+            on_delete, column = False, changing.pop()
+            references = _foreign_keys_to(column.table)
+            actions = [(key, key.onupdate) for key in references if key.column is column]
+        for key, action in actions:
+            action = (action or "").upper()
+            if action not in _WRITING_ACTIONS:
+                continue
+            names.add(key.parent.table.name)
+            # A delete's CASCADE deletes the referencing rows; any other action changes
+            # their referencing column, which a third table's key may reference in turn.
+            if on_delete and action == "CASCADE":
+                if key.parent.table not in seen:
+                    seen.add(key.parent.table)
+                    deleting.append(key.parent.table)
+            elif key.parent not in seen:
+                seen.add(key.parent)
+                changing.append(key.parent)
+    return names
+
+
+def _foreign_keys_to(table: sa.Table) -> tuple[sa.ForeignKey, ...]:
+    """The foreign keys of ``table``'s metadata that reference it."""
+    return _foreign_keys_among(table, len(table.metadata.tables))
+
+
+@functools.lru_cache(maxsize=256)
+def _foreign_keys_among(table: sa.Table, _tables: int) -> tuple[sa.ForeignKey, ...]:
+    """:func:`_foreign_keys_to`, once per table while its metadata holds ``_tables`` tables:
+    every flush that deletes or updates rows asks."""
+    found = []
+    for other in table.metadata.tables.values():
+        for key in other.foreign_keys:
+            try:
+                if key.references(table):
+                    found.append(key)
+            except sa.exc.NoReferenceError:  # to a table this metadata does not hold
+                continue
+    return tuple(found)
+
+
+def _referenced_columns_changed(item: Any) -> Iterator[sa.Column[Any]]:
+    """The columns of ``item`` that a foreign key with an ``ON UPDATE`` action references
+    and that this flush changes."""
+    state = sa.inspect(item)
+    mapper = state.mapper
+    for table in mapper.tables:
+        for key in _foreign_keys_to(table):
+            if (key.onupdate or "").upper() not in _WRITING_ACTIONS:
+                continue
+            try:
+                attribute = mapper.get_property_by_column(key.column).key
+            except UnmappedColumnError:
+                continue
+            if state.attrs[attribute].history.has_changes():
+                yield key.column
 
 
 def table_names(clause: sa.ClauseElement) -> set[str]:
