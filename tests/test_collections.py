@@ -471,6 +471,56 @@ def test_hosts_with_other_hash_seeds_agree_on_every_tag(tmp_path: Any) -> None:
     assert len(set(json.loads(tags))) == 3
 
 
+#: Tags of lists filtered by a set of names (``IN``), on the SQLite file named by argv[1].
+_SET_FILTER_TAGS_ON_A_HOST = """
+import json, sys
+import sqlalchemy as sa
+from flask import jsonify, request
+sys.path.insert(0, sys.argv[2])
+from test_example import load_example
+from flask_etag import etag
+from flask_etag.sqlalchemy import CollectionGenerator
+products = load_example()
+app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+Product = products.Product
+
+def named():
+    names = set(request.args.getlist("name"))
+    return sa.select(Product).where(Product.name.in_(names)).order_by(Product.id)
+
+@etag(CollectionGenerator(named, products.table_versions))
+def listing():
+    return jsonify([item.id for item in products.db.session.scalars(named())])
+
+app.add_url_rule("/named", "named", listing)
+client = app.test_client()
+urls = ["/named?name=alpha&name=beta&name=gamma&name=delta", "/named?name=alpha&name=beta"]
+print(json.dumps([client.get(url).headers["ETag"] for url in urls]))
+"""
+
+
+def test_hosts_with_other_hash_seeds_agree_on_a_set_filters_tag_rfc9110_8_8_3(
+    tmp_path: Any,
+) -> None:
+    """``in_()`` given a set: the set's order, and so the order of the parameters the driver
+    gets, depends on ``PYTHONHASHSEED``; what the list selects does not, and neither does
+    its tag, on any host."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", _SET_FILTER_TAGS_ON_A_HOST, url, os.path.dirname(__file__)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(answers) == 1, answers
+    (tags,) = answers
+    assert len(set(json.loads(tags))) == 2  # other values, another tag
+
+
 def _filtered_app(tmp_path: Any, where: Callable[[str], Any]) -> FlaskClient:
     """The example app plus ``/named?name=``: one statement shape, a value per request."""
     from flask import jsonify, request

@@ -46,6 +46,8 @@ from ..generators import _LookupGenerator, function_name
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
 from .tables_read import (
     association_tables_written,
+    in_lists_in_order,
+    read_by,
     referencing_tables_written,
     tables_read,
     tables_written_by_references,
@@ -286,9 +288,10 @@ class CollectionGenerator(_LookupGenerator):
 
     def _current_state(self, **view_args: Any) -> CollectionState:
         statement = self.select_rows(**view_args)
-        tables = tables_read(statement)
+        tables, unordered = read_by(statement)
+        selected = in_lists_in_order(statement) if unordered else statement
         versions, changed_at, fingerprint = self.versions.read_selecting(
-            self.versions.session, tables, statement
+            self.versions.session, tables, selected
         )
         state = CollectionState(fingerprint, tables, versions, changed_at)
         setattr(g, _LOOKED_UP, (self, state))  # its tables name this request's keys

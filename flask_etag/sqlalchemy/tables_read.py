@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import UnmappedColumnError
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 
 def association_tables_written(session: Session) -> set[str]:
@@ -124,10 +125,46 @@ def table_names(clause: sa.ClauseElement) -> set[str]:
 
 def tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
     """The names of the tables a ``select()`` reads, joins, subqueries and CTEs included."""
-    names = table_names(statement) | _tables_of_column_properties(statement)
+    return read_by(statement)[0]
+
+
+def read_by(statement: sa.Select[Any]) -> tuple[tuple[str, ...], bool]:
+    """:func:`tables_read`, and whether an ``IN`` list of ``statement`` is out of the order
+    :func:`in_lists_in_order` gives it, found in the same walk of the select."""
+    names: set[str] = set()
+    unordered = False
+    for element in visitors.iterate(statement):
+        if isinstance(element, sa.Table):
+            names.add(element.name)
+        elif isinstance(element, BindParameter) and element.expanding and not unordered:
+            value = element.value
+            unordered = isinstance(value, list) and value != _in_order(value)
+    names |= _tables_of_column_properties(statement)
     if not names:
         raise TypeError(f"the collection's select() reads no table: {statement}")
-    return tuple(sorted(names))
+    return tuple(sorted(names)), unordered
+
+
+def in_lists_in_order(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """``statement`` with the values of each ``IN`` list sorted: what it selects is the same,
+    but the parameters the driver gets no longer follow the order of a ``set`` given to
+    ``in_()``, which ``PYTHONHASHSEED`` decides for strings: every host hashes the same ones
+    (RFC 9110 §8.8.3, one state, one tag)."""
+
+    def sort_in_list(bind: BindParameter[Any]) -> None:
+        if bind.expanding and isinstance(bind.value, list):
+            bind.value = _in_order(bind.value)
+
+    selected: sa.Select[Any] = visitors.cloned_traverse(statement, {}, {"bindparam": sort_in_list})
+    return selected
+
+
+def _in_order(values: list[Any]) -> list[Any]:
+    """``values`` sorted by their own order, or by their ``repr`` where they have none."""
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types, or None among them
+        return sorted(values, key=repr)
 
 
 def _tables_of_column_properties(statement: sa.Select[Any]) -> set[str]:
