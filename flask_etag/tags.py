@@ -40,6 +40,10 @@ def _werkzeug_parser() -> Callable[[str], ETags]:
 
 _parse_etags = _werkzeug_parser()
 
+#: An int version this long (over 512 bits: more digits than a readable tag holds, so it
+#: is hashed anyway) is hashed by its hex text, which ``str()`` never refuses.
+_LONG_INT = 1 << 512
+
 #: Hex digits kept from a hash when a value cannot be used as an opaque-tag as it is.
 _DIGEST_HEX_LENGTH = 32
 
@@ -64,7 +68,14 @@ def opaque_tag_for(value: object) -> str:
     else (quotes, CR/LF, spaces, non-ASCII, very long) is hashed, so a version can never
     inject a header or break the quoting.
     """
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = value
+    elif type(value) is int and not -_LONG_INT < value < _LONG_INT:
+        # str() refuses an int over sys.get_int_max_str_digits(), which each host sets: the
+        # hex text has no limit, so every host hashes the same one (RFC 9110 §8.8.3).
+        text = hex(value)
+    else:
+        text = str(value)
     if _SAFE_OPAQUE.fullmatch(text):
         return text
     return blake3(text.encode("utf-8", "surrogatepass")).hexdigest(length=_DIGEST_HEX_LENGTH // 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -468,6 +469,35 @@ def test_rfc9110_8_8_3_one_instant_gets_one_tag_in_any_offset() -> None:
         return tags
 
     assert len({*tags_of(utc, paris), *tags_of(paris, utc)}) == 1
+
+
+def test_rfc9110_8_8_3_a_version_of_more_digits_than_str_writes_is_tagged() -> None:
+    """An int version beyond ``sys.get_int_max_str_digits()`` (4,300 digits by default, set
+    per host by ``PYTHONINTMAXSTRDIGITS``): ``str()`` refused it, a 500 on every GET.  Its
+    tag is a hash, the same on a host that lifts the limit."""
+    huge = 10**5000
+    current = [huge]
+    app = app_with(etag(VersionGenerator(lambda item_id: current[0]))(show_item))
+    client = app.test_client()
+    first = client.get("/items/1")
+    assert first.status_code == 200
+    assert re.fullmatch(r'"[0-9a-f]{32}"', first.headers["ETag"])
+    assert (
+        client.get("/items/1", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    )
+    current[0] = huge + 1
+    assert (
+        client.get("/items/1", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+    )
+    if not hasattr(sys, "set_int_max_str_digits"):  # Python 3.10 before 3.10.7: no limit
+        return
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        unlimited = app_with(etag(VersionGenerator(lambda item_id: huge))(show_item))
+        assert unlimited.test_client().get("/items/1").headers["ETag"] == first.headers["ETag"]
+    finally:
+        sys.set_int_max_str_digits(limit)
 
 
 def test_checked_version_outside_a_versioned_view_names_the_decorators() -> None:
