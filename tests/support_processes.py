@@ -44,14 +44,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 LOOPBACK = "127.0.0.1"
 
-#: Where the PostgreSQL tests connect (trust auth); override with FLASK_ETAG_POSTGRES_URL.
+#: Where the PostgreSQL tests connect (trust auth); override with ETAG_TESTS_POSTGRES_URL.
 POSTGRES_URL = os.environ.get(
-    "FLASK_ETAG_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "ETAG_TESTS_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
-#: Where the MariaDB tests connect (root, no password); override with FLASK_ETAG_MARIADB_URL.
+#: Where the MariaDB tests connect (root, no password); override with ETAG_TESTS_MARIADB_URL.
 MARIADB_URL = os.environ.get(
-    "FLASK_ETAG_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
+    "ETAG_TESTS_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
 )
 
 #: Lines of the server log shown when something goes wrong.

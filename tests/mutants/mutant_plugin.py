@@ -19,9 +19,9 @@ WRONG_MODULE = 3
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop at once unless the module under test is the one in run.py's temporary copy."""
-    module = importlib.import_module(os.environ["FLASK_ETAG_MUTANT_MODULE"])
+    module = importlib.import_module(os.environ["ETAG_MUTANT_MODULE"])
     loaded = Path(str(module.__file__)).resolve()
-    expected = Path(os.environ["FLASK_ETAG_MUTANT_FILE"]).resolve()
+    expected = Path(os.environ["ETAG_MUTANT_FILE"]).resolve()
     if loaded != expected:
         pytest.exit(f"{module.__name__} was imported from {loaded}, not {expected}", WRONG_MODULE)
 
@@ -37,6 +37,6 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 
 def _record_first_failure(failed: bool, nodeid: str) -> None:
-    path = Path(os.environ["FLASK_ETAG_MUTANT_REPORT"])
+    path = Path(os.environ["ETAG_MUTANT_REPORT"])
     if failed and not path.exists():
         path.write_text(nodeid, encoding="utf-8")
