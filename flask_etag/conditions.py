@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from werkzeug.http import http_date
+
 from .tags import (
     VARIANT_SEPARATOR,
     format_entity_tag,
@@ -62,11 +64,21 @@ class Validators:
     #: On a route with ``vary=``, the opaque-tag of the resource state the representation was
     #: negotiated from; ``etag`` then also names the request's negotiated fields.
     state: str | None = None
+    #: Whether the second of ``last_modified`` was over when it was read.  A second still
+    #: running may hold another change, which a date cannot tell apart (§8.8.2.2): such a
+    #: date is not sent, and decides no 304 and no partial response by itself.
+    second_over: bool = True
 
     @property
     def etag_header(self) -> str | None:
         """The value for the ``ETag`` response header, or None when there is no tag."""
         return None if self.etag is None else format_entity_tag(self.etag, self.weak)
+
+    @property
+    def last_modified_header(self) -> str | None:
+        """The value for the ``Last-Modified`` response header, or None when none is sent."""
+        modified = self.last_modified
+        return None if modified is None or not self.second_over else http_date(modified)
 
 
 MISSING = Validators(exists=False)
@@ -221,19 +233,31 @@ def names_state(opaque: str, current: Validators) -> bool:
 
 
 def unmodified_since(field_value: str, current: Validators) -> bool | None:
-    """RFC 9110 §13.1.4; None when the field must be ignored (bad date, no Last-Modified)."""
+    """RFC 9110 §13.1.4; None when the field must be ignored (bad date, no Last-Modified).
+
+    A date in a second still running may be followed by another change in it: that second
+    counts as modified, so a write is never let through on a date that cannot tell.
+    """
     since = parse_http_date(field_value)
     if since is None or current.last_modified is None:
         return None
-    return current.last_modified <= since
+    if current.second_over:
+        return current.last_modified <= since
+    return current.last_modified < since
 
 
 def _modified_since(field_value: str, current: Validators) -> bool | None:
-    """RFC 9110 §13.1.3; None when the field must be ignored (bad date, no Last-Modified)."""
+    """RFC 9110 §13.1.3; None when the field must be ignored (bad date, no Last-Modified).
+
+    §8.8.2.2: a date names a whole second, so one in a second still running counts as
+    modified: another change may yet come in it, and a 304 would keep it from the client.
+    """
     since = parse_http_date(field_value)
     if since is None or current.last_modified is None:
         return None
-    return current.last_modified > since
+    if current.second_over:
+        return current.last_modified > since
+    return current.last_modified >= since
 
 
 def is_exact_revalidation(preconditions: Preconditions, etag_header: str) -> bool:
@@ -287,12 +311,20 @@ def if_range_allows_partial(field_value: str, current: Validators) -> bool:
     never matches, so the whole representation is sent.
     """
     date = parse_http_date(field_value)
-    if date is not None:
-        return current.last_modified is not None and current.last_modified == date
+    if date is not None:  # a strong date only: its second over (§13.1.5, §8.8.2.2)
+        return current.second_over and current.last_modified == date
     value = field_value.strip()
     if len(value) < 2 or value[0] != '"' or value[-1] != '"' or current.weak:
         return False
     return current.etag is not None and value[1:-1] == current.etag
+
+
+def last_modified_at(moment: datetime, now: datetime) -> tuple[datetime, bool]:
+    """A modification time as a ``Last-Modified`` carries it: whole seconds in UTC, never
+    later than ``now`` (RFC 9110 §8.8.2.1); and whether its second is over at ``now``, so
+    that no other change can fall in it (:attr:`Validators.second_over`, §8.8.2.2)."""
+    second, current_second = utc_seconds(min(moment, now)), utc_seconds(now)
+    return second, second < current_second
 
 
 def utc_seconds(moment: datetime) -> datetime:

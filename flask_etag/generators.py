@@ -16,9 +16,8 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from flask import current_app
-from werkzeug.http import http_date
 
-from .conditions import MISSING, Validators, utc_seconds
+from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
 from .exceptions import ETagConfigurationError
 from .folding import fold_state
@@ -196,8 +195,7 @@ class _LookupGenerator(TagGenerator):
     def response_fields(self, value: Any, weak: bool) -> tuple[str, str | None]:
         """The ``ETag`` and ``Last-Modified`` field values for a version or timestamp."""
         validators = self.validators_for(value, weak)
-        modified = validators.last_modified
-        return validators.etag_header or "", None if modified is None else http_date(modified)
+        return validators.etag_header or "", validators.last_modified_header
 
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After a read's view: whether ``checked`` still describes what the view read."""
@@ -348,7 +346,7 @@ class TimestampGenerator(_LookupGenerator):
             )
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         microseconds = (moment - _EPOCH) // _MICROSECOND
-        now = datetime.now(timezone.utc)
+        modified, second_over = last_modified_at(moment, datetime.now(timezone.utc))
         return Validators(
-            etag=f"{microseconds:x}", weak=weak, last_modified=utc_seconds(min(moment, now))
+            etag=f"{microseconds:x}", weak=weak, last_modified=modified, second_over=second_over
         )

@@ -29,7 +29,6 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import http_date
 
 from . import body_hash, context, ranges
 from .body_preconditions import read_body_precondition
@@ -237,12 +236,8 @@ def judge_before_view(
             if _view_date_may_fail(preconditions, current):
                 ranges.ignore_range(exchange.request)  # a 304 or a 412 is due, never a 206
                 return None
-            modified = current.last_modified
             return _not_modified_before_view(
-                exchange,
-                current.etag_header,
-                None if modified is None else http_date(modified),
-                plain,
+                exchange, current.etag_header, current.last_modified_header, plain
             )
         if outcome is Outcome.PRECONDITION_FAILED:
             reason = failure_reason(preconditions, current, exchange.settings.accept_weakened)
@@ -357,10 +352,7 @@ def _tag_folded(
     scope = settings.scope if spec.scope is INHERIT else spec.scope
     if spec.vary or scope is not None or settings.release is not None:
         validators = negotiated(exchange, generator.validators_for(value, weak))
-        modified = validators.last_modified
-        coded = set_validators(
-            response, validators.etag_header, None if modified is None else http_date(modified)
-        )
+        coded = set_validators(response, validators.etag_header, validators.last_modified_header)
         if spec.vary:
             response.vary.update(spec.vary)
     else:

@@ -29,6 +29,7 @@ from flask_etag.conditions import (
     Validators,
     evaluate_preconditions,
     if_range_allows_partial,
+    last_modified_at,
     parse_http_date,
     utc_seconds,
 )
@@ -592,6 +593,63 @@ def test_utc_seconds(moment: datetime, expected: datetime) -> None:
     assert result.utcoffset() == timedelta(0)
 
 
+#: A state changed in the second still running when it was read (§8.8.2.2).
+RUNNING = Validators(etag="v1", last_modified=T, second_over=False)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("moment", "now", "expected"),
+    [
+        pytest.param(T + SECOND / 3, T + 2 * SECOND, (T, True), id="§8.8.2.2 a second over"),
+        pytest.param(T + SECOND / 3, T + SECOND, (T, True), id="§8.8.2.2 over at the tick"),
+        pytest.param(T, T + SECOND / 2, (T, False), id="§8.8.2.2 the second still running"),
+        pytest.param(
+            T + timedelta(days=2), T + SECOND / 2, (T, False), id="§8.8.2.1 a future one is now"
+        ),
+    ],
+)
+def test_last_modified_at(moment: datetime, now: datetime, expected: tuple[datetime, bool]) -> None:
+    assert last_modified_at(moment, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "preconditions", "current", "expected"),
+    [
+        pytest.param(
+            "GET", Preconditions(if_modified_since=AT_T), DATED, Outcome.NOT_MODIFIED,
+            id="§13.1.3 the date of a second over gives 304",
+        ),
+        pytest.param(
+            "GET", Preconditions(if_modified_since=AT_T), RUNNING, Outcome.PROCEED,
+            id="§8.8.2.2 a second still running may hold another change: 200",
+        ),
+        pytest.param(
+            "GET", Preconditions(if_modified_since=BEFORE_T), RUNNING, Outcome.PROCEED,
+            id="§13.1.3 an earlier date still gives 200",
+        ),
+        pytest.param(
+            "PUT", Preconditions(if_unmodified_since=AT_T), DATED, Outcome.PROCEED,
+            id="§13.1.4 unmodified since a second over: the write goes on",
+        ),
+        pytest.param(
+            "PUT", Preconditions(if_unmodified_since=AT_T), RUNNING, Outcome.PRECONDITION_FAILED,
+            id="§8.8.2.2 a write on the date of a second still running: 412",
+        ),
+        pytest.param(
+            "PUT", Preconditions(if_unmodified_since=AFTER_T), RUNNING, Outcome.PROCEED,
+            id="§13.1.4 a later date lets the write go on",
+        ),
+    ],
+)  # fmt: skip
+def test_a_date_in_a_second_still_running_decides_nothing_by_itself(
+    method: str, preconditions: Preconditions, current: Validators, expected: Outcome
+) -> None:
+    assert evaluate_preconditions(method, preconditions, current) is expected
+    header = current.last_modified_header
+    assert header == (AT_T if current.second_over else None)
+
+
 @pytest.mark.parametrize(
     ("field_value", "current", "expected"),
     [
@@ -607,6 +665,7 @@ def test_utc_seconds(moment: datetime, expected: datetime) -> None:
         pytest.param(BEFORE_T, DATED, False, id="§13.1.5 earlier date sends 200"),
         pytest.param(AFTER_T, DATED, False, id="§13.1.5 later date sends 200"),
         pytest.param(AT_T, STRONG, False, id="§13.1.5 date without Last-Modified sends 200"),
+        pytest.param(AT_T, RUNNING, False, id="§13.1.5 a date of a second not over sends 200"),
         pytest.param("v1", STRONG, False, id="§13.1.5 unquoted value sends 200"),
         pytest.param('"', STRONG, False, id="§13.1.5 lone quote sends 200"),
         pytest.param("", STRONG, False, id="§13.1.5 empty value sends 200"),

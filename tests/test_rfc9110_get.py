@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.http import http_date, parse_date
+from werkzeug.http import http_date
 from werkzeug.test import TestResponse
 
 from flask_etag.generators import body_digest_function
@@ -248,12 +248,37 @@ def test_last_modified_has_one_second_resolution(client: FlaskClient, store: Sto
 
 
 def test_last_modified_never_later_than_now(client: FlaskClient, store: Store) -> None:
-    """§8.8.2.1: a modification time in the future is sent as the current time."""
+    """§8.8.2.1: a modification time in the future is never sent.  It would be replaced by
+    the current time, a second still running, which §8.8.2.2 cannot trust: no date is sent,
+    and an If-Modified-Since of this second decides nothing (the tag still revalidates)."""
     store.items[1].modified = datetime.now(timezone.utc) + timedelta(days=2)
     response = client.get("/stamped/1")
-    sent = parse_date(response.headers["Last-Modified"])
-    assert sent is not None
-    assert sent <= datetime.now(timezone.utc)
+    assert response.status_code == 200 and "Last-Modified" not in response.headers
+    now = http_date(datetime.now(timezone.utc))
+    assert client.get("/stamped/1", headers={"If-Modified-Since": now}).status_code == 200
+    revalidated = client.get("/stamped/1", headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
+
+
+def test_rfc9110_8_8_2_2_a_change_later_in_the_same_second_is_not_hidden_by_a_304(
+    client: FlaskClient, store: Store
+) -> None:
+    """A date names a whole second.  A state read in the second still running got that
+    second as its Last-Modified, and a change later in the same second was answered 304 to
+    an If-Modified-Since holding it: the client kept the old body.  Such a second is not
+    sent, nor does it decide a 304 by itself."""
+    item = store.items[1]
+    for _ in range(5):  # the three steps must fall within one second of the clock
+        started = datetime.now(timezone.utc)
+        item.modified = started
+        first = client.get("/stamped/1")
+        item.modified = started + timedelta(microseconds=1)
+        again = client.get("/stamped/1", headers={"If-Modified-Since": http_date(started)})
+        if datetime.now(timezone.utc).replace(microsecond=0) == started.replace(microsecond=0):
+            assert "Last-Modified" not in first.headers
+            assert again.status_code == 200
+            return
+    pytest.fail("five tries, and no three requests fell within one second")
 
 
 def test_naive_timestamps_are_utc(client: FlaskClient, store: Store) -> None:

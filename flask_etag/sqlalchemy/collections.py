@@ -40,7 +40,7 @@ from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from ..conditions import Validators, utc_seconds
+from ..conditions import Validators, last_modified_at
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
 from ..surrogate_keys import bulk_written_keys, encoded, written_item_keys
@@ -325,11 +325,11 @@ class CollectionGenerator(_LookupGenerator):
         if not isinstance(value, CollectionState):
             raise TypeError(f"a CollectionGenerator state is a CollectionState, not {value!r}")
         opaque = f"{value.fingerprint}.{'.'.join(map(str, value.versions))}"
-        modified = None
-        if value.changed_at is not None:
-            moment = datetime.fromtimestamp(value.changed_at / 1_000_000, timezone.utc)
-            modified = utc_seconds(min(moment, datetime.now(timezone.utc)))
-        return Validators(etag=opaque, weak=weak, last_modified=modified)
+        if value.changed_at is None:
+            return Validators(etag=opaque, weak=weak)
+        moment = datetime.fromtimestamp(value.changed_at / 1_000_000, timezone.utc)
+        modified, second_over = last_modified_at(moment, datetime.now(timezone.utc))
+        return Validators(etag=opaque, weak=weak, last_modified=modified, second_over=second_over)
 
     def __repr__(self) -> str:
         return f"CollectionGenerator({function_name(self.select_rows)}, weak={self.weak!r})"

@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (105 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (107 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -1023,6 +1023,22 @@ MUTANTS = [
         "selected = statement",
         "one list filtered by a set has another tag on every host (PYTHONHASHSEED)",
         "tests/test_collections.py::test_an_in_list_in_another_order_has_the_same_tag_rfc9110_8_8_3",
+    ),
+    Mutant(
+        "date-of-a-running-second-sent",
+        "conditions",
+        "None if modified is None or not self.second_over else",
+        "None if modified is None else",
+        "a change later in the second a client's If-Modified-Since names is answered 304",
+        "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_change_later_in_the_same_second_is_not_hidden_by_a_304",
+    ),
+    Mutant(
+        "running-second-decides-304",
+        "conditions",
+        "    return current.last_modified >= since\n",
+        "    return current.last_modified > since\n",
+        "an If-Modified-Since naming a second still running is answered 304",
+        "tests/test_conditions.py::test_a_date_in_a_second_still_running_decides_nothing_by_itself",
     ),
     # ------------------------------------------------------------------ settings.py
     Mutant(
