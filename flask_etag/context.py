@@ -70,6 +70,8 @@ def checked_version() -> Any:
 
     Returns what the generator's function returned before the view ran, or None when the
     resource did not exist.  Use it as the expected version of a compare-and-set write.
+    In an ``after_request`` hook it is None too where nothing was checked: after a 428, or
+    after the lookup itself answered (``abort(404)``, an access check).
 
     :raises RuntimeError: outside a view decorated with a version or timestamp generator.
     """

@@ -112,6 +112,8 @@ def require_write_guard(exchange: Exchange) -> None:
         return
     preconditions = exchange.preconditions
     if preconditions is None or not preconditions.asks_for_write_guard:
+        if isinstance(exchange.spec.generator, _LookupGenerator):  # nothing was checked
+            exchange.request.environ.setdefault(context.CHECKED_KEY, None)
         refuse(ETagPreconditionRequired())
 
 
@@ -123,11 +125,15 @@ def _respond_with_known_state(
 ) -> Response:
     try:  # generator.look_up, without its call on every request
         checked = generator.lookup(**exchange.view_args)
-    except TypeError as error:
-        explained = generator.explain_lookup_error(exchange.view_args)
-        if explained is None:
-            raise
-        raise explained from error
+    except Exception as error:
+        # abort(404), an access check, a database down: nothing was checked, which
+        # checked_version() says (None) in the app's after_request hooks.
+        exchange.request.environ.setdefault(context.CHECKED_KEY, None)
+        if isinstance(error, TypeError):
+            explained = generator.explain_lookup_error(exchange.view_args)
+            if explained is not None:
+                raise explained from error
+        raise
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
         # For checked_version() in after_request hooks, as on a 200: kept if an enclosing
         # view's state is there already, as context.enter_view keeps it.

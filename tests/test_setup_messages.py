@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from support_databases import dispose_after_test
@@ -24,6 +24,7 @@ from flask_etag import (
     VersionGenerator,
     checked_version,
     etag,
+    require_if_match,
     set_response_version,
 )
 from flask_etag.sqlalchemy import CollectionGenerator, ModelVersionGenerator, TableVersions
@@ -262,6 +263,45 @@ def test_checked_version_answers_in_after_request_on_every_answer_rfc9110_13_2_2
     app = _note_at_version_3(log_checked)
     response = app.test_client().open("/notes/1", method=method, headers=headers)
     assert response.status_code == status and response.headers["X-Checked"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("method", "note_id", "status"),
+    [
+        pytest.param("PUT", 1, 428, id="rfc6585_3-428"),
+        pytest.param("GET", 2, 404, id="rfc9110_15_5_5-lookup-404"),
+        pytest.param("PUT", 3, 403, id="rfc9110_15_5_4-lookup-403"),
+    ],
+)
+def test_checked_version_is_none_in_after_request_where_nothing_was_checked(
+    method: str, note_id: int, status: int
+) -> None:
+    """A hook reading it after a 428, or after the lookup answered (``abort(404)``, an
+    access check), raised: the 428, 404 or 403 became a 500."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    def version(note_id: int) -> int:
+        if note_id == 2:
+            abort(404)
+        if note_id == 3:
+            abort(403)
+        return 3
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @require_if_match(VersionGenerator(version))
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    @app.after_request
+    def log_checked(response: Any) -> Any:
+        response.headers["X-Checked"] = repr(checked_version())
+        return response
+
+    headers = {} if status == 428 else {"If-Match": '"3"'}
+    response = app.test_client().open(f"/notes/{note_id}", method=method, headers=headers)
+    assert (response.status_code, response.headers["X-Checked"]) == (status, "None")
 
 
 def test_checked_version_outside_a_request_says_where_it_works() -> None:

@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (107 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (108 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -1039,6 +1039,15 @@ MUTANTS = [
         "    return current.last_modified > since\n",
         "an If-Modified-Since naming a second still running is answered 304",
         "tests/test_conditions.py::test_a_date_in_a_second_still_running_decides_nothing_by_itself",
+    ),
+    Mutant(
+        "nothing-checked-raises-in-hooks",
+        "pipeline",
+        "        exchange.request.environ.setdefault(context.CHECKED_KEY, None)\n"
+        "        if isinstance(error, TypeError):\n",
+        "        if isinstance(error, TypeError):\n",
+        "a hook reading checked_version() turns a lookup's 404 or 403 into a 500",
+        "tests/test_setup_messages.py::test_checked_version_is_none_in_after_request_where_nothing_was_checked",
     ),
     # ------------------------------------------------------------------ settings.py
     Mutant(
