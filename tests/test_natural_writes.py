@@ -12,6 +12,7 @@ rows unless asked for matched ones, which SQLAlchemy asks for).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,56 @@ def test_rfc9110_13_2_1_a_string_url_key_no_integer_column_holds_is_404_never_50
     assert app.test_client().get("/notes/1/text").status_code == 200
     answer = app.test_client().get(f"/notes/{note_id}/text")
     assert answer.status_code == 404, answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["not-a-uuid", "x" * 40, "", "1"], ids=["word", "long", "empty", "digit"]
+)
+def test_rfc9110_13_2_1_a_string_url_key_no_uuid_column_holds_is_404_never_500(
+    database_url: str, spelling: str
+) -> None:
+    """A route with no converter (``/users/<user_id>``) over a ``sa.Uuid`` key: a URL key that
+    spells no UUID names no row, and the query fails (PostgreSQL's "invalid input syntax for
+    type uuid", SQLite's bind of a string); the answer is 404, never 500.  A UUID spelt in
+    any form ``uuid.UUID`` reads names its row, on every database."""
+    db = SQLAlchemy()
+
+    class Account(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "natural_accounts"
+        id = sa.Column(sa.Uuid, primary_key=True)
+        name = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, TESTING=True)
+    db.init_app(app)
+    ETag(app)
+    dispose_after_test(app)
+    accounts = ModelVersionGenerator(Account, db.session)
+    known = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+    @app.get("/accounts/<account_id>")
+    @etag(accounts)
+    def read_account(account_id: str) -> Any:
+        return {"name": db.get_or_404(Account, uuid.UUID(account_id)).name}
+
+    @app.put("/accounts/<account_id>")
+    @require_if_match(accounts)
+    def rename_account(account_id: str) -> Any:
+        account = db.get_or_404(Account, uuid.UUID(account_id))
+        account.name = request.get_json()["name"]
+        db.session.commit()
+        return {"name": account.name}
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(Account(id=known, name="ann"))
+        db.session.commit()
+    client = app.test_client()
+    for named in (str(known), known.hex.upper()):
+        assert client.get(f"/accounts/{named}").headers["ETag"] == '"1"', named
+    answer = client.get(f"/accounts/{spelling}")
+    assert answer.status_code == 404, answer.get_data(as_text=True)
+    written = client.put(f"/accounts/{spelling}", json={"name": "x"}, headers={"If-Match": "*"})
+    assert written.status_code == 404, written.get_data(as_text=True)

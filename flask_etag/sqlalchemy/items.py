@@ -8,6 +8,7 @@ can never both succeed, even when the view reads the checked row again (:mod:`.l
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +63,9 @@ class ModelVersionGenerator(VersionGenerator):
         self.url_arg = url_arg
         self._table: str = mapper.local_table.name  # type: ignore[attr-defined]
         self._key_column_type = mapper.primary_key[0].type
-        self._integer_key = batch_keys.key_type(model) is int
+        key_type = batch_keys.key_type(model)
+        self._integer_key = key_type is int
+        self._uuid_key = key_type is uuid.UUID
         self._version_attribute = mapper.get_property_by_column(mapper.version_id_col).key
         loaded_rows.guard_writes(model)  # a view that reads the checked row again: 412
         loaded_rows.guard_transactions()
@@ -108,7 +111,10 @@ class ModelVersionGenerator(VersionGenerator):
         identity = self._identity(view_args)
         if not self._can_name_a_row(identity):
             abort(404)  # the query would fail; the view, querying alike, would answer 500
-        instance = self.session.get(self.model, identity)
+        if self._uuid_key and isinstance(identity, str):  # a Uuid column binds UUIDs only
+            instance = self.session.get(self.model, uuid.UUID(identity))
+        else:
+            instance = self.session.get(self.model, identity)
         if instance is None:
             return None
         version = getattr(instance, self._version_attribute)
@@ -122,10 +128,12 @@ class ModelVersionGenerator(VersionGenerator):
         ``INTEGER``, SQLite's 64 bits).  Such a URL names nothing and nothing can be created
         there, so the answer is 404 whatever the preconditions (RFC 9110 §13.2.1).  A route
         with no converter passes a string: over an integer column it must spell one
-        (PostgreSQL refuses ``abc``)."""
+        (PostgreSQL refuses ``abc``), over a ``Uuid`` column a UUID."""
         if isinstance(identity, str):
             if "\x00" in identity:
                 return False
+            if self._uuid_key:
+                return batch_keys.is_identity(identity, uuid.UUID)
             if not self._integer_key:
                 return True
             if not _spells_an_integer(identity):
