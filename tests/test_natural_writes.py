@@ -431,3 +431,66 @@ def test_rfc9110_13_2_1_a_string_url_key_no_uuid_column_holds_is_404_never_500(
     assert answer.status_code == 404, answer.get_data(as_text=True)
     written = client.put(f"/accounts/{spelling}", json={"name": "x"}, headers={"If-Match": "*"})
     assert written.status_code == 404, written.get_data(as_text=True)
+
+
+def test_rfc9110_13_1_2_a_create_only_put_racing_another_create_is_412_not_500(
+    database_url: str,
+) -> None:
+    """``If-None-Match: *`` (create only if absent) is judged before the view, when the row is
+    missing; another client that creates it between the check and the view's insert makes
+    that insert fail on the primary key.  The precondition is false by then, so the answer
+    is 412 with the tag of the row the other client created, never a 500, and theirs is kept;
+    a retry with ``If-Match`` and that tag succeeds."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/create")
+    @require_if_match(notes)
+    def create_note(note_id: int) -> Any:
+        if request.headers.get("X-Race"):
+            with db.engine.begin() as other:  # another client's create, after the check
+                other.execute(
+                    sa.insert(note_model.__table__).values(id=note_id, text="theirs", version=1)
+                )
+        note = db.session.get(note_model, note_id)
+        if note is None:
+            note = note_model(id=note_id, text=request.get_json()["text"])
+            db.session.add(note)
+        else:
+            note.text = request.get_json()["text"]
+        db.session.commit()
+        return {"id": note.id, "text": note.text}, 201
+
+    client = app.test_client()
+    raced = client.put(
+        "/notes/7/create", json={"text": "mine"}, headers={"If-None-Match": "*", "X-Race": "1"}
+    )
+    assert raced.status_code == 412, raced.get_data(as_text=True)
+    assert raced.headers["ETag"] == '"1"'  # the row the other client created
+    assert raced.get_json()["reason"] == "exists"
+    with app.app_context():
+        assert db.session.get(note_model, 7).text == "theirs"
+    retried = client.put("/notes/7/create", json={"text": "mine"}, headers={"If-Match": '"1"'})
+    assert (retried.status_code, retried.headers["ETag"]) == (201, '"2"')
+
+
+def test_rfc9110_13_1_2_a_unique_violation_of_another_row_is_left_to_the_app(
+    database_url: str,
+) -> None:
+    """Only a row created at the URL since the check turns the view's failed insert into a
+    412: another constraint's failure (here a second row the view inserts at a taken key)
+    is the view's own error, raised as it was."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/clash")
+    @require_if_match(notes)
+    def create_clashing(note_id: int) -> Any:
+        db.session.add(note_model(id=note_id, text="mine"))
+        db.session.add(note_model(id=1, text="clash"))  # row 1 exists: the view's own bug
+        db.session.commit()
+        return "", 204
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(sa.exc.IntegrityError):
+        app.test_client().put("/notes/8/clash", headers={"If-None-Match": "*"})

@@ -13,14 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, has_app_context
+from flask import abort, has_app_context, has_request_context, request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..conditions import PRECONDITIONS_KEY
 from ..context import checked_version, set_response_version
 from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
 from ..generators import VersionGenerator
-from ..reasons import MISSING, STALE
+from ..reasons import EXISTS, MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
 from . import batch_keys, loaded_rows
 
@@ -112,14 +114,16 @@ class ModelVersionGenerator(VersionGenerator):
         if not self._can_name_a_row(identity):
             abort(404)  # the query would fail; the view, querying alike, would answer 500
         if self._uuid_key and isinstance(identity, str):  # a Uuid column binds UUIDs only
-            instance = self.session.get(self.model, uuid.UUID(identity))
-        else:
-            instance = self.session.get(self.model, identity)
+            identity = uuid.UUID(identity)
+        instance = self.session.get(self.model, identity)
         if instance is None:
+            if _asks_for_absence():  # the view must not write a row created since
+                own = int(identity) if self._integer_key else identity
+                loaded_rows.keep_absent(self._table, own)
             return None
         version = getattr(instance, self._version_attribute)
         if has_app_context():
-            loaded_rows.keep(instance, version, (self._table, identity))
+            loaded_rows.keep(instance, version, (self._table, self._identity(view_args)))
         return version
 
     def _can_name_a_row(self, identity: Any) -> bool:
@@ -183,7 +187,26 @@ class ModelVersionGenerator(VersionGenerator):
             current = self._current_version(**view_args)
             if current is None:  # deleted by the write that came first
                 raise ETagPreconditionFailed(reason=MISSING) from error
-            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=STALE) from error
+            reason = STALE if checked_version() is not None else EXISTS  # created since
+            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=reason) from error
+        except IntegrityError as error:
+            # If-None-Match: * found no row, and the view's insert met one another client
+            # created since: the precondition is false now, so 412 as if judged after it.
+            if checked_version() is not None or not _asks_for_absence():
+                raise
+            self.session.rollback()
+            current = self._current_version(**view_args)
+            if current is None:  # another constraint failed: the view's own error
+                raise
+            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=EXISTS) from error
+
+
+def _asks_for_absence() -> bool:
+    """Whether this request sent ``If-None-Match: *`` (create only if absent, RFC 9110 §13.1.2)."""
+    if not has_request_context():
+        return False
+    preconditions = request.environ.get(PRECONDITIONS_KEY)
+    return preconditions is not None and preconditions.asks_for_absence
 
 
 def _spells_an_integer(text: str) -> bool:

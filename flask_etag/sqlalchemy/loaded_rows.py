@@ -14,6 +14,10 @@ version raises ``StaleDataError``, which ``ModelVersionGenerator.call_view`` ans
 (RFC 9110 §13.1.1).  A rollback undoes the request's own writes it covers, so the version
 expected returns to the one before them: the last committed (at first the checked one), or
 the one held when the savepoint began.
+
+A row the lookup found absent for ``If-None-Match: *`` (create only if absent) is expected
+to stay absent: one another client created since the check is not updated or deleted by
+the view (its get-or-create finds it), but refused the same way (RFC 9110 §13.1.2).
 """
 
 from __future__ import annotations
@@ -27,11 +31,16 @@ from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from .written import row_key
+from .written import row_identity, row_key
 
 #: The rows the request's lookups loaded, by ``id``: the identity map holds instances
 #: weakly, so they are kept alive here until the request ends (on ``g``).
 _LOADED_ROWS = "_flask_etag_loaded_rows"
+
+#: The rows (table, own key) a lookup found absent for ``If-None-Match: *`` ...
+_ABSENT_ROWS = "_flask_etag_absent_rows"
+#: ... and the instances the request itself inserted, by ``id``: its own creation of one.
+_CREATED_ROWS = "_flask_etag_created_rows"
 
 #: A version not known without a query (expired, or set by the database).
 _UNKNOWN = object()
@@ -53,6 +62,12 @@ def keep(instance: Any, version: Any, url_key: tuple[str, Any]) -> None:
     """Keep a row a lookup loaded at ``url_key`` for the view, with the version its writes
     must find (in an app context)."""
     g.setdefault(_LOADED_ROWS, {})[id(instance)] = _Loaded(instance, version, url_key)
+
+
+def keep_absent(table: str, identity: Any) -> None:
+    """Remember that a lookup found no row of ``table`` at ``identity`` for a request that
+    asked for none (``If-None-Match: *``), in an app context."""
+    g.setdefault(_ABSENT_ROWS, set()).add((table, row_key((identity,))))
 
 
 def row_at(url_key: tuple[str, Any]) -> Any:
@@ -80,6 +95,7 @@ def guard_writes(model: type[Any]) -> None:
         ("before_update", _refuse_if_read_again),
         ("before_delete", _refuse_if_read_again),
         ("after_update", _expect_what_was_written),
+        ("after_insert", _created_here),
     ):
         if not sa.event.contains(model, event, listener):
             sa.event.listen(model, event, listener, propagate=True)
@@ -133,7 +149,10 @@ def _loaded_in(session: Session) -> list[_Loaded]:
 
 def _refuse_if_read_again(mapper: Mapper[Any], connection: Any, target: Any) -> None:
     loaded = _loaded(target)
-    if loaded is None or loaded.expected is _UNKNOWN:
+    if loaded is None:
+        _refuse_if_created_since(mapper, target)
+        return
+    if loaded.expected is _UNKNOWN:
         return
     key = _version_key(mapper)
     state = sa.inspect(target)
@@ -147,6 +166,25 @@ def _refuse_if_read_again(mapper: Mapper[Any], connection: Any, target: Any) -> 
             f"{type(target).__name__} was read again at version {held!r} after the request's "
             f"precondition was checked against {loaded.expected!r}."
         )
+
+
+def _refuse_if_created_since(mapper: Mapper[Any], target: Any) -> None:
+    """A row the check found absent (``If-None-Match: *``) that another client created since:
+    writing it would overwrite their creation, so it is refused as a changed row is."""
+    absent = g.get(_ABSENT_ROWS) if has_app_context() else None
+    if not absent or g.get(_CREATED_ROWS, {}).get(id(target)) is target:
+        return
+    if (mapper.local_table.name, row_identity(target)) in absent:  # type: ignore[attr-defined]
+        raise StaleDataError(
+            f"{type(target).__name__} was created by another writer after the request's "
+            '"If-None-Match: *" found it absent.'
+        )
+
+
+def _created_here(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    """The request's own insert: a row it created is its own to write again."""
+    if has_app_context() and g.get(_ABSENT_ROWS):
+        g.setdefault(_CREATED_ROWS, {})[id(target)] = target
 
 
 def _expect_what_was_written(mapper: Mapper[Any], connection: Any, target: Any) -> None:
