@@ -110,7 +110,7 @@ class ModelVersionGenerator(VersionGenerator):
         :meth:`get_checked`) then finds the very instance in the session's identity map, with
         no second query, so its body and the tag describe the same read of the row.
         """
-        identity = self._identity(view_args)
+        url_key = identity = self._identity(view_args)
         if not self._can_name_a_row(identity):
             abort(404)  # the query would fail; the view, querying alike, would answer 500
         if self._uuid_key and isinstance(identity, str):  # a Uuid column binds UUIDs only
@@ -123,7 +123,7 @@ class ModelVersionGenerator(VersionGenerator):
             return None
         version = getattr(instance, self._version_attribute)
         if has_app_context():
-            loaded_rows.keep(instance, version, (self._table, self._identity(view_args)))
+            loaded_rows.keep(instance, version, (self._table, url_key))
         return version
 
     def _can_name_a_row(self, identity: Any) -> bool:
