@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (108 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (110 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -588,7 +588,7 @@ MUTANTS = [
     Mutant(
         "checked-row-not-kept-for-the-view",
         "sqlalchemy/items",
-        "            loaded_rows.keep(instance, version, (self._table, identity))\n",
+        "            loaded_rows.keep(instance, version, (self._table, url_key))\n",
         "            self.session.expunge(instance)\n",
         "the view loads the row afresh: a write racing the check is silently overwritten",
         "tests/test_natural_writes.py::test_rfc9110_13_1_1_a_write_racing_another_is_412_not_an_overwrite",
@@ -1048,6 +1048,25 @@ MUTANTS = [
         "        if isinstance(error, TypeError):\n",
         "a hook reading checked_version() turns a lookup's 404 or 403 into a 500",
         "tests/test_setup_messages.py::test_checked_version_is_none_in_after_request_where_nothing_was_checked",
+    ),
+    Mutant(
+        "create-only-overwrites-a-racing-create",
+        "sqlalchemy/loaded_rows",
+        "        _refuse_if_created_since(mapper, target)\n",
+        "        pass\n",
+        "If-None-Match: * found no row, another client created it, and the view overwrote it",
+        "tests/test_natural_writes.py::test_rfc9110_13_1_2_a_create_only_put_racing_another_create_is_412_not_500",
+        "sqlite",
+    ),
+    Mutant(
+        "malformed-uuid-key-queried",
+        "sqlalchemy/items",
+        "            if self._uuid_key:\n"
+        "                return batch_keys.is_identity(identity, uuid.UUID)\n",
+        "",
+        "a URL key that spells no UUID over a Uuid column is a 500 from the database",
+        "tests/test_natural_writes.py::test_rfc9110_13_2_1_a_string_url_key_no_uuid_column_holds_is_404_never_500",
+        "sqlite",
     ),
     # ------------------------------------------------------------------ settings.py
     Mutant(
