@@ -147,15 +147,17 @@ def check_wrappers_above(
     conflicting = _found([*above, *methods], CONFLICTING)
     if conflicting:
         raise _conflict_error(conditional_view, conflicting)
-    checks = _found(methods, ACCESS_CHECKS) if decided_before_view else []
+    reads = _class_methods(registered, conditional_view, _READS) if decided_before_view else []
+    checks = _found(reads, ACCESS_CHECKS)
     if checks:
+        view_class = registered.view_class  # type: ignore[union-attr]  # reads come from one
         raise ETagConfigurationError(
-            f"{_labels(checks)} is on a method of the class view {_name(registered)} "
-            f"(endpoint {rule.endpoint!r}), so it runs under @etag in the class's "
-            "`decorators`: this route answers 412 (and on a version or timestamp route 304) "
-            "before the method runs, so an unauthorised client would learn whether its tag is "
-            "current. List the access check in its `decorators` after the flask_etag "
-            "decorator, which makes it the outer one: decorators = [etag(...), the check]."
+            f"{_labels(checks)} guards the read of the class view {_name(view_class)} "
+            f"(endpoint {rule.endpoint!r}), under @etag in the class's `decorators`: a 304 "
+            "(or a 412, with the current tag) is answered before it runs, and tells a client "
+            "without access whether its tag is current. List the access check in its "
+            "`decorators` after the flask_etag decorator, which makes it the outer one: "
+            "decorators = [etag(...), the check]."
         )
     caches = _found(above, CACHES)
     if caches:
@@ -198,10 +200,18 @@ def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
     return []
 
 
-def _class_methods(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:
+#: A read's access check must run before a 304 can tell whether a tag is current; a write's
+#: may run under ``@etag`` where the read is public: its tag is no secret then.
+_READS = ("GET", "HEAD")
+
+
+def _class_methods(
+    registered: Any, conditional_view: Callable[..., Any], only: Iterable[str] | None = None
+) -> list[Any]:
     """The methods of a class view (Flask's ``view_class``) whose ``decorators`` hold
-    ``conditional_view``, and their wrappers: a decorator there runs under ``@etag``, which
-    has already taken the request's ``If-*`` fields and may have answered."""
+    ``conditional_view`` (those named in ``only``), and their wrappers: a decorator there
+    runs under ``@etag``, which has already taken the request's ``If-*`` fields and may have
+    answered."""
     view_class = getattr(registered, "view_class", None)
     if view_class is None or not any(f is conditional_view for f in wrapper_chain(registered)):
         return []
@@ -209,6 +219,7 @@ def _class_methods(registered: Any, conditional_view: Callable[..., Any]) -> lis
     return [
         function
         for method in methods
+        if only is None or method in only
         for function in wrapper_chain(getattr(view_class, method.lower(), None))
     ]
 

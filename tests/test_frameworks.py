@@ -668,6 +668,33 @@ def test_apiflask_auth_required_on_a_method_under_class_decorators_fails_rfc9110
     assert store.calls["lookup"] == 0
 
 
+def test_an_access_check_on_the_writes_of_a_class_with_a_public_read_is_served() -> None:
+    """A public GET and a guarded PUT in one class: the tag is no secret, so the check may
+    stay on the write.  The refusal stopped every request of such an app, its GETs too."""
+    store = Store()
+    app, auth = new_apiflask_app(), token_auth()
+
+    class ItemView(apiflask.views.MethodView):
+        decorators = [require_if_match(VersionGenerator(store.version))]  # noqa: RUF012
+
+        @app.output(ApiflaskItemOut)
+        def get(self, item_id: int) -> Any:
+            return store.read(item_id)
+
+        @app.auth_required(auth)
+        def put(self, item_id: int) -> Any:
+            return {"id": item_id}
+
+    app.add_url_rule("/items/<int:item_id>", view_func=ItemView.as_view("item"))
+    client = app.test_client()
+    read = client.get(URL)
+    assert read.status_code == 200
+    assert client.get(URL, headers={"If-None-Match": read.headers["ETag"]}).status_code == 304
+    assert client.put(URL, headers={"If-Match": read.headers["ETag"]}).status_code == 401
+    allowed = {"If-Match": read.headers["ETag"], "Authorization": "Bearer good"}
+    assert client.put(URL, headers=allowed).status_code == 200
+
+
 def test_an_access_check_in_class_decorators_after_etag_answers_401_rfc9110_13_2_1() -> None:
     """Where the refusal sends it: ``decorators = [etag(...), auth_required]``."""
     store = Store()
