@@ -15,7 +15,7 @@ from decimal import Context, Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
@@ -29,6 +29,8 @@ ViewCaller = Callable[[Callable[..., Any], dict[str, Any]], Any]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
+#: Where a timestamp route keeps, in the request's WSGI environ, when its state was read.
+_READ_AT_KEY = "flask_etag.read_at"
 
 #: What a version lookup may return: values whose text is the version itself.  Anything else
 #: (a model instance, say) would be tagged by its repr, which may never change: clients would
@@ -339,6 +341,21 @@ class TimestampGenerator(_LookupGenerator):
 
     kind = "timestamp"
 
+    def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
+        super().__init__(lookup, weak=weak)
+        read = self.lookup
+
+        @functools.wraps(read)
+        def timed_lookup(*positional: Any, **view_args: Any) -> Any:
+            # §8.8.2.2: whether a second is over is judged when the state was read, not once
+            # a slow view has let it end (a change later in it, while the view ran, is not
+            # in the body).  The first read of a request counts: an enclosed view's is later.
+            if has_request_context():
+                request.environ.setdefault(_READ_AT_KEY, datetime.now(timezone.utc))
+            return read(*positional, **view_args)
+
+        self.lookup = timed_lookup
+
     def validators_for(self, value: Any, weak: bool) -> Validators:
         if not isinstance(value, datetime):
             raise TypeError(
@@ -346,7 +363,10 @@ class TimestampGenerator(_LookupGenerator):
             )
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         microseconds = (moment - _EPOCH) // _MICROSECOND
-        modified, second_over = last_modified_at(moment, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        if has_request_context():
+            now = request.environ.get(_READ_AT_KEY, now)
+        modified, second_over = last_modified_at(moment, now)
         return Validators(
             etag=f"{microseconds:x}", weak=weak, last_modified=modified, second_over=second_over
         )

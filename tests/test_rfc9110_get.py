@@ -6,14 +6,17 @@ Every test runs for function, MethodView and async views (the ``client`` fixture
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
 from werkzeug.test import TestResponse
 
+from flask_etag import ETag, TimestampGenerator, etag
 from flask_etag.generators import body_digest_function
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
@@ -511,3 +514,36 @@ def test_http_date_helper_roundtrip() -> None:
     assert (
         http_date(datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)) == SEEDED_DATES[0].values[0]
     )
+
+
+def test_rfc9110_8_8_2_2_a_second_is_judged_over_when_the_state_was_read() -> None:
+    """A date names a whole second.  The state a read looked up in a second still running
+    was tagged with that second once a slow view let the second end: a change made later
+    in it, while the view ran, was then answered 304 to an If-Modified-Since holding the
+    date, and the client kept the old body."""
+    app = Flask(__name__)
+    ETag(app)
+    state = {"modified": datetime.now(timezone.utc), "name": "old"}
+
+    @app.get("/note")
+    @etag(TimestampGenerator(lambda: state["modified"]))
+    def note() -> str:
+        name = state["name"]  # the body is read in the second the lookup ran in ...
+        state.update(modified=datetime.now(timezone.utc), name="new")  # ... a write lands
+        ended = state["modified"].replace(microsecond=0) + timedelta(seconds=1)
+        time.sleep((ended - datetime.now(timezone.utc)).total_seconds() + 0.01)
+        return name  # ... and the view answers once that second is over
+
+    client = app.test_client()
+    started = datetime.now(timezone.utc)
+    time.sleep(1.01 - started.microsecond / 1_000_000)  # early in a second of its own
+    state["modified"] = datetime.now(timezone.utc)
+    first = client.get("/note")
+    assert first.get_data(as_text=True) == "old"
+    assert state["modified"].replace(microsecond=0) < datetime.now(timezone.utc).replace(
+        microsecond=0
+    )
+    sent = first.headers.get("Last-Modified")
+    if sent is not None:  # a date sent must never keep the client on the old body
+        again = client.get("/note", headers={"If-Modified-Since": sent})
+        assert again.status_code == 200 and again.get_data(as_text=True) == "new"
