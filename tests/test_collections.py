@@ -17,6 +17,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -294,6 +295,43 @@ def test_last_modified_moves_forward_after_a_delete_rfc9110_8_8_2(
     later = api.get(COLLECTION)
     assert later.last_modified is not None and before.last_modified is not None
     assert later.last_modified > before.last_modified
+
+
+def test_a_change_committed_after_its_second_ended_is_not_hidden_by_a_304_rfc9110_8_8_2_2(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    """The counters were dated when a transaction flushed, not when it committed: one that
+    flushed in a second and committed after it ended put its change in a second whose date
+    a client already held for the list before it, and that client's If-Modified-Since was
+    answered 304 with the new row missing."""
+    time.sleep(1.02 - datetime.now(timezone.utc).microsecond / 1_000_000)  # a second begins
+    in_session(example_app, lambda session: session.add(new_product(4, "product 4")))
+    flushed, commit = threading.Event(), threading.Event()
+
+    def flush_then_commit_later() -> None:
+        with example_app.app_context():
+            session = products.db.session
+            session.add(new_product(5, "product 5"))
+            session.flush()  # in the same second as product 4's commit
+            flushed.set()
+            commit.wait(10)
+            session.commit()
+            session.remove()
+
+    writer = threading.Thread(target=flush_then_commit_later)
+    writer.start()
+    try:
+        assert flushed.wait(10)
+        time.sleep(1.05 - datetime.now(timezone.utc).microsecond / 1_000_000)  # it is over
+        before = api.get(COLLECTION)
+    finally:
+        commit.set()
+        writer.join()
+    assert [item["id"] for item in before.get_json()][-1] == 4
+    sent = before.headers.get("Last-Modified")
+    if sent is not None:  # a date sent must never keep the client on the list before
+        after = api.get(COLLECTION, headers={"If-Modified-Since": sent})
+        assert after.status_code == 200
 
 
 # --------------------------------------------------------------------------- concurrency

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from blake3 import blake3
 from flask import g, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ..conditions import Validators, last_modified_at
 from ..exceptions import ETagConfigurationError
@@ -58,6 +58,8 @@ from .written import keep_written_keys, row_identity, written_keys_of
 TABLE_VERSIONS = "flask_etag_table_versions"
 #: The name of the unreferenced CTE a collection's select is rendered as (:meth:`read_selecting`).
 SELECTED = "flask_etag_selected"
+#: Where a session keeps the tables whose counters its open transaction raised.
+_RAISED = "flask_etag.raised_tables"
 
 
 class TableVersions:
@@ -78,6 +80,8 @@ class TableVersions:
         self._read_statements: dict[tuple[str, ...], sa.Select[Any]] = {}
         event.listen(session, "after_flush", self._after_flush)
         event.listen(session, "do_orm_execute", self._after_bulk_statement)
+        event.listen(session, "before_commit", self._stamp_at_commit)
+        event.listen(session, "after_transaction_end", _forget_raised)
         keep_written_keys(session)
 
     def raise_versions(self, session: Session | Any, tables: Iterable[str]) -> None:
@@ -86,13 +90,31 @@ class TableVersions:
         connection = session.connection()
         moment = _microseconds_now()
         dialect = connection.dialect.name
+        names = set(tables) - {TABLE_VERSIONS}
         with _naming_a_missing_table():
-            for name in sorted(set(tables) - {TABLE_VERSIONS}):
+            for name in sorted(names):
                 if dialect in ("mysql", "mariadb") and self._raised_in_place(
                     connection, name, moment
                 ):
                     continue
                 connection.execute(self._raise_statement(dialect, name, moment))
+        session.info.setdefault(_RAISED, set()).update(names)
+
+    def _stamp_at_commit(self, session: Session) -> None:
+        """``before_commit``: date the counters an earlier flush raised by the commit, when
+        their change becomes visible.  Dated at the flush, a change committed once its second
+        was over fell in a second whose date a client already held, for another state, and
+        its ``If-Modified-Since`` was answered 304 (RFC 9110 §8.8.2.2).  The flush the commit
+        makes itself comes after this, and dates its own counters."""
+        raised = session.info.get(_RAISED)
+        if not raised or session.get_nested_transaction() is not None:
+            return  # nothing raised yet, or a RELEASE: the outermost commit dates them
+        connection, columns, moment = session.connection(), self.table.c, _microseconds_now()
+        with _naming_a_missing_table():
+            for name in sorted(raised):  # the order raise_versions locks them in
+                connection.execute(
+                    sa.update(self.table).where(columns.name == name).values(changed_at=moment)
+                )
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
@@ -240,6 +262,12 @@ def _versions_table(metadata: sa.MetaData) -> sa.Table:
 
 def _microseconds_now() -> int:
     return time.time_ns() // 1000
+
+
+def _forget_raised(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended (committed, rolled back or closed)."""
+    if transaction.parent is None:
+        session.info.pop(_RAISED, None)
 
 
 #: Where a request keeps the state its collection lookup read: ``(generator, state)``.
