@@ -271,7 +271,8 @@ class VersionGenerator(_LookupGenerator):
 
     :param lookup: called with the view's URL arguments as keyword arguments; returns the
         current version (str or int) or None when the resource does not exist.
-    :param weak: mark the tag weak; None means ``ETAG_WEAK``.
+    :param weak: mark the tag weak; None means ``ETAG_WEAK``.  The default, False, keeps
+        it strong whatever ``ETAG_WEAK`` says: only a strong tag passes ``If-Match``.
     """
 
     kind = "version"
@@ -336,7 +337,8 @@ class TimestampGenerator(_LookupGenerator):
     later than now (§8.8.2.1).
 
     :param lookup: called with the view's URL arguments; returns a ``datetime`` or None.
-    :param weak: mark the tag weak; None means ``ETAG_WEAK``.
+    :param weak: mark the tag weak; None means ``ETAG_WEAK``.  The default, False, keeps
+        it strong whatever ``ETAG_WEAK`` says: only a strong tag passes ``If-Match``.
     """
 
     kind = "timestamp"
