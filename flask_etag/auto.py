@@ -19,7 +19,7 @@ from .conditions import SAFE_METHODS, Preconditions
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
-from .responses import field, has_representation
+from .responses import field, has_representation, withhold_running_date
 from .settings import current_settings
 from .spec import RouteSpec
 
@@ -97,6 +97,8 @@ def tag_automatically(response: Response) -> Response:
     etag_header = None
     if body is not None:  # not streamed, nor coded in a way this Python cannot read back
         etag_header = tag_body(exchange, AUTO_GENERATOR, response, status, body=body)
+    elif preconditions is None:  # else judge_by_body withholds it
+        withhold_running_date(response.headers)
     try:
         return judge_by_body(exchange, response, etag_header)
     except ETagPreconditionFailed as error:

@@ -30,9 +30,10 @@ from .responses import (
     field,
     has_representation,
     is_success,
-    parse_last_modified,
     turn_not_modified,
     validators_of,
+    view_date,
+    withhold_running_date,
 )
 from .settings import Settings
 from .tags import format_entity_tag, strip_coding
@@ -61,12 +62,17 @@ def tag_body(
         return None
     spec, settings = exchange.spec, exchange.settings
     headers = response.headers
-    etag_header = coding = None
-    for name, value in headers:  # one pass for both fields
-        if len(name) == 4 and name.lower() == "etag":
+    etag_header = coding = modified = None
+    for name, value in headers:  # one pass for the three fields
+        size = len(name)
+        if size == 4 and name.lower() == "etag":
             etag_header = value
-        elif len(name) == 16 and name.lower() == "content-encoding":
+        elif size == 16 and name.lower() == "content-encoding":
             coding = value
+        elif size == 13 and modified is None and name.lower() == "last-modified":
+            modified = value
+    if modified is not None and not (exchange.safe and exchange.preconditions is not None):
+        withhold_running_date(headers, modified)  # else judge_by_body withholds it
     if etag_header is None and status != 206:
         body = body_bytes(response) if body is None else body
         if body is not None:
@@ -119,7 +125,10 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
         current = dataclasses.replace(current, etag=strip_coding(current.etag))
     accept_weakened = exchange.settings.accept_weakened
     outcome = evaluate_preconditions(exchange.method, preconditions, current, accept_weakened)
-    return apply_outcome(exchange, response, outcome, current)
+    judged = apply_outcome(exchange, response, outcome, current)
+    if not current.second_over and judged.status_code != 304:
+        judged.headers.remove("Last-Modified")  # §8.8.2.2, as tag_body withholds it
+    return judged
 
 
 def apply_outcome(
@@ -151,10 +160,12 @@ def body_validators(
     body = body_bytes(response)
     if body is None:
         return None
+    modified, second_over = view_date(response.headers, field(response.headers, "last-modified"))
     return Validators(
         etag=generator.opaque_tag(body, settings.digest),
         weak=generator.weak_or(settings.weak),
-        last_modified=parse_last_modified(field(response.headers, "last-modified")),
+        last_modified=modified,
+        second_over=second_over,
     )
 
 

@@ -56,8 +56,9 @@ from .responses import (
     field,
     has_representation,
     names_the_target,
-    parse_last_modified,
     set_validators,
+    view_date,
+    withhold_running_date,
 )
 from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
@@ -326,10 +327,12 @@ def tag_known_state(
         return None  # missing, or deleted by the write
     spec = exchange.spec
     weak = generator.weak_or(settings.weak)
+    judged = exchange.safe and exchange.preconditions is not None  # by judge_by_view_date
     if spec.may_fold or settings.folds_anything:
-        coded, default = _tag_folded(exchange, generator, value, weak, response)
+        coded, default = _tag_folded(exchange, generator, value, weak, response, judged)
     else:  # the usual route: the state's own tag, the app's policy
-        coded = set_validators(response, *generator.response_fields(value, weak))
+        etag_header, last_modified = generator.response_fields(value, weak)
+        coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
         default = settings.cache_control
     if spec.cache_control is not None or default is not None:
         apply_cache_policy(response.headers, spec.cache_control, default)
@@ -350,7 +353,12 @@ def created_elsewhere(served: Request, response: Response) -> bool:
 
 
 def _tag_folded(
-    exchange: Exchange, generator: _LookupGenerator, value: Any, weak: bool, response: Response
+    exchange: Exchange,
+    generator: _LookupGenerator,
+    value: Any,
+    weak: bool,
+    response: Response,
+    judged: bool,
 ) -> tuple[bool, str | None]:
     """Tag with the negotiated fields, scope and release folded in (:mod:`~flask_etag.folding`);
     returns whether the body is coded, and the route's default ``Cache-Control``."""
@@ -358,11 +366,17 @@ def _tag_folded(
     scope = settings.scope if spec.scope is INHERIT else spec.scope
     if spec.vary or scope is not None or settings.release is not None:
         validators = negotiated(exchange, generator.validators_for(value, weak))
-        coded = set_validators(response, validators.etag_header, validators.last_modified_header)
+        coded = set_validators(
+            response,
+            validators.etag_header,
+            validators.last_modified_header,
+            view_date_judged=judged,
+        )
         if spec.vary:
             response.vary.update(spec.vary)
     else:
-        coded = set_validators(response, *generator.response_fields(value, weak))
+        etag_header, last_modified = generator.response_fields(value, weak)
+        coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
     return coded, cache_default(scope is not None, settings.cache_control)
 
 
@@ -379,19 +393,29 @@ def judge_by_view_date(
     exchange: Exchange, generator: _LookupGenerator, value: Any, response: Response
 ) -> Response:
     """Stage 6, §13.1.3 and §13.1.4: a read's date conditions, by the ``Last-Modified`` the
-    view set (``send_file``'s) where the state had no date of its own."""
+    view set (``send_file``'s) where the state had no date of its own.  That date is judged
+    as the state's would be (§8.8.2), and withheld from a 2xx while its second runs."""
     preconditions = exchange.preconditions
     assert preconditions is not None
     if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
+        withhold_running_date(response.headers)
         return response
     tagged = generator.validators_for(value, generator.weak_or(exchange.settings.weak))
     if tagged.last_modified is not None:
+        withhold_running_date(response.headers)
         return response
-    modified = parse_last_modified(field(response.headers, "last-modified"))
+    modified, second_over = view_date(response.headers, field(response.headers, "last-modified"))
     # Without a date from the view the answer is the one deferred by _view_date_may_fail.
-    dated = tagged if modified is None else dataclasses.replace(tagged, last_modified=modified)
+    dated = (
+        tagged
+        if modified is None
+        else dataclasses.replace(tagged, last_modified=modified, second_over=second_over)
+    )
     current = negotiated(exchange, dated)
     outcome = evaluate_preconditions(
         exchange.method, preconditions, current, exchange.settings.accept_weakened
     )
-    return apply_outcome(exchange, response, outcome, current)
+    judged = apply_outcome(exchange, response, outcome, current)
+    if not second_over and judged.status_code != 304:
+        judged.headers.remove("Last-Modified")
+    return judged

@@ -8,14 +8,14 @@ extension can copy, pickle or cache it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urljoin
 
 from flask import Request, Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
-from .conditions import Validators, parse_http_date, utc_seconds
+from .conditions import Validators, last_modified_at, parse_http_date, utc_seconds
 from .signals import announce_not_modified
 
 
@@ -32,21 +32,33 @@ def turn_not_modified(response: Response) -> Response:
     return response
 
 
-def set_validators(response: Response, etag_header: str | None, last_modified: str | None) -> bool:
+def set_validators(
+    response: Response,
+    etag_header: str | None,
+    last_modified: str | None,
+    *,
+    view_date_judged: bool = False,
+) -> bool:
     """Put a route's validators on its 2xx response; returns whether its body is coded.
 
     The route's tag replaces one the view set (``send_file`` sets its own): the tag a client
     receives must be the one its next conditional request is judged by.  A ``Last-Modified``
-    the view set is kept.  One pass over the fields finds all three.
+    the view set is kept, once its second is over (:func:`withhold_running_date`).  One pass
+    over the fields finds all three.
+
+    :param view_date_judged: the request's date conditions are still to be judged by the
+        view's ``Last-Modified``, which then withholds it (``judge_by_view_date``).
     """
     headers = response.headers
-    tagged = dated = coded = False
-    for name, _ in headers:
+    tagged = coded = False
+    view_modified = None
+    for name, value in headers:
         size = len(name)  # the length first: it rules out nearly every field cheaply
         if size == 4:
             tagged = tagged or name.lower() == "etag"
         elif size == 13:
-            dated = dated or name.lower() == "last-modified"
+            if view_modified is None and name.lower() == "last-modified":
+                view_modified = value
         elif size == 16:
             coded = coded or name.lower() == "content-encoding"
     if etag_header is not None:
@@ -54,7 +66,9 @@ def set_validators(response: Response, etag_header: str | None, last_modified: s
             headers["ETag"] = etag_header
         else:
             headers.add("ETag", etag_header)
-    if last_modified is not None and not dated:
+    if view_modified is not None and not view_date_judged:
+        withhold_running_date(headers, view_modified)
+    if last_modified is not None and view_modified is None:
         headers.add("Last-Modified", last_modified)
     return coded
 
@@ -115,16 +129,42 @@ def parse_last_modified(modified_header: str | None) -> datetime | None:
     return None if modified is None else utc_seconds(modified)
 
 
+def view_date(headers: Headers, modified_header: str | None) -> tuple[datetime | None, bool]:
+    """A ``Last-Modified`` the view set (``send_file``'s: a file's mtime) as it is judged:
+    never later than now (RFC 9110 §8.8.2.1), and whether its second was over (§8.8.2.2)
+    when the view read it, as a looked-up date is
+    (:func:`~flask_etag.conditions.last_modified_at`).  That is the response's ``Date``
+    where the view set one (``send_file`` does, right after reading the mtime): a view
+    that ran past the end of that second would otherwise have it judged over."""
+    modified = parse_http_date(modified_header)
+    if modified is None:
+        return None, True
+    now = datetime.now(timezone.utc)
+    dated = parse_http_date(field(headers, "date"))
+    return last_modified_at(modified, now if dated is None else min(dated, now))
+
+
+def withhold_running_date(headers: Headers, modified_header: str | None = None) -> None:
+    """§8.8.2.2: a view's ``Last-Modified`` whose second is still running (or is yet to
+    come) is not sent: a change later in that second would be answered 304 to it.
+
+    :param modified_header: the field's value where the caller found it already.
+    """
+    if modified_header is None:
+        modified_header = field(headers, "last-modified")
+        if modified_header is None:
+            return
+    if not view_date(headers, modified_header)[1]:
+        headers.remove("Last-Modified")
+
+
 def validators_of(response: Response) -> Validators:
     """The validators a response already carries (``ETag``, ``Last-Modified``)."""
     headers = response.headers
     etag_header = field(headers, "etag")
     opaque, weak = unquote_etag(etag_header) if etag_header else (None, False)
-    return Validators(
-        etag=opaque,
-        weak=bool(weak),
-        last_modified=parse_last_modified(field(headers, "last-modified")),
-    )
+    modified, second_over = view_date(headers, field(headers, "last-modified"))
+    return Validators(etag=opaque, weak=bool(weak), last_modified=modified, second_over=second_over)
 
 
 def is_success(response: Response) -> bool:

@@ -5,13 +5,16 @@ Every test runs for function, MethodView and async views (the ``client`` fixture
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from flask import Flask
+from conftest import FILE_BODY
+from flask import Flask, Response, send_file
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
 from werkzeug.test import TestResponse
@@ -282,6 +285,122 @@ def test_rfc9110_8_8_2_2_a_change_later_in_the_same_second_is_not_hidden_by_a_30
             assert again.status_code == 200
             return
     pytest.fail("five tries, and no three requests fell within one second")
+
+
+#: Where a view's own Last-Modified comes from a file's mtime: a body-hash route keeping
+#: send_file's tag, and a version route whose send_file sets no tag.
+VIEW_DATED_FILES = [
+    pytest.param("/files/data.txt", id="body hash, send_file's tag"),
+    pytest.param("/items/1/file", id="version tag, send_file's date"),
+]
+
+
+def _rewrite(path: Path, body: bytes, moment: float) -> None:
+    path.write_bytes(body)
+    os.utime(path, (moment, moment))
+
+
+@pytest.mark.parametrize("url", VIEW_DATED_FILES)
+def test_rfc9110_8_8_2_2_a_file_modified_this_second_sends_no_date_and_gets_no_304(
+    client: FlaskClient, files_dir: Path, url: str
+) -> None:
+    """send_file's Last-Modified is the file's mtime.  Sent while its second ran, a client
+    holding it was answered 304 after a second change in that second, and kept the old
+    body; If-Range with that date got a 206 that could splice the two files.  A view's
+    date follows the rule of a looked-up one: not sent in its second, deciding nothing."""
+    path = files_dir / "data.txt"
+    for _ in range(5):  # the steps must fall within one second of the clock
+        started = time.time()
+        _rewrite(path, b"a" * len(FILE_BODY), started)
+        with client.get(url) as first:
+            sent = first.headers.get("Last-Modified")
+        _rewrite(path, b"b" * len(FILE_BODY), started)
+        date = http_date(int(started))
+        with client.get(url, headers={"If-Modified-Since": date}) as again:
+            status, body = again.status_code, again.get_data()
+        ranged = {"Range": "bytes=0-9", "If-Range": date}
+        with client.get(url, headers=ranged) as partial:
+            partial_status = partial.status_code
+        if int(time.time()) == int(started):
+            assert (status, body) == (200, b"b" * len(FILE_BODY))
+            assert partial_status == 200
+            assert sent is None
+            return
+    pytest.fail("five tries, and no requests fell within one second")
+
+
+@pytest.mark.parametrize("url", VIEW_DATED_FILES)
+def test_rfc9110_8_8_2_1_a_file_modified_in_the_future_sends_no_date(
+    client: FlaskClient, files_dir: Path, url: str
+) -> None:
+    """A file whose mtime is ahead of the clock (an archive from a host ahead of this one):
+    its date was sent, and once the file was replaced its If-Modified-Since got a 304."""
+    path = files_dir / "data.txt"
+    _rewrite(path, FILE_BODY, time.time() + 86_400)
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert "Last-Modified" not in response.headers
+
+
+def test_rfc9110_8_8_2_2_a_file_date_is_judged_when_send_file_read_it(tmp_path: Path) -> None:
+    """A view that ran past the end of the second its file's mtime fell in: that second
+    was judged over when the response was tagged, and sent.  A file replaced later in it
+    (an atomic rename, while send_file still held the old one open) then got a 304 to
+    If-Modified-Since of that second, and the client kept the old bytes."""
+    path = tmp_path / "page.txt"
+    app = Flask(__name__)
+    app.config["TESTING"] = True
+    ETag(app)
+
+    @app.get("/page")
+    @etag
+    def page() -> Response:
+        served = send_file(path, conditional=True)
+        fresh = tmp_path / "fresh.txt"
+        _rewrite(fresh, b"new", os.stat(path).st_mtime)  # same second, new bytes
+        os.replace(fresh, path)
+        time.sleep(1 - time.time() % 1 + 0.01)  # the view outlives that second
+        return served
+
+    client = app.test_client()
+    for _ in range(5):
+        started = time.time()
+        _rewrite(path, b"old", started)
+        with client.get("/page") as first:
+            body, sent = first.get_data(), first.headers.get("Last-Modified")
+        if body == b"old" and int(os.stat(path).st_mtime) == int(started):
+            assert sent is None
+            return
+    pytest.fail("five tries, and the file was never replaced within its second")
+
+
+def test_rfc9110_8_8_2_2_auto_mode_judges_a_view_date_of_this_second_as_modified() -> None:
+    """Auto mode judged a view's own Last-Modified of the second still running as a date
+    whose second was over: sent, and a change later in it was answered 304."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, ETAG_AUTO=True)
+    ETag(app)
+    state = {"body": "one", "modified": time.time()}
+
+    @app.get("/dated")
+    def dated() -> Response:
+        response = Response(state["body"])
+        response.last_modified = state["modified"]
+        return response
+
+    client = app.test_client()
+    for _ in range(5):
+        started = time.time()
+        state.update(body="one", modified=started)
+        first = client.get("/dated")
+        state["body"] = "two"
+        date = http_date(int(started))
+        again = client.get("/dated", headers={"If-Modified-Since": date})
+        if int(time.time()) == int(started):
+            assert (again.status_code, again.data) == (200, b"two")
+            assert "Last-Modified" not in first.headers
+            return
+    pytest.fail("five tries, and no requests fell within one second")
 
 
 def test_naive_timestamps_are_utc(client: FlaskClient, store: Store) -> None:
