@@ -126,8 +126,8 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
     accept_weakened = exchange.settings.accept_weakened
     outcome = evaluate_preconditions(exchange.method, preconditions, current, accept_weakened)
     judged = apply_outcome(exchange, response, outcome, current)
-    if not current.second_over and judged.status_code != 304:
-        judged.headers.remove("Last-Modified")  # §8.8.2.2, as tag_body withholds it
+    if not current.second_over:  # §8.8.2.2, as tag_body withholds it: from a 304 too,
+        judged.headers.remove("Last-Modified")  # which carries what the 200 would (§15.4.5)
     return judged
 
 

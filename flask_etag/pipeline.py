@@ -15,7 +15,8 @@
 4. :func:`~flask_etag.exchange.run_view`: the view the request was routed to, and no other.
 5. :func:`tag_known_state` / :func:`~flask_etag.body_tags.tag_body`: the validators of the
    state the body describes (§8.8), on a 2xx that carries a representation.
-6. :func:`~flask_etag.body_tags.judge_by_body` and :func:`judge_by_view_date`: what needs the
+6. :func:`~flask_etag.body_tags.judge_by_body` and
+   :func:`~flask_etag.view_dates.judge_by_view_date`: what needs the
    response (a body hash, a ``Last-Modified`` the view set) is judged after it (§13.2.2).
 
 A 304 or 412 is an ordinary response of the app (a 412 is raised, so the app's error
@@ -24,7 +25,6 @@ handlers render it), and every one passes through the app's ``after_request`` ho
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
@@ -32,7 +32,6 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from . import body_hash, context, ranges
 from .body_preconditions import read_body_precondition
-from .body_tags import apply_outcome
 from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
     IGNORED_METHODS,
@@ -57,12 +56,11 @@ from .responses import (
     has_representation,
     names_the_target,
     set_validators,
-    view_date,
-    withhold_running_date,
 )
 from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
 from .spec import RouteSpec
+from .view_dates import judge_by_view_date
 
 
 def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
@@ -387,35 +385,3 @@ def _still_describes(
     up before it is still what the body shows.  Not when a write committed while the view
     read, nor when the body is streamed: its rows are read while it is sent."""
     return not response.is_streamed and generator.still_current(checked, view_args)
-
-
-def judge_by_view_date(
-    exchange: Exchange, generator: _LookupGenerator, value: Any, response: Response
-) -> Response:
-    """Stage 6, §13.1.3 and §13.1.4: a read's date conditions, by the ``Last-Modified`` the
-    view set (``send_file``'s) where the state had no date of its own.  That date is judged
-    as the state's would be (§8.8.2), and withheld from a 2xx while its second runs."""
-    preconditions = exchange.preconditions
-    assert preconditions is not None
-    if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
-        withhold_running_date(response.headers)
-        return response
-    tagged = generator.validators_for(value, generator.weak_or(exchange.settings.weak))
-    if tagged.last_modified is not None:
-        withhold_running_date(response.headers)
-        return response
-    modified, second_over = view_date(response.headers, field(response.headers, "last-modified"))
-    # Without a date from the view the answer is the one deferred by _view_date_may_fail.
-    dated = (
-        tagged
-        if modified is None
-        else dataclasses.replace(tagged, last_modified=modified, second_over=second_over)
-    )
-    current = negotiated(exchange, dated)
-    outcome = evaluate_preconditions(
-        exchange.method, preconditions, current, exchange.settings.accept_weakened
-    )
-    judged = apply_outcome(exchange, response, outcome, current)
-    if not second_over and judged.status_code != 304:
-        judged.headers.remove("Last-Modified")
-    return judged

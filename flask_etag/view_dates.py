@@ -1,0 +1,49 @@
+"""Stage 6 of a looked-up route whose state has no date of its own: a read's date
+conditions are judged by the ``Last-Modified`` the view set (``send_file``'s file mtime),
+as a looked-up date would be (RFC 9110 §8.8.2, §13.1.3, §13.1.4)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Response
+
+from .body_tags import apply_outcome
+from .conditions import evaluate_preconditions
+from .exchange import Exchange
+from .folding import folded_validators
+from .generators import _LookupGenerator
+from .responses import field, view_date, withhold_running_date
+
+
+def judge_by_view_date(
+    exchange: Exchange, generator: _LookupGenerator, value: Any, response: Response
+) -> Response:
+    """Stage 6, §13.1.3 and §13.1.4: a read's date conditions, by the ``Last-Modified`` the
+    view set (``send_file``'s) where the state had no date of its own.  That date is judged
+    as the state's would be (§8.8.2), and withheld from a 2xx while its second runs."""
+    preconditions = exchange.preconditions
+    assert preconditions is not None
+    if preconditions.if_modified_since is None and preconditions.if_unmodified_since is None:
+        withhold_running_date(response.headers)
+        return response
+    tagged = generator.validators_for(value, generator.weak_or(exchange.settings.weak))
+    if tagged.last_modified is not None:
+        withhold_running_date(response.headers)
+        return response
+    modified, second_over = view_date(response.headers, field(response.headers, "last-modified"))
+    # Without a date from the view the answer is the one deferred by pipeline._view_date_may_fail.
+    dated = (
+        tagged
+        if modified is None
+        else dataclasses.replace(tagged, last_modified=modified, second_over=second_over)
+    )
+    current = folded_validators(exchange, dated, lookup=True)  # as negotiated() folds
+    outcome = evaluate_preconditions(
+        exchange.method, preconditions, current, exchange.settings.accept_weakened
+    )
+    judged = apply_outcome(exchange, response, outcome, current)
+    if not second_over:  # withheld from the 304 too, as from the 200 (§15.4.5)
+        judged.headers.remove("Last-Modified")
+    return judged
