@@ -333,8 +333,9 @@ class TimestampGenerator(_LookupGenerator):
     """``Last-Modified`` plus a tag from a modification time (naive datetimes are UTC).
 
     The tag keeps the timestamp's full precision, so it changes even when two writes fall in
-    the same second; ``Last-Modified`` has one-second resolution (RFC 9110 §8.8.2) and is never
-    later than now (§8.8.2.1).
+    the same second; ``Last-Modified`` has one-second resolution (RFC 9110 §8.8.2), so it is
+    sent once its second was over when the state was read, never for a later one (§8.8.2.1,
+    §8.8.2.2).
 
     :param lookup: called with the view's URL arguments; returns a ``datetime`` or None.
     :param weak: mark the tag weak; None means ``ETAG_WEAK``.  The default, False, keeps

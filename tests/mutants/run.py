@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (112 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (114 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -1084,6 +1084,22 @@ MUTANTS = [
         "a change flushed in one second and committed after it is hidden by a 304",
         "tests/test_collections.py::test_a_change_committed_after_its_second_ended_is_not_hidden_by_a_304_rfc9110_8_8_2_2",
         "sqlite",
+    ),
+    Mutant(
+        "view-date-of-a-running-second-sent",
+        "responses",
+        "    if not view_date(headers, modified_header)[1]:\n",
+        "    if False:\n",
+        "a file modified this second is sent its date, and a change later in it answered 304",
+        "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_file_modified_this_second_sends_no_date_and_gets_no_304",
+    ),
+    Mutant(
+        "view-date-judged-after-a-slow-view",
+        "responses",
+        "    return last_modified_at(modified, now if dated is None else min(dated, now))\n",
+        "    return last_modified_at(modified, now)\n",
+        "a file replaced while a slow view ran is answered 304 to the date its 200 sent",
+        "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_file_date_is_judged_when_send_file_read_it",
     ),
     # ------------------------------------------------------------------ settings.py
     Mutant(
