@@ -15,7 +15,7 @@ from flask import Request, Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
-from .conditions import Validators, last_modified_at, parse_http_date, utc_seconds
+from .conditions import Validators, last_modified_at, parse_http_date
 from .signals import announce_not_modified
 
 
@@ -121,12 +121,6 @@ def body_bytes(response: Response) -> bytes | None:
     if response.is_streamed:
         return None
     return response.get_data()
-
-
-def parse_last_modified(modified_header: str | None) -> datetime | None:
-    """A ``Last-Modified`` field value as aware UTC; None when absent or not an HTTP-date."""
-    modified = parse_http_date(modified_header)
-    return None if modified is None else utc_seconds(modified)
 
 
 def view_date(headers: Headers, modified_header: str | None) -> tuple[datetime | None, bool]:
