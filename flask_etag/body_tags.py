@@ -125,16 +125,20 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
         current = dataclasses.replace(current, etag=strip_coding(current.etag))
     accept_weakened = exchange.settings.accept_weakened
     outcome = evaluate_preconditions(exchange.method, preconditions, current, accept_weakened)
-    judged = apply_outcome(exchange, response, outcome, current)
-    if not current.second_over:  # §8.8.2.2, as tag_body withholds it: from a 304 too,
-        judged.headers.remove("Last-Modified")  # which carries what the 200 would (§15.4.5)
-    return judged
+    return apply_outcome(exchange, response, outcome, current)
 
 
 def apply_outcome(
     exchange: Exchange, response: Response, outcome: Outcome, current: Validators
 ) -> Response:
-    """Make ``response`` the 304 that ``outcome`` asks for, or raise the 412."""
+    """Make ``response`` the 304 that ``outcome`` asks for, or raise the 412.
+
+    A view's ``Last-Modified`` of a second still running is withheld from the 2xx, as
+    ``tag_body`` withholds it, and from the 304, which carries what the 200 would (§8.8.2.2,
+    §15.4.5).
+    """
+    if not current.second_over:
+        response.headers.remove("Last-Modified")
     if outcome is Outcome.NOT_MODIFIED:
         etag_header = field(response.headers, "etag")
         if etag_header is not None:

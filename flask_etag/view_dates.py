@@ -43,7 +43,4 @@ def judge_by_view_date(
     outcome = evaluate_preconditions(
         exchange.method, preconditions, current, exchange.settings.accept_weakened
     )
-    judged = apply_outcome(exchange, response, outcome, current)
-    if not second_over:  # withheld from the 304 too, as from the 200 (§15.4.5)
-        judged.headers.remove("Last-Modified")
-    return judged
+    return apply_outcome(exchange, response, outcome, current)
