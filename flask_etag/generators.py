@@ -124,12 +124,8 @@ class HashGenerator(TagGenerator):
         mismatch = None if current is None else _signature_mismatch(current, view_args)
         if current is None or mismatch is None:
             return None
-        return ETagConfigurationError(
-            f"HashGenerator(current={function_name(current)}) cannot take this route's URL "
-            f"arguments ({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
-            f"keyword arguments: write it as a function of exactly those names, e.g. "
-            f"HashGenerator(current=lambda {', '.join(view_args)}: ...)."
-        )
+        subject = f"HashGenerator(current={function_name(current)})"
+        return _arguments_error(subject, "HashGenerator(current=", mismatch, view_args)
 
     def __repr__(self) -> str:
         current = "" if self.current is None else f", current={self.current!r}"
@@ -178,12 +174,8 @@ class _LookupGenerator(TagGenerator):
         mismatch = _signature_mismatch(self.lookup, view_args)
         if mismatch is None:
             return None
-        return ETagConfigurationError(
-            f"the lookup of {self!r} cannot take this route's URL arguments "
-            f"({', '.join(view_args) or 'none'}): {mismatch}. It is called with them as "
-            f"keyword arguments: write it as a function of exactly those names, e.g. "
-            f"{type(self).__name__}(lambda {', '.join(view_args)}: ...)."
-        )
+        subject = f"the lookup of {self!r}"
+        return _arguments_error(subject, f"{type(self).__name__}(", mismatch, view_args)
 
     def validators_of_value(self, value: Any, default_weak: bool) -> Validators:
         """The validators a looked-up value implies; MISSING for None."""
@@ -231,6 +223,20 @@ class _LookupGenerator(TagGenerator):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({function_name(self.lookup)}, weak={self.weak!r})"
+
+
+def _arguments_error(
+    subject: str, example: str, mismatch: str, view_args: dict[str, Any]
+) -> ETagConfigurationError:
+    """The set-up error for a function called with a route's URL arguments as keyword
+    arguments (a lookup, ``current=``) that cannot take them; ``example`` opens the call
+    that shows the fix."""
+    names = ", ".join(view_args)
+    return ETagConfigurationError(
+        f"{subject} cannot take this route's URL arguments ({names or 'none'}): {mismatch}. "
+        "It is called with them as keyword arguments: write it as a function of exactly "
+        f"those names, e.g. {example}lambda {names}: ...)."
+    )
 
 
 def run_in_app(function: Callable[..., Any]) -> Callable[..., Any]:
