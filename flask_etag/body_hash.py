@@ -28,17 +28,11 @@ def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     """A GET or HEAD: run the view (stage 4), tag its body (5), judge the request (6)."""
     try:
         response = run_view(exchange, None, view, exchange.view_args)
-    except RequestedRangeNotSatisfiable as unsatisfiable:  # how send_file answers 416
-        if not ranges.judged_before_range(exchange):
-            raise
-        decided = ranges.unsatisfiable_range_after_preconditions(exchange, view, unsatisfiable)
-        if decided is None:
-            raise
-        return decided
+    except RequestedRangeNotSatisfiable as raised:  # how send_file answers 416
+        return _after_unsatisfiable(exchange, generator, view, raised)
     status = response.status_code
-    if status == 416 and ranges.judged_before_range(exchange):
-        decided = ranges.unsatisfiable_range_after_preconditions(exchange, view, response)
-        return response if decided is None else decided
+    if status == 416:
+        return _after_unsatisfiable(exchange, generator, view, response)
     if status == 206:
         response = ranges.settle_partial(exchange, generator, view, response)
         status = response.status_code
@@ -46,6 +40,24 @@ def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     if exchange.preconditions is None or status == 204:  # §15.3.5: a 204 has nothing to judge
         return response
     return judge_by_body(exchange, response, etag_header)
+
+
+def _after_unsatisfiable(
+    exchange: Exchange, generator: HashGenerator, view: View, unsatisfiable: ranges.Unsatisfiable
+) -> Response:
+    """A view's 416: the whole representation where the view did not understand the range's
+    unit (§14.2), the 304 or 412 the preconditions or If-Range decide first (§13.2.2), else
+    the 416 itself (raised again if it was raised)."""
+    whole = ranges.whole_for_unknown_unit(exchange, view, unsatisfiable)
+    if whole is not None:
+        status = whole.status_code
+        etag_header = tag_body(exchange, generator, whole, status)
+        return whole if status == 204 else judge_by_body(exchange, whole, etag_header)
+    if ranges.judged_before_range(exchange):
+        decided = ranges.unsatisfiable_range_after_preconditions(exchange, view, unsatisfiable)
+        if decided is not None:
+            return decided
+    return ranges.keep_unsatisfiable(unsatisfiable, None)
 
 
 def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:

@@ -181,10 +181,12 @@ def _dates_before_range(
     view: View,
     unsatisfiable: ranges.Unsatisfiable,
 ) -> Response:
-    """The view's 416 where its own ``Last-Modified`` (``send_file``'s) decides the date
-    conditions: §13.2.2 judges them (steps 2 and 4) before ``Range`` (step 5), so the 416
-    waits while the whole representation is rendered once more to learn that date."""
-    if not _dates_wait_on_view(exchange, generator, checked):
+    """The view's 416, unless the whole representation is due: where the view did not
+    understand the range's unit (§14.2), or where its own ``Last-Modified`` (``send_file``'s)
+    decides the date conditions, which §13.2.2 judges (steps 2 and 4) before ``Range`` (step
+    5), so the 416 waits while the whole is rendered once more to learn that date."""
+    unit_not_understood = ranges.unit_not_understood(exchange.request, unsatisfiable)
+    if not unit_not_understood and not _dates_wait_on_view(exchange, generator, checked):
         return ranges.keep_unsatisfiable(unsatisfiable, None)
     environ = exchange.request.environ
     enclosing = context.enter_view(environ, checked)
@@ -192,10 +194,14 @@ def _dates_before_range(
         whole = ranges.render_whole(exchange, view, generator.view_caller)
     finally:
         reported = context.leave_view(environ, enclosing)
-    return ranges.judged_by_whole_date(
-        unsatisfiable,
-        lambda: _tag_and_judge(exchange, generator, checked, reported, whole, whole.status_code),
-    )
+
+    def judge() -> Response:
+        return _tag_and_judge(exchange, generator, checked, reported, whole, whole.status_code)
+
+    if unit_not_understood:
+        ranges.release(unsatisfiable)
+        return judge()
+    return ranges.judged_by_whole_date(unsatisfiable, judge)
 
 
 def _dates_wait_on_view(exchange: Exchange, generator: _LookupGenerator, checked: Any) -> bool:

@@ -39,6 +39,38 @@ def ignore_range_unless_if_range_matches(served: Request, current: Validators) -
         del environ["HTTP_IF_RANGE"]
 
 
+def unit_not_understood(served: Request, unsatisfiable: Unsatisfiable) -> bool:
+    """§14.2: an origin server MUST ignore a ``Range`` in a unit it does not understand.
+
+    werkzeug's ``send_file`` answers ``Range: items=0-5`` 416 in bytes; a 416 in bytes to a
+    request in another unit shows the view did not understand that unit, so the whole
+    representation is due.  A view that answers its own unit's 416 in that unit keeps it.
+    """
+    if isinstance(unsatisfiable, RequestedRangeNotSatisfiable):
+        answered = unsatisfiable.units
+    else:
+        answered = (unsatisfiable.headers.get("Content-Range") or "").partition(" ")[0]
+    asked = served.environ.get("HTTP_RANGE", "").partition("=")[0]
+    return answered.lower() == "bytes" and asked.strip(" \t").lower() != "bytes"
+
+
+def whole_for_unknown_unit(
+    exchange: Exchange, view: View, unsatisfiable: Unsatisfiable
+) -> Response | None:
+    """The whole representation, rendered without ``Range``, where the view's 416 came from a
+    unit it does not understand (:func:`unit_not_understood`); else None."""
+    if not unit_not_understood(exchange.request, unsatisfiable):
+        return None
+    release(unsatisfiable)
+    return render_whole(exchange, view)
+
+
+def release(unsatisfiable: Unsatisfiable) -> None:
+    """Close a returned 416 that will not be sent (a raised one holds nothing)."""
+    if isinstance(unsatisfiable, Response):
+        unsatisfiable.close()
+
+
 def ignore_range(served: Request) -> None:
     """§13.2.2 step 5: ``Range`` applies only once every precondition has passed.  When a
     304 waits only on the view's own date (a 412 if that date fails step 2), neither a 206
@@ -87,12 +119,10 @@ def judged_by_whole_date(unsatisfiable: Unsatisfiable, judge: Callable[[], Respo
     try:
         decided = judge()
     except Exception:
-        if isinstance(unsatisfiable, Response):
-            unsatisfiable.close()
+        release(unsatisfiable)
         raise
     if decided.status_code == 304:
-        if isinstance(unsatisfiable, Response):
-            unsatisfiable.close()
+        release(unsatisfiable)
         return decided
     return keep_unsatisfiable(unsatisfiable, decided)
 
@@ -172,12 +202,10 @@ def unsatisfiable_range_after_preconditions(
         etag_header = tag_body(exchange, generator, whole, whole.status_code)
         decided = judge_by_body(exchange, whole, etag_header)
     except Exception:
-        if isinstance(unsatisfiable, Response):
-            unsatisfiable.close()
+        release(unsatisfiable)
         raise
     if decided.status_code == 304 or _if_range_fails_whole(exchange, decided):
-        if isinstance(unsatisfiable, Response):
-            unsatisfiable.close()
+        release(unsatisfiable)
         return decided
     decided.close()
     return unsatisfiable if isinstance(unsatisfiable, Response) else None

@@ -249,3 +249,33 @@ def test_a_part_carries_the_scoped_tag_of_the_whole_rfc9110_15_3_7() -> None:
     assert (resumed.status_code, resumed.data) == (206, FILE_BODY[:10])
     bobs = client.get("/doc", headers={"X-User": "bob", "Range": FIRST_TEN})
     assert bobs.headers["ETag"] != part.headers["ETag"]
+
+
+@pytest.mark.parametrize("url", ROUTES)
+@pytest.mark.parametrize("unit", ["items=0-9", "Items = 0-9", "rows"])
+def test_a_range_unit_the_view_does_not_understand_is_ignored_rfc9110_14_2(
+    client: FlaskClient, url: str, unit: str
+) -> None:
+    """§14.2: an origin server MUST ignore a Range in a unit it does not understand.
+    ``send_file`` knows bytes only and answers such a range 416: the whole is due, tagged,
+    and judged like any whole (a matching If-None-Match still gets 304)."""
+    tag = own_tag(client, url)
+    response = fetch(client, url, Range=unit)
+    assert_full(response)
+    assert response.headers["ETag"] == tag
+    revalidated = fetch(client, url, Range=unit, If_None_Match=tag)
+    assert (revalidated.status_code, revalidated.headers["ETag"]) == (304, tag)
+
+
+def test_a_view_keeps_the_416_of_a_unit_it_understands_rfc9110_14_2() -> None:
+    """§14.2: a view that serves its own range unit answers that unit's 416 itself."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/rows")
+    @etag
+    def rows() -> Response:
+        return Response("", 416, {"Content-Range": "items */3"})
+
+    response = app.test_client().get("/rows", headers={"Range": "items=5-9"})
+    assert (response.status_code, response.headers["Content-Range"]) == (416, "items */3")

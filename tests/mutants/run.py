@@ -616,11 +616,20 @@ MUTANTS = [
     Mutant(
         "file-416-before-its-dates",
         "pipeline",
-        "    if not _dates_wait_on_view(exchange, generator, checked):\n",
-        "    if True:\n",
+        " and not _dates_wait_on_view(exchange, generator, checked):\n",
+        ":\n",
         "a version route's send_file answers 416 where If-Modified-Since asks for a 304",
         "tests/test_rfc9110_ranges.py",
         "come_before_an_unsatisfiable_range",
+    ),
+    Mutant(
+        "unknown-range-unit-answered-416",
+        "ranges",
+        '    return answered.lower() == "bytes" and asked.strip(" \\t").lower() != "bytes"\n',
+        "    return False\n",
+        "Range: items=0-9 to a send_file route is answered 416, not the whole (§14.2)",
+        "tests/test_rfc9110_ranges.py",
+        "does_not_understand",
     ),
     Mutant(
         "wildcard-coding-not-held",
