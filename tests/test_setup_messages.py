@@ -107,7 +107,23 @@ def test_a_lookup_that_cannot_take_the_url_arguments_fails_at_init_app() -> None
         ETag(app)
 
 
-def test_a_lookup_of_a_blueprint_route_is_checked_on_the_first_request() -> None:
+@pytest.mark.parametrize(
+    ("generator", "methods", "fix"),
+    [
+        pytest.param(TimestampGenerator(lambda: None), ["GET"], "lambda note_id: ...", id="lookup"),
+        pytest.param(
+            HashGenerator(current=lambda: "note"),
+            ["GET", "PUT"],
+            "current=lambda note_id: ...",
+            id="current",
+        ),
+    ],
+)
+def test_a_function_of_a_blueprint_route_is_checked_on_the_first_request(
+    generator: Any, methods: list[str], fix: str
+) -> None:
+    """A blueprint's routes exist only once it is registered, after ``init_app``: the first
+    request, to any route, names the function that cannot take the URL arguments."""
     app = Flask(__name__)
     app.testing = True
     ETag(app)
@@ -115,11 +131,12 @@ def test_a_lookup_of_a_blueprint_route_is_checked_on_the_first_request() -> None
     blueprint = Blueprint("notes", __name__, url_prefix="/notes")
     blueprint.add_url_rule(
         "/<int:note_id>",
-        view_func=etag(TimestampGenerator(lambda: None))(lambda note_id: "note"),
+        view_func=etag(generator)(lambda note_id: "note"),
         endpoint="note",
+        methods=methods,
     )
     app.register_blueprint(blueprint)
-    with pytest.raises(ETagConfigurationError, match=re.escape("lambda note_id: ...")):
+    with pytest.raises(ETagConfigurationError, match=re.escape(fix)):
         app.test_client().get("/")
 
 
@@ -146,23 +163,6 @@ def test_a_current_function_that_cannot_take_the_url_arguments_fails_at_init_app
         r"\(page_id\).*current=lambda page_id: \.\.\.",
     ):
         ETag(app)
-
-
-def test_a_current_function_of_a_blueprint_route_is_checked_on_the_first_request() -> None:
-    app = Flask(__name__)
-    app.testing = True
-    ETag(app)
-    app.add_url_rule("/", view_func=lambda: "home", endpoint="home")
-    blueprint = Blueprint("pages", __name__, url_prefix="/pages")
-    blueprint.add_url_rule(
-        "/<int:page_id>",
-        view_func=etag(HashGenerator(current=lambda: "page"))(lambda page_id: "page"),
-        endpoint="page",
-        methods=["GET", "PUT"],
-    )
-    app.register_blueprint(blueprint)
-    with pytest.raises(ETagConfigurationError, match=re.escape("current=lambda page_id: ...")):
-        app.test_client().get("/")
 
 
 def test_a_current_function_of_a_read_only_route_is_never_called_so_never_refused() -> None:
