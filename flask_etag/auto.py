@@ -11,7 +11,7 @@ has done so when the tag is taken.  A body already coded is tagged by its identi
 
 from __future__ import annotations
 
-from flask import Flask, Response, after_this_request, current_app, request
+from flask import Flask, Request, Response, current_app, request
 
 from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
@@ -19,7 +19,8 @@ from .conditions import SAFE_METHODS, Preconditions
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
-from .responses import field, has_representation, withhold_running_date
+from .responses import field, has_representation, is_success, withhold_running_date
+from .routes import route_spec_of
 from .settings import current_settings
 from .spec import RouteSpec
 
@@ -44,36 +45,37 @@ _OF_THE_REPRESENTATION = (
 )
 
 
-#: Where :func:`_take_preconditions` leaves what it took for :func:`tag_automatically`.
+#: Where :func:`_take_preconditions_before_view` leaves what it took for
+#: :func:`tag_automatically`.
 _TAKEN_KEY = "flask_etag.auto.preconditions"
 
 
 def install(app: Flask) -> None:
     """Register the auto-mode hooks on ``app``, where ``ETAG_AUTO`` is on."""
     if current_settings(app).auto:
-        app.before_request(_take_preconditions_after_view)
+        app.before_request(_take_preconditions_before_view)
         app.after_request(tag_automatically)
 
 
-def _take_preconditions_after_view() -> None:
-    """``before_request``: take a read's ``If-*`` fields once its view has run.
+def _take_preconditions_before_view() -> None:
+    """``before_request``: take an undecorated read's ``If-*`` fields before its view runs,
+    so that only the extension judges them (RFC 9110 §13.2.2), as on a decorated route.
 
-    An ``after_this_request`` function runs before every ``after_request`` hook, so a hook
-    registered after ``ETag(app)`` (Flask-Compress's, which calls ``make_conditional``) runs
-    before the auto-mode hook yet finds nothing to judge by werkzeug's rules (RFC 9110
-    §13.2.2); the view itself (``send_file``) still sees the fields, as without auto mode.
+    ``send_file`` (Flask's static files too) would judge them by werkzeug's rules, which
+    answer ``If-Match: *`` with 412 and ignore ``If-Unmodified-Since``, and so would a hook
+    registered after ``ETag(app)`` (Flask-Compress's calls ``make_conditional``).  A view
+    reads what was taken under :data:`~flask_etag.conditions.PRECONDITIONS_KEY`.
     """
-    if request.method in SAFE_METHODS:
-        after_this_request(_take_preconditions)
-
-
-def _take_preconditions(response: Response) -> Response:
-    """Take the fields where the auto-mode hook will judge them; a response that carries its
-    own tag (``set_etag``) is left to be judged as without auto mode."""
-    if _tagged_here(response):
-        served = request._get_current_object()  # type: ignore[attr-defined]
+    served = request._get_current_object()  # type: ignore[attr-defined]
+    if served.method in SAFE_METHODS and not _decorated(served):
         served.environ[_TAKEN_KEY] = read_preconditions(served)
-    return response
+
+
+def _decorated(served: Request) -> bool:
+    """Whether the request's view is decorated, and so takes the fields itself (a
+    ``MethodView`` lists the decorator in its ``decorators``, never on a method)."""
+    view = current_app.view_functions.get(served.endpoint or "")
+    return view is not None and route_spec_of(view) is not None
 
 
 def _tagged_here(response: Response) -> bool:
@@ -84,21 +86,35 @@ def _tagged_here(response: Response) -> bool:
 
 
 def tag_automatically(response: Response) -> Response:
-    """``after_request``: tag an untagged GET/HEAD 2xx by its body, then judge the request."""
+    """``after_request``: tag an untagged GET/HEAD 2xx by its body, then judge the request;
+    judge a 2xx that carries its own validators (``send_file``'s) by them."""
     served = request._get_current_object()  # type: ignore[attr-defined]
-    if served.method not in SAFE_METHODS or not _tagged_here(response):
+    if served.method not in SAFE_METHODS:
         return response
-    status = response.status_code
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings = current_settings(app)
-    preconditions = _taken_preconditions(served.environ) or read_preconditions(served)
-    exchange = Exchange(app, served, AUTO_SPEC, settings, {}, preconditions, served.method, True)
+    taken = _taken_preconditions(served.environ)
+    if not _tagged_here(response):
+        if taken is not None and is_success(response):
+            return _judged(_exchange(served, taken), response, field(response.headers, "etag"))
+        return response
+    preconditions = taken or read_preconditions(served)
+    exchange = _exchange(served, preconditions)
     body = identity_bytes(response)
     etag_header = None
     if body is not None:  # not streamed, nor coded in a way this Python cannot read back
-        etag_header = tag_body(exchange, AUTO_GENERATOR, response, status, body=body)
+        etag_header = tag_body(exchange, AUTO_GENERATOR, response, response.status_code, body=body)
     elif preconditions is None:  # else judge_by_body withholds it
         withhold_running_date(response.headers)
+    return _judged(exchange, response, etag_header)
+
+
+def _exchange(served: Request, preconditions: Preconditions | None) -> Exchange:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = current_settings(app)
+    return Exchange(app, served, AUTO_SPEC, settings, {}, preconditions, served.method, True)
+
+
+def _judged(exchange: Exchange, response: Response, etag_header: str | None) -> Response:
+    """Stage 6 in the hook: the 304, or the 412 made of the response itself."""
     try:
         return judge_by_body(exchange, response, etag_header)
     except ETagPreconditionFailed as error:
@@ -106,8 +122,8 @@ def tag_automatically(response: Response) -> Response:
 
 
 def _taken_preconditions(environ: dict[str, object]) -> Preconditions | None:
-    """What :func:`_take_preconditions` took; None where it did not run (a ``before_request``
-    hook answered first) or the request had none."""
+    """What :func:`_take_preconditions_before_view` took; None where it did not run (a
+    decorated route, or a ``before_request`` hook answered first) or the request had none."""
     taken = environ.get(_TAKEN_KEY)
     return taken if isinstance(taken, Preconditions) else None
 
@@ -123,6 +139,9 @@ def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Resp
     headers = response.headers
     for name in _OF_THE_REPRESENTATION:
         headers.remove(name)
+    body = response.response
+    if hasattr(body, "close"):  # a file send_file opened
+        body.close()
     response.set_data(error.get_body())
     response.status_code = error.code or 412
     for name, value in error.get_headers():

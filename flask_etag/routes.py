@@ -84,7 +84,7 @@ def describe_view(
             judges_writes=not isinstance(generator, HashGenerator) or generator.current is not None,
         )
     if settings.auto and not _serves_static_files(endpoint):
-        # Static files carry werkzeug's own tag, which auto mode keeps as it is.  The rest
+        # Static files carry werkzeug's own tag, which auto mode keeps and judges by.  The rest
         # are tagged as a bare @etag is: under ETAG_SCOPE, each caller's own and private
         # (RFC 9111 §5.2.2.7).
         scope = settings.scope

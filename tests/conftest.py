@@ -23,6 +23,7 @@ Routes of the app built by ``make_app`` (``<id>`` is an item id in the store):
 ``/items/<id>/file``       ``send_file`` without its own ETag, tagged by the item's version
 ``/stream``                a streamed body behind a bare ``@etag``
 ``/plain``, ``/plain-stream``, ``/plain-missing``: no decorator (for ``ETAG_AUTO``)
+``/plain-files/<name>``    ``/files/<name>`` with no decorator (for ``ETAG_AUTO``)
 =========================  ==========================================================
 
 Every response also gets ``Vary: Accept`` from an ``after_request`` hook, and every view call
@@ -296,6 +297,7 @@ def _build_routes(store: Store, files_dir: Path) -> list[Route]:
         Route("/plain", "plain", {"GET": (unchanged, lambda: "plain text")}),
         Route("/plain-stream", "plain_stream", {"GET": (unchanged, stream)}),
         Route("/plain-missing", "plain_missing", {"GET": (unchanged, lambda: abort(404))}),
+        Route("/plain-files/<name>", "plain_files", {"GET": (unchanged, serve_file)}),
     ]
 
 

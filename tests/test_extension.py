@@ -7,11 +7,14 @@ arguments) are covered in ``test_misuse.py``.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.http import http_date
 
 from flask_etag import ETag, ETagPreconditionFailed, HashGenerator, etag
 from flask_etag.generators import body_digest_function
@@ -265,6 +268,74 @@ def test_auto_leaves_streams_untagged_and_errors_alone(
 
 def test_auto_keeps_tags_set_by_decorators(auto_client: FlaskClient) -> None:
     assert auto_client.get("/items/1").headers["ETag"] == '"1"'
+
+
+FILE = "/plain-files/data.txt"
+EARLIER = "Mon, 06 May 2024 07:08:08 GMT"  # a second before the file's Last-Modified
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"If-None-Match": "{tag}"}, 304, id="§13.2.2 step 3 before Range: 304"),
+        pytest.param({"If-Unmodified-Since": EARLIER}, 412, id="§13.2.2 step 2 before Range: 412"),
+        pytest.param({"If-Match": '"stale"'}, 412, id="§13.2.2 step 1 before Range: 412"),
+        pytest.param({"If-Match": "*"}, 206, id="§13.1.1 If-Match * passes a file: 206"),
+        pytest.param({"If-Match": "{tag}"}, 206, id="§13.1.1 the file's own tag passes: 206"),
+    ],
+)
+def test_auto_judges_a_files_own_validators_before_its_range_rfc9110_13_2_2(
+    make_app: MakeApp, view_style: str, headers: dict[str, str], expected: int
+) -> None:
+    """An undecorated ``send_file`` keeps its own tag, and auto mode judges the request by
+    it and its ``Last-Modified`` as RFC 9110 orders, before ``Range``: werkzeug's own rules
+    answered ``If-Match: *`` with 412 and sent a part of a file changed since
+    ``If-Unmodified-Since``."""
+    client = make_app(view_style, ETAG_AUTO=True).test_client()
+    with client.get(FILE) as first:
+        tag = first.headers["ETag"]
+    fields = {name: value.format(tag=tag) for name, value in headers.items()}
+    with client.get(FILE, headers={"Range": "bytes=0-9", **fields}) as response:
+        assert response.status_code == expected
+        assert response.headers["ETag"] == tag
+        if expected == 206:
+            assert response.data == b"0123456789"
+        else:
+            assert "Content-Range" not in response.headers
+        if expected == 412:
+            assert response.mimetype == "application/problem+json"
+
+
+def test_auto_judges_flasks_static_files_rfc9110_13_1_1(tmp_path: Path) -> None:
+    """Flask's own static route (``send_from_directory``) is judged like any auto read."""
+    (tmp_path / "site.css").write_text("body { color: teal }")
+    app = Flask(__name__, static_folder=str(tmp_path), static_url_path="/static")
+    app.config["ETAG_AUTO"] = True
+    ETag(app)
+    client = app.test_client()
+    with client.get("/static/site.css") as served:
+        tag, modified = served.headers["ETag"], served.last_modified
+    assert modified is not None
+    with client.get("/static/site.css", headers={"If-Match": "*"}) as response:
+        assert (response.status_code, response.headers["ETag"]) == (200, tag)
+    earlier = http_date(modified - timedelta(seconds=1))
+    with client.get("/static/site.css", headers={"If-Unmodified-Since": earlier}) as response:
+        assert response.status_code == 412
+    with client.get("/static/site.css", headers={"If-None-Match": f"W/{tag}"}) as response:
+        assert (response.status_code, response.headers["ETag"]) == (304, tag)
+
+
+def test_auto_leaves_a_decorated_route_to_decide_before_its_view_rfc9110_13_2_1(
+    make_app: MakeApp, view_style: str
+) -> None:
+    """Auto mode takes the fields only where no decorator will: a version route still
+    answers 304 without running its view."""
+    app = make_app(view_style, ETAG_AUTO=True)
+    client = app.test_client()
+    tag = client.get("/items/1").headers["ETag"]
+    ran = app.store.calls[("items", "GET")]
+    assert client.get("/items/1", headers={"If-None-Match": tag}).status_code == 304
+    assert app.store.calls[("items", "GET")] == ran
 
 
 def test_auto_is_off_by_default(make_app: MakeApp) -> None:

@@ -52,6 +52,7 @@ ROUTE_KINDS = {
     "file, send_file's own tag": RouteKind("/files/data.txt", dated=True),
     "file, version tag": RouteKind("/items/1/file", dated=True),
     "ETAG_AUTO": RouteKind("/plain", dated=False, auto=True),
+    "ETAG_AUTO, send_file's own tag": RouteKind("/plain-files/data.txt", dated=True, auto=True),
 }
 
 
