@@ -185,6 +185,35 @@ def test_the_outbox_sends_the_repeat_once_and_forgets_it_rfc9111_4_4(tmp_path: P
         assert outbox_rows(client.application) == []
 
 
+def test_a_write_that_flushed_long_before_its_commit_is_repeated_after_the_commit_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """A write that flushes, then spends a while on something else (a payment API) before
+    it commits: its outbox row was dated at the flush, so the sweeper sent the repeat at
+    once after the commit, and a read fetched before the commit and stored after the first
+    purge stayed stale for its whole ``s-maxage``."""
+    repeat_after, slow_step = 1.0, 1.5
+    with recording_cache() as (url, got):
+        client = example(tmp_path, ETAG_PURGE_URLS=[url], ETAG_PURGE_REPEAT_AFTER=repeat_after)
+        app = client.application
+
+        @app.post("/restock-slowly")
+        @etag(products.product_pages)
+        def restock_slowly() -> tuple[str, int]:
+            products.db.session.get(products.Product, 101).stock = 3
+            products.db.session.flush()
+            time.sleep(slow_step)
+            products.db.session.commit()
+            return "", 204
+
+        eventually(lambda: not outbox_rows(app), 5)  # the seeding's
+        got.purges.clear()
+        assert client.post("/restock-slowly").status_code == 204
+        eventually(lambda: len(got.purges) == 2, 5)
+        first, repeat = (purge.at for purge in got.purges)
+        assert repeat - first >= repeat_after - 0.1
+
+
 def test_another_host_sends_what_a_host_never_purged_rfc9111_4_4(tmp_path: Path) -> None:
     """Host A's purge never arrives (its cache is gone); host B, on the same database,
     finds the due row and purges its cache."""

@@ -6,8 +6,9 @@ before its purge would leave the written resource stale in every cache until ``s
 With an outbox, each transaction that writes (as :class:`TableVersions` sees it) also
 inserts a row into ``flask_etag_purge_outbox``: the keys and paths to purge, and when the
 repeat is due (``ETAG_PURGE_REPEAT_AFTER``, or ``ETAG_PURGE_TIMEOUT`` when repeats are off,
-after the row is written, just before the commit: a commit that takes long comes that much
-nearer its repeat).  The row commits or rolls back with the write.
+as the commit begins: a row an earlier flush wrote is dated again then, and a commit that
+takes long comes that much nearer its repeat).  The row commits or rolls back with the
+write.
 
 The writing host still purges at once, before its client hears back.  Every host's sweeper
 looks for due rows every :data:`POLL_SECONDS`, claims each one (an ``UPDATE`` that only one
@@ -29,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..invalidation import route_written_keys
 from ..purge_targets import written_path
@@ -50,6 +51,8 @@ _BATCH = 100
 _KEYS_IN_FULL = 16_384
 #: Where an app keeps its sweeper (``app.extensions``).
 _SWEEPER_KEY = "etag_purge_outbox"
+#: Where a session keeps the ids of the outbox rows its open transaction inserted.
+_ROWS = "flask_etag.outbox_rows"
 
 
 class PurgeOutbox:
@@ -68,6 +71,7 @@ class PurgeOutbox:
         session = table_versions.session
         event.listen(session, "after_flush", self._record_flush)
         event.listen(session, "before_commit", self._record_before_commit)
+        event.listen(session, "after_transaction_end", _forget_rows)
         if app is not None:
             self.init_app(app)
 
@@ -102,7 +106,25 @@ class PurgeOutbox:
 
     def _record_before_commit(self, session: Session) -> None:
         """Bulk statements name their keys without a flush; they are recorded here."""
+        self._date_at_commit(session)
         self._record(session)
+
+    def _date_at_commit(self, session: Session) -> None:
+        """Date the repeat of the rows an earlier flush inserted from the commit: dated at
+        the flush, a transaction that worked on after it committed past its repeat's time,
+        a sweeper sent the repeat at once, and a read fetched before the commit and stored
+        after the first purge was stale for its whole ``s-maxage`` (RFC 9111 §4.4).  The
+        flush the commit makes itself comes after this, and dates its own row."""
+        rows = session.info.get(_ROWS)
+        settings = _settings()
+        if not rows or settings is None or session.get_nested_transaction() is not None:
+            return  # nothing recorded yet, or a RELEASE: the outermost commit dates them
+        delay = settings.purge_repeat_after or settings.purge_timeout
+        session.connection().execute(
+            sa.update(self.table)
+            .where(self.table.c.id.in_(sorted(rows)))
+            .values(due=_microseconds(delay))
+        )
 
     def _record(self, session: Session) -> None:
         """Insert a row for the keys written since the last one, in the same transaction."""
@@ -119,13 +141,16 @@ class PurgeOutbox:
         keys = list(dict.fromkeys((*route_written_keys(), *_compact(sorted(new)))))
         paths = [written_path(request)] if has_request_context() else []
         delay = settings.purge_repeat_after or settings.purge_timeout
-        session.connection().execute(
+        inserted = session.connection().execute(
             sa.insert(self.table).values(
                 purged_keys="\n".join(keys),
                 purged_paths="\n".join(paths),
                 due=_microseconds(delay),
             )
         )
+        row_id = inserted.inserted_primary_key
+        if row_id is not None:
+            session.info.setdefault(_ROWS, set()).add(row_id[0])
 
     # ----------------------------------------------------------------- from any host
 
@@ -204,6 +229,12 @@ class _Sweeper:
             except sa.exc.SQLAlchemyError as error:  # the database is down: try again later
                 logger.warning("purge outbox unreadable: %s", error)
             del app
+
+
+def _forget_rows(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended: its rows are committed (and dated) or gone."""
+    if transaction.parent is None:
+        session.info.pop(_ROWS, None)
 
 
 def _compact(keys: list[str]) -> list[str]:
