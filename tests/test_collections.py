@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from support_databases import dispose_after_test
+from support_processes import fresh_database
 from test_example import (
     COLLECTION,
     database,
@@ -332,6 +334,56 @@ def test_a_change_committed_after_its_second_ended_is_not_hidden_by_a_304_rfc911
     if sent is not None:  # a date sent must never keep the client on the list before
         after = api.get(COLLECTION, headers={"If-Modified-Since": sent})
         assert after.status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_change_that_waited_for_the_counter_is_not_hidden_by_a_304_rfc9110_8_8_2_2(
+    tmp_path: Path, backend: str
+) -> None:
+    """Two writers of one table: the second commits without an earlier flush and waits at
+    the counter's row lock for the first.  Its counter was dated before that wait, so once
+    it committed the list carried a second whose date a client already held for the list
+    before both writes, and that client's If-Modified-Since was answered 304 with the new
+    rows missing."""
+    with fresh_database(backend, tmp_path, "flask_etag_counter_wait") as database_url:
+        app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+        dispose_after_test(app)
+        api = app.test_client()
+        flushed, commit = threading.Event(), threading.Event()
+
+        def flush_then_commit_later() -> None:  # holds the counter's row lock meanwhile
+            with app.app_context():
+                products.db.session.add(new_product(5, "product 5"))
+                products.db.session.flush()
+                flushed.set()
+                commit.wait(10)
+                products.db.session.commit()
+
+        def commit_at_once() -> None:  # its commit's flush waits for the writer above
+            with app.app_context():
+                products.db.session.add(new_product(6, "product 6"))
+                products.db.session.commit()
+
+        time.sleep(1.02 - datetime.now(timezone.utc).microsecond / 1_000_000)  # a second begins
+        in_session(app, lambda session: session.add(new_product(4, "product 4")))
+        first, second = (
+            threading.Thread(target=write) for write in (flush_then_commit_later, commit_at_once)
+        )
+        first.start()
+        try:
+            assert flushed.wait(10)
+            second.start()
+            time.sleep(1.05 - datetime.now(timezone.utc).microsecond / 1_000_000)  # it is over
+            assert second.is_alive()  # still waiting for the counter
+            before = api.get(COLLECTION)
+        finally:
+            commit.set()
+            first.join()
+            second.join()
+        assert before.headers["Last-Modified"]  # product 4's second, over
+        after = api.get(COLLECTION, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+        assert after.status_code == 200
+        assert {5, 6} <= {item["id"] for item in after.get_json()}
 
 
 # --------------------------------------------------------------------------- concurrency

@@ -58,8 +58,10 @@ from .written import keep_written_keys, row_identity, written_keys_of
 TABLE_VERSIONS = "flask_etag_table_versions"
 #: The name of the unreferenced CTE a collection's select is rendered as (:meth:`read_selecting`).
 SELECTED = "flask_etag_selected"
-#: Where a session keeps the tables whose counters its open transaction raised.
+#: Where a session keeps the tables whose counters its open transaction raised ...
 _RAISED = "flask_etag.raised_tables"
+#: ... and the earliest moment it dated them at.
+_DATED = "flask_etag.raised_dated_at"
 
 
 class TableVersions:
@@ -99,22 +101,37 @@ class TableVersions:
                     continue
                 connection.execute(self._raise_statement(dialect, name, moment))
         session.info.setdefault(_RAISED, set()).update(names)
+        dated = min(session.info.get(_DATED, moment), moment)
+        session.info[_DATED] = dated
+        now = _microseconds_now()
+        if now // 1_000_000 > dated // 1_000_000:
+            self._date_again(session, now)
+
+    def _date_again(self, session: Session, moment: int) -> None:
+        """Date every counter the open transaction raised at ``moment``, once a second began
+        after an earlier date: that date may be older than the commit by that much.  A
+        writer that waited at a counter's row lock for another writer of the table
+        (PostgreSQL, MariaDB) dated it before the wait; committed at once after the wait,
+        its change fell in a second whose date a client already held for the list before
+        it, and was answered 304 to it (RFC 9110 §8.8.2.2)."""
+        connection, columns = session.connection(), self.table.c
+        with _naming_a_missing_table():
+            for name in sorted(session.info.get(_RAISED, ())):  # all locked by now: no wait
+                connection.execute(
+                    sa.update(self.table).where(columns.name == name).values(changed_at=moment)
+                )
+        session.info[_DATED] = moment
 
     def _stamp_at_commit(self, session: Session) -> None:
         """``before_commit``: date the counters an earlier flush raised by the commit, when
         their change becomes visible.  Dated at the flush, a change committed once its second
         was over fell in a second whose date a client already held, for another state, and
         its ``If-Modified-Since`` was answered 304 (RFC 9110 §8.8.2.2).  The flush the commit
-        makes itself comes after this, and dates its own counters."""
-        raised = session.info.get(_RAISED)
-        if not raised or session.get_nested_transaction() is not None:
+        makes itself comes after this: it dates its own counters, and all of them again if
+        a second began meanwhile."""
+        if not session.info.get(_RAISED) or session.get_nested_transaction() is not None:
             return  # nothing raised yet, or a RELEASE: the outermost commit dates them
-        connection, columns, moment = session.connection(), self.table.c, _microseconds_now()
-        with _naming_a_missing_table():
-            for name in sorted(raised):  # the order raise_versions locks them in
-                connection.execute(
-                    sa.update(self.table).where(columns.name == name).values(changed_at=moment)
-                )
+        self._date_again(session, _microseconds_now())
 
     def read(self, session: Session, tables: tuple[str, ...]) -> tuple[tuple[int, ...], int | None]:
         """The versions of ``tables`` (0 for a table never written) and the latest change."""
@@ -268,6 +285,7 @@ def _forget_raised(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended (committed, rolled back or closed)."""
     if transaction.parent is None:
         session.info.pop(_RAISED, None)
+        session.info.pop(_DATED, None)
 
 
 #: Where a request keeps the state its collection lookup read: ``(generator, state)``.
