@@ -386,6 +386,73 @@ def test_a_change_that_waited_for_the_counter_is_not_hidden_by_a_304_rfc9110_8_8
         assert {5, 6} <= {item["id"] for item in after.get_json()}
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_bulk_update_beside_a_flush_of_its_rows_never_deadlocks_rfc9110_8_8_3(
+    tmp_path: Path, backend: str
+) -> None:
+    """A flush writes its rows, then raises the table's counter; a bulk ``update()`` raised
+    the counter first, then wrote its rows.  One taking a row the other wrote while holding
+    the counter deadlocked, and the database refused one of the two writes (a 500)."""
+    with fresh_database(backend, tmp_path, "flask_etag_lock_order") as database_url:
+        app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+        dispose_after_test(app)
+        api = app.test_client()
+
+        @app.post("/restock-all")
+        def restock_all() -> tuple[str, int]:
+            products.db.session.execute(sa.update(Product).values(stock=Product.stock + 1))
+            products.db.session.commit()
+            return "", 204
+
+        row_written, bulk_sent = threading.Event(), threading.Event()
+
+        def audit_then_go_on(*_: Any) -> None:  # an app's own hook, in the flush
+            row_written.set()
+            bulk_sent.wait(10)
+            time.sleep(0.5)  # the bulk update now holds what it took first
+
+        tag = api.get("/api/products/101").headers["ETag"]
+        statuses: dict[str, int | str] = {}
+
+        def patch() -> None:
+            headers = {"If-Match": tag, "Content-Type": "application/merge-patch+json"}
+            statuses["patch"] = answered(
+                lambda: app.test_client().patch(
+                    "/api/products/101", json={"stock": 7}, headers=headers
+                )
+            )
+
+        def restock() -> None:
+            statuses["bulk"] = answered(lambda: app.test_client().post("/restock-all"))
+
+        sa.event.listen(Product, "after_update", audit_then_go_on)
+        writer = threading.Thread(target=patch)
+        writer.start()
+        try:
+            assert row_written.wait(10)
+            bulk = threading.Thread(target=restock)
+            bulk.start()
+            time.sleep(0.3)  # the bulk update is under way
+            bulk_sent.set()
+            writer.join(20)
+            bulk.join(20)
+        finally:
+            bulk_sent.set()
+            writer.join(20)
+            sa.event.remove(Product, "after_update", audit_then_go_on)
+        assert statuses == {"patch": 200, "bulk": 204}
+        assert api.get("/api/products/101").get_json()["stock"] == 8
+
+
+def answered(send: Callable[[], Any]) -> int | str:
+    """The status of the response ``send()`` returns, or the error it raised (the test
+    client raises a view's error where the app is testing)."""
+    try:
+        return int(send().status_code)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
 # --------------------------------------------------------------------------- concurrency
 
 

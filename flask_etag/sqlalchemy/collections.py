@@ -238,14 +238,22 @@ class TableVersions:
         if tables:
             self.raise_versions(session, tables)
 
-    def _after_bulk_statement(self, state: ORMExecuteState) -> None:
-        """``session.execute(update(Model)...)`` and the like write without a flush."""
+    def _after_bulk_statement(self, state: ORMExecuteState) -> sa.Result[Any] | None:
+        """``session.execute(update(Model)...)`` and the like write without a flush.
+
+        The statement runs first, then the counters (of the tags, RFC 9110 §8.8.3) are
+        raised, in the order a flush takes them: its rows, then the counters.  Raised first,
+        a bulk ``update()`` held the counter while it waited for a row a flush had written,
+        and the flush, holding that row, waited for the counter: a deadlock, and one of the
+        two writes refused.
+        """
         if not (state.is_insert or state.is_update or state.is_delete):
-            return
+            return None
         table = getattr(state.statement, "table", None)
         name = getattr(table, "name", None)
         if name is None or name == TABLE_VERSIONS:
-            return
+            return None
+        result = state.invoke_statement()
         names = {name}
         if isinstance(table, sa.Table) and not state.is_insert:
             # Rows a foreign key's ON DELETE or ON UPDATE action writes (RFC 9110 §8.8.3).
@@ -254,6 +262,7 @@ class TableVersions:
         self.raise_versions(state.session, names)
         for written in names:
             written_keys_of(state.session).update(bulk_written_keys(written))
+        return result
 
 
 def _versions_in(
