@@ -46,6 +46,8 @@ from test_example import (
     postgres_url,
 )
 
+from flask_etag import etag
+
 products = load_example()
 Product = products.Product
 #: The example app on SQLite and on PostgreSQL, as test_example.py makes it.
@@ -384,6 +386,49 @@ def test_a_change_that_waited_for_the_counter_is_not_hidden_by_a_304_rfc9110_8_8
         after = api.get(COLLECTION, headers={"If-Modified-Since": before.headers["Last-Modified"]})
         assert after.status_code == 200
         assert {5, 6} <= {item["id"] for item in after.get_json()}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
+def test_a_change_made_while_a_slow_view_read_is_not_hidden_by_a_304_rfc9110_8_8_2_2(
+    tmp_path: Path, backend: str
+) -> None:
+    """A list read in a second still running, by a view that took until the next one:
+    whether that second was over was judged once the view had let it end, so the list was
+    sent that second's date.  MariaDB's REPEATABLE READ shows the view and the recheck
+    after it the counters as they were, so a change committed later in that second went
+    unseen, and the client's If-Modified-Since was answered 304 without it."""
+    with fresh_database(backend, tmp_path, "flask_etag_slow_view") as database_url:
+        app = products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+        dispose_after_test(app)
+        api = app.test_client()
+        looked_up, written = threading.Event(), threading.Event()
+
+        @app.get("/slow-products")
+        @etag(products.product_pages)
+        def slow_products() -> Any:
+            rows = products.db.session.scalars(products.product_page()).all()
+            looked_up.set()
+            written.wait(10)
+            time.sleep(1.05 - datetime.now(timezone.utc).microsecond / 1_000_000)  # it ends
+            return [row.id for row in rows]
+
+        reads: list[Any] = []
+        time.sleep(1.02 - datetime.now(timezone.utc).microsecond / 1_000_000)  # a second begins
+        in_session(app, lambda session: session.add(new_product(4, "product 4")))
+        reader = threading.Thread(target=lambda: reads.append(api.get("/slow-products")))
+        reader.start()
+        try:
+            assert looked_up.wait(10)
+            in_session(app, lambda session: session.add(new_product(5, "product 5")))
+        finally:
+            written.set()
+            reader.join(10)
+        (before,) = reads
+        assert 5 not in before.get_json()
+        sent = before.headers.get("Last-Modified")
+        if sent is not None:  # a date sent must never keep the client on the list before
+            after = api.get("/slow-products", headers={"If-Modified-Since": sent})
+            assert after.status_code == 200
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])

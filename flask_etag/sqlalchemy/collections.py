@@ -308,6 +308,9 @@ class CollectionState(NamedTuple):
     tables: tuple[str, ...]
     versions: tuple[int, ...]
     changed_at: int | None
+    #: When the counters were read (just before): whether ``changed_at``'s second is over
+    #: is judged then, not once a slow view has let it end (RFC 9110 §8.8.2.2).
+    read_at: datetime | None = None
 
 
 class CollectionGenerator(_LookupGenerator):
@@ -345,10 +348,11 @@ class CollectionGenerator(_LookupGenerator):
         statement = self.select_rows(**view_args)
         tables, unordered = read_by(statement)
         selected = in_lists_in_order(statement) if unordered else statement
+        read_at = datetime.now(timezone.utc)
         versions, changed_at, fingerprint = self.versions.read_selecting(
             self.versions.session, tables, selected
         )
-        state = CollectionState(fingerprint, tables, versions, changed_at)
+        state = CollectionState(fingerprint, tables, versions, changed_at, read_at)
         setattr(g, _LOOKED_UP, (self, state))  # its tables name this request's keys
         return state
 
@@ -383,7 +387,12 @@ class CollectionGenerator(_LookupGenerator):
         if value.changed_at is None:
             return Validators(etag=opaque, weak=weak)
         moment = datetime.fromtimestamp(value.changed_at / 1_000_000, timezone.utc)
-        modified, second_over = last_modified_at(moment, datetime.now(timezone.utc))
+        # §8.8.2.2: judged when the counters were read.  The recheck after the view does not
+        # cover a slow one: under REPEATABLE READ (MariaDB's default) it reads the counters
+        # as they were, and a change later in their second, while the view ran, went unseen.
+        modified, second_over = last_modified_at(
+            moment, value.read_at or datetime.now(timezone.utc)
+        )
         return Validators(etag=opaque, weak=weak, last_modified=modified, second_over=second_over)
 
     def __repr__(self) -> str:
