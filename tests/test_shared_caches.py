@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, jsonify, redirect
+from flask import Flask, jsonify, redirect, request
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
@@ -313,6 +313,12 @@ def users_app(database_url: str, collation: str | None) -> FlaskClient:
         db.session.commit()
         return "", 204
 
+    @app.post("/users/<name>/rename")
+    def rename(name: str) -> tuple[str, int]:
+        db.session.get(User, name).name = request.args["to"]
+        db.session.commit()
+        return "", 204
+
     with app.app_context():
         db.create_all()
         db.session.add(User(name="alice", bio="hi"))
@@ -424,6 +430,21 @@ def test_a_delete_is_announced_without_a_tag(tmp_path: Path, written: Recorded) 
     assert client.delete(ITEM, headers={"If-Match": tag}).status_code == 204
     [announced] = written.kwargs
     assert (announced["etag"], announced["keys"]) == (None, ("products/101", "products"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_row_whose_key_changed_is_purged_under_its_old_key_too_rfc9111_4_4(
+    tmp_path: Path, written: Recorded, backend: str
+) -> None:
+    """A natural key renamed (``alice`` to ``alicia``): the reads at ``/users/alice``
+    carry ``users/alice``, and the write named only the row's new key, so a cache kept
+    serving alice, who no longer exists, for its whole ``s-maxage``."""
+    with fresh_database(backend, tmp_path, "flask_etag_rename") as database_url:
+        client = users_app(database_url, None)
+        read = client.get("/users/alice")
+        assert client.post("/users/alice/rename?to=alicia").status_code == 204
+    [announced] = [kwargs["keys"] for kwargs in written.kwargs if "users/alicia" in kwargs["keys"]]
+    assert read.headers["Surrogate-Key"].split()[0] in announced
 
 
 def test_an_undecorated_create_is_announced_by_its_commit(

@@ -52,7 +52,7 @@ from .tables_read import (
     tables_read,
     tables_written_by_references,
 )
-from .written import keep_written_keys, row_identity, written_keys_of
+from .written import keep_written_keys, row_identities, written_keys_of
 
 #: The table of per-table counters, created with the app's other tables.
 TABLE_VERSIONS = "flask_etag_table_versions"
@@ -228,10 +228,11 @@ class TableVersions:
         tables: set[str] = set()
         keys = written_keys_of(session)
         for item in written:
-            identity = row_identity(item)
+            identities = row_identities(item)
             for table in sa.inspect(item).mapper.tables:
                 tables.add(table.name)
-                keys.update(written_item_keys(table.name, identity))
+                for identity in identities:
+                    keys.update(written_item_keys(table.name, identity))
         for name in association_tables_written(session) | referencing_tables_written(session):
             tables.add(name)
             keys.update(bulk_written_keys(name))

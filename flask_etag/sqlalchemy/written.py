@@ -40,6 +40,19 @@ def row_identity(instance: Any) -> str:
     return row_key(sa.inspect(instance).mapper.primary_key_from_instance(instance))
 
 
+def row_identities(instance: Any) -> tuple[str, ...]:
+    """The keys a flush of the row wrote: its own, and the one it had before the flush
+    changed its primary key (a natural key renamed).  The reads at the old URL carry the
+    old key, and must be purged with the row (RFC 9111 §4.4).  ``after_flush`` still sees
+    the identity the row was loaded under."""
+    state = sa.inspect(instance)
+    current = row_key(state.mapper.primary_key_from_instance(instance))
+    if state.key is None:  # inserted by this flush
+        return (current,)
+    former = row_key(state.key[1])
+    return (current,) if former == current else (current, former)
+
+
 def row_key(primary_key: Iterable[Any]) -> str:
     """A primary key's values as a row's surrogate keys name it: ``7``, or ``7/2``."""
     return "/".join(map(str, primary_key))
