@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 from . import ranges
 from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_preconditions
+from .cors import expose_view_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, View, refuse, run_view
 from .folding import default_cache_control, folded_validators, scope_of
@@ -87,6 +88,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         apply_cache_policy(
             response.headers, exchange.spec.cache_control, default_cache_control(exchange)
         )
+        expose_view_etag(response.headers, exchange.request.environ, exchange.settings)
         return response
     tag_body(exchange, generator, response, response.status_code)
     return response

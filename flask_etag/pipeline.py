@@ -43,7 +43,7 @@ from .conditions import (
     is_exact_revalidation,
     parse_http_date,
 )
-from .cors import expose_etag
+from .cors import expose_etag, expose_view_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
 from .folding import INHERIT, cache_default, default_cache_control, folded_validators
@@ -319,7 +319,9 @@ def tag_known_state(
     if value is context.UNSET:
         if not exchange.safe:
             if created_elsewhere(exchange.request, response):
-                return None  # the view's own validators, if any, describe what it created
+                # The view's own validators, if any, describe what it created.
+                expose_view_etag(response.headers, exchange.request.environ, settings)
+                return None
             value = generator.look_up(exchange.view_args)
         elif generator.rechecks_after_view and not _still_describes(
             generator, checked, exchange.view_args, response

@@ -84,6 +84,37 @@ def test_rfc9110_13_1_1_a_cross_origin_412_exposes_the_current_tag() -> None:
     assert required.status_code == 428 and "Access-Control-Allow-Origin" in required.headers
 
 
+def created_app() -> Flask:
+    """POSTs that create an item elsewhere and tag the 201 with the item's tag themselves."""
+    app = cors_app()
+    note_version = VersionGenerator(lambda note_id: 1)
+
+    @app.route("/notes", methods=["GET", "POST"])
+    @etag(VersionGenerator(lambda: 1))
+    def notes_list() -> Any:
+        if request.method == "POST":
+            return {"id": 2}, 201, {"Location": "/notes/2", "ETag": note_version.etag_for(1)}
+        return {"ids": [1]}
+
+    @app.route("/drafts", methods=["GET", "POST"])
+    @etag
+    def drafts() -> Any:
+        if request.method == "POST":
+            return {"id": 2}, 201, {"Location": "/drafts/2", "ETag": '"d2"'}
+        return {"ids": [1]}
+
+    return app
+
+
+@pytest.mark.parametrize("url", ["/notes", "/drafts"], ids=["version", "body-hash"])
+def test_rfc9110_15_3_2_a_cross_origin_201_exposes_the_created_items_tag(url: str) -> None:
+    """The 201's tag is the created item's (the view set it): the script sends it as its
+    next If-Match, so it must be able to read it like any other tag."""
+    created = created_app().test_client().post(url, headers={"Origin": ORIGIN})
+    assert created.status_code == 201 and "ETag" in created.headers
+    assert "Access-Control-Allow-Origin" in created.headers and "etag" in exposed(created)
+
+
 def test_rfc6585_3_a_preflight_is_never_judged() -> None:
     """The preflight of a conditional PATCH carries no If-Match: never a 428 or 412."""
     preflight = (
