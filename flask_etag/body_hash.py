@@ -128,12 +128,15 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
         if not is_success(response):
             return MISSING
         current = body_validators(response, generator, exchange.settings)
+        own_tag = field(response.headers, "etag") is not None
     finally:
         response.close()  # only its validators are needed; a stream is never consumed
     # An existing representation whose streamed body cannot be hashed matches no tag.
     if current is None:
         return Validators(exists=True)
-    if scope_of(exchange) is None:  # as tag_body: a body hash folds a scope, nothing else
+    # As tag_body: a body hash folds a scope, nothing else, and the view's own tag
+    # (send_file's) is sent as it is, so the 412 names the tag the GET sends (§8.8.3).
+    if own_tag or scope_of(exchange) is None:
         return current
     return folded_validators(exchange, current, lookup=False)
 

@@ -8,10 +8,11 @@ folded into a tag must not be readable or checkable from it.
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
 import pytest
-from flask import Flask, g, request
+from flask import Flask, g, request, send_file
 
 from flask_etag import (
     ETag,
@@ -117,6 +118,33 @@ def test_rfc9110_13_1_1_a_write_is_judged_by_the_state_whatever_the_scope() -> N
     )
     assert written.status_code == 200
     PAGES["home"] = "<h1>Hi</h1>"
+
+
+def test_rfc9110_15_5_13_a_scoped_412_names_the_views_own_tag_as_the_get_sends_it() -> None:
+    """A view's own ETag (send_file's) is sent as it is on a scoped body-hash route: the 412 of
+    a stale write names that same tag, so a GET with it revalidates to 304."""
+    app = scoped_app()
+    avatar = {"bytes": b"first"}
+
+    def current_avatar() -> Any:
+        return send_file(io.BytesIO(avatar["bytes"]), mimetype="image/png", etag="avatar-1")
+
+    @app.route("/avatar", methods=["GET", "PUT"])
+    @etag(HashGenerator(current=current_avatar))
+    def avatar_view() -> Any:
+        if request.method == "PUT":
+            avatar["bytes"] = request.get_data()
+            return "", 204
+        return current_avatar()
+
+    client = app.test_client()
+    sent = client.get("/avatar", headers={"X-User": "ann"}).headers["ETag"]
+    stale = client.put("/avatar", data=b"x", headers={"X-User": "ann", "If-Match": '"old"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == sent == '"avatar-1"'
+    revalidated = client.get("/avatar", headers={"X-User": "ann", "If-None-Match": sent})
+    assert revalidated.status_code == 304
+    written = client.put("/avatar", data=b"x", headers={"X-User": "ann", "If-Match": sent})
+    assert written.status_code == 204
 
 
 def test_a_route_scope_overrides_the_apps() -> None:
