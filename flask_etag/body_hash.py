@@ -19,7 +19,7 @@ from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_pr
 from .cors import expose_view_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, View, refuse, run_view
-from .folding import default_cache_control, folded_validators, scope_of
+from .folding import default_cache_control, folded_validators, keep_private, scope_of
 from .generators import HashGenerator
 from .reasons import CANNOT_EVALUATE, failure_reason
 from .responses import apply_cache_policy, field, has_representation, is_success, names_the_target
@@ -88,6 +88,8 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         apply_cache_policy(
             response.headers, exchange.spec.cache_control, default_cache_control(exchange)
         )
+        if exchange.spec.cache_control is None and scope_of(exchange) is not None:
+            keep_private(response.headers)
         expose_view_etag(response.headers, exchange.request.environ, exchange.settings)
         return response
     tag_body(exchange, generator, response, response.status_code)

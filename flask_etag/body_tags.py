@@ -21,7 +21,7 @@ from .conditions import (
 from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
-from .folding import INHERIT, default_cache_control, folded_tag
+from .folding import INHERIT, default_cache_control, folded_tag, keep_private, scope_of
 from .generators import HashGenerator
 from .reasons import failure_reason
 from .responses import (
@@ -83,6 +83,9 @@ def tag_body(
     default = default_cache_control(exchange)
     if spec.cache_control is not None or default is not None:
         apply_cache_policy(headers, spec.cache_control, default)
+        folding = settings.folds_anything or spec.may_fold  # no call where nothing folds
+        if spec.cache_control is None and folding and scope_of(exchange) is not None:
+            keep_private(headers)
     if spec.vary:
         response.vary.update(spec.vary)
     if etag_header is not None and coding is not None:

@@ -31,6 +31,7 @@ from .tags import variant_opaque_tag
 
 if TYPE_CHECKING:
     from flask import Flask
+    from werkzeug.datastructures import Headers
 
     from .exchange import Exchange
     from .settings import Settings
@@ -137,6 +138,25 @@ def cache_default(scoped: bool, default: str | None) -> str | None:
     if not scoped or (default is not None and "private" in default.lower()):
         return default
     return "private" if default is None else f"private, {default}"
+
+
+#: ``Cache-Control`` directives by which a view says who may store its response: a scoped
+#: route keeps such a policy as the view set it.
+_STORERS_NAMED = frozenset({"private", "public", "no-store", "s-maxage"})
+
+
+def keep_private(headers: Headers) -> None:
+    """Make the view's own ``Cache-Control`` on a scoped route ``private`` where it names no
+    one who may store the response (``max-age=60``): the body is one user's, and no shared
+    cache may store it for another (RFC 9111 §5.2.2.7).  A view that says ``public`` or
+    ``s-maxage`` asks for shared caches, and ``no-store`` for none: those stay as they are."""
+    policies = headers.getlist("Cache-Control")
+    if not policies:
+        return
+    policy = ", ".join(policies)
+    named = {member.partition("=")[0].strip().lower() for member in policy.split(",")}
+    if named.isdisjoint(_STORERS_NAMED):
+        headers["Cache-Control"] = f"private, {policy}"
 
 
 def folded_validators(exchange: Exchange, current: Validators, lookup: bool) -> Validators:

@@ -46,7 +46,7 @@ from .conditions import (
 from .cors import expose_etag, expose_view_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
-from .folding import INHERIT, cache_default, default_cache_control, folded_validators
+from .folding import INHERIT, cache_default, default_cache_control, folded_validators, keep_private
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
@@ -383,6 +383,8 @@ def _tag_folded(
     else:
         etag_header, last_modified = generator.response_fields(value, weak)
         coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
+    if scope is not None and spec.cache_control is None:
+        keep_private(response.headers)
     return coded, cache_default(scope is not None, settings.cache_control)
 
 

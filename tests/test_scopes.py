@@ -100,6 +100,35 @@ def test_rfc9111_5_2_2_7_a_scoped_route_is_private_unless_it_says_otherwise() ->
     assert get(app, "/public/1", "ann").headers["Cache-Control"] == "no-cache"
 
 
+@pytest.mark.parametrize(
+    ("view_policy", "sent"),
+    [
+        pytest.param("max-age=60", "private, max-age=60", id="names no one: made private"),
+        pytest.param("no-cache", "private, no-cache", id="no-cache: made private"),
+        pytest.param("public, max-age=60", "public, max-age=60", id="public: as the view says"),
+        pytest.param("s-maxage=60", "s-maxage=60", id="s-maxage: as the view says"),
+        pytest.param("no-store", "no-store", id="no-store: as the view says"),
+    ],
+)
+@pytest.mark.parametrize("generator", ["version", "body-hash"])
+def test_rfc9111_5_2_2_7_a_scoped_views_own_policy_stays_private(
+    generator: str, view_policy: str, sent: str
+) -> None:
+    """A view's own ``Cache-Control`` that names no one who may store the response would let
+    a shared cache keep one user's page for every other user."""
+    app = scoped_app()
+    tagging = VersionGenerator(lambda: VERSION) if generator == "version" else HashGenerator()
+
+    @app.get("/account")
+    @etag(tagging)
+    def account() -> Any:
+        return {"user": g.user}, {"Cache-Control": view_policy}
+
+    ann = get(app, "/account", "ann")
+    assert ann.headers["Cache-Control"] == sent
+    assert get(app, "/public/1", "ann").headers.get("Cache-Control") is None  # scope=None
+
+
 def test_rfc9110_8_8_3_scope_none_turns_it_off_for_a_route() -> None:
     app = scoped_app()
     assert get(app, "/public/1", "ann").headers["ETag"] == f'"{VERSION}"'
