@@ -19,10 +19,10 @@ from .conditions import MISSING, Outcome, Preconditions, Validators, evaluate_pr
 from .cors import expose_view_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, View, refuse, run_view
-from .folding import default_cache_control, folded_validators, keep_private, scope_of
+from .folding import apply_route_policy, folded_validators, scope_of
 from .generators import HashGenerator
 from .reasons import CANNOT_EVALUATE, failure_reason
-from .responses import apply_cache_policy, field, has_representation, is_success, names_the_target
+from .responses import field, has_representation, is_success, names_the_target
 
 
 def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
@@ -85,11 +85,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     if not has_representation(response.status_code):
         return response
     if not _describes_the_target(exchange, response):
-        apply_cache_policy(
-            response.headers, exchange.spec.cache_control, default_cache_control(exchange)
-        )
-        if exchange.spec.cache_control is None and scope_of(exchange) is not None:
-            keep_private(response.headers)
+        apply_route_policy(exchange, response.headers)
         expose_view_etag(response.headers, exchange.request.environ, exchange.settings)
         return response
     tag_body(exchange, generator, response, response.status_code)

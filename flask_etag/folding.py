@@ -27,6 +27,7 @@ from blake3 import blake3
 
 from .conditions import Validators
 from .exceptions import ETagConfigurationError
+from .responses import apply_cache_policy
 from .tags import variant_opaque_tag
 
 if TYPE_CHECKING:
@@ -157,6 +158,19 @@ def keep_private(headers: Headers) -> None:
     named = {member.partition("=")[0].strip().lower() for member in policy.split(",")}
     if named.isdisjoint(_STORERS_NAMED):
         headers["Cache-Control"] = f"private, {policy}"
+
+
+def apply_route_policy(exchange: Exchange, headers: Headers) -> None:
+    """The route's ``Cache-Control`` on a 2xx it does not tag, as on one it tags: the 304
+    answered before the view carries it (RFC 9110 §15.4.5), and a scoped body is never left
+    for a shared cache to keep for another user (RFC 9111 §5.2.2.7)."""
+    spec = exchange.spec
+    default = default_cache_control(exchange)
+    if spec.cache_control is None and default is None:
+        return
+    apply_cache_policy(headers, spec.cache_control, default)
+    if spec.cache_control is None and scope_of(exchange) is not None:
+        keep_private(headers)
 
 
 def folded_validators(exchange: Exchange, current: Validators, lookup: bool) -> Validators:

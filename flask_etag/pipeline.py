@@ -46,7 +46,14 @@ from .conditions import (
 from .cors import expose_etag, expose_view_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
-from .folding import INHERIT, cache_default, default_cache_control, folded_validators, keep_private
+from .folding import (
+    INHERIT,
+    apply_route_policy,
+    cache_default,
+    default_cache_control,
+    folded_validators,
+    keep_private,
+)
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
@@ -326,11 +333,12 @@ def tag_known_state(
         elif generator.rechecks_after_view and not _still_describes(
             generator, checked, exchange.view_args, response
         ):
-            return None
+            value = None
         else:
             value = checked
-    if value is None:
-        return None  # missing, or deleted by the write
+    if value is None:  # missing, deleted by the write, or changed while the view read
+        apply_route_policy(exchange, response.headers)
+        return None
     spec = exchange.spec
     weak = generator.weak_or(settings.weak)
     judged = exchange.safe and exchange.preconditions is not None  # by judge_by_view_date

@@ -589,6 +589,47 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
     assert listed.headers["ETag"]  # the same collection, not streamed, is tagged
 
 
+def test_rfc9111_5_2_2_7_a_scoped_streamed_collection_keeps_its_private_policy(
+    tmp_path: Any,
+) -> None:
+    """Untagged is not uncached: the streamed 200 of a scoped route carries the policy its
+    304 carries (RFC 9110 §15.4.5), ``private``, so no shared cache keeps one user's list
+    for another."""
+    from flask import Response, request, stream_with_context
+
+    from flask_etag import etag
+
+    app = dispose_after_test(
+        products.create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+                "SECRET_KEY": "secret",
+                "ETAG_SCOPE": lambda: request.headers.get("X-User"),
+            }
+        )
+    )
+
+    @etag(products.product_pages)
+    def streamed() -> Response:
+        def rows() -> Iterator[str]:
+            for product in products.db.session.scalars(products.product_page()):
+                yield f"{product.id}\n"
+
+        return Response(stream_with_context(rows()), mimetype="text/plain")
+
+    app.add_url_rule("/streamed", "streamed", streamed)
+    client = app.test_client()
+    ann = {"X-User": "ann"}
+    tag = client.get(COLLECTION, headers=ann).headers["ETag"]
+    response = client.get("/streamed", headers=ann)
+    assert response.status_code == 200 and "ETag" not in response.headers
+    revalidated = client.get("/streamed", headers={**ann, "If-None-Match": tag})
+    assert revalidated.status_code == 304
+    assert response.headers.get("Cache-Control") == revalidated.headers["Cache-Control"]
+    assert response.headers["Cache-Control"].startswith("private")
+
+
 #: Selects that differ in one thing each, some of them in nothing but a flag of the select
 #: (``DISTINCT``) or an operator: each must have a tag of its own.
 SHAPES: dict[str, Callable[[], sa.Select[Any]]] = {
