@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Response
 
+from . import ranges
 from .body_tags import apply_outcome
-from .conditions import evaluate_preconditions
+from .conditions import Preconditions, evaluate_preconditions, parse_http_date
 from .exchange import Exchange
 from .folding import folded_validators
 from .generators import _LookupGenerator
@@ -44,3 +45,25 @@ def judge_by_view_date(
         exchange.method, preconditions, current, exchange.settings.accept_weakened
     )
     return apply_outcome(exchange, response, outcome, current)
+
+
+def undated_by_release(exchange: Exchange) -> Exchange:
+    """A read of a looked-up route, judged without dates where its tags fold ``ETAG_RELEASE``.
+
+    A deploy changes the representation (its serializers) without changing the state's date,
+    so a date a client holds from before it still matches: ``If-Modified-Since`` would answer
+    304 to the old body (RFC 9110 §13.1.3), and an ``If-Range`` date would have a 206 splice
+    new bytes onto the old ones (§13.1.5).  So the first is ignored and the second never
+    matches: the tag, which folds the release, decides.  A write's ``If-Unmodified-Since``
+    asks about the state (§13.1.4), and stays.
+    """
+    if not exchange.safe or exchange.settings.release is None:
+        return exchange
+    if_range = exchange.request.environ.get("HTTP_IF_RANGE")
+    if if_range is not None and parse_http_date(if_range) is not None:
+        ranges.ignore_range(exchange.request)
+    preconditions = exchange.preconditions
+    if preconditions is None or preconditions.if_modified_since is None:
+        return exchange
+    remaining = preconditions._replace(if_modified_since=None)
+    return exchange._replace(preconditions=None if remaining == Preconditions() else remaining)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from flask_etag import (
     ETag,
     ETagConfigurationError,
     HashGenerator,
+    TimestampGenerator,
     VersionGenerator,
     etag,
     require_if_match,
@@ -331,6 +333,48 @@ def test_rfc9110_13_1_1_a_write_with_a_pre_release_tag_is_judged_by_the_state() 
         assert refused.status_code == 412 and refused.get_json()["reason"] == "stale"
     finally:
         NOTES[1] = 4
+
+
+def deployed_export(release: str, body: bytes) -> Any:
+    """A timestamp-tagged export whose bytes a deploy changes, with ranges (send_file)."""
+    app = Flask(__name__)
+    app.config["ETAG_RELEASE"] = release
+    ETag(app)
+    exported = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    @app.route("/export", methods=["GET", "PUT"])
+    @etag(TimestampGenerator(lambda: exported))
+    def export() -> Any:
+        if request.method == "PUT":
+            return "", 204
+        return send_file(io.BytesIO(body), mimetype="text/csv", etag=False, last_modified=None)
+
+    return app.test_client()
+
+
+def test_rfc9110_13_1_3_a_date_from_before_a_release_answers_no_304() -> None:
+    old = deployed_export("2026.11", b"id,name\n1,lamp\n").get("/export")
+    after = deployed_export("2026.12", b"id;name;price\n1;lamp;3\n")
+    since = {"If-Modified-Since": old.headers["Last-Modified"]}
+    assert after.get("/export", headers=since).status_code == 200  # the new body, once
+    new = after.get("/export").headers["ETag"]
+    assert after.get("/export", headers={**since, "If-None-Match": new}).status_code == 304
+    # a write's If-Unmodified-Since asks about the state, which the deploy did not change
+    unmodified = {"If-Unmodified-Since": old.headers["Last-Modified"]}
+    assert after.put("/export", headers=unmodified).status_code == 204
+
+
+def test_rfc9110_13_1_5_an_if_range_date_from_before_a_release_gets_the_whole() -> None:
+    """A 206 of the new bytes would be spliced onto the old ones the client holds."""
+    old = deployed_export("2026.11", b"id,name\n1,lamp\n").get("/export")
+    after = deployed_export("2026.12", b"id;name;price\n1;lamp;3\n")
+    resumed = after.get(
+        "/export", headers={"Range": "bytes=8-", "If-Range": old.headers["Last-Modified"]}
+    )
+    assert resumed.status_code == 200 and resumed.data == b"id;name;price\n1;lamp;3\n"
+    new = after.get("/export").headers["ETag"]
+    partial = after.get("/export", headers={"Range": "bytes=8-", "If-Range": new})
+    assert partial.status_code == 206 and partial.data == b"price\n1;lamp;3\n"
 
 
 FIRST_FOLDS = {
