@@ -122,11 +122,16 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
         return response
     if etag_header is not None and is_exact_revalidation(preconditions, etag_header):
         return turn_not_modified(response)
+    settings = exchange.settings
+    if preconditions.if_modified_since is not None and (
+        (settings.folds_anything or exchange.spec.may_fold) and scope_of(exchange) is not None
+    ):  # every user's body has the view's one date: only the tag tells them apart (§13.1.3)
+        preconditions = preconditions._replace(if_modified_since=None)
     current = validators_of(response)
     if current.etag is not None and not current.weak:
         # A compressor's "x:gzip" is judged as the state "x" it codes, like the client's tags.
         current = dataclasses.replace(current, etag=strip_coding(current.etag))
-    accept_weakened = exchange.settings.accept_weakened
+    accept_weakened = settings.accept_weakened
     outcome = evaluate_preconditions(exchange.method, preconditions, current, accept_weakened)
     return apply_outcome(exchange, response, outcome, current)
 

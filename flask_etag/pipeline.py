@@ -67,7 +67,7 @@ from .responses import (
 from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
 from .spec import RouteSpec
-from .view_dates import judge_by_view_date, undated_by_release
+from .view_dates import judge_by_view_date, undated_read
 
 
 def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
@@ -142,7 +142,7 @@ def _respond_with_known_state(
         raise
     if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
         if exchange.settings.folds_anything or exchange.spec.may_fold:
-            exchange = undated_by_release(exchange)  # a deploy changes no state's date
+            exchange = undated_read(exchange)  # a date names no release nor user
         # For checked_version() in after_request hooks, as on a 200: kept if an enclosing
         # view's state is there already, as context.enter_view keeps it.
         exchange.request.environ.setdefault(context.CHECKED_KEY, checked)

@@ -13,7 +13,7 @@ from . import ranges
 from .body_tags import apply_outcome
 from .conditions import Preconditions, evaluate_preconditions, parse_http_date
 from .exchange import Exchange
-from .folding import folded_validators
+from .folding import folded_validators, scope_of
 from .generators import _LookupGenerator
 from .responses import field, view_date, withhold_running_date
 
@@ -47,17 +47,19 @@ def judge_by_view_date(
     return apply_outcome(exchange, response, outcome, current)
 
 
-def undated_by_release(exchange: Exchange) -> Exchange:
-    """A read of a looked-up route, judged without dates where its tags fold ``ETAG_RELEASE``.
+def undated_read(exchange: Exchange) -> Exchange:
+    """A read of a looked-up route whose tags fold ``ETAG_RELEASE`` or a scope, judged
+    without dates: the state's date names neither.
 
     A deploy changes the representation (its serializers) without changing the state's date,
-    so a date a client holds from before it still matches: ``If-Modified-Since`` would answer
-    304 to the old body (RFC 9110 §13.1.3), and an ``If-Range`` date would have a 206 splice
-    new bytes onto the old ones (§13.1.5).  So the first is ignored and the second never
-    matches: the tag, which folds the release, decides.  A write's ``If-Unmodified-Since``
-    asks about the state (§13.1.4), and stays.
+    and every user's representation of a state has that one date, so a date a client holds
+    from before the deploy, or from another user's page, still matches: ``If-Modified-Since``
+    would answer 304 to that body (RFC 9110 §13.1.3), and an ``If-Range`` date would have a
+    206 splice these bytes onto those (§13.1.5).  So the first is ignored and the second never
+    matches: the tag, which folds both, decides.  A write's ``If-Unmodified-Since`` asks about
+    the state (§13.1.4), and stays.
     """
-    if not exchange.safe or exchange.settings.release is None:
+    if not exchange.safe or (exchange.settings.release is None and scope_of(exchange) is None):
         return exchange
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     if if_range is not None and parse_http_date(if_range) is not None:

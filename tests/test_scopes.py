@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, g, request, send_file
+from werkzeug.http import http_date
 
 from flask_etag import (
     ETag,
@@ -176,6 +177,29 @@ def test_rfc9110_15_5_13_a_scoped_412_names_the_views_own_tag_as_the_get_sends_i
     assert revalidated.status_code == 304
     written = client.put("/avatar", data=b"x", headers={"X-User": "ann", "If-Match": sent})
     assert written.status_code == 204
+
+
+@pytest.mark.parametrize("generator", ["timestamp", "body-hash"])
+def test_rfc9110_13_1_3_another_users_date_answers_no_304(generator: str) -> None:
+    """Every user's page of a state has one date: a client revalidating by the date of
+    ann's page alone (no tag) must get bob's page, never a 304 keeping ann's."""
+    app = scoped_app()
+    changed = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    tagging = TimestampGenerator(lambda: changed) if generator == "timestamp" else HashGenerator()
+
+    @app.get("/inbox")
+    @etag(tagging)
+    def inbox() -> Any:
+        return {"owner": g.user}, {"Last-Modified": http_date(changed)}
+
+    ann = get(app, "/inbox", "ann")
+    since = ann.headers["Last-Modified"]
+    bob = get(app, "/inbox", "bob", **{"If-Modified-Since": since})
+    assert bob.status_code == 200 and bob.get_json() == {"owner": "bob"}
+    again = get(
+        app, "/inbox", "ann", **{"If-Modified-Since": since, "If-None-Match": ann.headers["ETag"]}
+    )
+    assert again.status_code == 304  # the tag, which folds the user, still decides
 
 
 def test_a_route_scope_overrides_the_apps() -> None:
