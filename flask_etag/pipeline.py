@@ -59,9 +59,8 @@ from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
 from .responses import (
     apply_cache_policy,
-    field,
+    created_elsewhere,
     has_representation,
-    names_the_target,
     set_validators,
 )
 from .settings import SETTINGS_KEY, current_settings
@@ -357,15 +356,6 @@ def tag_known_state(
     if coded:
         tag_coded_representation(response)  # a view that compressed its own output
     return value
-
-
-def created_elsewhere(served: Request, response: Response) -> bool:
-    """A 201 whose ``Location`` names another resource than the request's target (a POST to
-    a collection): its validators describe that new resource, not the target (§15.3.2)."""
-    if response.status_code != 201:
-        return False
-    location = field(response.headers, "location")
-    return location is not None and not names_the_target(served, location)
 
 
 def _tag_folded(

@@ -106,6 +106,15 @@ def names_the_target(served: Request, reference: str) -> bool:
     return urljoin(url, reference) == url
 
 
+def created_elsewhere(served: Request, response: Response) -> bool:
+    """A 201 whose ``Location`` names another resource than the request's target (a POST to
+    a collection): its validators describe that new resource, not the target (§15.3.2)."""
+    if response.status_code != 201:
+        return False
+    location = field(response.headers, "location")
+    return location is not None and not names_the_target(served, location)
+
+
 def body_bytes(response: Response) -> bytes | None:
     """The body of a response held in memory, as ``get_data()`` returns it; None if streamed.
 
