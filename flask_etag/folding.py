@@ -43,6 +43,8 @@ INHERIT: Any = type("Inherit", (), {"__repr__": lambda self: "INHERIT"})()
 
 #: Request fields that carry credentials: folded only with the app's secret (lower case).
 SENSITIVE_FIELDS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: Words by which a custom field's name says it carries one (``X-Api-Key``, ``X-Auth-Token``).
+CREDENTIAL_WORDS = ("auth", "token", "key", "secret", "session", "password", "credential")
 
 _KEY_CONTEXT = "flask_etag 2026-12-06 folding of scopes and credentials into entity tags"
 
@@ -62,7 +64,10 @@ def check_scope(scope: object, name: str = "scope") -> Scope | None:
 
 
 def is_sensitive(field_name: str) -> bool:
-    return field_name.lower() in SENSITIVE_FIELDS
+    """Whether a ``vary=`` field carries a credential, which an unkeyed hash in a tag would
+    let anyone who sees the tag guess offline: a short API key is soon found."""
+    name = field_name.lower()
+    return name in SENSITIVE_FIELDS or any(word in name for word in CREDENTIAL_WORDS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -192,7 +197,8 @@ def _key(app: Flask) -> bytes:
     secret = app.config.get("SECRET_KEY")
     if not secret:
         raise ETagConfigurationError(
-            "this route folds a scope or a credential (Authorization, Cookie) into its tags, "
-            "which needs the app's SECRET_KEY: set one, the same on every host of the app."
+            "this route folds a scope or a credential (Authorization, Cookie, X-Api-Key) into "
+            "its tags, which needs the app's SECRET_KEY: set one, the same on every host of "
+            "the app."
         )
     return fold_key(secret)

@@ -614,6 +614,15 @@ MUTANTS = [
         "dates_are_judged_once and etag-first",
     ),
     Mutant(
+        "custom-credential-folded-unkeyed",
+        "folding",
+        "    return name in SENSITIVE_FIELDS or any(word in name for word in CREDENTIAL_WORDS)\n",
+        "    return name in SENSITIVE_FIELDS\n",
+        "vary=('X-Api-Key',) folds the key unkeyed: a short key is found from the tag offline",
+        "tests/test_scopes.py",
+        "credential_is_folded_only_under_the_secret",
+    ),
+    Mutant(
         "auto-own-tag-left-to-werkzeug",
         "auto",
         "        if taken is not None and is_success(response):\n",
