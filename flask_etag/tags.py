@@ -100,7 +100,8 @@ def parse_entity_tag_list(value: str) -> ETags:
     if _ENTITY_TAG_LIST.fullmatch(value) is None:
         return ETags()
     parsed = _parse_etags(value.strip(" \t"))
-    strong = [tag for tag in parsed.as_set() if tag]
+    # A set: each tag is looked up in it in constant time; a list made a long list quadratic.
+    strong = {tag for tag in parsed.as_set() if tag}
     weak = [tag for tag in parsed.as_set(include_weak=True) if tag and tag not in strong]
     return ETags(strong, weak)
 

@@ -853,6 +853,23 @@ def test_long_if_match_list_guards_the_write(route: str, where: str) -> None:
         assert store.snapshot() != before
 
 
+@pytest.mark.parametrize(("field_name", "method"), [("If-None-Match", "GET"), ("If-Match", "PUT")])
+@pytest.mark.parametrize("route", ROUTES)
+def test_rfc9110_13_1_many_short_tags_are_read_in_linear_time(
+    route: str, field_name: str, method: str
+) -> None:
+    """RFC 9110 §13.1.1, §13.1.2: 20,000 short tags (140 KB, one request through a server
+    that takes large fields) are read once each; comparing each with every other took
+    seconds per read, and a request reads its list more than once."""
+    app, _store = build_app()
+    client = app.test_client()
+    url = f"/{route}/a"
+    current = client.get(url).headers["ETag"]
+    field_value = ", ".join([*(f'"{index}"' for index in range(20_000)), current])
+    response = timed(client, url, method=method, headers={field_name: field_value})
+    assert response.status_code == (304 if method == "GET" else 200)
+
+
 #: Shapes that make naive parsers backtrack or loop: unterminated quotes, runs of separators.
 ADVERSARIAL_SHAPES = {
     "quotes": '"' * 100_000,
