@@ -138,11 +138,27 @@ def identity_bytes(response: Response) -> bytes | None:
         return None
 
 
+def _one_stream(body: bytes, wbits: int) -> bytes:
+    """The identity bytes of a body that is one gzip member or zlib stream, and nothing else.
+
+    ``zlib.decompress`` stops at the end of the first and ignores what follows, so two bodies
+    that differ after it would be tagged alike: one strong tag for two representations (RFC
+    9110 §8.8.3), and a client holding the old one answered 304.  A body with more (another
+    gzip member, RFC 1952 §2.2, or stray bytes) is not decoded, so it goes untagged: decoding
+    member after member would copy the rest of the body each time.
+    """
+    decoder = zlib.decompressobj(wbits)
+    identity = decoder.decompress(body)
+    if not decoder.eof or decoder.unused_data:
+        raise ValueError("not one coded stream")
+    return identity
+
+
 def _decoders() -> dict[str, Callable[[bytes], bytes]]:
     decoders: dict[str, Callable[[bytes], bytes]] = {
-        "gzip": lambda body: zlib.decompress(body, 16 + zlib.MAX_WBITS),
-        "x-gzip": lambda body: zlib.decompress(body, 16 + zlib.MAX_WBITS),
-        "deflate": zlib.decompress,
+        "gzip": lambda body: _one_stream(body, 16 + zlib.MAX_WBITS),
+        "x-gzip": lambda body: _one_stream(body, 16 + zlib.MAX_WBITS),
+        "deflate": lambda body: _one_stream(body, zlib.MAX_WBITS),
     }
     with suppress(ImportError):
         import brotli  # type: ignore[import-untyped]  # Flask-Compress's dependency

@@ -365,6 +365,42 @@ def test_auto_mode_hashes_the_identity_body_whatever_the_order(compress_first: b
     assert again.headers["ETag"] == coded.headers["ETag"]
 
 
+@pytest.mark.parametrize(
+    ("coding", "coded"),
+    [
+        pytest.param(
+            "gzip",
+            lambda text: gzip.compress(b"rotated ", mtime=0) + gzip.compress(text, mtime=0),
+            id="§8.8.3 a second gzip member (RFC 1952 §2.2)",
+        ),
+        pytest.param(
+            "deflate",
+            lambda text: zlib.compress(b"rotated ") + text,
+            id="§8.8.3 bytes after the deflate stream",
+        ),
+    ],
+)
+def test_auto_mode_tags_no_coded_body_by_a_part_of_it_rfc9110_8_8_3(
+    coding: str, coded: Callable[[bytes], bytes]
+) -> None:
+    """Bodies that differ after their first gzip member (a log appended to with
+    ``gzip -c >>``) or after the deflate stream are never tagged by what comes before it
+    alone: they would share one strong tag, and a client holding the old body get 304.
+    Such a body is left untagged, so every request for it is answered 200."""
+    app = Flask(__name__)
+    app.config["ETAG_AUTO"] = True
+    ETag(app)
+    texts = [b"first"]
+    headers = {"Content-Encoding": coding, "Content-Type": "text/plain"}
+    app.add_url_rule("/log", "log", lambda: (coded(texts[-1]), headers))
+    client = app.test_client()
+    first = client.get("/log")
+    texts.append(b"second")
+    second = client.get("/log", headers={"If-None-Match": first.headers.get("ETag", '"x"')})
+    assert (second.status_code, second.get_data()) == (200, coded(b"second"))
+    assert "ETag" not in first.headers and "ETag" not in second.headers
+
+
 def _request(
     base_url: str, method: str, path: str, headers: dict[str, str], body: bytes | None = None
 ) -> tuple[int, dict[str, str], bytes]:
