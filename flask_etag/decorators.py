@@ -161,7 +161,8 @@ def _conditional(view: F, spec: RouteSpec) -> F:
         )
     is_async = inspect.iscoroutinefunction(view)
     decided_before_view = _judged_before_view(spec.generator)
-    check_wrapped_view(view, decided_before_view)
+    looked_up = isinstance(spec.generator, _LookupGenerator)
+    check_wrapped_view(view, decided_before_view, looked_up)
     # A bound method (Flask-RESTX method_decorators) is wrapped per request, never registered.
     order_unchecked = not inspect.ismethod(view)
 
@@ -174,7 +175,7 @@ def _conditional(view: F, spec: RouteSpec) -> F:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             served = request._get_current_object()  # type: ignore[attr-defined]
             order_unchecked = not check_wrappers_above(
-                conditional_view, app, served, decided_before_view
+                conditional_view, app, served, decided_before_view, looked_up
             )
         return serve(spec, current_app.ensure_sync(view) if is_async else view, view_args)
 

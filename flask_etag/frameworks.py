@@ -76,11 +76,24 @@ SERIALISERS: tuple[Known, ...] = (
 )
 
 #: Response caches: above ``@etag`` they would store the 304 or 412 answered to one client's
-#: conditions (Flask-Caching caches HTTP errors too) and serve it to every other client.
+#: conditions (Flask-Caching caches HTTP errors too) and serve it to every other client; under
+#: a version, timestamp or collection ``@etag`` they would hand out a body older than the
+#: state it is tagged with (:data:`_CACHE_UNDER_LOOKUP`).
 CACHES: tuple[Known, ...] = (
     ("flask_caching", "Cache.cached", ("decorator", "decorated_function"), "@cache.cached"),
     # Keyed by the URL arguments alone: one client's 304 would be every client's answer.
     ("flask_caching", "Cache.memoize", ("memoize", "decorated_function"), "@cache.memoize"),
+)
+
+#: Why no response cache goes under a route whose tag is the state its lookup reads: the
+#: route tags whatever the view returns with the state looked up before it, which a body kept
+#: from before a write does not show.
+_CACHE_UNDER_LOOKUP = (
+    "this route's tag is the state its lookup reads, and a body the cache kept from before a "
+    "write would go out under the written state's tag: one strong tag for two "
+    "representations (RFC 9110 §8.8.3), and a client holding the old body answered 304 "
+    "until the next write. Use a body-hash @etag, whose tag is taken from the bytes the cache "
+    "returns, or cache inside the view under a key that names checked_version()."
 )
 
 #: flask-smorest's own conditional requests: one route cannot have two deciders.
@@ -99,7 +112,9 @@ RIGHT_ORDERS = {
 }
 
 
-def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> None:
+def check_wrapped_view(
+    view: Callable[..., Any], decided_before_view: bool, looked_up: bool = False
+) -> None:
     """At decoration: refuse what ``@etag`` would wrap that belongs above it (or nowhere).
 
     :param decided_before_view: a version or timestamp route, whose 304 and 412 are answered
@@ -107,11 +122,18 @@ def check_wrapped_view(view: Callable[..., Any], decided_before_view: bool) -> N
         writes are judged by ``HashGenerator(current=...)`` before the view (RFC 9110 §13.2.1
         lets a server evaluate preconditions first; that is what makes an access check under
         it too late).
+    :param looked_up: a version, timestamp or collection route, tagged with the state its
+        lookup reads: a response cache under it is refused (:data:`_CACHE_UNDER_LOOKUP`).
     """
     wrapped = list(wrapper_chain(view))
     conflicting = _found(wrapped, CONFLICTING)
     if conflicting:
         raise _conflict_error(view, conflicting)
+    caches = _found(wrapped, CACHES) if looked_up else []
+    if caches:
+        raise ETagConfigurationError(
+            f"{_labels(caches)} is under @etag on the view {_name(view)}: {_CACHE_UNDER_LOOKUP}"
+        )
     checks = _found(wrapped, ACCESS_CHECKS) if decided_before_view else []
     if checks:
         raise ETagConfigurationError(
@@ -128,6 +150,7 @@ def check_wrappers_above(
     app: Flask,
     served: Request,
     decided_before_view: bool = False,
+    looked_up: bool = False,
 ) -> bool:
     """On a route's first request: refuse a framework decorator wrapped around ``@etag``, or
     on a method of the class view whose ``decorators`` hold it.
@@ -137,6 +160,8 @@ def check_wrappers_above(
 
     :param decided_before_view: as for :func:`check_wrapped_view`: a method's access check
         then runs too late.
+    :param looked_up: as for :func:`check_wrapped_view`: a response cache on a read method
+        is refused.
     """
     rule = served.url_rule
     if rule is None:
@@ -164,9 +189,23 @@ def check_wrappers_above(
         raise ETagConfigurationError(
             f"{_labels(caches)} wraps @etag on the view {_name(conditional_view)} (endpoint "
             f"{rule.endpoint!r}): it would store the 304 or 412 answered to one client's "
-            "If-None-Match or If-Match and serve it to every other client. Put @etag above "
-            "it, so the cache keeps the view's body and every request is judged: the route "
-            f"decorator, @etag, {_labels(caches)}, the view."
+            "If-None-Match or If-Match and serve it to every other client. "
+            + (
+                f"Nor can it go under @etag: {_CACHE_UNDER_LOOKUP}"
+                if looked_up
+                else "Put @etag above it, so the cache keeps the view's body and every "
+                f"request is judged: the route decorator, @etag, {_labels(caches)}, the view."
+            )
+        )
+    method_caches = (
+        _found(_class_methods(registered, conditional_view, _READS), CACHES) if looked_up else []
+    )
+    if method_caches:
+        view_class = registered.view_class  # type: ignore[union-attr]  # reads come from one
+        raise ETagConfigurationError(
+            f"{_labels(method_caches)} is on a read of the class view {_name(view_class)} "
+            f"(endpoint {rule.endpoint!r}), under @etag in the class's `decorators`: "
+            f"{_CACHE_UNDER_LOOKUP}"
         )
     serialisers, parsers = _found(above, SERIALISERS), _found(above, PARSERS)
     if serialisers or parsers:

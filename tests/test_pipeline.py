@@ -13,10 +13,13 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from flask import Flask, Response, abort, after_this_request, g, jsonify, request
+from flask.views import MethodView
 from flask_caching import Cache
 from werkzeug.test import EnvironBuilder
 
@@ -24,6 +27,7 @@ from flask_etag import (
     ETag,
     ETagConfigurationError,
     HashGenerator,
+    TimestampGenerator,
     VersionGenerator,
     checked_version,
     etag,
@@ -204,7 +208,60 @@ def test_rfc9110_15_4_5_flask_caching_memoize_above_etag_is_refused_with_the_rig
 
     with pytest.raises(ETagConfigurationError, match=r"@cache\.memoize wraps @etag") as raised:
         app.test_client().get("/notes/1", headers={"If-None-Match": '"7"'})
-    assert "the route decorator, @etag, @cache.memoize, the view" in str(raised.value)
+    assert "Nor can it go under @etag" in str(raised.value)  # a version route: see below
+
+
+NOTE_TIME = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+
+
+def response_cache(cache: Cache, kind: str) -> Callable[[Any], Any]:
+    return cache.cached(timeout=60) if kind == "cached" else cache.memoize(timeout=60)
+
+
+@pytest.mark.parametrize("kind", ["cached", "memoize"])
+@pytest.mark.parametrize(
+    "generator",
+    [VersionGenerator(lambda note_id: 7), TimestampGenerator(lambda note_id: NOTE_TIME)],
+    ids=["version", "timestamp"],
+)
+def test_rfc9110_8_8_3_a_response_cache_under_a_looked_up_tag_is_refused(
+    kind: str, generator: Any
+) -> None:
+    """Under a version or timestamp ``@etag``, Flask-Caching hands out the body it kept from
+    before a write, and the route tags it with the state written since: one strong tag for
+    two representations, and a client holding the old body is answered 304 until the next
+    write, long after the cache entry expired."""
+    cache = Cache(config={"CACHE_TYPE": "SimpleCache"})
+
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    with pytest.raises(ETagConfigurationError, match=rf"@cache\.{kind} is under @etag") as raised:
+        etag(generator)(response_cache(cache, kind)(note))
+    assert "checked_version()" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["cached", "memoize"])
+def test_rfc9110_8_8_3_a_response_cache_on_a_class_views_read_under_a_version_is_refused(
+    kind: str,
+) -> None:
+    """The same on a ``MethodView`` whose ``decorators`` hold the version ``@etag`` and whose
+    ``get`` the cache wraps: refused on the first request, before any body is kept."""
+    app = Flask(__name__)
+    app.testing = True  # the set-up error reaches the test instead of a 500 page
+    ETag(app)
+    cache = Cache(app, config={"CACHE_TYPE": "SimpleCache"})
+
+    class Note(MethodView):
+        decorators = [etag(VersionGenerator(lambda note_id: 7))]  # noqa: RUF012
+
+        @response_cache(cache, kind)
+        def get(self, note_id: int) -> Any:
+            return {"id": note_id}
+
+    app.add_url_rule("/notes/<int:note_id>", view_func=Note.as_view("note"))
+    with pytest.raises(ETagConfigurationError, match=rf"@cache\.{kind} is on a read"):
+        app.test_client().get("/notes/1")
 
 
 def localized_app(written: list[str]) -> Flask:
