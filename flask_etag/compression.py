@@ -19,6 +19,7 @@ import re
 import zlib
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from typing import Any
 
 from flask import Response
 from werkzeug.http import unquote_etag
@@ -138,6 +139,12 @@ def identity_bytes(response: Response) -> bytes | None:
         return None
 
 
+#: The most identity bytes a coded body is decoded into to be tagged: one that decodes to
+#: more (a compression bomb: half a megabyte of gzip holds 500 MB of zeros) goes untagged,
+#: as a stream does, rather than take a worker's memory.
+MAX_DECODED_BYTES = 64 * 1024 * 1024
+
+
 def _one_stream(body: bytes, wbits: int) -> bytes:
     """The identity bytes of a body that is one gzip member or zlib stream, and nothing else.
 
@@ -145,13 +152,31 @@ def _one_stream(body: bytes, wbits: int) -> bytes:
     that differ after it would be tagged alike: one strong tag for two representations (RFC
     9110 §8.8.3), and a client holding the old one answered 304.  A body with more (another
     gzip member, RFC 1952 §2.2, or stray bytes) is not decoded, so it goes untagged: decoding
-    member after member would copy the rest of the body each time.
+    member after member would copy the rest of the body each time.  Nor is one that decodes
+    to more than :data:`MAX_DECODED_BYTES`.
     """
     decoder = zlib.decompressobj(wbits)
-    identity = decoder.decompress(body)
-    if not decoder.eof or decoder.unused_data:
-        raise ValueError("not one coded stream")
+    identity = decoder.decompress(body, MAX_DECODED_BYTES)
+    if not decoder.eof or decoder.unused_data:  # more than one stream, or past the limit
+        raise ValueError("not one coded stream within the limit")
     return identity
+
+
+def _one_zstd_frame(decoder: Any, body: bytes) -> bytes:
+    """As :func:`_one_stream`, for one Zstandard frame (``ZstdDecompressor``)."""
+    identity = decoder.decompress(body, MAX_DECODED_BYTES)
+    if not decoder.eof or decoder.unused_data:
+        raise ValueError("not one zstd frame within the limit")
+    return bytes(identity)
+
+
+def _whole_brotli(decoder: Any, body: bytes) -> bytes:
+    """As :func:`_one_stream`, for a brotli stream (``brotli.Decompressor``)."""
+    identity = decoder.process(body, output_buffer_limit=MAX_DECODED_BYTES)
+    # Its buffer stops growing once at the limit, so it may end a little past it.
+    if not decoder.is_finished() or len(identity) > MAX_DECODED_BYTES:
+        raise ValueError("not a whole brotli stream within the limit")
+    return bytes(identity)
 
 
 def _decoders() -> dict[str, Callable[[bytes], bytes]]:
@@ -163,11 +188,14 @@ def _decoders() -> dict[str, Callable[[bytes], bytes]]:
     with suppress(ImportError):
         import brotli  # type: ignore[import-untyped]  # Flask-Compress's dependency
 
-        decoders["br"] = brotli.decompress
+        # brotli 1.2 bounds the output (output_buffer_limit, with can_accept_more_data);
+        # an older one could only decode a bomb whole, so its bodies go untagged.
+        if hasattr(brotli.Decompressor, "can_accept_more_data"):
+            decoders["br"] = lambda body: _whole_brotli(brotli.Decompressor(), body)
     with suppress(ImportError):
         from backports import zstd  # Flask-Compress's own dependency before Python 3.14
 
-        decoders["zstd"] = zstd.decompress
+        decoders["zstd"] = lambda body: _one_zstd_frame(zstd.ZstdDecompressor(), body)
     return decoders
 
 

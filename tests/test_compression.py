@@ -26,6 +26,8 @@ from flask.testing import FlaskClient
 from support_processes import gunicorn_server, require_module
 
 from flask_etag import ETag, VersionGenerator, etag
+from flask_etag.compression import MAX_DECODED_BYTES
+from flask_etag.generators import body_digest_function
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -399,6 +401,34 @@ def test_auto_mode_tags_no_coded_body_by_a_part_of_it_rfc9110_8_8_3(
     second = client.get("/log", headers={"If-None-Match": first.headers.get("ETag", '"x"')})
     assert (second.status_code, second.get_data()) == (200, coded(b"second"))
     assert "ETag" not in first.headers and "ETag" not in second.headers
+
+
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda body: gzip.compress(body, compresslevel=1, mtime=0),
+    "deflate": lambda body: zlib.compress(body, 1),
+    "br": lambda body: brotli.compress(body, quality=1),
+    "zstd": zstd.compress,
+}
+
+
+@pytest.mark.parametrize("coding", list(ENCODERS))
+def test_auto_mode_decodes_no_coded_body_past_its_limit(coding: str) -> None:
+    """A coded body the view serves as stored (a user's upload) is decoded to be tagged, but
+    never into more than ``MAX_DECODED_BYTES``: a compression bomb (half a megabyte of gzip
+    holds 500 MB of zeros) goes untagged, as a stream does, and is sent as it came.  A body
+    within the limit is still tagged by its identity bytes."""
+    app = Flask(__name__)
+    app.config["ETAG_AUTO"] = True
+    ETag(app)
+    small, bomb = (ENCODERS[coding](bytes(size)) for size in (100, MAX_DECODED_BYTES + 1))
+    headers = {"Content-Encoding": coding, "Content-Type": "application/octet-stream"}
+    app.add_url_rule("/small", "small", lambda: (small, headers))
+    app.add_url_rule("/bomb", "bomb", lambda: (bomb, headers))
+    client = app.test_client()
+    assert client.get("/small").headers["ETag"] == f'"{body_digest_function("blake3")(bytes(100))}"'
+    served = client.get("/bomb")
+    assert (served.status_code, served.get_data()) == (200, bomb)
+    assert "ETag" not in served.headers
 
 
 def _request(

@@ -623,6 +623,15 @@ MUTANTS = [
         "credential_is_folded_only_under_the_secret",
     ),
     Mutant(
+        "coded-body-decoded-without-limit",
+        "compression",
+        "(wbits)\n    identity = decoder.decompress(body, MAX_DECODED_BYTES)\n",
+        "(wbits)\n    identity = decoder.decompress(body)\n",
+        "auto mode decodes a gzip bomb whole to tag it: 500 MB of a worker's memory per request",
+        "tests/test_compression.py",
+        "past_its_limit",
+    ),
+    Mutant(
         "auto-own-tag-left-to-werkzeug",
         "auto",
         "        if taken is not None and is_success(response):\n",
