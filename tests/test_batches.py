@@ -200,9 +200,15 @@ KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.slow),
+        pytest.param("mariadb", marks=pytest.mark.slow),
+    ]
+)
 def keyed_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """An empty database with the :class:`_Keyed` tables, on SQLite and on PostgreSQL."""
+    """An empty database with the :class:`_Keyed` tables, on SQLite, PostgreSQL and MariaDB."""
     with fresh_database(request.param, tmp_path, "flask_etag_keyed") as url:
         engine = sa.create_engine(url)
         _Keyed.metadata.create_all(engine)
@@ -302,6 +308,57 @@ def test_a_batch_entry_that_names_no_uuid_once_is_400_rfc9110_15_5_1(
     answer = client.patch("/items", json=entries)
     assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
     assert client.get(f"/items/{NOTE}").get_json() == {"stock": 5}
+
+
+class _Crate(_Keyed):
+    __tablename__ = "crates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+def test_a_write_racing_an_apply_that_queries_is_412_rfc9110_13_1_1(
+    keyed_database: sa.Engine,
+) -> None:
+    """``apply`` that queries (a lookup, a lazy load) autoflushes the entries applied before
+    it: another client's write committed since the judgement makes that flush match no row,
+    which is a 412 naming the item and its current tag, never a 500, and nothing written."""
+    session = scoped_session(sessionmaker(keyed_database))
+    session.add_all([_Crate(id=1, stock=5), _Crate(id=2, stock=5)])
+    session.commit()
+    session.remove()
+    app = Flask(__name__)
+    ETag(app)
+    app.teardown_appcontext(lambda error: session.remove())
+    versions = ModelVersionGenerator(_Crate, session)
+
+    @app.get("/crates/<int:key>")
+    @etag(versions)
+    def get_crate(key: int) -> Any:
+        return {"stock": session.get(_Crate, key).stock}
+
+    def apply(crate: _Crate, entry: BatchEntry) -> None:
+        if crate.id == 2:  # another client writes crate 1, now applied but not flushed
+            with sa.orm.Session(keyed_database) as other:
+                other.get_one(_Crate, 1).stock = 99
+                other.commit()
+            session.scalar(sa.select(sa.func.count()).select_from(_Crate))  # autoflushes
+        crate.stock = entry.changes["stock"]
+
+    @app.patch("/crates")
+    def patch_crates() -> Any:
+        entries = read_batch(request.get_json())
+        return jsonify(write_batch(versions, get_crate, entries, apply))
+
+    client = app.test_client()
+    tags = {key: client.get(f"/crates/{key}").headers["ETag"] for key in (1, 2)}
+    answer = client.patch("/crates", json=[{"id": k, "etag": tags[k], "stock": 1} for k in tags])
+    current = client.get("/crates/1")
+    assert answer.status_code == 412, answer.text
+    assert answer.get_json()["stale"] == [{"id": 1, "etag": current.headers["ETag"]}]
+    assert current.get_json() == {"stock": 99}  # the other client's write stands
+    assert client.get("/crates/2").get_json() == {"stock": 5}  # and nothing was written
 
 
 # --------------------------------------------------------------------------- real processes

@@ -161,8 +161,10 @@ def _write_all_or_nothing(
     session = generator.session
     rows = _load(generator, entries)
     _refuse_unless_current(generator, tags, entries, rows)
-    _apply_all_or_none(session, entries, rows, apply)
     try:
+        # An apply that queries autoflushes the entries before it, so a write that raced
+        # the judgement can fail inside it as well as in the flush (RFC 9110 §13.1.1).
+        _apply_all_or_none(session, entries, rows, apply)
         session.flush()  # UPDATE ... WHERE version = <the version judged above>, each row
     except StaleDataError:  # another writer committed between the judgement and the write
         session.rollback()

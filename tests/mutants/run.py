@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (114 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (115 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -937,11 +937,21 @@ MUTANTS = [
     Mutant(
         "batch-written-in-part",
         "sqlalchemy/batches",
-        "    _refuse_unless_current(generator, tags, entries, rows)\n    _apply_all_or_none",
-        "    _apply_all_or_none",
+        "    _refuse_unless_current(generator, tags, entries, rows)\n    try:\n",
+        "    try:\n",
         "an all-or-nothing batch writes its fresh entries and loses the stale ones' changes",
         "tests/test_batches.py",
         "stale_or_missing",
+    ),
+    Mutant(
+        "batch-apply-autoflush-unguarded",
+        "sqlalchemy/batches",
+        "        _apply_all_or_none(session, entries, rows, apply)\n        session.flush()",
+        "        session.flush()\n    except ValueError:\n        raise\n"
+        "    _apply_all_or_none(session, entries, rows, apply)\n    try:\n        session.flush()",
+        "an apply whose query autoflushes into another client's write is a 500, not a 412",
+        "tests/test_batches.py",
+        "racing_an_apply",
     ),
     # ------------------------------------------------------------------ purging, outbox
     Mutant(
