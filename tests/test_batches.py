@@ -9,6 +9,8 @@ PostgreSQL, and count every acknowledged increment.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import decimal
 import random
 import threading
 import uuid
@@ -26,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_sessio
 from support_databases import dispose_after_test
 from support_processes import fresh_database, gunicorn_server
 from test_example import products
+from werkzeug.routing import BaseConverter
 
 from flask_etag import ETag, etag
 from flask_etag.sqlalchemy import BatchEntry, ModelVersionGenerator, read_batch, write_batch
@@ -192,11 +195,41 @@ class _Note(_Keyed):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
+class _Day(_Keyed):
+    __tablename__ = "days"
+    id: Mapped[datetime.date] = mapped_column(sa.Date, primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class _Price(_Keyed):
+    __tablename__ = "prices"
+    id: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class _DateConverter(BaseConverter):
+    def to_python(self, value: str) -> datetime.date:
+        return datetime.date.fromisoformat(value)
+
+
+class _DecimalConverter(BaseConverter):
+    def to_python(self, value: str) -> decimal.Decimal:
+        return decimal.Decimal(value)
+
+
 NOTE = uuid.UUID("0f3c9a5e-7b1d-4e2a-9c8f-a1b2c3d4e5f6")
+DAY = datetime.date(2024, 1, 31)
+PRICE = decimal.Decimal("1.50")
 #: Each model, the converter of its item route, and its one item's key.
 KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
     "string": (_Shelf, "string", "lamp"),
     "uuid": (_Note, "uuid", NOTE),
+    "date": (_Day, "date", DAY),
+    "numeric": (_Price, "decimal", PRICE),
 }
 
 
@@ -224,6 +257,7 @@ def keyed_client(engine: sa.Engine, kind: str) -> FlaskClient:
     session.commit()
     session.remove()
     app = Flask(__name__)
+    app.url_map.converters.update(date=_DateConverter, decimal=_DecimalConverter)
     ETag(app)
     app.teardown_appcontext(lambda error: session.remove())
     versions = ModelVersionGenerator(model, session)
@@ -308,6 +342,81 @@ def test_a_batch_entry_that_names_no_uuid_once_is_400_rfc9110_15_5_1(
     answer = client.patch("/items", json=entries)
     assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
     assert client.get(f"/items/{NOTE}").get_json() == {"stock": 5}
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize(
+    ("kind", "spelling"),
+    [("date", "2024-01-31"), ("numeric", 1.5), ("numeric", "1.50"), ("numeric", "1.5")],
+    ids=["date", "numeric-number", "numeric-string", "numeric-string-unscaled"],
+)
+def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
+    keyed_database: sa.Engine, atomic: bool, kind: str, spelling: Any
+) -> None:
+    """JSON carries a date key as an ISO 8601 string, and a ``Numeric`` key as a number or
+    a string (as Flask's JSON writes a ``Decimal``), whatever its trailing zeros: the entry
+    is judged and written like any other, never taken for a missing item, never a 500."""
+    client = keyed_client(keyed_database, kind)
+    url_key = KEYED[kind][2]
+    tag = client.get(f"/items/{url_key}").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
+    current = client.get(f"/items/{url_key}")
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
+    assert current.get_json() == {"stock": 1}
+    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
+    stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
+    assert stale_result[0]["id"] == spelling
+    assert stale_result[0]["etag"] == current.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "identities"),
+    [
+        ("date", ["31/01/2024"]),
+        ("date", [20240131]),
+        ("numeric", ["one"]),
+        ("numeric", ["NaN"]),
+        ("numeric", [True]),
+        ("numeric", [1.5, "1.50"]),
+    ],
+    ids=[
+        "date-other-form",
+        "date-number",
+        "numeric-word",
+        "numeric-nan",
+        "numeric-true",
+        "numeric-twice",
+    ],
+)
+def test_a_batch_entry_that_names_no_date_or_number_once_is_400_rfc9110_15_5_1(
+    keyed_database: sa.Engine, kind: str, identities: list[Any]
+) -> None:
+    client = keyed_client(keyed_database, kind)
+    url_key = KEYED[kind][2]
+    tag = client.get(f"/items/{url_key}").headers["ETag"]
+    entries = [{"id": identity, "etag": tag, "stock": 1} for identity in identities]
+    answer = client.patch("/items", json=entries)
+    assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
+    assert client.get(f"/items/{url_key}").get_json() == {"stock": 5}
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize(
+    "number", ["1e5000", "1e-5000", 10**1200], ids=["exponent", "fraction", "integer"]
+)
+def test_a_number_beyond_every_numeric_column_names_no_item_rfc9110_13_1_1(
+    keyed_database: sa.Engine, atomic: bool, number: Any
+) -> None:
+    """PostgreSQL refuses a number this far out in any query (a 500): it names no item."""
+    client = keyed_client(keyed_database, "numeric")
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": number, "etag": '"1"', "stock": 1}])
+    if atomic:
+        assert (answer.status_code, answer.get_json()["missing"]) == (412, [number])
+    else:
+        assert [result["status"] for result in answer.get_json()] == [404]
 
 
 class _Crate(_Keyed):

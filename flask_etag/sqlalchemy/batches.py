@@ -18,10 +18,12 @@ an HTTP error the ``apply`` function raised) and ``detail``.
 
 A batch with an entry that cannot be judged is refused whole with a 400 before any query,
 in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
-key's type (an ``int`` key takes JSON integers only, a ``Uuid`` key a UUID string) or that
-holds a NUL character, an item named twice, or a tag that is not one entity tag (``*``
-included: an entry names the tag it was read at).  An integer id beyond what the key column
-holds names no item (404, or ``missing``).
+key's type (an ``int`` key takes JSON integers only, a ``Uuid`` key a UUID string, a
+``Date`` key an ISO 8601 date string, a ``Numeric`` key a number or a string spelling one)
+or that holds a NUL character, an item named twice, or a tag that is not one entity tag
+(``*`` included: an entry names the tag it was read at).  An integer id beyond what the
+key column holds, or a number beyond any numeric column, names no item (404, or
+``missing``).
 
 The route is a plain view, so an OpenAPI document learns it from the app:
 ``spec.path(view=..., etag_batch=BatchWrites(...))`` (:class:`flask_etag.openapi.BatchWrites`).
@@ -265,8 +267,9 @@ def _shown(value: object) -> str:
 def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> dict[Any, Any]:
     """The entries' rows (current versions: none kept from before), by the entries' ids.
 
-    An integer id beyond what the key column holds names no row, and is not sent: the
-    database would refuse the whole query (PostgreSQL's "out of range", SQLite's 64 bits).
+    An id beyond what the key column holds names no row, and is not sent: the database
+    would refuse the whole query (PostgreSQL's "out of range" and "value overflows numeric
+    format", SQLite's 64 bits).
     """
     column = sa.inspect(generator.model).primary_key[0]
     dialect = generator.session.get_bind(generator.model).dialect.name
@@ -276,9 +279,7 @@ def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> di
         batch_keys.bound_key(entry.identity, key_type): entry.identity for entry in entries
     }
     bound = [batch_keys.bound(identity, key_type) for identity in identities.values()]
-    if bits is not None:
-        bound = [identity for identity in bound if batch_keys.within(identity, bits)]
-    rows = _select(generator, bound)
+    rows = _select(generator, [identity for identity in bound if batch_keys.held(identity, bits)])
     return {batch_keys.key(identities[key]): row for key, row in rows.items() if key in identities}
 
 
