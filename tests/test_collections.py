@@ -927,6 +927,14 @@ def _items() -> sa.Select[Any]:
     return sa.select(_Item).order_by(_Item.id)
 
 
+def _items_in_a_union() -> sa.CompoundSelect[Any]:
+    """Whole items in a ``union_all()``: each of its selects reads their review counts."""
+    whole = sa.union_all(
+        sa.select(_Item).where(_Item.id == 1), sa.select(_Item).where(_Item.id > 1)
+    )
+    return whole.order_by("id")
+
+
 def _labels_of(item_id: int) -> sa.Select[Any]:
     """The ids of an item's labels, read from the association table alone: a change made
     on either side changes no table of this list but that one."""
@@ -937,7 +945,7 @@ def _labels_of(item_id: int) -> sa.Select[Any]:
 @pytest.fixture
 def related(tmp_path: Any) -> Iterator[tuple[FlaskClient, Any]]:
     """``/items/1/labels`` (item 1 labelled 1; label 2 unused), ``/items`` (with their
-    review counts), and the session they read."""
+    review counts), ``/united`` (the same, as a union), and the session they read."""
     from flask import jsonify
 
     from flask_etag import ETag, etag
@@ -963,6 +971,12 @@ def related(tmp_path: Any) -> Iterator[tuple[FlaskClient, Any]]:
     @etag(CollectionGenerator(_items, versions))
     def items() -> Any:
         return jsonify([[item.id, item.reviews] for item in session.scalars(_items())])
+
+    @app.get("/united")
+    @etag(CollectionGenerator(_items_in_a_union, versions))
+    def united() -> Any:
+        united = sa.select(_Item).from_statement(_items_in_a_union())
+        return jsonify([[item.id, item.reviews] for item in session.scalars(united)])
 
     yield app.test_client(), session
     session.remove()
@@ -1021,6 +1035,24 @@ def test_a_write_read_by_a_column_property_changes_the_tag_rfc9110_8_8_3(
     session.commit()
     session.remove()
     after = client.get("/items", headers={"If-None-Match": before.headers["ETag"]})
+    assert (after.status_code, after.get_json()) == (200, [[1, 1]])
+
+
+def test_a_union_is_tagged_and_a_write_it_reads_changes_the_tag_rfc9110_8_8_3(
+    related: tuple[FlaskClient, Any],
+) -> None:
+    """A ``union()`` is a collection like a ``select()``, not a 500 on every request: its
+    304 runs no view, and a write to a table any of its selects reads (a column property's
+    included) changes its tag."""
+    client, session = related
+    before = client.get("/united")
+    assert (before.status_code, before.get_json()) == (200, [[1, 0]])
+    again = client.get("/united", headers={"If-None-Match": before.headers["ETag"]})
+    assert again.status_code == 304
+    session.add(_Review(id=1, item_id=1))
+    session.commit()
+    session.remove()
+    after = client.get("/united", headers={"If-None-Match": before.headers["ETag"]})
     assert (after.status_code, after.get_json()) == (200, [[1, 1]])
 
 

@@ -139,7 +139,10 @@ class TableVersions:
         return _versions_in(result.all(), tables)
 
     def read_selecting(
-        self, session: Session, tables: tuple[str, ...], selected: sa.Select[Any]
+        self,
+        session: Session,
+        tables: tuple[str, ...],
+        selected: sa.Select[Any] | sa.CompoundSelect[Any],
     ) -> tuple[tuple[int, ...], int | None, str]:
         """:meth:`read`, plus a fingerprint of ``selected``: its SQL and parameters, hashed.
 
@@ -318,7 +321,8 @@ class CollectionGenerator(_LookupGenerator):
     """Tag a collection by what it selects and the versions of the tables it reads.
 
     :param select_rows: called with the view's URL arguments (and free to read
-        ``request.args``), returns the ``select()`` the view runs; the view calls it too.
+        ``request.args``), returns the ``select()`` (or ``union()`` of them) the view runs;
+        the view calls it too.
         A ``BadRequest`` it raises for bad arguments is the client's 400.
     :param versions: the app's :class:`TableVersions`.
     :param weak: mark tags weak (default strong: the body is exactly what was selected).
@@ -329,7 +333,7 @@ class CollectionGenerator(_LookupGenerator):
 
     def __init__(
         self,
-        select_rows: Callable[..., sa.Select[Any]],
+        select_rows: Callable[..., sa.Select[Any] | sa.CompoundSelect[Any]],
         versions: TableVersions,
         *,
         weak: bool | None = False,

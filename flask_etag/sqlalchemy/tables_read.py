@@ -123,12 +123,13 @@ def table_names(clause: sa.ClauseElement) -> set[str]:
     return {element.name for element in visitors.iterate(clause) if isinstance(element, sa.Table)}
 
 
-def tables_read(statement: sa.Select[Any]) -> tuple[str, ...]:
-    """The names of the tables a ``select()`` reads, joins, subqueries and CTEs included."""
+def tables_read(statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> tuple[str, ...]:
+    """The names of the tables a ``select()`` (or a ``union()`` of them) reads, joins,
+    subqueries and CTEs included."""
     return read_by(statement)[0]
 
 
-def read_by(statement: sa.Select[Any]) -> tuple[tuple[str, ...], bool]:
+def read_by(statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> tuple[tuple[str, ...], bool]:
     """:func:`tables_read`, and whether an ``IN`` list of ``statement`` is out of the order
     :func:`in_lists_in_order` gives it, found in the same walk of the select."""
     names: set[str] = set()
@@ -145,7 +146,9 @@ def read_by(statement: sa.Select[Any]) -> tuple[tuple[str, ...], bool]:
     return tuple(sorted(names)), unordered
 
 
-def in_lists_in_order(statement: sa.Select[Any]) -> sa.Select[Any]:
+def in_lists_in_order(
+    statement: sa.Select[Any] | sa.CompoundSelect[Any],
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
     """``statement`` with the values of each ``IN`` list sorted: what it selects is the same,
     but the parameters the driver gets no longer follow the order of a ``set`` given to
     ``in_()``, which ``PYTHONHASHSEED`` decides for strings: every host hashes the same ones
@@ -155,7 +158,9 @@ def in_lists_in_order(statement: sa.Select[Any]) -> sa.Select[Any]:
         if bind.expanding and isinstance(bind.value, list):
             bind.value = _in_order(bind.value)
 
-    selected: sa.Select[Any] = visitors.cloned_traverse(statement, {}, {"bindparam": sort_in_list})
+    selected: sa.Select[Any] | sa.CompoundSelect[Any] = visitors.cloned_traverse(
+        statement, {}, {"bindparam": sort_in_list}
+    )
     return selected
 
 
@@ -167,10 +172,15 @@ def _in_order(values: list[Any]) -> list[Any]:
         return sorted(values, key=repr)
 
 
-def _tables_of_column_properties(statement: sa.Select[Any]) -> set[str]:
+def _tables_of_column_properties(statement: sa.SelectBase) -> set[str]:
     """The tables read by the column properties of the entities ``statement`` selects whole:
     a ``column_property`` reading another table (a count of reviews) is rendered into the
-    SQL only as it is compiled, so walking the select does not meet it."""
+    SQL only as it is compiled, so walking the select does not meet it.  A ``union()`` has
+    no entities of its own: each of its selects has (RFC 9110 §8.8.3)."""
+    if isinstance(statement, sa.CompoundSelect):
+        return set().union(*map(_tables_of_column_properties, statement.selects))
+    if not isinstance(statement, sa.Select):  # text().columns(): walking it meets its tables
+        return set()
     names: set[str] = set()
     for described in statement.column_descriptions:
         entity = described.get("entity")
