@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 import sqlalchemy as sa
-from flask import Flask, jsonify, request
+from flask import Flask, abort, jsonify, request
 from flask.testing import FlaskClient
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
 from support_databases import dispose_after_test
@@ -181,7 +181,10 @@ class _Keyed(DeclarativeBase):
 
 class _Shelf(_Keyed):
     __tablename__ = "shelves"
-    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    #: Its key folds case on SQLite too, as MariaDB's default collation does.
+    id: Mapped[str] = mapped_column(
+        sa.String(40).with_variant(sa.String(40, collation="NOCASE"), "sqlite"), primary_key=True
+    )
     stock: Mapped[int]
     version: Mapped[int] = mapped_column(nullable=False)
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
@@ -265,7 +268,10 @@ def keyed_client(engine: sa.Engine, kind: str) -> FlaskClient:
     @app.get(f"/items/<{converter}:key>")
     @etag(versions)
     def get_item(key: Any) -> Any:
-        return {"stock": session.get(model, key).stock}
+        item = session.get(model, key)
+        if item is None:
+            abort(404)
+        return {"stock": item.stock}
 
     @app.patch("/items")
     def patch_items() -> Any:
@@ -342,6 +348,46 @@ def test_a_batch_entry_that_names_no_uuid_once_is_400_rfc9110_15_5_1(
     answer = client.patch("/items", json=entries)
     assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
     assert client.get(f"/items/{NOTE}").get_json() == {"stock": 5}
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize("spelling", ["LAMP", "lamp "], ids=["upper-case", "trailing-space"])
+def test_a_batch_entry_names_the_item_its_url_names_rfc9110_13_1_1(
+    keyed_database: sa.Engine, atomic: bool, spelling: str
+) -> None:
+    """An entry's id names the row the item's own URL names on that database: ``LAMP`` is
+    ``lamp`` under MariaDB's default collation, which folds case and trailing spaces (and
+    under SQLite's ``NOCASE``, which folds case), and names no row on PostgreSQL.  Either
+    way the batch says what the URL says."""
+    client = keyed_client(keyed_database, "string")
+    item = client.get(f"/items/{spelling}")
+    tag = client.get("/items/lamp").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
+    written = client.get("/items/lamp")
+    if item.status_code == 404:  # no row holds this spelling here: the entry names none
+        missing = answer.get_json()["missing"] if atomic else answer.get_json()[0]["status"]
+        assert missing == ([spelling] if atomic else 404)
+        assert written.get_json() == {"stock": 5}
+        return
+    assert (item.status_code, item.headers["ETag"]) == (200, tag)
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": written.headers["ETag"]}]
+    assert written.get_json() == {"stock": 1}
+
+
+def test_one_item_named_by_two_spellings_is_400_rfc9110_15_5_1(keyed_database: sa.Engine) -> None:
+    """``lamp`` and ``LAMP`` name one row where the database folds case: the batch would
+    write it twice, the second entry silently overriding the first."""
+    client = keyed_client(keyed_database, "string")
+    tag = client.get("/items/lamp").headers["ETag"]
+    entries = [{"id": "lamp", "etag": tag, "stock": 1}, {"id": "LAMP", "etag": tag, "stock": 2}]
+    answer = client.patch("/items", json=entries)
+    if client.get("/items/LAMP").status_code == 404:  # two items: the second is missing
+        assert (answer.status_code, answer.get_json()["missing"]) == (412, ["LAMP"])
+    else:
+        assert (answer.status_code, answer.get_json()["reason"]) == (400, "bad-batch")
+    assert client.get("/items/lamp").get_json() == {"stock": 5}
 
 
 @pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])

@@ -162,6 +162,9 @@ def _write_all_or_nothing(
         refuse(ETagPreconditionRequired())
     session = generator.session
     rows = _load(generator, entries)
+    if len(set(map(id, rows.values()))) < len(rows):  # one row, by two spellings of its key
+        session.rollback()
+        raise _BadBatch("A batch names each item once.")
     _refuse_unless_current(generator, tags, entries, rows)
     try:
         # An apply that queries autoflushes the entries before it, so a write that raced
@@ -280,7 +283,27 @@ def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> di
     }
     bound = [batch_keys.bound(identity, key_type) for identity in identities.values()]
     rows = _select(generator, [identity for identity in bound if batch_keys.held(identity, bits)])
-    return {batch_keys.key(identities[key]): row for key, row in rows.items() if key in identities}
+    found = {key: row for key, row in rows.items() if key in identities}
+    if key_type is str and len(found) < len(identities):  # a collation may fold its spelling
+        found |= _found_as_spelt(generator, identities, found)
+    return {batch_keys.key(identities[key]): row for key, row in found.items()}
+
+
+def _found_as_spelt(
+    generator: ModelVersionGenerator,
+    identities: Mapping[str, Any],
+    found: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The rows of the string ids no row holds as spelt, each looked up alone: a collation
+    that folds case, accents or trailing spaces (MariaDB's default) finds ``lamp`` for
+    ``LAMP``, as the item's own URL does, and the entry names that row (RFC 9110 §13.1.1).
+    The ids of one query cannot tell which of them found a row under another spelling."""
+    own: dict[str, Any] = {}
+    for key, identity in identities.items():
+        if key not in found:
+            for row in _select(generator, [identity]).values():
+                own[key] = row
+    return own
 
 
 def _select(generator: ModelVersionGenerator, identities: Sequence[Any]) -> dict[Any, Any]:

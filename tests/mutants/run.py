@@ -16,7 +16,7 @@ repository's package, not the copy, so it can never kill a mutant: a killer runs
 The test named in the mutant's ``killer`` runs first, because it is quick; only if it passes
 does the whole suite run (and the table says the hint needs updating).  Before any mutant,
 the unmutated copy must pass the whole suite and every killer, or a "kill" would mean
-nothing.  The whole check (117 mutants) takes about twelve minutes on a two-core machine, so
+nothing.  The whole check (119 mutants) takes about twelve minutes on a two-core machine, so
 ``.ci/run`` runs it after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -951,6 +951,24 @@ MUTANTS = [
         "a union of whole items answers 304 after a write to the table a column property reads",
         "tests/test_collections.py",
         "union",
+    ),
+    Mutant(
+        "batch-string-key-compared-by-spelling",
+        "sqlalchemy/batches",
+        "    if key_type is str and len(found) < len(identities):",
+        "    if False:",
+        "a batch entry naming lamp as LAMP where the key folds case is taken for a missing item",
+        "tests/test_batches.py",
+        "url_names and sqlite",
+    ),
+    Mutant(
+        "batch-row-named-twice-by-spelling",
+        "sqlalchemy/batches",
+        "    if len(set(map(id, rows.values()))) < len(rows):",
+        "    if False:",
+        "lamp and LAMP in one batch write one row twice, the second silently overriding the first",
+        "tests/test_batches.py",
+        "two_spellings and sqlite",
     ),
     Mutant(
         "numeric-batch-key-compared-by-spelling",
