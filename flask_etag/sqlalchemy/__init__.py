@@ -14,10 +14,11 @@ except ImportError as error:  # pragma: no cover - exercised by tests/test_extra
     ) from error
 
 from .batches import BatchEntry, ETagBatchPreconditionFailed, read_batch, write_batch
-from .collections import CollectionGenerator, CollectionState, TableVersions
+from .collections import CollectionGenerator, CollectionState
 from .items import ModelVersionGenerator
 from .outages import DatabaseOutages, DatabaseUnavailable, is_database_outage
 from .outbox import PurgeOutbox
+from .table_versions import TableVersions
 
 __all__ = [
     "BatchEntry",

@@ -36,7 +36,7 @@ from ..invalidation import route_written_keys
 from ..purge_targets import written_path
 from ..purging import purge
 from ..settings import SETTINGS_KEY, Settings
-from .collections import TableVersions
+from .table_versions import TableVersions
 from .written import RECORDED, written_keys_of
 
 logger = logging.getLogger("flask_etag.purge")
