@@ -37,7 +37,7 @@ from .tags import (
 
 def varies_by_coding(vary: str | None) -> bool:
     """True when the ``Vary`` value says the coding was chosen by ``Accept-Encoding`` (§12.5.5)."""
-    if vary is None:
+    if not vary:
         return False
     fields = {name.strip().lower() for name in vary.split(",")}
     return "accept-encoding" in fields or "*" in fields
@@ -57,7 +57,7 @@ def tag_coded_representation(response: Response) -> None:
     header = field(headers, "etag")
     if header is None or coding in ("", "identity"):
         return
-    if not varies_by_coding(field(headers, "vary")):
+    if not varies_by_coding(", ".join(headers.getlist("Vary"))):  # all its lines (§5.3)
         return
     opaque, weak = unquote_etag(header)
     if opaque is None or weak:

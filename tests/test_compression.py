@@ -317,6 +317,29 @@ def test_coding_set_by_the_view_is_decided_alike_on_every_request(
 
 
 @pytest.mark.parametrize("version_route", [False, True], ids=["body hash", "version"])
+def test_vary_on_two_lines_still_names_the_coding_rfc9110_12_5_5(version_route: bool) -> None:
+    """``Vary`` may come as several field lines (§5.3: one list): ``Accept-Encoding`` on the
+    second still says the coding was negotiated, so the coded body has its coded tag."""
+    app = Flask(__name__)
+    ETag(app)
+    body = gzip.compress(b"already compressed " * 20, mtime=0)
+    tagging = etag(VersionGenerator(lambda: 7)) if version_route else etag
+
+    @app.get("/archive")
+    @tagging
+    def archive() -> Any:
+        return body, [
+            ("Content-Encoding", "gzip"),
+            ("Content-Type", "application/octet-stream"),
+            ("Vary", "Origin"),
+            ("Vary", "Accept-Encoding"),
+        ]
+
+    tag = app.test_client().get("/archive").headers["ETag"]
+    assert tag.endswith(':gzip"') and not tag.startswith("W/")
+
+
+@pytest.mark.parametrize("version_route", [False, True], ids=["body hash", "version"])
 def test_codings_applied_in_turn_give_one_valid_entity_tag_rfc9110_8_8_3(
     version_route: bool,
 ) -> None:
