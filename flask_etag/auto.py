@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Flask, Request, Response, current_app, request
 
+from . import ranges
 from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
 from .conditions import SAFE_METHODS, Preconditions
@@ -23,6 +24,7 @@ from .responses import field, has_representation, is_success, withhold_running_d
 from .routes import route_spec_of
 from .settings import current_settings
 from .spec import RouteSpec
+from .tags import is_one_entity_tag
 
 #: What an automatically tagged route asks for: a hash by the app's algorithm, no policy.
 AUTO_GENERATOR = HashGenerator()
@@ -69,6 +71,18 @@ def _take_preconditions_before_view() -> None:
     served = request._get_current_object()  # type: ignore[attr-defined]
     if served.method in SAFE_METHODS and not _decorated(served):
         served.environ[_TAKEN_KEY] = read_preconditions(served)
+        if_range = served.environ.get("HTTP_IF_RANGE")
+        if if_range is not None and not _is_strong_tag(if_range):
+            ranges.ignore_range(served)
+
+
+def _is_strong_tag(if_range: str) -> bool:
+    """§13.1.5: only an ``If-Range`` holding a strong tag is left to the view's
+    ``make_conditional``, which compares it exactly.  werkzeug also matches a weak tag, and
+    any date not earlier than the file's (not only the exact one), so with those a 206 could
+    splice another version's bytes onto the client's: the whole is sent instead (a server
+    may ignore ``Range``, §14.2)."""
+    return is_one_entity_tag(if_range) and not if_range.lstrip(" \t").startswith("W/")
 
 
 def _decorated(served: Request) -> bool:

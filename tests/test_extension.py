@@ -306,6 +306,29 @@ def test_auto_judges_a_files_own_validators_before_its_range_rfc9110_13_2_2(
             assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("if_range", "expected"),
+    [
+        pytest.param("{tag}", 206, id="§13.1.5 the current strong tag: 206"),
+        pytest.param('"stale"', 200, id="§13.1.5 another tag: the whole"),
+        pytest.param("W/{tag}", 200, id="§13.1.5 a weak tag never matches: the whole"),
+        pytest.param("Mon, 06 May 2024 07:08:10 GMT", 200, id="§13.1.5 a later date: the whole"),
+    ],
+)
+def test_auto_judges_if_range_strictly_rfc9110_13_1_5(
+    make_app: MakeApp, if_range: str, expected: int
+) -> None:
+    """werkzeug's ``send_file`` sends a part for a weak tag, and for any date not earlier
+    than the file's: a client would splice it onto another version's bytes."""
+    client = make_app(ETAG_AUTO=True).test_client()
+    with client.get(FILE) as first:
+        tag = first.headers["ETag"]
+    fields = {"Range": "bytes=0-9", "If-Range": if_range.format(tag=tag)}
+    with client.get(FILE, headers=fields) as response:
+        assert (response.status_code, response.headers["ETag"]) == (expected, tag)
+        assert len(response.data) == (10 if expected == 206 else 1000)
+
+
 def test_auto_judges_flasks_static_files_rfc9110_13_1_1(tmp_path: Path) -> None:
     """Flask's own static route (``send_from_directory``) is judged like any auto read."""
     (tmp_path / "site.css").write_text("body { color: teal }")
