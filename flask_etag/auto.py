@@ -85,6 +85,18 @@ def _is_strong_tag(if_range: str) -> bool:
     return is_one_entity_tag(if_range) and not if_range.lstrip(" \t").startswith("W/")
 
 
+def taken_for_route(environ: dict[str, object]) -> Preconditions | None:
+    """The fields the first hook took for a route it did not know was decorated, handed over
+    to that route's pipeline, which judges them (before the view, RFC 9110 §13.2.1) and keeps
+    the second hook from judging its response again.
+
+    A Flask-RESTX ``method_decorators`` decorator wraps the method per request, so the
+    registered view carries no :class:`~flask_etag.spec.RouteSpec` for :func:`_decorated`.
+    """
+    taken = environ.pop(_TAKEN_KEY, None)
+    return taken if isinstance(taken, Preconditions) else None
+
+
 def _decorated(served: Request) -> bool:
     """Whether the request's view is decorated, and so takes the fields itself (a
     ``MethodView`` lists the decorator in its ``decorators``, never on a method)."""

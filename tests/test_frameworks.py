@@ -184,10 +184,11 @@ def apiflask_app(store: Store, style: str) -> Flask:
     return app
 
 
-def restx_app(store: Store, style: str) -> Flask:
+def restx_app(store: Store, style: str, **config: Any) -> Flask:
     """A Resource with flask_etag in ``decorators`` (or ``method_decorators``)."""
     app = Flask(__name__)
     app.testing = True
+    app.config.update(config)
     ETag(app)
     api = flask_restx.Api(app)
     ns = api.namespace("items", path="/items")
@@ -306,6 +307,24 @@ def test_preconditions_are_judged_before_the_content_rfc9110_13_2_1(served: Serv
         assert response.status_code == 400
     else:
         assert response.status_code == 412
+
+
+@pytest.mark.parametrize("style", ["decorators", "method_decorators"])
+def test_auto_mode_leaves_a_restx_route_to_judge_before_its_view_rfc9110_13_2_1(
+    style: str,
+) -> None:
+    """Under ``ETAG_AUTO`` a Resource's flask_etag decorator still judges the request before
+    the view: ``method_decorators`` wraps it per request, so the registered view carries no
+    decorator, and the auto-mode hook, which took the ``If-*`` fields before the view, left
+    the route none to judge: its view ran for the 304 and the 412."""
+    store = Store()
+    client = restx_app(store, style, ETAG_AUTO=True).test_client()
+    not_modified = client.get(URL, headers={"If-None-Match": '"1"'})
+    assert (not_modified.status_code, not_modified.headers["ETag"]) == (304, '"1"')
+    refused = client.get(URL, headers={"If-Match": '"0"'})
+    assert (refused.status_code, refused.headers["ETag"]) == (412, '"1"')
+    assert store.calls["read"] == 0
+    assert client.get(URL).status_code == 200
 
 
 # --- flask-smorest ---------------------------------------------------------------------------

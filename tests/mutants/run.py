@@ -1292,6 +1292,14 @@ MUTANTS = [
         "a client without access learns by 304 or 412 whether its tag is current",
         "tests/test_frameworks.py::test_apiflask_auth_required_on_a_method_under_class_decorators_fails_rfc9110_13_2_1",
     ),
+    Mutant(
+        "auto-taken-fields-kept-from-route",
+        "pipeline",
+        "    if preconditions is None and settings.auto:",
+        "    if False:",
+        "under ETAG_AUTO a method_decorators route judges nothing: its view runs for a 304",
+        "tests/test_frameworks.py::test_auto_mode_leaves_a_restx_route_to_judge_before_its_view_rfc9110_13_2_1",
+    ),
     # ------------------------------------------------------------------ cors.py
     Mutant(
         "etag-not-exposed-across-origins",
