@@ -17,6 +17,7 @@ from . import ranges
 from .body_tags import judge_by_body, tag_body
 from .compression import identity_bytes
 from .conditions import SAFE_METHODS, Preconditions
+from .cors import expose_view_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
@@ -119,8 +120,8 @@ def tag_automatically(response: Response) -> Response:
         return response
     taken = _taken_preconditions(served.environ)
     if not _tagged_here(response):
-        if taken is not None and is_success(response):
-            return _judged(_exchange(served, taken), response, field(response.headers, "etag"))
+        if _TAKEN_KEY in served.environ and is_success(response):  # an undecorated read's
+            return _judged_by_own_validators(served, taken, response)
         return response
     preconditions = taken or read_preconditions(served)
     exchange = _exchange(served, preconditions)
@@ -131,6 +132,19 @@ def tag_automatically(response: Response) -> Response:
     elif preconditions is None:  # else judge_by_body withholds it
         withhold_running_date(response.headers)
     return _judged(exchange, response, etag_header)
+
+
+def _judged_by_own_validators(
+    served: Request, taken: Preconditions | None, response: Response
+) -> Response:
+    """An undecorated read's 2xx that carries its own validators (``send_file``'s): its tag
+    is listed for a cross-origin script, as an auto-tagged one is (:mod:`~flask_etag.cors`),
+    since the request is judged by it (the 304, the 412 naming it), then judged."""
+    settings = current_settings(current_app)
+    expose_view_etag(response.headers, served.environ, settings)
+    if taken is None:
+        return response
+    return _judged(_exchange(served, taken), response, field(response.headers, "etag"))
 
 
 def _exchange(served: Request, preconditions: Preconditions | None) -> Exchange:

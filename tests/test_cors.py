@@ -10,6 +10,7 @@ preflight is never judged.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,6 +152,25 @@ def test_auto_mode_exposes_the_tag_too() -> None:
 
     answer = app.test_client().get("/plain", headers={"Origin": ORIGIN})
     assert "ETag" in answer.headers and "etag" in exposed(answer)
+
+
+def test_auto_mode_exposes_a_files_own_tag_rfc9110_13_1_1(tmp_path: Path) -> None:
+    """Auto mode judges a static file by its own tag (``send_file``'s): a cross-origin script
+    reads that tag from the 200, the 304 and the 412 naming it, as from a decorated route's."""
+    (tmp_path / "data.json").write_text('{"n": 1}')
+    app = Flask(__name__, static_folder=str(tmp_path), static_url_path="/static")
+    app.config["ETAG_AUTO"] = True
+    ETag(app)
+    CORS(app)
+    client = app.test_client()
+    with client.get("/static/data.json", headers={"Origin": ORIGIN}) as read:
+        tag = read.headers["ETag"]
+        assert (read.status_code, exposed(read)) == (200, {"etag"})
+    conditions = [{"If-None-Match": tag}, {"If-Match": '"stale"'}]
+    for fields, status in zip(conditions, [304, 412], strict=True):
+        with client.get("/static/data.json", headers={"Origin": ORIGIN, **fields}) as answer:
+            assert (answer.status_code, answer.headers["ETag"]) == (status, tag)
+            assert answer.headers.getlist(EXPOSE) == ["ETag"]
 
 
 @pytest.mark.slow

@@ -688,8 +688,8 @@ MUTANTS = [
     Mutant(
         "auto-own-tag-left-to-werkzeug",
         "auto",
-        "        if taken is not None and is_success(response):\n",
-        "        if False:\n",
+        "        if _TAKEN_KEY in served.environ and is_success(response):",
+        "        if False:",
         "auto mode leaves a send_file's own tag to werkzeug: If-Match: * is answered 412",
         "tests/test_extension.py",
         "own_validators_before_its_range",
@@ -1299,6 +1299,14 @@ MUTANTS = [
         "    if False:",
         "under ETAG_AUTO a method_decorators route judges nothing: its view runs for a 304",
         "tests/test_frameworks.py::test_auto_mode_leaves_a_restx_route_to_judge_before_its_view_rfc9110_13_2_1",
+    ),
+    Mutant(
+        "auto-own-tag-unexposed",
+        "auto",
+        "    expose_view_etag(response.headers, served.environ, settings)\n",
+        "",
+        "auto mode judges a static file by a tag a cross-origin script cannot read",
+        "tests/test_cors.py::test_auto_mode_exposes_a_files_own_tag_rfc9110_13_1_1",
     ),
     # ------------------------------------------------------------------ cors.py
     Mutant(
