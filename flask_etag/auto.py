@@ -86,23 +86,16 @@ def _is_strong_tag(if_range: str) -> bool:
     return is_one_entity_tag(if_range) and not if_range.lstrip(" \t").startswith("W/")
 
 
-def taken_for_route(environ: dict[str, object]) -> Preconditions | None:
-    """The fields the first hook took for a route it did not know was decorated, handed over
-    to that route's pipeline, which judges them (before the view, RFC 9110 §13.2.1) and keeps
-    the second hook from judging its response again.
-
-    A Flask-RESTX ``method_decorators`` decorator wraps the method per request, so the
-    registered view carries no :class:`~flask_etag.spec.RouteSpec` for :func:`_decorated`.
-    """
-    taken = environ.pop(_TAKEN_KEY, None)
-    return taken if isinstance(taken, Preconditions) else None
-
-
 def _decorated(served: Request) -> bool:
-    """Whether the request's view is decorated, and so takes the fields itself (a
-    ``MethodView`` lists the decorator in its ``decorators``, never on a method)."""
+    """Whether the request's view may be decorated, and so takes the fields itself: a
+    function that carries the decorator (a ``MethodView`` lists it in its ``decorators``,
+    never on a method), or a Flask-RESTX ``Resource`` with ``method_decorators``, which
+    wraps its method per request, so the registered view cannot show what they hold."""
     view = current_app.view_functions.get(served.endpoint or "")
-    return view is not None and route_spec_of(view) is not None
+    if view is None:
+        return False
+    view_class = getattr(view, "view_class", None)
+    return route_spec_of(view) is not None or bool(getattr(view_class, "method_decorators", None))
 
 
 def _tagged_here(response: Response) -> bool:

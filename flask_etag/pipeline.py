@@ -30,7 +30,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from . import auto, body_hash, context, ranges
+from . import body_hash, context, ranges
 from .body_preconditions import read_body_precondition
 from .compression import tag_coded_representation, tag_held_by_client
 from .conditions import (
@@ -63,7 +63,7 @@ from .responses import (
     has_representation,
     set_validators,
 )
-from .settings import SETTINGS_KEY, Settings, current_settings
+from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
 from .spec import RouteSpec
 from .view_dates import judge_by_view_date, undated_read
@@ -76,12 +76,15 @@ def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
     if method in IGNORED_METHODS:  # §13.2.1: OPTIONS, CONNECT and TRACE ignore them
         return view(**view_args)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings: Settings = app.extensions.get(SETTINGS_KEY) or current_settings(app)
-    preconditions = read_preconditions(served)
-    if preconditions is None and settings.auto:  # its hook may have taken them first
-        preconditions = auto.taken_for_route(served.environ)
     exchange = Exchange(
-        app, served, spec, settings, view_args, preconditions, method, method in SAFE_METHODS
+        app,
+        served,
+        spec,
+        app.extensions.get(SETTINGS_KEY) or current_settings(app),
+        view_args,
+        read_preconditions(served),
+        method,
+        method in SAFE_METHODS,
     )
     if exchange.safe:
         response = _respond(exchange, view)
