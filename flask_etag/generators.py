@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from flask import current_app, has_request_context, request
+from werkzeug.exceptions import HTTPException
 
 from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
@@ -167,6 +168,19 @@ class _LookupGenerator(TagGenerator):
             if explained is None:
                 raise
             raise explained from error
+
+    def look_up_written(self, view_args: dict[str, Any]) -> Any:
+        """The state a write left, looked up after its view; None when the lookup aborts.
+
+        A lookup that aborts where the caller may not see the state (a ``get_or_404`` after
+        the view deleted the row, an access check after it gave the row away) would turn a
+        write that happened into a 4xx, and skip its purge: the view's 2xx stands, untagged,
+        since no tag this caller may see describes the new state (RFC 9110 §9.3.4).
+        """
+        try:
+            return self.look_up(view_args)
+        except HTTPException:
+            return None
 
     def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
         """After the lookup raised ``TypeError``: the set-up error, when the lookup cannot

@@ -330,7 +330,7 @@ def tag_known_state(
                 # The view's own validators, if any, describe what it created.
                 expose_view_etag(response.headers, exchange.request.environ, settings)
                 return None
-            value = generator.look_up(exchange.view_args)
+            value = generator.look_up_written(exchange.view_args)
         elif generator.rechecks_after_view and not _still_describes(
             generator, checked, exchange.view_args, response
         ):

@@ -11,11 +11,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_etag import ETag, VersionGenerator, etag
+from flask_etag import ETag, VersionGenerator, etag, require_if_match
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
 WITH_AND_WITHOUT_APP_HOOK = True
@@ -456,3 +456,55 @@ def test_412_carries_the_current_etag_rfc9110_8_8_3(guard: str) -> None:
     gone = client.put("/things/b", headers={"If-Match": '"stale"'})
     assert gone.status_code == 412
     assert "ETag" not in gone.headers and "etag" not in gone.get_json()
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        pytest.param("DELETE", id="§9.3.5 a delete, its lookup now aborts 404"),
+        pytest.param("PUT", id="§9.3.4 a write giving the item away, its lookup now aborts 403"),
+    ],
+)
+def test_a_write_done_stays_a_2xx_when_its_lookup_aborts_after_it_rfc9110_9_3_4(
+    method: str,
+) -> None:
+    """A lookup that aborts where the caller may not see the state (real-apps.md's
+    ``version_if_allowed(...) or abort(403)``, a ``get_or_404``) runs again after a write to
+    tag its 2xx.  The write has happened: its answer stays the view's 2xx, untagged, since
+    this caller cannot see the state it produced (§9.3.4), and the write is announced."""
+    from flask_etag import etag_written
+
+    app = Flask(__name__)
+    ETag(app)
+    owners = {1: "ann"}
+    versions = {1: 3}
+
+    def version_if_allowed(note_id: int) -> int:
+        if note_id not in versions:
+            abort(404)
+        if owners[note_id] != request.headers.get("X-User"):
+            abort(403)
+        return versions[note_id]
+
+    @app.route("/notes/<int:note_id>", methods=["PUT", "DELETE"])
+    @require_if_match(VersionGenerator(version_if_allowed))
+    def note(note_id: int) -> Any:
+        if request.method == "DELETE":
+            del versions[note_id]
+            return {"deleted": note_id}
+        owners[note_id], versions[note_id] = "bob", versions[note_id] + 1
+        return {"owner": "bob"}
+
+    announced: list[str | None] = []
+
+    def written(sender: Flask, **fields: Any) -> None:
+        announced.append(fields["method"])
+
+    with etag_written.connected_to(written, app):
+        done = app.test_client().open(
+            "/notes/1", method=method, headers={"If-Match": '"3"', "X-User": "ann"}
+        )
+    assert done.status_code == 200
+    assert "ETag" not in done.headers
+    assert announced == [method]
+    assert versions.get(1) == (None if method == "DELETE" else 4)

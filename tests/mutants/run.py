@@ -314,7 +314,7 @@ MUTANTS = [
     Mutant(
         "write-tagged-with-the-checked-state",
         "pipeline",
-        "            value = generator.look_up(exchange.view_args)\n",
+        "            value = generator.look_up_written(exchange.view_args)\n",
         "            value = checked\n",
         "a write's response carries the tag of the state before the write",
         "tests/test_rfc9110_writes.py::test_write_returns_the_tag_of_what_it_wrote",
@@ -1282,6 +1282,15 @@ MUTANTS = [
         "        self.lookup = lookup\n",
         "an async def lookup's coroutine is taken for the version: every request is a 500",
         "tests/test_real_apps.py::test_rfc9110_13_2_1_async_lookups_decide_before_the_view_as_sync_ones_do",
+    ),
+    Mutant(
+        "written-state-lookup-abort-kept",
+        "generators",
+        "            return self.look_up(view_args)\n        except HTTPException:\n",
+        "            return self.look_up(view_args)\n        except ZeroDivisionError:\n",
+        "a delete whose lookup now aborts 404 is answered 404, and its purge is skipped",
+        "tests/test_rfc9110_writes.py::"
+        "test_a_write_done_stays_a_2xx_when_its_lookup_aborts_after_it_rfc9110_9_3_4",
     ),
     # ------------------------------------------------------------------ frameworks.py
     Mutant(
