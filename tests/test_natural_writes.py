@@ -494,3 +494,37 @@ def test_rfc9110_13_1_2_a_unique_violation_of_another_row_is_left_to_the_app(
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(sa.exc.IntegrityError):
         app.test_client().put("/notes/8/clash", headers={"If-None-Match": "*"})
+
+
+def test_rfc9110_13_1_2_get_checked_refuses_a_row_created_since_as_exists(
+    database_url: str,
+) -> None:
+    """``get_checked()``, the explicit form, refuses a row another client created after
+    ``If-None-Match: *`` found none as the natural write does: 412 ``exists`` with its tag,
+    whose detail says to change it with ``If-Match``; ``stale`` would say the client's tag
+    named an older state, where it sent none."""
+    app, db, note_model = notes_app(database_url, load_by_session_get)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/checked")
+    @require_if_match(notes)
+    def create_checked(note_id: int) -> Any:
+        with db.engine.begin() as other:  # another client's create, after the check
+            other.execute(
+                sa.insert(note_model.__table__).values(id=note_id, text="theirs", version=1)
+            )
+        note = notes.get_checked(note_id)
+        if note is None:
+            note = note_model(id=note_id, text=request.get_json()["text"])
+            db.session.add(note)
+        notes.commit(note)
+        return {"id": note.id, "text": note.text}, 201
+
+    raced = app.test_client().put(
+        "/notes/9/checked", json={"text": "mine"}, headers={"If-None-Match": "*"}
+    )
+    assert raced.status_code == 412, raced.get_data(as_text=True)
+    assert raced.headers["ETag"] == raced.get_json()["etag"] == '"1"'
+    assert raced.get_json()["reason"] == "exists"
+    with app.app_context():
+        assert db.session.get(note_model, 9).text == "theirs"

@@ -157,7 +157,9 @@ class ModelVersionGenerator(VersionGenerator):
         """Load the instance whose version the precondition checked, or raise 412.
 
         Returns None when it did not exist at the check either; one deleted since the check
-        is a 412 like any other change, since the state the client's tag named is gone.
+        is a 412 like any other change, since the state the client's tag named is gone, and
+        one created since a check that found none (``If-None-Match: *``) is a 412 ``exists``
+        (RFC 9110 §13.1.2), as :meth:`call_view` answers the natural write's.
         Because the loaded version is the checked one, SQLAlchemy's versioned ``UPDATE`` then
         compares against exactly what the client saw.
         """
@@ -169,7 +171,8 @@ class ModelVersionGenerator(VersionGenerator):
             raise ETagPreconditionFailed(reason=MISSING)  # gone: no current tag to offer
         current = getattr(instance, self._version_attribute)
         if current != expected:
-            raise ETagPreconditionFailed(etag=self.etag_for(current))
+            reason = STALE if expected is not None else EXISTS
+            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
         return instance
 
     def commit(self, instance: Any, *, deleted: bool = False) -> None:

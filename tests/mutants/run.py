@@ -1292,6 +1292,15 @@ MUTANTS = [
         "tests/test_rfc9110_writes.py::"
         "test_a_write_done_stays_a_2xx_when_its_lookup_aborts_after_it_rfc9110_9_3_4",
     ),
+    Mutant(
+        "get-checked-created-since-called-stale",
+        "sqlalchemy/items",
+        "            reason = STALE if expected is not None else EXISTS\n",
+        "            reason = STALE\n",
+        "a row created since If-None-Match: * is called stale: the client is told its tag is old",
+        "tests/test_natural_writes.py::"
+        "test_rfc9110_13_1_2_get_checked_refuses_a_row_created_since_as_exists",
+    ),
     # ------------------------------------------------------------------ frameworks.py
     Mutant(
         "class-method-access-check-after-etag",
