@@ -59,7 +59,7 @@ from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
 from .responses import (
     apply_cache_policy,
-    created_elsewhere,
+    describes_another_resource,
     has_representation,
     set_validators,
 )
@@ -326,8 +326,8 @@ def tag_known_state(
     value = reported
     if value is context.UNSET:
         if not exchange.safe:
-            if created_elsewhere(exchange.request, response):
-                # The view's own validators, if any, describe what it created.
+            if describes_another_resource(exchange.request, response):
+                # The view's own validators, if any, describe that resource.
                 expose_view_etag(response.headers, exchange.request.environ, settings)
                 return None
             value = generator.look_up_written(exchange.view_args)

@@ -106,13 +106,20 @@ def names_the_target(served: Request, reference: str) -> bool:
     return urljoin(url, reference) == url
 
 
-def created_elsewhere(served: Request, response: Response) -> bool:
-    """A 201 whose ``Location`` names another resource than the request's target (a POST to
-    a collection): its validators describe that new resource, not the target (§15.3.2)."""
-    if response.status_code != 201:
-        return False
-    location = field(response.headers, "location")
-    return location is not None and not names_the_target(served, location)
+def describes_another_resource(served: Request, response: Response) -> bool:
+    """A write's 2xx whose validators would describe another resource than the target: a
+    201 whose ``Location`` names it (a POST to a collection, §15.3.2), or one whose
+    ``Content-Location`` does, which says the body is that resource's representation (§8.7).
+    The target's version beside it would be taken for that resource's tag."""
+    headers = response.headers
+    if response.status_code == 201 and _names_another(served, field(headers, "location")):
+        return True
+    return _names_another(served, field(headers, "content-location"))
+
+
+def _names_another(served: Request, reference: str | None) -> bool:
+    """Whether a URI reference the response sends names another resource than the target."""
+    return reference is not None and not names_the_target(served, reference)
 
 
 def body_bytes(response: Response) -> bytes | None:

@@ -408,6 +408,43 @@ def test_a_201_at_the_target_carries_its_new_tag_rfc9110_15_3_2() -> None:
     assert created.headers["ETag"] == client.get("/notes/7").headers["ETag"] == '"1"'
 
 
+def test_a_write_whose_body_is_another_resource_is_not_given_the_targets_tag_rfc9110_8_7() -> None:
+    """§8.7: a 2xx whose ``Content-Location`` names another resource says its body is that
+    resource's representation (here a comment that a POST to its note created, answered
+    200).  The note's version beside it would be taken for the comment's tag, and integer
+    versions of two resources coincide: an ``If-None-Match`` with it on the comment would be
+    answered 304 once the comment reaches that version with other text.  So the route
+    leaves it untagged, as a 201 elsewhere (§15.3.2); an ``ETag`` the view set stays."""
+    app = Flask(__name__)
+    ETag(app)
+    note_versions = {1: 1}
+    comments: dict[int, dict[str, Any]] = {}
+    comment_version = VersionGenerator(lambda comment_id: comments[comment_id]["version"])
+
+    @app.get("/comments/<int:comment_id>")
+    @etag(comment_version)
+    def get_comment(comment_id: int) -> Any:
+        return {"text": comments[comment_id]["text"]}
+
+    @app.post("/notes/<int:note_id>/comments")
+    @etag(VersionGenerator(lambda note_id: note_versions[note_id]))
+    def add_comment(note_id: int) -> Any:
+        note_versions[note_id] += 1
+        comment_id = len(comments) + 1
+        comments[comment_id] = {"text": request.get_json()["text"], "version": 1}
+        headers = {"Content-Location": f"/comments/{comment_id}"}
+        if request.args.get("tagged"):
+            headers["ETag"] = comment_version.etag_for(1)
+        return {"text": comments[comment_id]["text"]}, headers
+
+    client = app.test_client()
+    added = client.post("/notes/1/comments", json={"text": "first"})
+    assert added.status_code == 200
+    assert "ETag" not in added.headers  # never the note's "2"
+    tagged = client.post("/notes/1/comments?tagged=1", json={"text": "second"})
+    assert tagged.headers["ETag"] == client.get("/comments/2").headers["ETag"] == '"1"'
+
+
 @pytest.mark.parametrize("url", ["/items/1", "/hashed/1"])
 def test_delete_sends_no_tag(client: FlaskClient, store: Store, url: str) -> None:
     """A deleted resource has no representation, so the 204 has no ETag."""

@@ -323,7 +323,7 @@ MUTANTS = [
     Mutant(
         "201-tagged-as-its-target",
         "pipeline",
-        "            if created_elsewhere(exchange.request, response):\n",
+        "            if describes_another_resource(exchange.request, response):\n",
         "            if False:\n",
         "a 201 whose Location names the created item gets the collection's tag (§15.3.2)",
         "tests/test_rfc9110_writes.py::test_a_201_elsewhere_keeps_the_created_items_tag_rfc9110_15_3_2",
@@ -1300,6 +1300,15 @@ MUTANTS = [
         "a row created since If-None-Match: * is called stale: the client is told its tag is old",
         "tests/test_natural_writes.py::"
         "test_rfc9110_13_1_2_get_checked_refuses_a_row_created_since_as_exists",
+    ),
+    Mutant(
+        "content-location-elsewhere-given-the-targets-tag",
+        "responses",
+        '    return _names_another(served, field(headers, "content-location"))\n',
+        "    return False\n",
+        "a POST's 200 with a comment's Content-Location carries the note's version as its tag",
+        "tests/test_rfc9110_writes.py::"
+        "test_a_write_whose_body_is_another_resource_is_not_given_the_targets_tag_rfc9110_8_7",
     ),
     # ------------------------------------------------------------------ frameworks.py
     Mutant(
