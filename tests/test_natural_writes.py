@@ -25,7 +25,7 @@ from support_databases import dispose_after_test
 from support_processes import fresh_database
 
 from flask_etag import ETag, etag, require_if_match
-from flask_etag.sqlalchemy import ModelVersionGenerator
+from flask_etag.sqlalchemy import CollectionGenerator, ModelVersionGenerator, TableVersions
 
 
 @pytest.fixture(
@@ -528,3 +528,52 @@ def test_rfc9110_13_1_2_get_checked_refuses_a_row_created_since_as_exists(
     assert raced.get_json()["reason"] == "exists"
     with app.app_context():
         assert db.session.get(note_model, 9).text == "theirs"
+
+
+@pytest.mark.parametrize("answer", [200, 201])
+def test_rfc9110_15_3_2_commit_of_an_item_created_in_a_tagged_list_is_no_500(
+    database_url: str, answer: int
+) -> None:
+    """A POST to a list tagged by a ``CollectionGenerator`` that creates an item with the
+    item generator's ``commit()``: the item's version is no state of the list, so it is not
+    reported as the response's.  It was, and tagging it by the list's generator raised
+    (a 500 after the item was committed, which a retry creates again); the 201 elsewhere is
+    left untagged for the view (§15.3.2), the 200 carries the list's new tag."""
+    db = SQLAlchemy()
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "listed_notes"
+        id = sa.Column(sa.Integer, primary_key=True)
+        text = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, TESTING=True)
+    db.init_app(app)
+    ETag(app)
+    dispose_after_test(app)
+    notes = ModelVersionGenerator(Note, db.session)
+    listed = CollectionGenerator(lambda: sa.select(Note), TableVersions(db.session, db.metadata))
+
+    @app.route("/notes", methods=["GET", "POST"])
+    @etag(listed)
+    def note_list() -> Any:
+        if request.method == "GET":
+            return {"notes": [note.text for note in db.session.scalars(sa.select(Note))]}
+        note = Note(text=request.get_json()["text"])
+        db.session.add(note)
+        notes.commit(note)
+        return {"id": note.id}, answer, {"Location": f"/notes/{note.id}"}
+
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    created = client.post("/notes", json={"text": "first"})
+    assert created.status_code == answer, created.get_data(as_text=True)
+    if answer == 201:
+        assert "ETag" not in created.headers
+    else:
+        assert created.headers["ETag"] == client.get("/notes").headers["ETag"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 1

@@ -176,9 +176,15 @@ class ModelVersionGenerator(VersionGenerator):
         return instance
 
     def commit(self, instance: Any, *, deleted: bool = False) -> None:
-        """Flush the versioned write, tag the response with the version it produced, commit."""
+        """Flush the versioned write, tag the response with the version it produced, commit.
+
+        Only the row the route's lookup judged tags the response: another row's version
+        (an item a POST to a tagged list created) is no state of the route's, and the
+        route then tags its response as it would without a report (RFC 9110 §15.3.2).
+        """
         self.session.flush()
-        set_response_version(None if deleted else getattr(instance, self._version_attribute))
+        if loaded_rows.checked_here(instance):
+            set_response_version(None if deleted else getattr(instance, self._version_attribute))
         self.session.commit()
 
     def call_view(self, view: Callable[..., Any], view_args: dict[str, Any]) -> Any:

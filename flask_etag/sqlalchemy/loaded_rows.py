@@ -78,6 +78,19 @@ def row_at(url_key: tuple[str, Any]) -> Any:
     return None
 
 
+def checked_here(instance: Any) -> bool:
+    """Whether ``instance`` is the row a lookup of this request judged: one it loaded, or
+    one created at a key it found absent for ``If-None-Match: *``.  Only such a row's
+    version is the state of the route that request is served by."""
+    if not has_app_context():
+        return False
+    if _loaded(instance) is not None:
+        return True
+    absent = g.get(_ABSENT_ROWS)
+    table = sa.inspect(instance).mapper.local_table.name
+    return bool(absent) and (table, row_identity(instance)) in absent
+
+
 def own_key_at(url_key: tuple[str, Any]) -> str | None:
     """The own key of the row loaded at ``url_key`` as its writes name it
     (:func:`.written.row_identity`), or None.  Taken with no query: the view's commit expires

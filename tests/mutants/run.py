@@ -1310,6 +1310,15 @@ MUTANTS = [
         "tests/test_rfc9110_writes.py::"
         "test_a_write_whose_body_is_another_resource_is_not_given_the_targets_tag_rfc9110_8_7",
     ),
+    Mutant(
+        "commit-reports-another-rows-version",
+        "sqlalchemy/items",
+        "        if loaded_rows.checked_here(instance):\n",
+        "        if True:\n",
+        "an item committed by a POST to a tagged list is tagged by the list's generator: a 500",
+        "tests/test_natural_writes.py::"
+        "test_rfc9110_15_3_2_commit_of_an_item_created_in_a_tagged_list_is_no_500",
+    ),
     # ------------------------------------------------------------------ frameworks.py
     Mutant(
         "class-method-access-check-after-etag",
