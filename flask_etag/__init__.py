@@ -12,6 +12,7 @@ from .decorators import etag, require_if_match
 from .exceptions import (
     ETagBodyPreconditionInvalid,
     ETagConfigurationError,
+    ETagConflict,
     ETagError,
     ETagPreconditionFailed,
     ETagPreconditionRequired,
@@ -37,6 +38,7 @@ __all__ = [
     "ETag",
     "ETagBodyPreconditionInvalid",
     "ETagConfigurationError",
+    "ETagConflict",
     "ETagError",
     "ETagPreconditionFailed",
     "ETagPreconditionRequired",

@@ -12,12 +12,13 @@ from typing import Any
 from flask import current_app, has_app_context
 from werkzeug.exceptions import (
     BadRequest,
+    Conflict,
     HTTPException,
     PreconditionFailed,
     PreconditionRequired,
 )
 
-from .reasons import BAD_BODY_TAG, DETAILS, REQUIRED, STALE
+from .reasons import BAD_BODY_TAG, CONFLICT, DETAILS, REQUIRED, STALE
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -95,6 +96,15 @@ class ETagPreconditionFailed(ETagError, PreconditionFailed):
 
     reason = STALE
     description = DETAILS[STALE]
+
+
+class ETagConflict(ETagError, Conflict):
+    """409: a write that sent no precondition lost a compare-and-set to another client's
+    write (RFC 9110 §15.5.10), so nothing was changed; a 412 would name a condition the
+    request never gave (§15.5.13)."""
+
+    reason = CONFLICT
+    description = DETAILS[CONFLICT]
 
 
 class ETagPreconditionRequired(ETagError, PreconditionRequired):

@@ -31,6 +31,8 @@ MATCHED = "matched"
 MODIFIED_SINCE = "modified-since"
 #: A body-hash route without ``current=`` cannot judge a write's precondition.
 CANNOT_EVALUATE = "cannot-evaluate"
+#: §15.5.10: a write without preconditions that another client's write overtook (409).
+CONFLICT = "conflict"
 #: RFC 6585 §3: a write without ``If-Match`` or ``If-None-Match: *`` on a guarded route.
 REQUIRED = "required"
 #: 400: the body's ``etag`` member is not one entity tag ...
@@ -55,6 +57,9 @@ DETAILS = {
     "to render the current one before a write, so the precondition cannot be evaluated and "
     "nothing was changed. (Server set-up: give its generator current=..., or use a "
     "VersionGenerator.)",
+    CONFLICT: "Another client changed the resource while this write, which sent no "
+    "precondition, was being applied, so nothing was changed: fetch it again and retry, with "
+    "If-Match and its current ETag.",
     REQUIRED: 'This request must be conditional: send "If-Match" with the ETag of the '
     'representation you are changing, or "If-None-Match: *" to create it only if absent.',
     BAD_BODY_TAG: "The body's etag member must be one entity tag, as the ETag field sends it "

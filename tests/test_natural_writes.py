@@ -577,3 +577,39 @@ def test_rfc9110_15_3_2_commit_of_an_item_created_in_a_tagged_list_is_no_500(
         assert created.headers["ETag"] == client.get("/notes").headers["ETag"]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 1
+
+
+@pytest.mark.parametrize("load", [load_by_session_get, load_with_populate_existing])
+def test_rfc9110_15_5_10_an_unconditional_write_overtaken_by_another_is_409_not_412(
+    database_url: str, load: Callable[..., Any]
+) -> None:
+    """On an ``@etag`` route preconditions are optional.  A write that sent none, overtaken
+    between the lookup and its commit, fails the model's compare-and-set all the same: that
+    is the conflict §15.5.10 names (409, nothing written, the current tag to retry with).
+    A 412 says a condition the request gave was false (§15.5.13), and this one gave none."""
+    app, db, note_model = notes_app(database_url, load)
+    notes = ModelVersionGenerator(note_model, db.session)
+
+    @app.put("/notes/<int:note_id>/free")
+    @etag(notes)
+    def replace_freely(note_id: int) -> Any:
+        with db.engine.begin() as other:  # another client's write, after the lookup
+            other.execute(
+                sa.update(note_model.__table__)
+                .where(note_model.__table__.c.id == note_id)
+                .values(text="theirs", version=note_model.__table__.c.version + 1)
+            )
+        note = load(db, note_model, note_id)
+        note.text = request.get_json()["text"]
+        db.session.commit()
+        return {"id": note.id, "text": note.text}
+
+    client = app.test_client()
+    overtaken = client.put("/notes/1/free", json={"text": "mine"})
+    assert overtaken.status_code == 409, overtaken.get_data(as_text=True)
+    assert overtaken.get_json()["reason"] == "conflict"
+    assert overtaken.headers["ETag"] == overtaken.get_json()["etag"] == '"2"'
+    with app.app_context():
+        assert db.session.get(note_model, 1).text == "theirs"
+    raced = client.put("/notes/1/free", json={"text": "mine"}, headers={"If-Match": '"3"'})
+    assert (raced.status_code, raced.get_json()["reason"]) == (412, "stale")

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..conditions import PRECONDITIONS_KEY
 from ..context import checked_version, set_response_version
-from ..exceptions import ETagConfigurationError, ETagPreconditionFailed
+from ..exceptions import ETagConfigurationError, ETagConflict, ETagPreconditionFailed
 from ..generators import VersionGenerator
 from ..reasons import EXISTS, MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
@@ -194,6 +194,9 @@ class ModelVersionGenerator(VersionGenerator):
         except StaleDataError as error:
             self.session.rollback()
             current = self._current_version(**view_args)
+            if not _sent_preconditions():  # §15.5.10: 412 names a condition the request gave
+                etag = None if current is None else self.etag_for(current)
+                raise ETagConflict(etag=etag) from error
             if current is None:  # deleted by the write that came first
                 raise ETagPreconditionFailed(reason=MISSING) from error
             reason = STALE if checked_version() is not None else EXISTS  # created since
@@ -216,6 +219,17 @@ def _asks_for_absence() -> bool:
         return False
     preconditions = request.environ.get(PRECONDITIONS_KEY)
     return preconditions is not None and preconditions.asks_for_absence
+
+
+def _sent_preconditions() -> bool:
+    """Whether this write sent a precondition it is judged by (``If-Match``,
+    ``If-None-Match``, ``If-Unmodified-Since``, or a tag in its body, RFC 9110 §13.1)."""
+    preconditions = request.environ.get(PRECONDITIONS_KEY) if has_request_context() else None
+    return preconditions is not None and (
+        preconditions.if_match is not None
+        or preconditions.if_none_match is not None
+        or preconditions.if_unmodified_since is not None
+    )
 
 
 def _spells_an_integer(text: str) -> bool:

@@ -1319,6 +1319,15 @@ MUTANTS = [
         "tests/test_natural_writes.py::"
         "test_rfc9110_15_3_2_commit_of_an_item_created_in_a_tagged_list_is_no_500",
     ),
+    Mutant(
+        "unconditional-write-overtaken-is-412",
+        "sqlalchemy/items",
+        "            if not _sent_preconditions():",
+        "            if False:",
+        "a write that sent no precondition, overtaken by another, is a 412 naming none it gave",
+        "tests/test_natural_writes.py::"
+        "test_rfc9110_15_5_10_an_unconditional_write_overtaken_by_another_is_409_not_412",
+    ),
     # ------------------------------------------------------------------ frameworks.py
     Mutant(
         "class-method-access-check-after-etag",
