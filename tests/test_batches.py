@@ -311,6 +311,25 @@ def test_an_item_url_key_holding_nul_is_404_rfc9110_13_2_1(
     assert answer.status_code == 404, answer.text
 
 
+def assert_entry_judged_and_written(
+    client: FlaskClient, url_key: object, spelling: Any, atomic: bool
+) -> None:
+    """A batch entry naming the item at ``/items/<url_key>`` by ``spelling`` is judged and
+    written, its result names it as the client did, and its stale repeat is refused with
+    the item's current tag."""
+    tag = client.get(f"/items/{url_key}").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
+    current = client.get(f"/items/{url_key}")
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
+    assert current.get_json() == {"stock": 1}
+    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
+    stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
+    assert stale_result[0]["id"] == spelling
+    assert stale_result[0]["etag"] == current.headers["ETag"]
+
+
 @pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
 @pytest.mark.parametrize(
     "spelling", [str(NOTE), str(NOTE).upper(), NOTE.hex], ids=["canonical", "upper-case", "hex"]
@@ -320,18 +339,7 @@ def test_a_uuid_keyed_batch_is_written_rfc9110_13_1_1(
 ) -> None:
     """JSON carries a UUID key as a string, in any of its spellings: the entry is judged
     and written, and its result names it as the client did."""
-    client = keyed_client(keyed_database, "uuid")
-    tag = client.get(f"/items/{NOTE}").headers["ETag"]
-    url = "/items" if atomic else "/items?atomic=false"
-    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
-    current = client.get(f"/items/{NOTE}")
-    assert answer.status_code == 200, answer.text
-    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
-    assert current.get_json() == {"stock": 1}
-    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
-    stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
-    assert stale_result[0]["id"] == spelling
-    assert stale_result[0]["etag"] == current.headers["ETag"]
+    assert_entry_judged_and_written(keyed_client(keyed_database, "uuid"), NOTE, spelling, atomic)
 
 
 @pytest.mark.parametrize(
@@ -403,18 +411,7 @@ def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
     a string (as Flask's JSON writes a ``Decimal``), whatever its trailing zeros: the entry
     is judged and written like any other, never taken for a missing item, never a 500."""
     client = keyed_client(keyed_database, kind)
-    url_key = KEYED[kind][2]
-    tag = client.get(f"/items/{url_key}").headers["ETag"]
-    url = "/items" if atomic else "/items?atomic=false"
-    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
-    current = client.get(f"/items/{url_key}")
-    assert answer.status_code == 200, answer.text
-    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
-    assert current.get_json() == {"stock": 1}
-    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
-    stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
-    assert stale_result[0]["id"] == spelling
-    assert stale_result[0]["etag"] == current.headers["ETag"]
+    assert_entry_judged_and_written(client, KEYED[kind][2], spelling, atomic)
 
 
 @pytest.mark.parametrize(

@@ -559,17 +559,13 @@ def test_concurrent_writers_never_mismatch_body_and_tag_rfc9110_8_8_3(
     assert not mismatched, f"tags sent with more than one body: {mismatched}"
 
 
-def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) -> None:
-    """A streamed body reads its rows while it is sent, after any recheck: no tag can be
-    promised to match it, so none is sent (a 304 is still answered before the view)."""
+def _streamed_list_app(tmp_path: Any, **config: Any) -> Flask:
+    """The example's product list at ``/streamed`` as a stream, its rows read while sent."""
     from flask import Response, stream_with_context
 
-    from flask_etag import etag
-
+    database = f"sqlite:///{tmp_path / 'p.sqlite3'}"
     app = dispose_after_test(
-        products.create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
-        )
+        products.create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database, **config})
     )
 
     @etag(products.product_pages)
@@ -581,7 +577,13 @@ def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) ->
         return Response(stream_with_context(rows()), mimetype="text/plain")
 
     app.add_url_rule("/streamed", "streamed", streamed)
-    client = app.test_client()
+    return app
+
+
+def test_a_streamed_collection_goes_out_untagged_rfc9110_8_8_3(tmp_path: Any) -> None:
+    """A streamed body reads its rows while it is sent, after any recheck: no tag can be
+    promised to match it, so none is sent (a 304 is still answered before the view)."""
+    client = _streamed_list_app(tmp_path).test_client()
     listed = client.get(COLLECTION)
     response = client.get("/streamed")
     assert (response.status_code, response.text) == (200, "101\n")
@@ -595,31 +597,12 @@ def test_rfc9111_5_2_2_7_a_scoped_streamed_collection_keeps_its_private_policy(
     """Untagged is not uncached: the streamed 200 of a scoped route carries the policy its
     304 carries (RFC 9110 §15.4.5), ``private``, so no shared cache keeps one user's list
     for another."""
-    from flask import Response, request, stream_with_context
+    from flask import request
 
-    from flask_etag import etag
+    def user() -> str | None:
+        return request.headers.get("X-User")
 
-    app = dispose_after_test(
-        products.create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                "SECRET_KEY": "secret",
-                "ETAG_SCOPE": lambda: request.headers.get("X-User"),
-            }
-        )
-    )
-
-    @etag(products.product_pages)
-    def streamed() -> Response:
-        def rows() -> Iterator[str]:
-            for product in products.db.session.scalars(products.product_page()):
-                yield f"{product.id}\n"
-
-        return Response(stream_with_context(rows()), mimetype="text/plain")
-
-    app.add_url_rule("/streamed", "streamed", streamed)
-    client = app.test_client()
+    client = _streamed_list_app(tmp_path, SECRET_KEY="secret", ETAG_SCOPE=user).test_client()
     ann = {"X-User": "ann"}
     tag = client.get(COLLECTION, headers=ann).headers["ETag"]
     response = client.get("/streamed", headers=ann)
