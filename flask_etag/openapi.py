@@ -69,8 +69,10 @@ from .openapi_components import (
     RESPONSE_NOT_MODIFIED,
     RESPONSE_PRECONDITION_FAILED,
     RESPONSE_PRECONDITION_REQUIRED,
+    RESPONSE_WRITE_CONFLICT,
     SCHEMA_BATCH_RESULTS,
     TAG_EXAMPLE,
+    WRITE_CONFLICT,
     add_validator_headers,
     current_etag_header,
     etag_header,
@@ -78,7 +80,7 @@ from .openapi_components import (
     last_modified_header,
     problem_schema,
 )
-from .reasons import PRECONDITION_REASONS
+from .reasons import CONFLICT, PRECONDITION_REASONS
 from .routes import RouteTagging, describe_view
 
 # The names this module has always offered, wherever they are now defined: the API reference
@@ -98,6 +100,7 @@ __all__ = [
     "RESPONSE_NOT_MODIFIED",
     "RESPONSE_PRECONDITION_FAILED",
     "RESPONSE_PRECONDITION_REQUIRED",
+    "RESPONSE_WRITE_CONFLICT",
     "SCHEMA_BATCH_RESULTS",
     "BatchWrites",
     "ETagPlugin",
@@ -186,6 +189,10 @@ class ETagPlugin(BasePlugin):
         components.response(RESPONSE_PRECONDITION_FAILED, failed, lazy=True)
         required = self._problem_response(PRECONDITION_REQUIRED, deepcopy(problem))
         components.response(RESPONSE_PRECONDITION_REQUIRED, required, lazy=True)
+        conflict_problem = problem_schema((CONFLICT,), "409 conflict.", etag=True)
+        conflict = self._problem_response(WRITE_CONFLICT, conflict_problem)
+        conflict["headers"] = {"ETag": current_etag_header()}
+        components.response(RESPONSE_WRITE_CONFLICT, conflict, lazy=True)
         for component_id, description, schema in batch_problems():
             response = self._problem_response(description, schema)
             components.response(component_id, response, lazy=True)
@@ -303,6 +310,8 @@ class ETagPlugin(BasePlugin):
         responses.setdefault("412", RESPONSE_PRECONDITION_FAILED)
         if required:
             responses.setdefault("428", RESPONSE_PRECONDITION_REQUIRED)
+        if tagging.conflicts:
+            responses.setdefault("409", RESPONSE_WRITE_CONFLICT)
 
     def _if_match_parameter(self, required: bool, body_member: str | None) -> str:
         """The ``If-Match`` parameter component as it reads for this app's body member."""

@@ -24,6 +24,7 @@ PARAMETER_IF_UNMODIFIED_SINCE = "IfUnmodifiedSince"
 RESPONSE_NOT_MODIFIED = "NotModified"
 RESPONSE_PRECONDITION_FAILED = "PreconditionFailed"
 RESPONSE_PRECONDITION_REQUIRED = "PreconditionRequired"
+RESPONSE_WRITE_CONFLICT = "WriteConflict"
 RESPONSE_BODY_PRECONDITION_INVALID = "BodyPreconditionInvalid"
 RESPONSE_BATCH_PRECONDITION_FAILED = "BatchPreconditionFailed"
 RESPONSE_BATCH_PRECONDITION_REQUIRED = "BatchPreconditionRequired"
@@ -93,6 +94,11 @@ PRECONDITION_FAILED = (
 PRECONDITION_REQUIRED = (
     "Precondition Required: send If-Match with the ETag you hold, or If-None-Match: * to "
     "create (RFC 6585 §3)."
+)
+WRITE_CONFLICT = (
+    "Conflict: another client changed the resource while this write, which sent no "
+    "precondition, was applied (RFC 9110 §15.5.10); nothing was changed. Fetch it again "
+    "and retry with If-Match and its current ETag."
 )
 REASONS_412_428 = (
     "412 stale, weak-tag, missing, exists, matched, modified-since or cannot-evaluate; "

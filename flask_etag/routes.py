@@ -39,6 +39,9 @@ class RouteTagging:
     #: False for a body hash without ``current=``: its current tag is unknown before a
     #: write, so every write carrying a precondition is refused 412 (cannot-evaluate).
     judges_writes: bool = True
+    #: True where a write without preconditions can lose a compare-and-set to another
+    #: client's (a ``ModelVersionGenerator`` route that does not require If-Match): 409.
+    conflicts: bool = False
 
 
 def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
@@ -82,6 +85,7 @@ def describe_view(
             auto=False,
             scope=None if scope is None else function_name(scope),
             judges_writes=not isinstance(generator, HashGenerator) or generator.current is not None,
+            conflicts=not spec.requires_if_match and _writes_by_compare_and_set(generator),
         )
     if settings.auto and not _serves_static_files(endpoint):
         # Static files carry werkzeug's own tag, which auto mode keeps and judges by.  The rest
@@ -98,6 +102,12 @@ def describe_view(
             scope=None if scope is None else function_name(scope),
         )
     return None
+
+
+def _writes_by_compare_and_set(generator: Any) -> bool:
+    """A generator that runs the view itself (``ModelVersionGenerator.call_view``), which
+    turns a write another client's overtook into 412, or 409 where none was asked for."""
+    return getattr(generator, "view_caller", None) is not None
 
 
 def _generator_name(app: Flask, generator: Any) -> str:

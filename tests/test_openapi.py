@@ -195,6 +195,56 @@ def test_required_write_documents_if_match_412_and_428(document: dict[str, Any])
     assert "ETag" in patch["responses"]["200"]["headers"]
 
 
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_an_optional_compare_and_set_write_documents_409_rfc9110_15_5_10(version: str) -> None:
+    """A ``ModelVersionGenerator`` write that need not send a precondition can lose the
+    compare-and-set to another client's and is answered 409 (RFC 9110 §15.5.10); one that
+    must send If-Match is answered 428 without it, so it never gets a 409."""
+    import sqlalchemy as sa
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_etag.sqlalchemy import ModelVersionGenerator
+
+    db = SQLAlchemy()
+
+    class Memo(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "openapi_memos"
+        id = sa.Column(sa.Integer, primary_key=True)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db.init_app(app)
+    ETag(app)
+    dispose_after_test(app)
+    memos = ModelVersionGenerator(Memo, db.session)
+
+    @app.put("/memos/<int:memo_id>")
+    @etag(memos)
+    def put_memo(memo_id: int) -> Any:
+        return {}
+
+    @app.patch("/memos/<int:memo_id>")
+    @require_if_match(memos)
+    def patch_memo(memo_id: int) -> Any:
+        return {}
+
+    for view, method in ((put_memo, "put"), (patch_memo, "patch")):
+        view.__doc__ = (
+            f"---\n{method}:\n  parameters: {PATH_ID % 'memo_id'}\n"
+            "  responses: {200: {description: Written}}\n"
+        )
+    document = build_spec(app, version)
+    put = operation(document, "/memos/{memo_id}", "put")
+    assert set(put["responses"]) == {"200", "400", "409", "412"}
+    conflict = resolve_in(document, put["responses"]["409"])
+    problem = resolve_in(document, conflict["content"]["application/problem+json"]["schema"])
+    assert problem["properties"]["reason"]["enum"] == ["conflict"]
+    assert "ETag" in conflict["headers"]
+    assert "409" not in operation(document, "/memos/{memo_id}", "patch")["responses"]
+
+
 def test_delete_has_no_etag_on_its_2xx(document: dict[str, Any]) -> None:
     """A deleted resource has no representation, so no tag (§8.8.3)."""
     delete = operation(document, "/products/{product_id}", "delete")
