@@ -21,11 +21,10 @@ from .conditions import (
 from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
-from .folding import INHERIT, default_cache_control, folded_tag, keep_private, scope_of
+from .folding import INHERIT, apply_route_policy, folded_tag, scope_of
 from .generators import HashGenerator
 from .reasons import failure_reason
 from .responses import (
-    apply_cache_policy,
     body_bytes,
     field,
     has_representation,
@@ -80,12 +79,7 @@ def tag_body(
             if spec.scope is not None and (spec.scope is not INHERIT or settings.scope):
                 etag_header = _scoped(exchange, etag_header)
             headers.add("ETag", etag_header)
-    default = default_cache_control(exchange)
-    if spec.cache_control is not None or default is not None:
-        apply_cache_policy(headers, spec.cache_control, default)
-        folding = settings.folds_anything or spec.may_fold  # no call where nothing folds
-        if spec.cache_control is None and folding and scope_of(exchange) is not None:
-            keep_private(headers)
+    apply_route_policy(exchange, headers)
     if spec.vary:
         response.vary.update(spec.vary)
     if etag_header is not None and coding is not None:

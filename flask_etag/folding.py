@@ -169,12 +169,13 @@ def apply_route_policy(exchange: Exchange, headers: Headers) -> None:
     """The route's ``Cache-Control`` on a 2xx it does not tag, as on one it tags: the 304
     answered before the view carries it (RFC 9110 §15.4.5), and a scoped body is never left
     for a shared cache to keep for another user (RFC 9111 §5.2.2.7)."""
-    spec = exchange.spec
-    default = default_cache_control(exchange)
+    spec, settings = exchange.spec, exchange.settings
+    scope = route_scope(spec, settings)
+    default = cache_default(scope is not None, settings.cache_control)
     if spec.cache_control is None and default is None:
         return
     apply_cache_policy(headers, spec.cache_control, default)
-    if spec.cache_control is None and scope_of(exchange) is not None:
+    if spec.cache_control is None and scope is not None:
         keep_private(headers)
 
 

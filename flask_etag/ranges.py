@@ -20,7 +20,7 @@ from .conditions import Validators, if_range_allows_partial
 from .exchange import Exchange, View, run_view
 from .folding import folded_validators, scope_of
 from .generators import HashGenerator, ViewCaller
-from .responses import validators_of
+from .responses import field, validators_of
 
 #: A view's answer to an unsatisfiable ``Range``: raised (``send_file``) or returned.
 Unsatisfiable = Response | RequestedRangeNotSatisfiable
@@ -49,7 +49,7 @@ def unit_not_understood(served: Request, unsatisfiable: Unsatisfiable) -> bool:
     if isinstance(unsatisfiable, RequestedRangeNotSatisfiable):
         answered = unsatisfiable.units
     else:
-        answered = (unsatisfiable.headers.get("Content-Range") or "").partition(" ")[0]
+        answered = (field(unsatisfiable.headers, "content-range") or "").partition(" ")[0]
     asked = served.environ.get("HTTP_RANGE", "").partition("=")[0]
     return answered.lower() == "bytes" and asked.strip(" \t").lower() != "bytes"
 
