@@ -15,6 +15,7 @@ import textwrap
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, request, request_started
@@ -99,3 +100,36 @@ def test_examples_not_run_say_why() -> None:
               if block.not_run_because is not None]  # fmt: skip
     every = sum(len(blocks(page)) for page in PAGES)
     assert len(marked) <= every // 2, marked
+
+
+def test_writes_page_hand_written_cas_gives_its_lost_race_412_the_current_tag_rfc9110_13_1_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-written compare-and-set of writes.md, racing a second writer that commits
+    between the If-Match check and the view's UPDATE: 412 with the current tag, which a retry
+    passes with (status-codes.md: a 412 for a resource that exists carries its current tag)."""
+    from sqlalchemy import event, text
+
+    page = DOCS / "guides" / "writes.md"
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("docs_writes_race")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    for block in blocks(page):
+        exec(compile(block.code, f"{page.relative_to(ROOT)}:{block.line}", "exec"), module.__dict__)
+    app, db = dispose_after_test(module.app), module.db
+    raced = []
+
+    def other_client_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("UPDATE items SET body") and not raced:
+            raced.append(statement)  # once: after the If-Match check, before the view's UPDATE
+            with db.engine.begin() as other:
+                other.execute(text("UPDATE items SET version = version + 1 WHERE id = 1"))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", other_client_writes)
+    client = app.test_client()
+    lost = client.put("/items/1", data="mine", headers={"If-Match": '"2"'})  # the page left 2
+    assert raced and lost.status_code == 412
+    assert lost.headers["ETag"] == '"3"' and lost.get_json()["etag"] == '"3"'
+    retried = client.put("/items/1", data="mine", headers={"If-Match": lost.headers["ETag"]})
+    assert retried.status_code == 200 and retried.headers["ETag"] == '"4"'
