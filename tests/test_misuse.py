@@ -198,12 +198,17 @@ def test_cache_control_cannot_inject_a_header(decorator: Any, value: str) -> Non
         decorator(generator, cache_control=value)
 
 
-def test_method_view_method_decorated_directly_is_refused_at_decoration() -> None:
-    """Decorating ``MethodView.get`` could never serve (its class passes ``self``
-    positionally): refused when the class is defined, with the fix named."""
+@pytest.mark.parametrize("base", ["MethodView", "Resource"])
+def test_method_view_method_decorated_directly_is_refused_at_decoration(base: str) -> None:
+    """Decorating ``MethodView.get`` (or a Flask-RESTX ``Resource``'s) could never serve
+    (its class passes ``self`` positionally): refused when the class is defined, with the
+    fix named, as errors.md and frameworks.rst say."""
+    view_base: Any = (
+        MethodView if base == "MethodView" else pytest.importorskip("flask_restx").Resource
+    )
     with pytest.raises(TypeError, match="list the decorator in its `decorators` attribute"):
 
-        class ItemView(MethodView):
+        class ItemView(view_base):
             @etag(VersionGenerator(item_version))
             def get(self, item_id: int) -> str:
                 return show_item(item_id)
