@@ -45,6 +45,8 @@ class TagGenerator:
     #: True when the validators are known before the view runs (version, timestamp).
     evaluated_before_view: ClassVar[bool] = False
     kind: ClassVar[str] = "custom"
+    #: True when responses carry ``Last-Modified`` and dates are judged (RFC 9110 §13.1.3).
+    dated: ClassVar[bool] = False
     #: True when :meth:`surrogate_keys` names what a response depends on (a model's row).
     names_keys: ClassVar[bool] = False
 
@@ -363,6 +365,7 @@ class TimestampGenerator(_LookupGenerator):
     """
 
     kind = "timestamp"
+    dated = True
 
     def __init__(self, lookup: Lookup, *, weak: bool | None = False) -> None:
         super().__init__(lookup, weak=weak)

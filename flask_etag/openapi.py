@@ -4,8 +4,8 @@
 operation added with ``spec.path(view=...)`` (apispec-webframeworks' ``FlaskPlugin`` passes the
 view, or pass it yourself) it adds what the decorators do, read from the view itself:
 
-- GET/HEAD: the ``If-None-Match`` parameter (and ``If-Modified-Since`` for timestamps), the
-  ``304`` response, and ``ETag`` (``Last-Modified``) on the 2xx responses;
+- GET/HEAD: the ``If-None-Match`` parameter (and ``If-Modified-Since`` for timestamps and
+  collections), the ``304`` response, and ``ETag`` (``Last-Modified``) on the 2xx responses;
 - writes: ``If-Match`` (``required`` under :func:`~flask_etag.require_if_match`), ``412`` and,
   for required ones only, ``428`` (RFC 6585 §3); ``ETag`` on the 2xx responses but DELETE's;
   while ``ETAG_BODY_MEMBER`` is set, the tag the JSON body may carry instead of ``If-Match``

@@ -14,7 +14,7 @@ from flask import Flask
 
 from .folding import cache_default, route_scope
 from .frameworks import wrapper_chain
-from .generators import HashGenerator, TimestampGenerator, function_name
+from .generators import HashGenerator, function_name
 from .settings import SETTINGS_KEY, Settings, current_settings
 from .spec import SPEC_ATTRIBUTE, RouteSpec
 
@@ -29,7 +29,7 @@ class RouteTagging:
     #: True when unsafe methods without If-Match / If-None-Match: * get 428 (RFC 6585 §3).
     requires_if_match: bool
     cache_control: str | None
-    #: True when responses carry ``Last-Modified`` too (timestamp generators).
+    #: True when responses carry ``Last-Modified`` too (timestamp and collection generators).
     last_modified: bool
     #: True for ``ETAG_AUTO`` tagging: GET and HEAD only, after the view.
     auto: bool
@@ -81,7 +81,7 @@ def describe_view(
             weak=generator.weak_or(settings.weak),
             requires_if_match=spec.requires_if_match,
             cache_control=default if spec.cache_control is None else spec.cache_control,
-            last_modified=isinstance(generator, TimestampGenerator),
+            last_modified=generator.dated,
             auto=False,
             scope=None if scope is None else function_name(scope),
             judges_writes=not isinstance(generator, HashGenerator) or generator.current is not None,

@@ -10,6 +10,7 @@ checked against what the routes send (RFC 9457 problems included).
 from __future__ import annotations
 
 import sys
+import time
 import types
 from copy import deepcopy
 from datetime import datetime, timezone
@@ -715,6 +716,25 @@ def test_batch_route_documents_its_entries_results_and_refusals_rfc9110_13_1_1(
     assert {"stale", "missing"} <= set(problem["properties"])
     assert problem["properties"]["reason"]["enum"] == ["stale", "missing"]
     assert "headers" not in failed  # a batch has no one current tag
+
+
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_a_collection_read_documents_the_date_it_sends_and_judges_rfc9110_13_1_3(
+    example: Flask, version: str
+) -> None:
+    """A CollectionGenerator list sends Last-Modified (its tables' last committed write) and
+    answers If-Modified-Since with 304, so its spec says both, as a timestamp route's does."""
+    document = example_spec(example, EITHER, version)
+    get = operation(document, "/api/products", "get")
+    assert headers_of(document, get) == {
+        "if-none-match": False,
+        "if-modified-since": False,
+    }
+    assert set(get["responses"]["200"]["headers"]) >= {"ETag", "Last-Modified"}
+    time.sleep(1.05)  # the date of the fixture's write is sent once its second is over
+    client = example.test_client()
+    dated = client.get("/api/products").headers["Last-Modified"]
+    assert client.get("/api/products", headers={"If-Modified-Since": dated}).status_code == 304
 
 
 def test_per_entry_batches_document_no_whole_batch_refusal() -> None:

@@ -72,6 +72,7 @@ class CollectionGenerator(_LookupGenerator):
     """
 
     kind = "collection"
+    dated = True  # Last-Modified: the last committed write to the tables read
     rechecks_after_view = True
 
     def __init__(
