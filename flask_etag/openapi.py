@@ -282,7 +282,7 @@ class ETagPlugin(BasePlugin):
     ) -> None:
         if method in SAFE_METHODS:
             self._add_parameter(operation, PARAMETER_IF_NONE_MATCH)
-            if tagging.last_modified:
+            if tagging.judges_modified_since:
                 self._add_parameter(operation, PARAMETER_IF_MODIFIED_SINCE)
             operation.setdefault("responses", {}).setdefault("304", RESPONSE_NOT_MODIFIED)
         elif tagging.auto:

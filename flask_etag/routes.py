@@ -42,6 +42,9 @@ class RouteTagging:
     #: True where a write without preconditions can lose a compare-and-set to another
     #: client's (a ``ModelVersionGenerator`` route that does not require If-Match): 409.
     conflicts: bool = False
+    #: False where a read's date decides nothing though ``Last-Modified`` is sent: a scope
+    #: or a release is folded into the tag and not into the date (docs/guides/scopes.md).
+    judges_modified_since: bool = False
 
 
 def route_spec_of(view: Callable[..., Any]) -> RouteSpec | None:
@@ -86,6 +89,7 @@ def describe_view(
             scope=None if scope is None else function_name(scope),
             judges_writes=not isinstance(generator, HashGenerator) or generator.current is not None,
             conflicts=not spec.requires_if_match and _writes_by_compare_and_set(generator),
+            judges_modified_since=generator.dated and scope is None and settings.release is None,
         )
     if settings.auto and not _serves_static_files(endpoint):
         # Static files carry werkzeug's own tag, which auto mode keeps and judges by.  The rest

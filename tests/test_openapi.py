@@ -275,6 +275,27 @@ def test_timestamp_method_view_documents_dates(document: dict[str, Any]) -> None
     assert set(get["responses"]["200"]["headers"]) == {"ETag", "Last-Modified"}
 
 
+@pytest.mark.parametrize(
+    "config",
+    [{"ETAG_RELEASE": "r2"}, {"SECRET_KEY": "k", "ETAG_SCOPE": lambda: "alice"}],
+    ids=["release", "scope"],
+)
+def test_a_date_that_decides_no_read_is_not_offered_rfc9110_13_1_3(config: dict[str, Any]) -> None:
+    """Under ETAG_RELEASE or a scope a timestamp route ignores If-Modified-Since (the date
+    names no release nor user, docs/guides/scopes.md): its spec must not offer it, while
+    Last-Modified is still sent and a write's If-Unmodified-Since still judged."""
+    app = build_app(**config)
+    document = build_spec(app)
+    get = operation(document, "/notes/{note_id}", "get")
+    put = operation(document, "/notes/{note_id}", "put")
+    assert headers_of(document, get) == {"if-none-match": False}
+    assert "if-unmodified-since" in headers_of(document, put)
+    assert "Last-Modified" in get["responses"]["200"]["headers"]
+    client = app.test_client()
+    dated = client.get("/notes/1").headers["Last-Modified"]
+    assert client.get("/notes/1", headers={"If-Modified-Since": dated}).status_code == 200
+
+
 def test_untagged_route_is_left_alone(document: dict[str, Any]) -> None:
     get = operation(document, "/health", "get")
     assert get == {"responses": {"200": {"description": "OK"}}}
