@@ -20,7 +20,7 @@ from .conditions import Validators, if_range_allows_partial
 from .exchange import Exchange, View, run_view
 from .folding import folded_validators, scope_of
 from .generators import HashGenerator, ViewCaller
-from .responses import field, validators_of
+from .responses import body_bytes, field, validators_of
 
 #: A view's answer to an unsatisfiable ``Range``: raised (``send_file``) or returned.
 Unsatisfiable = Response | RequestedRangeNotSatisfiable
@@ -141,11 +141,29 @@ def settle_partial(
 ) -> Response:
     """A body-hash view's own 206, made to follow §13.1.5 and §15.3.7."""
     if "ETag" not in partial.headers:
+        if body_bytes(partial) is None:
+            return _untagged_file_part(exchange, view, partial)
         partial = _tagged_as_whole(exchange, generator, view, partial)
     if partial.status_code == 206 and _if_range_fails(exchange, generator, partial):
         partial.close()  # a send_file 206 holds an open file
         return render_whole(exchange, view)
     return partial
+
+
+def _untagged_file_part(exchange: Exchange, view: View, partial: Response) -> Response:
+    """A 206 of a file or stream the view sent untagged (``send_file`` of a ``BytesIO``).
+
+    Its whole comes the same way, so it could not be hashed either, and its 200 has no
+    ``ETag``: the part needs none (§15.3.7) and stands as the view made it, from its one
+    run (rendering the whole again would run the view and its ``after_this_request``
+    functions twice, to serve a 200 no better tagged).  Only an ``If-Range`` its own
+    ``Last-Modified`` does not match exactly sends the whole (§13.1.5).
+    """
+    if_range = exchange.request.environ.get("HTTP_IF_RANGE")
+    if if_range is None or if_range_allows_partial(if_range, validators_of(partial)):
+        return partial
+    partial.close()  # a send_file 206 holds an open file
+    return render_whole(exchange, view)
 
 
 def _tagged_as_whole(

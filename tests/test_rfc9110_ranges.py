@@ -7,10 +7,12 @@ runs for function, MethodView and async views.
 
 from __future__ import annotations
 
+import io
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pytest
-from flask import Flask, Response, request
+from flask import Flask, Response, after_this_request, request, send_file
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -26,6 +28,8 @@ FILE_BODY = b"0123456789" * 100
 FIRST_TEN = "bytes=0-9"
 LAST_MODIFIED = "Mon, 06 May 2024 07:08:09 GMT"
 EARLIER = "Mon, 06 May 2024 07:08:08 GMT"
+LATER = "Mon, 06 May 2024 07:08:10 GMT"
+SEEDED_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
 ROUTES = [
     pytest.param("/files/data.txt", id="view's own tag"),
     pytest.param("/items/1/file", id="version tag"),
@@ -279,3 +283,64 @@ def test_a_view_keeps_the_416_of_a_unit_it_understands_rfc9110_14_2() -> None:
 
     response = app.test_client().get("/rows", headers={"Range": "items=5-9"})
     assert (response.status_code, response.headers["Content-Range"]) == (416, "items */3")
+
+
+def _app_sending_an_untagged_file(runs: list[str]) -> Flask:
+    """A body-hash route whose view sends a file object (a generated PDF): ``send_file``
+    gives it no tag and passes the file through, so its body is never hashed."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/report.pdf")
+    @etag
+    def report() -> Response:
+        runs.append("view")
+
+        @after_this_request
+        def count_download(response: Response) -> Response:
+            response.headers.add("X-Download", "counted")
+            return response
+
+        return send_file(io.BytesIO(FILE_BODY), mimetype="application/pdf", last_modified=SEEDED_AT)
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="Range alone"),
+        pytest.param({"If-Range": LAST_MODIFIED}, id="If-Range with the exact date"),
+        pytest.param({"If-None-Match": '"other"'}, id="If-None-Match naming no tag"),
+    ],
+)
+def test_a_part_of_an_untagged_file_runs_the_view_once_rfc9110_15_3_7(
+    headers: dict[str, str],
+) -> None:
+    """§15.3.7: a 206 carries the ETag its 200 would, and a file passed through has none.
+
+    The part was once thrown away to render the whole again for a tag it could not have:
+    the view and its ``after_this_request`` function ran twice, and a 200 of the whole was
+    sent where the 206 was due (§14.2).
+    """
+    runs: list[str] = []
+    client = _app_sending_an_untagged_file(runs).test_client()
+    response = fetch(client, "/report.pdf", Range=FIRST_TEN, **_as_keywords(headers))
+    assert_partial(response)
+    assert "ETag" not in response.headers
+    assert runs == ["view"]
+    assert response.headers.getlist("X-Download") == ["counted"]
+
+
+def test_a_part_of_an_untagged_file_still_honours_if_range_rfc9110_13_1_5() -> None:
+    """§13.1.5: an If-Range date that is not exactly the file's sends the whole, where
+    werkzeug would send the part for any date not earlier; ``If-None-Match: *`` is 304."""
+    runs: list[str] = []
+    client = _app_sending_an_untagged_file(runs).test_client()
+    assert_full(fetch(client, "/report.pdf", Range=FIRST_TEN, If_Range=LATER))
+    matched = fetch(client, "/report.pdf", Range=FIRST_TEN, If_None_Match="*")
+    assert (matched.status_code, matched.data) == (304, b"")
+
+
+def _as_keywords(headers: dict[str, str]) -> dict[str, str]:
+    return {name.replace("-", "_"): value for name, value in headers.items()}
