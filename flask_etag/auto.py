@@ -177,6 +177,8 @@ def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Resp
         body.close()
     response.set_data(error.get_body())
     response.status_code = error.code or 412
-    for name, value in error.get_headers():
+    # An empty environ: the problem's own fields only.  tag_body listed ETag for a
+    # cross-origin request already, beside what the app's CORS hook listed (kept).
+    for name, value in error.get_headers({}):
         headers[name] = value
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from werkzeug.exceptions import (
     BadRequest,
     Conflict,
@@ -70,10 +70,17 @@ class ETagError(HTTPException):
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
         """The problem's media type, and the current ``ETag``: a client can retry its write
-        with it at once, without a GET that a shared cache might answer stale (§8.8.3)."""
+        with it at once, without a GET that a shared cache might answer stale (§8.8.3).
+
+        Without ``environ`` the request being served is the one answered: Flask's own JSON
+        error handler recipe calls ``error.get_response()`` bare, and a cross-origin
+        script must still be able to read the tag (see cors.py).
+        """
         headers = [("Content-Type", PROBLEM_JSON)]
         if self.etag is not None:
             headers.append(("ETag", self.etag))
+            if environ is None and has_request_context():
+                environ = request.environ
             if environ is not None and "HTTP_ORIGIN" in environ and _exposes_etag():
                 headers.append(("Access-Control-Expose-Headers", "ETag"))  # see cors.py
         return headers

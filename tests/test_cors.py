@@ -10,6 +10,7 @@ preflight is never judged.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from support_processes import gunicorn_server
 from test_browser import browser_page as browser_page  # the fixture, shared
+from werkzeug.exceptions import HTTPException
 
 from flask_etag import ETag, VersionGenerator, etag, require_if_match, set_response_version
 
@@ -83,6 +85,38 @@ def test_rfc9110_13_1_1_a_cross_origin_412_exposes_the_current_tag() -> None:
     assert "Access-Control-Allow-Origin" in stale.headers and "etag" in exposed(stale)
     required = client.patch("/notes/1", headers={"Origin": ORIGIN})
     assert required.status_code == 428 and "Access-Control-Allow-Origin" in required.headers
+
+
+def json_errors_app() -> Flask:
+    """The cors app with Flask's documented JSON error handler: it starts from
+    ``error.get_response()``, called bare, and replaces the body."""
+    app = cors_app()
+
+    @app.errorhandler(HTTPException)
+    def json_error(error: HTTPException) -> Response:
+        response = error.get_response()
+        response.data = json.dumps({"code": error.code, "description": error.description})
+        response.content_type = "application/json"
+        return response
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("url", "method"), [("/notes/1", "PATCH"), ("/reports/1", "GET")], ids=["version", "body-hash"]
+)
+def test_rfc9110_13_1_1_a_412_rendered_by_the_apps_json_handler_exposes_the_tag(
+    url: str, method: str
+) -> None:
+    """The 412 names the current tag so a cross-origin script can retry at once; rendered
+    by Flask's own recipe (``get_response()`` without the environ) it carried the ``ETag``
+    but did not list it, so the browser hid it from the script."""
+    client = json_errors_app().test_client()
+    stale = client.open(url, method=method, headers={"Origin": ORIGIN, "If-Match": '"0"'})
+    assert stale.status_code == 412 and stale.get_json()["code"] == 412
+    assert "ETag" in stale.headers and "etag" in exposed(stale)
+    same_origin = client.open(url, method=method, headers={"If-Match": '"0"'})
+    assert same_origin.status_code == 412 and EXPOSE not in same_origin.headers
 
 
 def created_app() -> Flask:
