@@ -9,6 +9,8 @@ its response describes with :func:`set_response_version`, so the tag matches the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import has_request_context, request
@@ -19,6 +21,8 @@ from flask import has_request_context, request
 #: key costs a dict write where ``g`` costs a context lookup and an object per request.
 CHECKED_KEY = "flask_etag.checked"
 REPORTED_KEY = "flask_etag.reported"
+#: In the environ while a write to a decorated route is served (:func:`serving_write`).
+WRITING_KEY = "flask_etag.writing"
 UNSET: Any = object()
 #: No view is running: the report key is absent, so a report has nowhere to go.
 _OUTSIDE: Any = object()
@@ -35,6 +39,20 @@ def _environ_of_a_lookup_route() -> dict[str, Any] | None:
         return None
     environ: dict[str, Any] = request.environ
     return environ if CHECKED_KEY in environ else None
+
+
+@contextmanager
+def serving_write(environ: dict[str, Any]) -> Iterator[None]:
+    """Mark the environ while a write is served.  A decorated view that its view calls (to
+    answer with the GET's view) or that its ``current=`` names is then served without the
+    write's stages: the request was guarded and judged already (RFC 6585 §3, RFC 9110
+    §13.2.1), and its write is announced once, by its own route.  Unmarked after it, for
+    middleware that serves the environ again."""
+    environ[WRITING_KEY] = True
+    try:
+        yield
+    finally:
+        del environ[WRITING_KEY]
 
 
 def enter_view(environ: dict[str, Any], checked: Any) -> tuple[Any, Any]:

@@ -91,10 +91,13 @@ def serve(spec: RouteSpec, view: View, view_args: dict[str, Any]) -> Any:
         if spec.keyed and exchange.settings.surrogate_keys:
             add_surrogate_keys(response, spec, exchange.settings, view_args)
         return response
-    exchange = read_body_precondition(exchange)
-    require_write_guard(exchange)
-    with announcing_writes(spec, view_args) as announce:
-        return announce(_respond(exchange, view))
+    if context.WRITING_KEY in served.environ:  # called by a write's view or current=
+        return _respond(exchange, view)
+    with context.serving_write(served.environ):
+        exchange = read_body_precondition(exchange)
+        require_write_guard(exchange)
+        with announcing_writes(spec, view_args) as announce:
+            return announce(_respond(exchange, view))
 
 
 def _respond(exchange: Exchange, view: View) -> Response:

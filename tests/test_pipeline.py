@@ -31,6 +31,7 @@ from flask_etag import (
     VersionGenerator,
     checked_version,
     etag,
+    etag_written,
     require_if_match,
     set_response_version,
 )
@@ -539,6 +540,71 @@ def test_rfc9110_9_3_4_a_write_and_a_decorated_view_it_calls_keep_their_own_tags
     written = client.put("/page", data="v6", headers={"If-Match": '"5"'})
     assert (written.status_code, written.headers["ETag"]) == (200, '"6"')
     assert written.json == {"text": "v6", "widget": '"9"'}
+
+
+def answering_with_the_get_view_app(written: list[dict[str, Any]]) -> Flask:
+    """Writes that reuse the decorated GET views: ``/docs/1``'s PUT answers with its GET view
+    (a version route that requires If-Match), ``/pages/1``'s PUT names its GET view as
+    ``current=`` (a body-hash route).  ``written`` gets every ``etag_written`` sent."""
+    app = Flask(__name__)
+    ETag(app)
+    doc = {"version": 1, "text": "a"}
+    doc_version = VersionGenerator(lambda doc_id: doc["version"])
+
+    @app.get("/docs/<int:doc_id>")
+    @require_if_match(doc_version)
+    def show_doc(doc_id: int) -> Any:
+        return {"id": doc_id, "text": doc["text"]}
+
+    @app.put("/docs/<int:doc_id>")
+    @require_if_match(doc_version)
+    def replace_doc(doc_id: int) -> Any:
+        doc.update(version=doc["version"] + 1, text=request.get_data(as_text=True))
+        return show_doc(doc_id=doc_id)
+
+    @app.get("/pages/<int:page_id>")
+    @etag(surrogate_keys=lambda page_id: [f"page-{page_id}"])
+    def show_page(page_id: int) -> str:
+        return str(doc["text"])
+
+    @app.put("/pages/<int:page_id>")
+    @etag(HashGenerator(current=show_page))
+    def replace_page(page_id: int) -> Any:
+        doc["text"] = request.get_data(as_text=True)
+        return doc["text"], {"Content-Location": request.path}
+
+    etag_written.connect(lambda sender, **sent: written.append(sent), app, weak=False)
+    return app
+
+
+def test_rfc6585_3_a_write_answering_with_its_get_view_is_not_refused_428() -> None:
+    """The PUT's view answers with the decorated GET view, as many apps do.  That view was
+    served as a second write of the request, whose If-Match the first had taken: a 428
+    after the write was done, and no purge (a half-applied write, to the client)."""
+    written: list[dict[str, Any]] = []
+    client = answering_with_the_get_view_app(written).test_client()
+    replaced = client.put("/docs/1", data="b", headers={"If-Match": '"1"'})
+    assert (replaced.status_code, replaced.headers["ETag"]) == (200, '"2"')
+    assert replaced.json == {"id": 1, "text": "b"}
+    assert [(sent["endpoint"], sent["etag"]) for sent in written] == [("replace_doc", '"2"')]
+    assert client.get("/docs/1", headers={"If-None-Match": '"2"'}).status_code == 304
+
+
+def test_rfc9110_13_1_1_a_refused_write_naming_its_get_view_as_current_announces_nothing() -> None:
+    """``current=`` names the decorated GET view (``@app.get`` gives the wrapper back).  It
+    was served as a write of its own: every conditional PUT announced one, with the GET
+    route's keys, so a 412 that wrote nothing purged the shared caches."""
+    written: list[dict[str, Any]] = []
+    client = answering_with_the_get_view_app(written).test_client()
+    tag = client.get("/pages/1").headers["ETag"]
+    stale = client.put("/pages/1", data="x", headers={"If-Match": '"old"'})
+    assert (stale.status_code, stale.headers["ETag"], written) == (412, tag, [])
+    replaced = client.put("/pages/1", data="b", headers={"If-Match": tag})
+    assert replaced.status_code == 200
+    assert [(sent["endpoint"], sent["etag"]) for sent in written] == [
+        ("replace_page", replaced.headers["ETag"])
+    ]
+    assert replaced.headers["ETag"] == client.get("/pages/1").headers["ETag"]
 
 
 def test_a_report_does_not_outlive_its_view_in_an_environ_served_again() -> None:
