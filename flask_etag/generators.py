@@ -203,9 +203,10 @@ class _LookupGenerator(TagGenerator):
         raise NotImplementedError
 
     def response_fields(self, value: Any, weak: bool) -> tuple[str, str | None]:
-        """The ``ETag`` and ``Last-Modified`` field values for a version or timestamp."""
+        """The ``ETag`` and ``Last-Modified`` field values for a version or timestamp
+        (:attr:`~flask_etag.conditions.Validators.date_field`)."""
         validators = self.validators_for(value, weak)
-        return validators.etag_header or "", validators.last_modified_header
+        return validators.etag_header or "", validators.date_field
 
     def still_current(self, checked: Any, view_args: dict[str, Any]) -> bool:
         """After a read's view: whether ``checked`` still describes what the view read."""

@@ -280,7 +280,7 @@ def _not_modified_before_view(
     if etag_header is not None:
         held = tag_held_by_client(etag_header, exchange.preconditions, exchange.request.environ)
         headers.add("ETag", held)
-    if last_modified is not None:
+    if last_modified:  # "": the state's date is withheld (Validators.date_field)
         headers.add("Last-Modified", last_modified)
     spec = exchange.spec
     cache_control = spec.cache_control
@@ -378,7 +378,7 @@ def _tag_folded(
         coded = set_validators(
             response,
             validators.etag_header,
-            validators.last_modified_header,
+            validators.date_field,
             view_date_judged=judged,
         )
         if spec.vary:

@@ -42,9 +42,11 @@ def set_validators(
     """Put a route's validators on its 2xx response; returns whether its body is coded.
 
     The route's tag replaces one the view set (``send_file`` sets its own): the tag a client
-    receives must be the one its next conditional request is judged by.  A ``Last-Modified``
-    the view set is kept, once its second is over (:func:`withhold_running_date`).  One pass
-    over the fields finds all three.
+    receives must be the one its next conditional request is judged by.  So too the date:
+    where the state has one (``last_modified`` is not None, ``""`` while it is withheld), it
+    replaces the view's (§13.1.3, §13.1.4); else a ``Last-Modified`` the view set is kept,
+    once its second is over (:func:`withhold_running_date`).  One pass over the fields finds
+    all three.
 
     :param view_date_judged: the request's date conditions are still to be judged by the
         view's ``Last-Modified``, which then withholds it (``judge_by_view_date``).
@@ -66,10 +68,13 @@ def set_validators(
             headers["ETag"] = etag_header
         else:
             headers.add("ETag", etag_header)
-    if view_modified is not None and not view_date_judged:
+    if last_modified is not None:  # the state's date, the one every date is judged by
+        if view_modified is not None:
+            headers.remove("Last-Modified")
+        if last_modified:
+            headers.add("Last-Modified", last_modified)
+    elif view_modified is not None and not view_date_judged:
         withhold_running_date(headers, view_modified)
-    if last_modified is not None and view_modified is None:
-        headers.add("Last-Modified", last_modified)
     return coded
 
 

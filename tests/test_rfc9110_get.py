@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import FILE_BODY
+from conftest import FILE_BODY, SEEDED_AT
 from flask import Flask, Response, send_file
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
@@ -666,3 +666,39 @@ def test_rfc9110_8_8_2_2_a_second_is_judged_over_when_the_state_was_read() -> No
     if sent is not None:  # a date sent must never keep the client on the old body
         again = client.get("/note", headers={"If-Modified-Since": sent})
         assert again.status_code == 200 and again.get_data(as_text=True) == "new"
+
+
+@pytest.mark.parametrize(
+    "state_date",
+    [
+        pytest.param(SEEDED_AT, id="the state's date sent"),
+        pytest.param(None, id="the state's date withheld while its second runs"),
+    ],
+)
+def test_timestamp_route_sends_the_date_it_judges_by_rfc9110_8_8_2_13_1_4(
+    tmp_path: Path, state_date: datetime | None
+) -> None:
+    """A timestamp route judges every date by its state's timestamp, so the ``Last-Modified``
+    it sends is that one, not the one its view set (``send_file``'s file mtime): a client
+    that sent back the mtime it was given got 412 on an unchanged resource, and never a 304.
+    """
+    page = tmp_path / "page.txt"
+    page.write_bytes(FILE_BODY)
+    os.utime(page, (1_700_000_000, 1_700_000_000))  # 2023, earlier than the state's date
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.route("/page", methods=["GET", "PUT"])
+    @etag(TimestampGenerator(lambda: state_date or datetime.now(timezone.utc)))
+    def page_view() -> Response:
+        return send_file(page, conditional=True)
+
+    client = app.test_client()
+    with client.get("/page") as first:
+        sent = first.headers.get("Last-Modified")
+    assert sent == (None if state_date is None else http_date(state_date))
+    if sent is not None:
+        with client.get("/page", headers={"If-Modified-Since": sent}) as revalidated:
+            assert revalidated.status_code == 304
+        with client.put("/page", headers={"If-Unmodified-Since": sent}) as written:
+            assert written.status_code == 200
