@@ -343,5 +343,13 @@ def utc_seconds(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     else:
-        moment = moment.astimezone(timezone.utc)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:  # before 0001-01-01T00:00Z, which no HTTP-date precedes
+            return _FIRST_INSTANT
     return moment.replace(microsecond=0)
+
+
+#: The first instant an HTTP-date names (§5.6.7), which an instant before it is sent as:
+#: every date a client can send compares with it as with that instant.
+_FIRST_INSTANT = datetime.min.replace(tzinfo=timezone.utc)

@@ -335,7 +335,10 @@ class VersionGenerator(_LookupGenerator):
         if isinstance(value, datetime) and value.tzinfo is not None:
             # One instant, one tag: its text in UTC, not in whichever offset the database
             # session (or this process, first) happened to give it.
-            value = value.astimezone(timezone.utc)
+            try:
+                value = value.astimezone(timezone.utc)
+            except OverflowError:  # before 0001-01-01T00:00Z: still one value per instant
+                value = value - _EPOCH
         elif isinstance(value, (Decimal, float)):
             value = _one_spelling(value)
         return Validators(etag=opaque_tag_for(value), weak=weak)

@@ -1028,3 +1028,47 @@ def test_any_timestamp_gives_a_valid_tag_and_date(moment: datetime) -> None:
         parsed = datetime.strptime(modified, "%a, %d %b %Y %H:%M:%S GMT")
         assert parsed.replace(tzinfo=timezone.utc) == second < utc_seconds(after)
     assert client.get("/v", headers={"If-None-Match": tag}).status_code == 304
+
+
+#: Instants before 0001-01-01T00:00Z, which Python can hold only in an offset east of UTC.
+BEFORE_YEAR_ONE = [
+    pytest.param(datetime.min.replace(tzinfo=timezone(timedelta(hours=14))), id="+14:00"),
+    pytest.param(datetime.min.replace(tzinfo=timezone(timedelta(minutes=1))), id="+00:01"),
+]
+
+
+@pytest.mark.parametrize("moment", BEFORE_YEAR_ONE)
+def test_a_timestamp_before_year_one_in_utc_is_no_500_rfc9110_8_8_2(moment: datetime) -> None:
+    """A date the lookup gives in an offset east of UTC (a ``datetime.min`` sentinel of a
+    time zone) that falls before the first instant an HTTP-date names: it was a 500 on
+    every request.  It is sent as that first instant, which no HTTP-date precedes, so every
+    date condition gets the answer the true instant would get (§13.1.3, §13.1.4)."""
+    client = tag_probe_app(TimestampGenerator(lambda: moment)).test_client()
+    response = client.get("/v")
+    assert response.status_code == 200
+    tag = assert_one_valid_tag(response)
+    first_instant = "Mon, 01 Jan 0001 00:00:00 GMT"
+    assert response.headers["Last-Modified"] == first_instant
+    assert client.get("/v", headers={"If-Modified-Since": first_instant}).status_code == 304
+    written = client.put("/v", headers={"If-Match": tag, "If-Unmodified-Since": first_instant})
+    assert written.status_code == 200
+
+
+@pytest.mark.parametrize("moment", BEFORE_YEAR_ONE)
+def test_a_version_before_year_one_in_utc_gets_its_own_tag_rfc9110_8_8_3(
+    moment: datetime,
+) -> None:
+    """A datetime version before 0001-01-01T00:00Z was a 500: it cannot be put in UTC to be
+    tagged.  It gets a tag of its own instant, the same in any offset, and another
+    instant's tag differs (§8.8.3)."""
+    tag = assert_one_valid_tag(
+        tag_probe_app(VersionGenerator(lambda: moment)).test_client().get("/v")
+    )
+    east = timedelta(hours=15)  # the same instant further east: astimezone() would overflow
+    wall = moment.replace(tzinfo=None) + east - (moment.utcoffset() or timedelta())
+    same_instant = wall.replace(tzinfo=timezone(east))
+    assert same_instant == moment
+    other_instant = moment + timedelta(seconds=1)
+    for value, equal in ((same_instant, True), (other_instant, False)):
+        client = tag_probe_app(VersionGenerator(lambda value=value: value)).test_client()
+        assert (client.get("/v").headers["ETag"] == tag) is equal
