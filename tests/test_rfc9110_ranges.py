@@ -344,3 +344,38 @@ def test_a_part_of_an_untagged_file_still_honours_if_range_rfc9110_13_1_5() -> N
 
 def _as_keywords(headers: dict[str, str]) -> dict[str, str]:
     return {name.replace("-", "_"): value for name, value in headers.items()}
+
+
+@pytest.mark.parametrize(
+    ("if_range", "expected"),
+    [
+        pytest.param("{tag}", 206, id="§13.1.5 the current strong tag: the part"),
+        pytest.param('"stale"', 200, id="§13.1.5 another tag: the whole"),
+    ],
+)
+def test_a_make_conditional_view_that_tags_its_whole_resumes_rfc9110_13_1_5(
+    if_range: str, expected: int
+) -> None:
+    """real-apps.md: a body-hash view that serves ``Range`` itself tags its whole first
+    (``add_etag``), since werkzeug matches ``If-Range`` with the tag its response carries;
+    the route keeps that tag, so the part and the whole name one representation (§15.3.7)."""
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.get("/doc")
+    @etag
+    def doc() -> Response:
+        whole = Response(FILE_BODY)
+        whole.add_etag()
+        return whole.make_conditional(request, accept_ranges=True, complete_length=len(FILE_BODY))
+
+    client = app.test_client()
+    tag = client.get("/doc").headers["ETag"]
+    asked = {"Range": FIRST_TEN, "If-Range": if_range.format(tag=tag)}
+    response = client.get("/doc", headers=asked)
+    assert (response.status_code, response.headers["ETag"]) == (expected, tag)
+    if expected == 206:
+        assert_partial(response)
+    else:
+        assert_full(response)
+    assert client.get("/doc", headers={"If-None-Match": tag}).status_code == 304
