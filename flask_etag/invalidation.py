@@ -7,8 +7,8 @@ on).  So the origin says it itself: a read carries the surrogate keys of what it
 :data:`~flask_etag.etag_written` and purges those keys at every ``ETAG_PURGE_URLS`` cache
 before the client hears back, so the client's next read through any cache is fresh.
 
-Writes are announced by the decorated routes themselves (a 2xx or 3xx to an unsafe
-method) and, for writes made elsewhere (an undecorated ``POST``, a CLI command), by
+Writes are announced by the decorated routes themselves (a 2xx to an unsafe method, or a
+3xx that wrote) and, for writes made elsewhere (an undecorated ``POST``, a CLI command), by
 :class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits; an app
 writing some other way calls :func:`announce_write`.
 """
@@ -23,6 +23,8 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, g, has_app_context, has_request_context
 from flask import request as current_request
 
+from .context import CHECKED_KEY, UNSET
+from .generators import _LookupGenerator
 from .purge_targets import written_path
 from .purging import PurgeFailure, purge, purge_again_later, send_logging_errors
 from .settings import SETTINGS_KEY, Settings
@@ -124,11 +126,11 @@ def announcing_writes(
     """Around an unsafe request on a decorated route: announce what it wrote, once.
 
     Inside, the transactions that commit collect their keys here instead of announcing
-    them; the caller passes its response to the function this yields.  A 2xx or 3xx (RFC 9111
-    §4.4: not an error) announces the route's keys and what committed, with the response's
-    new tag; a 4xx or 5xx (or an error) announces only what did commit, if anything did: a
-    purge is never skipped for a committed write, and never sent for a write that did not
-    happen.
+    them; the caller passes its response to the function this yields.  A 2xx announces the
+    route's keys and what committed, with the response's new tag; so does a 3xx that wrote
+    (:func:`_redirect_wrote`); any other answer, and an error, announces only what did
+    commit, if anything did: a purge is never skipped for a committed write, and never sent
+    for a write that did not happen.
     """
     scope = _WriteScope(spec, view_args)
     outer = g.get(_WRITE_SCOPE)
@@ -136,9 +138,9 @@ def announcing_writes(
 
     def announce(response: Response) -> Response:
         setattr(g, _WRITE_SCOPE, outer)
-        # RFC 9111 §4.4: a non-error answer (a 303 after a form's POST too) says the write
-        # happened, and caches invalidate on it; 4xx and 5xx say it did not.
-        if response.status_code < 400:
+        status = response.status_code
+        # RFC 9110 §15.3: a 2xx says the write was applied; a 4xx or 5xx that it was not.
+        if status < 300 or (status < 400 and _redirect_wrote(spec, view_args)):
             keys = (*written_keys(spec, view_args), *scope.keys)
             announce_write(keys, etag=response.headers.get("ETag"), repeat=not scope.recorded)
         elif scope.keys:
@@ -152,6 +154,25 @@ def announcing_writes(
         if scope.keys:
             announce_write(scope.keys, repeat=not scope.recorded)
         raise
+
+
+def _redirect_wrote(spec: RouteSpec, view_args: dict[str, Any]) -> bool:
+    """Whether a write answered 3xx changed the route's state (what committed besides is
+    announced either way).
+
+    A 3xx says nothing of it (RFC 9110 §15.4): a form's ``POST`` answered ``303`` wrote,
+    a ``login_required`` under the decorator answering ``302`` did not.  A looked-up state
+    tells: the one the request was checked against, against a fresh lookup.  A body hash
+    cannot be known without rendering the body again, so such a route is purged: a purge
+    too many costs a cache one fetch, one too few leaves it stale (RFC 9111 §4.4).
+    """
+    generator = spec.generator
+    before = current_request.environ.get(CHECKED_KEY, UNSET)
+    if not isinstance(generator, _LookupGenerator) or before is UNSET:
+        return True
+    after = generator.look_up_written(view_args)
+    tag_of = generator.validators_of_value  # the tag, never the date's second (second_over)
+    return tag_of(before, False).etag != tag_of(after, False).etag
 
 
 def written_keys(spec: RouteSpec, view_args: dict[str, Any]) -> tuple[str, ...]:

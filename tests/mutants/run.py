@@ -1111,11 +1111,20 @@ MUTANTS = [
     Mutant(
         "redirected-write-not-announced",
         "invalidation",
-        "        if response.status_code < 400:\n",
-        "        if response.status_code < 300:\n",
+        "        if status < 300 or (status < 400 and _redirect_wrote(spec, view_args)):\n",
+        "        if status < 300:\n",
         "a decorated write answered 303 is never purged from the caches (RFC 9111 §4.4)",
         "tests/test_shared_caches.py",
         "answered_303",
+    ),
+    Mutant(
+        "redirect-that-wrote-nothing-announced",
+        "invalidation",
+        "    return tag_of(before, False).etag != tag_of(after, False).etag\n",
+        "    return True\n",
+        "a login_required's 302 under @require_if_match is announced and purged as a write",
+        "tests/test_write_outcomes.py",
+        "redirect",
     ),
     Mutant(
         "views-own-keys-replaced",
