@@ -8,17 +8,23 @@ body-hash stages (:mod:`flask_etag.body_tags`) need of them too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, Request, Response
 
 from .conditions import PRECONDITIONS_KEY, Preconditions
 from .exceptions import ETagError
+from .folding import folded_validators
+from .generators import _LookupGenerator
 from .settings import Settings
 from .signals import announce_error
 from .spec import RouteSpec
 
 View = Callable[..., Any]
+_Error = TypeVar("_Error", bound=ETagError)
+
+#: Where an error a generator raised keeps the state its ``etag`` names (:func:`naming_state`).
+_STATE = "_flask_etag_state"
 
 
 class Exchange(NamedTuple):
@@ -80,13 +86,39 @@ def run_view(
     :param call: how the generator runs the view (a model generator turns a write conflict
         into a 412); None to call it as Flask would.
 
-    A 412 the view raises itself (a compare-and-set that matched no row) is announced here.
+    A 412 the view raises itself (a compare-and-set that matched no row) is announced here,
+    tagged as the route tags the state that won where the generator said which it was.
     """
     try:
         result = view(**view_args) if call is None else call(view, view_args)
     except ETagError as error:
+        if hasattr(error, _STATE):
+            _tag_as_the_route(exchange, error)
         announce_error(error.code or 0, error.etag)
         raise
     if isinstance(result, exchange.app.response_class):
         return result
     return exchange.app.make_response(result)
+
+
+def naming_state(error: _Error, state: Any) -> _Error:
+    """``error``, noted as naming the looked-up ``state`` (the write that won a race).
+
+    A generator tags such an error with :meth:`~flask_etag.VersionGenerator.etag_for`, which
+    knows the app's folds but not the route's (``vary=``, ``scope=``); :func:`run_view`
+    tags it again as the route tags that state for this request: a 412's ``ETag`` is the
+    one a GET would send, which the client's next ``If-None-Match`` holds (RFC 9110 §8.8.3).
+    """
+    setattr(error, _STATE, state)
+    return error
+
+
+def _tag_as_the_route(exchange: Exchange, error: ETagError) -> None:
+    """Give ``error`` the ``ETag`` this route sends for the state it names, folds and all;
+    once: an enclosing decorated view's route is not the one that looked the state up."""
+    state = getattr(error, _STATE)
+    delattr(error, _STATE)
+    generator = exchange.spec.generator
+    if state is not None and isinstance(generator, _LookupGenerator):
+        current = generator.validators_of_value(state, exchange.settings.weak)
+        error.etag = folded_validators(exchange, current, lookup=True).etag_header

@@ -2,9 +2,10 @@
 
 A write is announced (``etag_written``) and purged at ``ETAG_PURGE_URLS`` when it changed
 something (RFC 9111 §4.4): a 3xx alone does not say so (RFC 9110 §15.4), since an access
-check under the decorator redirects to its login page without writing.  HTTP through
-Flask's test client, purges at a recording cache on loopback, signals through blinker's
-``connected_to``.
+check under the decorator redirects to its login page without writing.  A write that lost
+its compare-and-set to another client's names, in its 412 or 409, the tag a GET of the same
+request would carry (RFC 9110 §8.8.3), folds and all.  HTTP through Flask's test client,
+purges at a recording cache on loopback, signals through blinker's ``connected_to``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
 from support_listeners import Received, recording_cache
 
-from flask_etag import ETag, VersionGenerator, etag_written, require_if_match
+from flask_etag import ETag, VersionGenerator, etag, etag_written, require_if_match
 from flask_etag.sqlalchemy import ModelVersionGenerator
 
 # Writes here wait for purges to a loopback cache in this process: no collector pauses.
@@ -112,3 +113,94 @@ def test_a_redirect_that_wrote_nothing_is_neither_announced_nor_purged_rfc9110_1
     assert edited.status_code == 303
     assert [sent["keys"][-1] for sent in announced] == ["notes/1"]
     assert len(received.purges) == 1 and "notes/1" in received.purges[0].surrogate_key
+
+
+def the_users_scope() -> str | None:
+    return request.headers.get("X-User")
+
+
+#: A route's own folds, each of which the tag of the state that won the race missed.
+FOLDS = [
+    pytest.param({}, {"vary": ["Accept-Language"]}, id="vary"),
+    pytest.param({}, {"scope": the_users_scope}, id="scope"),
+    pytest.param({"ETAG_SCOPE": the_users_scope}, {"scope": None}, id="unscoped-route"),
+]
+
+
+def racing_notes_app(tmp_path: Path, config: dict[str, Any], folds: dict[str, Any]) -> Flask:
+    """``GET``/``PUT /notes/<id>`` on ``@etag(ModelVersionGenerator, **folds)``; ``X-Race: 1``
+    has another client commit a write of the row between the precondition check and the
+    view's own, on its own connection, as a concurrent request would."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="s" * 32, TESTING=True, **config)
+    ETag(app)
+    db = SQLAlchemy()
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "raced_notes"
+        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+        text = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'raced.sqlite3'}"
+    db.init_app(app)
+    dispose_after_test(app)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Note(id=1, text="first"))
+        db.session.commit()
+
+    def another_client_writes_first(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def racing(note_id: int) -> Any:
+            if request.headers.get("X-Race"):
+                table = Note.__table__
+                with db.engine.begin() as other:
+                    other.execute(
+                        sa.update(table)
+                        .where(table.c.id == note_id)
+                        .values(text="theirs", version=table.c.version + 1)
+                    )
+            return view(note_id=note_id)
+
+        return racing
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @etag(ModelVersionGenerator(Note, db.session), **folds)
+    @another_client_writes_first
+    def note(note_id: int) -> Any:
+        found = db.session.get(Note, note_id)
+        if request.method == "PUT":
+            found.text = request.get_json()["text"]
+            db.session.commit()
+        return {"id": found.id, "text": found.text}
+
+    return app
+
+
+@pytest.mark.parametrize(("config", "folds"), FOLDS)
+@pytest.mark.parametrize(
+    ("precondition", "status"),
+    [
+        pytest.param(True, 412, id="412-rfc9110_13_1_1"),
+        pytest.param(False, 409, id="409-rfc9110_15_5_10"),
+    ],
+)
+def test_a_write_that_lost_the_race_names_the_tag_a_get_sends_rfc9110_8_8_3(
+    tmp_path: Path, config: dict[str, Any], folds: dict[str, Any], precondition: bool, status: int
+) -> None:
+    """The 412 (or, without a precondition, the 409) names the state that won as the route
+    tags it for this request: the client's next ``If-None-Match`` with it is a 304, as with
+    an ordinary 412's tag, and its next ``If-Match`` writes."""
+    client = racing_notes_app(tmp_path, config, folds).test_client()
+    fields = {"Accept-Language": "fr", "X-User": "ann"}
+    read = client.get("/notes/1", headers=fields)
+    sent = {"If-Match": read.headers["ETag"]} if precondition else {}
+    lost = client.put("/notes/1", json={"text": "mine"}, headers={**fields, **sent, "X-Race": "1"})
+    assert lost.status_code == status, lost.get_data(as_text=True)
+    again = client.get("/notes/1", headers=fields)
+    assert again.get_json()["text"] == "theirs" and again.headers["ETag"] != read.headers["ETag"]
+    assert lost.headers["ETag"] == again.headers["ETag"] == lost.get_json()["etag"]
+    revalidated = client.get("/notes/1", headers={**fields, "If-None-Match": lost.headers["ETag"]})
+    assert revalidated.status_code == 304

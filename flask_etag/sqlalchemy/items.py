@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..conditions import PRECONDITIONS_KEY
 from ..context import checked_version, set_response_version
 from ..exceptions import ETagConfigurationError, ETagConflict, ETagPreconditionFailed
+from ..exchange import naming_state
 from ..generators import VersionGenerator
 from ..reasons import EXISTS, MISSING, STALE
 from ..surrogate_keys import item_keys, written_item_keys
@@ -172,7 +173,8 @@ class ModelVersionGenerator(VersionGenerator):
         current = getattr(instance, self._version_attribute)
         if current != expected:
             reason = STALE if expected is not None else EXISTS
-            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
+            error = ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
+            raise naming_state(error, current)
         return instance
 
     def commit(self, instance: Any, *, deleted: bool = False) -> None:
@@ -196,11 +198,12 @@ class ModelVersionGenerator(VersionGenerator):
             current = self._current_version(**view_args)
             if not _sent_preconditions():  # §15.5.10: 412 names a condition the request gave
                 etag = None if current is None else self.etag_for(current)
-                raise ETagConflict(etag=etag) from error
+                raise naming_state(ETagConflict(etag=etag), current) from error
             if current is None:  # deleted by the write that came first
                 raise ETagPreconditionFailed(reason=MISSING) from error
             reason = STALE if checked_version() is not None else EXISTS  # created since
-            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=reason) from error
+            lost = ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
+            raise naming_state(lost, current) from error
         except IntegrityError as error:
             # If-None-Match: * found no row, and the view's insert met one another client
             # created since: the precondition is false now, so 412 as if judged after it.
@@ -210,7 +213,8 @@ class ModelVersionGenerator(VersionGenerator):
             current = self._current_version(**view_args)
             if current is None:  # another constraint failed: the view's own error
                 raise
-            raise ETagPreconditionFailed(etag=self.etag_for(current), reason=EXISTS) from error
+            exists = ETagPreconditionFailed(etag=self.etag_for(current), reason=EXISTS)
+            raise naming_state(exists, current) from error
 
 
 def _asks_for_absence() -> bool:

@@ -365,6 +365,15 @@ MUTANTS = [
         "tests/test_signals.py::test_one_signal_per_answer",
     ),
     Mutant(
+        "race-lost-tag-not-folded",
+        "exchange",
+        "            _tag_as_the_route(exchange, error)\n",
+        "            pass\n",
+        "a write that lost its compare-and-set names the bare state, not the tag a GET sends",
+        "tests/test_write_outcomes.py",
+        "lost_the_race",
+    ),
+    Mutant(
         "preconditions-not-kept-for-the-signals",
         "exchange",
         "    environ[PRECONDITIONS_KEY] = preconditions\n",
