@@ -7,10 +7,10 @@ on).  So the origin says it itself: a read carries the surrogate keys of what it
 :data:`~flask_etag.etag_written` and purges those keys at every ``ETAG_PURGE_URLS`` cache
 before the client hears back, so the client's next read through any cache is fresh.
 
-Writes are announced by the decorated routes themselves (a 2xx to an unsafe method, or a
-3xx that wrote) and, for writes made elsewhere (an undecorated ``POST``, a CLI command), by
-:class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits; an app
-writing some other way calls :func:`announce_write`.
+Writes are announced by the decorated routes themselves (a 2xx to an unsafe method; a 202
+or 3xx only where it wrote) and, for writes made elsewhere (an undecorated ``POST``, a CLI
+command), by :class:`~flask_etag.sqlalchemy.TableVersions` when their transaction commits;
+an app writing some other way calls :func:`announce_write`.
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ def announcing_writes(
 
     Inside, the transactions that commit collect their keys here instead of announcing
     them; the caller passes its response to the function this yields.  A 2xx announces the
-    route's keys and what committed, with the response's new tag; so does a 3xx that wrote
-    (:func:`_redirect_wrote`); any other answer, and an error, announces only what did
+    route's keys and what committed, with the response's new tag; so does a 202 or 3xx
+    that wrote (:func:`_state_changed`); any other answer, and an error, announces only what did
     commit, if anything did: a purge is never skipped for a committed write, and never sent
     for a write that did not happen.
     """
@@ -139,8 +139,10 @@ def announcing_writes(
     def announce(response: Response) -> Response:
         setattr(g, _WRITE_SCOPE, outer)
         status = response.status_code
-        # RFC 9110 §15.3: a 2xx says the write was applied; a 4xx or 5xx that it was not.
-        if status < 300 or (status < 400 and _redirect_wrote(spec, view_args)):
+        # RFC 9110 §15.3: a 2xx says the write was applied, but a 202 that it is only
+        # queued (§15.3.3); a 3xx says nothing of it (§15.4); a 4xx or 5xx that it was not.
+        applied = status < 300 and status != 202
+        if applied or (status < 400 and _state_changed(spec, view_args)):
             keys = (*written_keys(spec, view_args), *scope.keys)
             announce_write(keys, etag=response.headers.get("ETag"), repeat=not scope.recorded)
         elif scope.keys:
@@ -156,12 +158,13 @@ def announcing_writes(
         raise
 
 
-def _redirect_wrote(spec: RouteSpec, view_args: dict[str, Any]) -> bool:
-    """Whether a write answered 3xx changed the route's state (what committed besides is
-    announced either way).
+def _state_changed(spec: RouteSpec, view_args: dict[str, Any]) -> bool:
+    """Whether a write answered 202 or 3xx changed the route's state (what committed
+    besides is announced either way).
 
-    A 3xx says nothing of it (RFC 9110 §15.4): a form's ``POST`` answered ``303`` wrote,
-    a ``login_required`` under the decorator answering ``302`` did not.  A looked-up state
+    Neither says it (RFC 9110 §15.3.3, §15.4): a form's ``POST`` answered ``303`` wrote,
+    a ``login_required`` under the decorator answering ``302`` did not, and a ``202``
+    queued a write that has not happened yet (its job announces it).  A looked-up state
     tells: the one the request was checked against, against a fresh lookup.  A body hash
     cannot be known without rendering the body again, so such a route is purged: a purge
     too many costs a cache one fetch, one too few leaves it stale (RFC 9111 §4.4).

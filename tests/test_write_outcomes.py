@@ -22,7 +22,14 @@ from flask_sqlalchemy import SQLAlchemy
 from support_databases import dispose_after_test
 from support_listeners import Received, recording_cache
 
-from flask_etag import ETag, VersionGenerator, etag, etag_written, require_if_match
+from flask_etag import (
+    ETag,
+    VersionGenerator,
+    announce_write,
+    etag,
+    etag_written,
+    require_if_match,
+)
 from flask_etag.sqlalchemy import ModelVersionGenerator
 
 # Writes here wait for purges to a loopback cache in this process: no collector pauses.
@@ -204,3 +211,37 @@ def test_a_write_that_lost_the_race_names_the_tag_a_get_sends_rfc9110_8_8_3(
     assert lost.headers["ETag"] == again.headers["ETag"] == lost.get_json()["etag"]
     revalidated = client.get("/notes/1", headers={**fields, "If-None-Match": lost.headers["ETag"]})
     assert revalidated.status_code == 304
+
+
+def test_a_write_accepted_for_later_is_not_announced_before_it_is_applied_rfc9110_15_3_3(
+    cache: tuple[str, Received],
+) -> None:
+    """A 202 says the request is queued, not applied: no ``etag_written`` and no purge for
+    it, which would have the caches fetch the state the queued write is about to change;
+    the write is announced when it is applied (here by ``announce_write``)."""
+    base_url, received = cache
+    app = Flask(__name__)
+    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+    notes = {1: 1}
+    queued: list[int] = []
+
+    @app.post("/notes/<int:note_id>/rebuild")
+    @require_if_match(
+        VersionGenerator(lambda note_id: notes.get(note_id)),
+        surrogate_keys=lambda note_id: [f"notes/{note_id}"],
+    )
+    def rebuild(note_id: int) -> Any:
+        queued.append(note_id)
+        return {"queued": note_id}, 202
+
+    announced: list[dict[str, Any]] = []
+    with etag_written.connected_to(lambda _app, **sent: announced.append(sent), app):
+        accepted = app.test_client().post("/notes/1/rebuild", headers={"If-Match": '"1"'})
+        assert accepted.status_code == 202 and queued == [1]
+        assert (announced, received.purges) == ([], [])
+        with app.app_context():  # the worker applies it
+            notes[queued.pop()] += 1
+            announce_write(["notes/1"])
+    assert [sent["keys"] for sent in announced] == [("notes/1",)]
+    assert len(received.purges) == 1

@@ -1120,11 +1120,20 @@ MUTANTS = [
     Mutant(
         "redirected-write-not-announced",
         "invalidation",
-        "        if status < 300 or (status < 400 and _redirect_wrote(spec, view_args)):\n",
-        "        if status < 300:\n",
+        "        if applied or (status < 400 and _state_changed(spec, view_args)):\n",
+        "        if applied:\n",
         "a decorated write answered 303 is never purged from the caches (RFC 9111 §4.4)",
         "tests/test_shared_caches.py",
         "answered_303",
+    ),
+    Mutant(
+        "queued-write-announced-as-applied",
+        "invalidation",
+        "        applied = status < 300 and status != 202\n",
+        "        applied = status < 300\n",
+        "a 202 (queued, not applied) is announced and purged before its write happens",
+        "tests/test_write_outcomes.py",
+        "accepted_for_later",
     ),
     Mutant(
         "redirect-that-wrote-nothing-announced",
