@@ -173,7 +173,10 @@ def _state_changed(spec: RouteSpec, view_args: dict[str, Any]) -> bool:
     before = current_request.environ.get(CHECKED_KEY, UNSET)
     if not isinstance(generator, _LookupGenerator) or before is UNSET:
         return True
-    after = generator.look_up_written(view_args)
+    try:
+        after = generator.look_up_written(view_args)
+    except Exception:  # the store failing after the answer was decided: purged, as unknown
+        return True
     tag_of = generator.validators_of_value  # the tag, never the date's second (second_over)
     return tag_of(before, False).etag != tag_of(after, False).etag
 

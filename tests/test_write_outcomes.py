@@ -245,3 +245,38 @@ def test_a_write_accepted_for_later_is_not_announced_before_it_is_applied_rfc911
             announce_write(["notes/1"])
     assert [sent["keys"] for sent in announced] == [("notes/1",)]
     assert len(received.purges) == 1
+
+
+def test_a_redirect_after_a_write_stands_when_the_store_fails_after_it_rfc9111_4_4(
+    cache: tuple[str, Received],
+) -> None:
+    """A form's ``POST`` wrote and answered 303, then the store went down before the state
+    could be looked up again: the client still gets its 303 (not a 500 it would retry into
+    a 412), and the caches their purge, since the write may have happened."""
+    base_url, received = cache
+    app = Flask(__name__)
+    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+    notes = {1: 1}
+    down: list[bool] = []
+
+    def version(note_id: int) -> int | None:
+        if down:
+            raise ConnectionError("the store went away")
+        return notes.get(note_id)
+
+    @app.post("/notes/<int:note_id>")
+    @require_if_match(
+        VersionGenerator(version), surrogate_keys=lambda note_id: [f"notes/{note_id}"]
+    )
+    def edit(note_id: int) -> Any:
+        notes[note_id] += 1
+        down.append(True)
+        return redirect(f"/notes/{note_id}", 303)
+
+    announced: list[dict[str, Any]] = []
+    with etag_written.connected_to(lambda _app, **sent: announced.append(sent), app):
+        edited = app.test_client().post("/notes/1", headers={"If-Match": '"1"'})
+    assert edited.status_code == 303 and notes == {1: 2}
+    assert [sent["keys"] for sent in announced] == [("notes/1",)]
+    assert len(received.purges) == 1
