@@ -188,6 +188,7 @@ def is_success(response: Response) -> bool:
 
 
 def has_representation(status: int) -> bool:
-    """A 2xx that carries a representation to tag: not 204 (§15.3.5), not 202, which says
-    the request is not yet applied, so no tag could describe the state (§15.3.3, §9.3.4)."""
-    return 200 <= status < 300 and status not in (202, 204)
+    """A 2xx that carries a representation to tag: not 204 or 205, which carry no content
+    (§15.3.5, §15.3.6), not 202, which says the request is not yet applied, so no tag could
+    describe the state (§15.3.3, §9.3.4)."""
+    return 200 <= status < 300 and status not in (202, 204, 205)

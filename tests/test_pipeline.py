@@ -384,8 +384,16 @@ def test_every_answer_keeps_the_fields_of_the_apps_hooks(
         assert name in response.headers, name
 
 
-def test_rfc9110_9_3_4_a_202_carries_no_tag() -> None:
-    """A write answered 202 is not applied yet: no validator can describe its new state."""
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param(202, id="§15.3.3 not applied yet"),
+        pytest.param(205, id="§15.3.6 no content"),
+    ],
+)
+def test_rfc9110_9_3_4_a_202_or_205_carries_no_tag(status: int) -> None:
+    """A write answered 202 is not applied yet: no validator can describe its new state.  A
+    205 carries no content (§15.3.6): there is no representation to tag."""
     app = Flask(__name__)
     ETag(app)
     versions = {1: 1}
@@ -393,10 +401,10 @@ def test_rfc9110_9_3_4_a_202_carries_no_tag() -> None:
     @app.put("/items/<int:item_id>")
     @require_if_match(VersionGenerator(lambda item_id: versions.get(item_id)))
     def queue_write(item_id: int) -> Any:
-        return {"queued": True}, 202
+        return ({"queued": True}, 202) if status == 202 else ("", 205)
 
     accepted = app.test_client().put("/items/1", headers={"If-Match": '"1"'})
-    assert accepted.status_code == 202
+    assert accepted.status_code == status
     assert "ETag" not in accepted.headers
 
 

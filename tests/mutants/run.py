@@ -477,10 +477,10 @@ MUTANTS = [
     Mutant(
         "202-tagged",
         "responses",
-        "    return 200 <= status < 300 and status not in (202, 204)\n",
+        "    return 200 <= status < 300 and status not in (202, 204, 205)\n",
         "    return 200 <= status < 300 and status != 204\n",
-        "a 202 (not applied yet) is tagged as if it described the new state",
-        "tests/test_pipeline.py::test_rfc9110_9_3_4_a_202_carries_no_tag",
+        "a 202 (not applied yet) or a 205 (no content) is tagged as if it described the state",
+        "tests/test_pipeline.py::test_rfc9110_9_3_4_a_202_or_205_carries_no_tag",
     ),
     # ------------------------------------------------------------------ compression.py
     Mutant(
