@@ -10,11 +10,13 @@ than the ``If-Match`` beside it, or that is sent beside ``If-None-Match: *`` (wh
 no state exist, where the member names one), is a 400 problem saying so (RFC 9110 §15.5.1).
 
 Only a body sent as JSON (``request.is_json``) is read, and only ``get_json()`` returns it
-without the member: the bytes received (``request.data``) are left as they came.
+without the member: the bytes received (``request.data``, ``request.stream``) are left as
+they came, the stream readable again from its start.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Request
@@ -61,9 +63,14 @@ def _json_document(served: Request) -> Any:
     """The parsed body, the very object the view's ``get_json()`` returns; None when it is
     not JSON (the view answers that itself)."""
     try:
-        return served.get_json(silent=True)
+        document = served.get_json(silent=True)
     except RecursionError:  # absurdly deep nesting: not a document with a member to find
-        return None
+        document = None
+    # Reading drained the stream; a view that parses it itself (json.load(request.stream),
+    # ijson) would find it empty and store nothing.  Werkzeug's cached ``stream`` is set
+    # to the bytes just read (§9.3.4: the write's content is all of them).
+    served.stream = io.BytesIO(served.get_data())
+    return document
 
 
 def _lists(if_match: str, tag: str) -> bool:

@@ -448,6 +448,45 @@ def test_only_get_json_returns_the_body_without_its_member_rfc9110_13_1_1() -> N
     assert received == {"parsed": {"text": "x"}, "received": {"text": "x", "etag": CURRENT}}
 
 
+def _streamed_document() -> Any:
+    """What a view that parses its body itself from the stream (``ijson`` does) reads."""
+    return json.load(request.stream)
+
+
+def _streamed_bytes() -> Any:
+    return json.loads(request.stream.read())
+
+
+@pytest.mark.parametrize("reader", [_streamed_document, _streamed_bytes], ids=["load", "read"])
+@pytest.mark.parametrize(
+    ("document", "headers"),
+    [
+        pytest.param({"text": "x", "etag": CURRENT}, {}, id="member"),
+        pytest.param({"text": "x"}, {"If-Match": CURRENT}, id="if-match"),
+    ],
+)
+def test_a_view_reading_the_stream_gets_the_whole_body_rfc9110_9_3_4(
+    reader: Callable[[], Any], document: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """Reading the body for its member (whether it has one or not) drains the WSGI stream;
+    a view that parses the stream itself must still get every byte the client sent, not an
+    empty body that it would store as the resource's new state."""
+    app = Flask(__name__)
+    app.config["TESTING"] = True
+    ETag(app)
+    stored: list[Any] = []
+
+    @app.put("/raw/<int:number>")
+    @require_if_match(VersionGenerator(lambda number: 3 + len(stored)))
+    def raw(number: int) -> Any:
+        stored.append(reader())
+        return "", 204
+
+    answer = app.test_client().put("/raw/1", json=document, headers=headers)
+    assert answer.status_code == 204
+    assert stored == [document]  # the bytes as they came, as request.data holds them
+
+
 # --------------------------------------------------------------------------- d) other writes
 
 
