@@ -16,6 +16,7 @@ from typing import NamedTuple
 from werkzeug.http import http_date
 
 from .tags import (
+    FOLD_LENGTH,
     VARIANT_SEPARATOR,
     format_entity_tag,
     parse_entity_tag_list,
@@ -225,21 +226,24 @@ def if_none_match_matches(field_value: str, current: Validators) -> bool:
 def names_state(opaque: str, current: Validators) -> bool:
     """True when ``opaque`` is a tag this server made for the current resource state.
 
-    That is the current tag itself, its content-coded form (``"x:gzip"``), or, on a route
-    that folds (:mod:`flask_etag.folding`), the tag of the same state folded for other
-    request fields, scopes or releases, or the bare state itself: the tag the route sent
-    before the deploy that first set ``ETAG_RELEASE`` or ``ETAG_SCOPE``.  Only ``If-Match``
+    That is the current tag itself, its content-coded form (``"x:gzip"``), the tag of the
+    same state folded (:mod:`flask_etag.folding`) for other request fields, scopes or
+    releases, by this route or by the resource's GET view beside it, or the bare state
+    itself: the tag the route sent before the deploy that first set ``ETAG_RELEASE`` or
+    ``ETAG_SCOPE``.  Only ``If-Match``
     asks this (whether the state changed, RFC 9110 §13.1.1); ``If-None-Match`` compares
     representations.
     """
     base = strip_coding(opaque)
     if base == current.etag:
         return True
-    state = current.state
-    if state is None or current.etag is None:
+    if current.etag is None:
         return False
+    # A route that folds nothing (state None) still accepts its state folded: the GET of
+    # the same resource may be another view, with a vary= or scope= this write lacks.
+    state = current.etag if current.state is None else current.state
     return base == state or (
-        len(base) == len(current.etag) and base.startswith(state + VARIANT_SEPARATOR)
+        len(base) == len(state) + FOLD_LENGTH and base.startswith(state + VARIANT_SEPARATOR)
     )
 
 

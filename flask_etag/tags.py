@@ -59,6 +59,8 @@ VARIANT_SEPARATOR = "~"
 
 #: Hex digits of the negotiated fields' hash in a variant tag.
 _VARIANT_HEX_LENGTH = 16
+#: What folding adds to a state's opaque-tag: the separator and that hash.
+FOLD_LENGTH = len(VARIANT_SEPARATOR) + _VARIANT_HEX_LENGTH
 
 
 def opaque_tag_for(value: object) -> str:

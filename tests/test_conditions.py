@@ -522,6 +522,27 @@ FOLDED_TAGS = [
         if_match='W/"v1"',
     ),
     case(
+        "§13.1.1 If-Match a folded tag of the state passes a route that folds nothing",
+        "PUT",
+        STRONG,
+        PROCEED,
+        if_match=f'"{FOLDED.etag}"',
+    ),
+    case(
+        "§13.1.1 If-Match a folded tag of another state fails a route that folds nothing",
+        "PUT",
+        STRONG,
+        FAILED,
+        if_match='"v2~0123456789abcdef"',
+    ),
+    case(
+        "§13.1.1 If-Match a state with a suffix that is no fold fails",
+        "PUT",
+        STRONG,
+        FAILED,
+        if_match='"v1~01"',
+    ),
+    case(
         "§13.1.2 If-None-Match with the bare state of a folded tag is another representation",
         "GET",
         FOLDED,

@@ -114,6 +114,72 @@ def test_a_listed_tag_works_as_if_match_rfc9110_13_1_1() -> None:
     assert client.patch("/notes/1", json={}, headers={"If-Match": tag}).status_code == 412
 
 
+def folding_get_beside_a_plain_write(fold: dict[str, Any]) -> FlaskClient:
+    """A GET view that folds (``vary=`` or its own ``scope=``) and, on the same URL, a write
+    view decorated without: the common Flask layout of one function per method."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="s3cret")
+    ETag(app)
+    versions = dict(NOTES)
+    by_version = VersionGenerator(lambda number: versions.get(number))
+
+    @app.get("/notes/<int:number>")
+    @etag(by_version, **fold)
+    def note(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    @app.patch("/notes/<int:number>")
+    @require_if_match(by_version)
+    def write_note(number: int) -> dict[str, Any]:
+        versions[number] += 1
+        return {"number": number, "document": request.get_json()}
+
+    @app.get("/notes")
+    def notes() -> Any:
+        tag = item_tagger(note)
+        return jsonify([{"number": n, "etag": tag(v)} for n, v in versions.items()])
+
+    return app.test_client()
+
+
+@pytest.mark.parametrize(
+    "fold",
+    [
+        pytest.param({"vary": ("Accept-Language",)}, id="vary"),
+        pytest.param({"scope": lambda: request.headers.get("X-User")}, id="scope"),
+    ],
+)
+@pytest.mark.parametrize(
+    "source", ["item-get", "item-get-gzip-form", "list-member"], ids=lambda source: source
+)
+@pytest.mark.parametrize("sent_as", ["if-match", "body-member"])
+def test_the_items_folded_tag_passes_a_write_view_that_folds_nothing_rfc9110_13_1_1(
+    fold: dict[str, Any], source: str, sent_as: str
+) -> None:
+    """The item's GET sends ``"3~<fold>"`` (the list the same): ``If-Match`` with it asks
+    whether state 3 is current (§13.1.1), whichever view of the resource answers the write.
+    It passes once, and the same tag is stale after the write."""
+    client = folding_get_beside_a_plain_write(fold)
+    reader = {"Accept-Language": "fr", "X-User": "ann"}
+    if source == "list-member":
+        tag = client.get("/notes", headers=reader).get_json()[0]["etag"]
+    else:
+        tag = client.get("/notes/1", headers=reader).headers["ETag"]
+        assert tag.startswith('"3~')
+        if source == "item-get-gzip-form":
+            tag = tag[:-1] + ':gzip"'  # what Flask-Compress sends for that representation
+
+    def write() -> Any:
+        if sent_as == "if-match":
+            return client.patch("/notes/1", json={"text": "x"}, headers={"If-Match": tag})
+        return client.patch("/notes/1", json={"text": "x", "etag": tag})
+
+    written = write()
+    assert written.status_code == 200 and written.get_json()["document"] == {"text": "x"}
+    stale = write()
+    assert (stale.status_code, stale.headers["ETag"]) == (412, '"4"')
+
+
 def test_the_examples_list_carries_each_items_tag_rfc9110_8_8_3(
     example_client: FlaskClient,
 ) -> None:
