@@ -24,8 +24,11 @@ from flask import Request
 from .conditions import PRECONDITIONS_KEY, Preconditions
 from .exceptions import ETagBodyPreconditionInvalid
 from .exchange import Exchange, refuse
-from .reasons import BODY_DISAGREES
+from .reasons import BAD_BODY_TAG, BODY_DISAGREES, DETAILS
 from .tags import is_one_entity_tag, parse_entity_tag_list
+
+#: How each 400's detail names the member: the default name, ``ETAG_BODY_MEMBER``'s own.
+_NAMED_MEMBER = "The body's etag member"
 
 #: The 400 for a member sent beside ``If-None-Match: *``: a client that copied an item's
 #: document (tag included) to create another would otherwise get a 412 asking for the
@@ -46,17 +49,26 @@ def read_body_precondition(exchange: Exchange) -> Exchange:
         return exchange
     tag = document.pop(member)
     if not is_one_entity_tag(tag):
-        refuse(ETagBodyPreconditionInvalid())
+        _refuse(member, BAD_BODY_TAG)
     preconditions = exchange.preconditions or Preconditions()
     if preconditions.if_match is not None:
         if not _lists(preconditions.if_match, tag):
-            refuse(ETagBodyPreconditionInvalid(reason=BODY_DISAGREES))
+            _refuse(member, BODY_DISAGREES)
         return exchange
     if preconditions.asks_for_absence:
-        refuse(ETagBodyPreconditionInvalid(_CREATE_ONLY_DISAGREES, reason=BODY_DISAGREES))
+        _refuse(member, BODY_DISAGREES, _CREATE_ONLY_DISAGREES)
     judged = preconditions._replace(if_match=tag)
     exchange.request.environ[PRECONDITIONS_KEY] = judged
     return exchange._replace(preconditions=judged)
+
+
+def _refuse(member: str, reason: str, detail: str | None = None) -> None:
+    """The 400 (RFC 9110 §15.5.1), its detail naming the member the client sent: an app
+    reading ``"_etag"`` or ``"@odata.etag"`` must not tell it to fix an ``etag`` member."""
+    text = DETAILS[reason] if detail is None else detail
+    if member != "etag":
+        text = text.replace(_NAMED_MEMBER, f'The body\'s "{member}" member', 1)
+    refuse(ETagBodyPreconditionInvalid(text, reason=reason))
 
 
 def _json_document(served: Request) -> Any:

@@ -440,6 +440,27 @@ def test_the_member_name_is_a_setting(tmp_path: Path) -> None:
     assert merge_patch(client, {"stock": 9, "_etag": tag}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("member", "headers", "reason"),
+    [
+        pytest.param(7, {}, "bad-body-tag", id="no-entity-tag"),
+        pytest.param('"other"', {"If-Match": '"mine"'}, "body-disagrees", id="disagrees"),
+        pytest.param('"other"', {"If-None-Match": "*"}, "body-disagrees", id="create-only"),
+    ],
+)
+def test_a_refused_body_tag_names_the_member_the_app_reads_rfc9110_15_5_1(
+    tmp_path: Path, member: Any, headers: dict[str, str], reason: str
+) -> None:
+    """Under ``ETAG_BODY_MEMBER = "_etag"`` the 400 tells the client what to fix in the
+    member it sent, never in an ``etag`` member it did not send."""
+    client = example_client_with(tmp_path, ETAG_BODY_MEMBER="_etag")
+    answer = merge_patch(client, {"stock": 9, "_etag": member}, **headers)
+    problem = answer.get_json()
+    assert (answer.status_code, problem["reason"]) == (400, reason)
+    assert problem["detail"].startswith('The body\'s "_etag" member')
+    assert current(client)[0]["stock"] == 45
+
+
 def test_without_a_member_name_the_body_is_left_alone(tmp_path: Path) -> None:
     """``ETAG_BODY_MEMBER = None``: the member is the app's, which refuses it (422)."""
     client = example_client_with(tmp_path, ETAG_BODY_MEMBER=None)
