@@ -230,9 +230,8 @@ def names_state(opaque: str, current: Validators) -> bool:
     same state folded (:mod:`flask_etag.folding`) for other request fields, scopes or
     releases, by this route or by the resource's GET view beside it, or the bare state
     itself: the tag the route sent before the deploy that first set ``ETAG_RELEASE`` or
-    ``ETAG_SCOPE``.  Only ``If-Match``
-    asks this (whether the state changed, RFC 9110 §13.1.1); ``If-None-Match`` compares
-    representations.
+    ``ETAG_SCOPE``.  Only ``If-Match`` asks this (whether the state changed, RFC 9110
+    §13.1.1); ``If-None-Match`` compares representations.
     """
     base = strip_coding(opaque)
     if base == current.etag:
