@@ -54,6 +54,36 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def purging_app(base_url: str) -> Flask:
+    """An app that purges at the recording cache ``base_url``, once per write."""
+    app = Flask(__name__)
+    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+    return app
+
+
+def sqlite_notes(app: Flask, tmp_path: Path, table: str) -> tuple[SQLAlchemy, Any]:
+    """``app``'s SQLite database, holding note 1 in ``table``: a ``Note`` model with a
+    ``version_id_col``, as Flask-SQLAlchemy's docs write one; returns it and its ``db``."""
+    db = SQLAlchemy()
+
+    class Note(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = table
+        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+        text = sa.Column(sa.String(80), nullable=False)
+        version = sa.Column(sa.Integer, nullable=False)
+        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / f'{table}.sqlite3'}"
+    db.init_app(app)
+    dispose_after_test(app)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Note(id=1, text="first"))
+        db.session.commit()
+    return db, Note
+
+
 def dict_notes(app: Flask, tmp_path: Path) -> tuple[VersionGenerator, Callable[[int], None]]:
     """Notes kept in a dict, versioned by a counter: no commit for flask_etag to see."""
     notes = {1: 1}
@@ -66,22 +96,7 @@ def dict_notes(app: Flask, tmp_path: Path) -> tuple[VersionGenerator, Callable[[
 
 def model_notes(app: Flask, tmp_path: Path) -> tuple[ModelVersionGenerator, Callable[[int], None]]:
     """Notes in SQLite with a ``version_id_col``, written as Flask-SQLAlchemy's docs write."""
-    db = SQLAlchemy()
-
-    class Note(db.Model):  # type: ignore[name-defined,misc]
-        __tablename__ = "outcome_notes"
-        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-        text = sa.Column(sa.String(80), nullable=False)
-        version = sa.Column(sa.Integer, nullable=False)
-        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
-
-    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'notes.sqlite3'}"
-    db.init_app(app)
-    dispose_after_test(app)
-    with app.app_context():
-        db.create_all()
-        db.session.add(Note(id=1, text="first"))
-        db.session.commit()
+    db, Note = sqlite_notes(app, tmp_path, "outcome_notes")
 
     def write(note_id: int) -> None:
         db.session.get(Note, note_id).text = "edited"
@@ -98,9 +113,7 @@ def test_a_redirect_that_wrote_nothing_is_neither_announced_nor_purged_rfc9110_1
     ``etag_written`` and no purge; the same form's ``POST`` by a user, answered 303 after
     its write (post/redirect/get), is announced and purged once (RFC 9111 §4.4)."""
     base_url, received = cache
-    app = Flask(__name__)
-    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
-    ETag(app)
+    app = purging_app(base_url)
     generator, write = store(app, tmp_path)
 
     @app.post("/notes/<int:note_id>")
@@ -141,22 +154,7 @@ def racing_notes_app(tmp_path: Path, config: dict[str, Any], folds: dict[str, An
     app = Flask(__name__)
     app.config.update(SECRET_KEY="s" * 32, TESTING=True, **config)
     ETag(app)
-    db = SQLAlchemy()
-
-    class Note(db.Model):  # type: ignore[name-defined,misc]
-        __tablename__ = "raced_notes"
-        id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-        text = sa.Column(sa.String(80), nullable=False)
-        version = sa.Column(sa.Integer, nullable=False)
-        __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own API)
-
-    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'raced.sqlite3'}"
-    db.init_app(app)
-    dispose_after_test(app)
-    with app.app_context():
-        db.create_all()
-        db.session.add(Note(id=1, text="first"))
-        db.session.commit()
+    db, Note = sqlite_notes(app, tmp_path, "raced_notes")
 
     def another_client_writes_first(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -220,9 +218,7 @@ def test_a_write_accepted_for_later_is_not_announced_before_it_is_applied_rfc911
     it, which would have the caches fetch the state the queued write is about to change;
     the write is announced when it is applied (here by ``announce_write``)."""
     base_url, received = cache
-    app = Flask(__name__)
-    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
-    ETag(app)
+    app = purging_app(base_url)
     notes = {1: 1}
     queued: list[int] = []
 
@@ -254,9 +250,7 @@ def test_a_redirect_after_a_write_stands_when_the_store_fails_after_it_rfc9111_4
     could be looked up again: the client still gets its 303 (not a 500 it would retry into
     a 412), and the caches their purge, since the write may have happened."""
     base_url, received = cache
-    app = Flask(__name__)
-    app.config.update(ETAG_PURGE_URLS=[base_url], ETAG_PURGE_REPEAT_AFTER=0)
-    ETag(app)
+    app = purging_app(base_url)
     notes = {1: 1}
     down: list[bool] = []
 
