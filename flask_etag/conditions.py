@@ -76,17 +76,11 @@ class Validators:
         return None if self.etag is None else format_entity_tag(self.etag, self.weak)
 
     @property
-    def last_modified_header(self) -> str | None:
-        """The value for the ``Last-Modified`` response header, or None when none is sent."""
-        modified = self.last_modified
-        return None if modified is None or not self.second_over else http_date(modified)
-
-    @property
     def date_field(self) -> str | None:
-        """The ``Last-Modified`` a response of this state sends, for :func:`set_validators`:
-        None where the state has no date (a view's own then stands, as it is judged by it);
-        ``""`` where its date is withheld while its second runs (§8.8.2.2), so no view's
-        date is sent either: every date is judged by the state's (§13.1.3, §13.1.4)."""
+        """The ``Last-Modified`` a response of this state sends: None where the state has no
+        date (a view's own then stands, as it is judged by it); ``""`` where its date is
+        withheld while its second runs (§8.8.2.2), so no view's date is sent either: every
+        date is judged by the state's (§13.1.3, §13.1.4)."""
         modified = self.last_modified
         if modified is None:
             return None

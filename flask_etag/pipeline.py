@@ -259,7 +259,7 @@ def judge_before_view(
                 ranges.ignore_range(exchange.request)  # a 304 or a 412 is due, never a 206
                 return None
             return _not_modified_before_view(
-                exchange, current.etag_header, current.last_modified_header, plain
+                exchange, current.etag_header, current.date_field, plain
             )
         if outcome is Outcome.PRECONDITION_FAILED:
             reason = failure_reason(preconditions, current, exchange.settings.accept_weakened)

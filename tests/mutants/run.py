@@ -1212,8 +1212,8 @@ MUTANTS = [
     Mutant(
         "date-of-a-running-second-sent",
         "conditions",
-        "None if modified is None or not self.second_over else",
-        "None if modified is None else",
+        '        return http_date(modified) if self.second_over else ""\n',
+        "        return http_date(modified)\n",
         "a change later in the second a client's If-Modified-Since names is answered 304",
         "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_change_later_in_the_same_second_is_not_hidden_by_a_304",
     ),
