@@ -139,31 +139,20 @@ def keep_unsatisfiable(unsatisfiable: Unsatisfiable, whole: Response | None) -> 
 def settle_partial(
     exchange: Exchange, generator: HashGenerator, view: View, partial: Response
 ) -> Response:
-    """A body-hash view's own 206, made to follow §13.1.5 and §15.3.7."""
-    if "ETag" not in partial.headers:
-        if body_bytes(partial) is None:
-            return _untagged_file_part(exchange, view, partial)
+    """A body-hash view's own 206, made to follow §13.1.5 and §15.3.7.
+
+    A part without an ``ETag`` is tagged as its whole, unless its body cannot be hashed (a
+    file passed through, ``send_file`` of a ``BytesIO``): its whole could not be either,
+    and its 200 has no ``ETag``, so the part needs none (§15.3.7) and stands as the view's
+    one run made it (rendering the whole again would run the view and its
+    ``after_this_request`` functions twice, to serve a 200 no better tagged).
+    """
+    if "ETag" not in partial.headers and body_bytes(partial) is not None:
         partial = _tagged_as_whole(exchange, generator, view, partial)
     if partial.status_code == 206 and _if_range_fails(exchange, generator, partial):
         partial.close()  # a send_file 206 holds an open file
         return render_whole(exchange, view)
     return partial
-
-
-def _untagged_file_part(exchange: Exchange, view: View, partial: Response) -> Response:
-    """A 206 of a file or stream the view sent untagged (``send_file`` of a ``BytesIO``).
-
-    Its whole comes the same way, so it could not be hashed either, and its 200 has no
-    ``ETag``: the part needs none (§15.3.7) and stands as the view made it, from its one
-    run (rendering the whole again would run the view and its ``after_this_request``
-    functions twice, to serve a 200 no better tagged).  Only an ``If-Range`` its own
-    ``Last-Modified`` does not match exactly sends the whole (§13.1.5).
-    """
-    if_range = exchange.request.environ.get("HTTP_IF_RANGE")
-    if if_range is None or if_range_allows_partial(if_range, validators_of(partial)):
-        return partial
-    partial.close()  # a send_file 206 holds an open file
-    return render_whole(exchange, view)
 
 
 def _tagged_as_whole(
@@ -191,12 +180,13 @@ def _tagged_as_whole(
 
 
 def _if_range_fails(exchange: Exchange, generator: HashGenerator, response: Response) -> bool:
-    """True for a 206 that §13.1.5 forbids (werkzeug's If-Range check is weak and date-lax)."""
+    """True for a 206 that §13.1.5 forbids (werkzeug's If-Range check is weak and date-lax).
+    A part that could not be hashed is judged by its own validators (its ``Last-Modified``)."""
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     if if_range is None:
         return False
-    current = body_validators(response, generator, exchange.settings)
-    return current is not None and not if_range_allows_partial(if_range, current)
+    current = body_validators(response, generator, exchange.settings) or validators_of(response)
+    return not if_range_allows_partial(if_range, current)
 
 
 def judged_before_range(exchange: Exchange) -> bool:

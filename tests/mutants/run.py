@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(142 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(144 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -760,6 +760,27 @@ MUTANTS = [
         "a view's own 206 on a scoped route carries another tag than its 200: If-Range fails",
         "tests/test_rfc9110_ranges.py",
         "scoped_tag_of_the_whole",
+    ),
+    Mutant(
+        "untagged-file-part-rendered-again",
+        "ranges",
+        '    if "ETag" not in partial.headers and body_bytes(partial) is not None:\n',
+        '    if "ETag" not in partial.headers:\n',
+        "a part of a file passed through untagged runs the view twice and is sent whole",
+        "tests/test_rfc9110_ranges.py::"
+        "test_a_part_of_an_untagged_file_runs_the_view_once_rfc9110_15_3_7",
+    ),
+    Mutant(
+        "untagged-file-part-if-range-unjudged",
+        "ranges",
+        "    current = body_validators(response, generator, exchange.settings)"
+        " or validators_of(response)\n"
+        "    return not if_range_allows_partial(if_range, current)\n",
+        "    current = body_validators(response, generator, exchange.settings)\n"
+        "    return current is not None and not if_range_allows_partial(if_range, current)\n",
+        "a part of an untagged file is sent for an If-Range date that is not exactly its own",
+        "tests/test_rfc9110_ranges.py::"
+        "test_a_part_of_an_untagged_file_still_honours_if_range_rfc9110_13_1_5",
     ),
     # ------------------------------------------------------------------ sqlalchemy/loaded_rows.py
     Mutant(
