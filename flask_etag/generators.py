@@ -10,10 +10,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
-from decimal import Context, Decimal
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
-from uuid import UUID
 
 from flask import current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
@@ -24,19 +22,14 @@ from .exceptions import ETagConfigurationError
 from .folding import fold_state
 from .settings import current_settings
 from .tags import format_entity_tag, opaque_tag_for
+from .versions import EPOCH, one_version
 
 Lookup = Callable[..., Any]
 ViewCaller = Callable[[Callable[..., Any], dict[str, Any]], Any]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 #: Where a timestamp route keeps, in the request's WSGI environ, when its state was read.
 _READ_AT_KEY = "flask_etag.read_at"
-
-#: What a version lookup may return: values whose text is the version itself.  Anything else
-#: (a model instance, say) would be tagged by its repr, which may never change: clients would
-#: then get 304 for changed data, and stale ``If-Match`` writes would pass.
-VERSION_TYPES = (str, int, bytes, float, Decimal, UUID, date)
 
 
 class TagGenerator:
@@ -321,38 +314,7 @@ class VersionGenerator(_LookupGenerator):
         return fields
 
     def validators_for(self, value: Any, weak: bool) -> Validators:
-        if isinstance(value, bool):
-            raise TypeError(
-                f"a VersionGenerator lookup returned {value!r}, which is no version: return "
-                "the version itself (str, int, UUID, ...) or None, not a comparison such as "
-                "`row is not None`"
-            )
-        if not isinstance(value, VERSION_TYPES):
-            raise TypeError(
-                "a VersionGenerator lookup must return the version itself (str, int, UUID, ...) "
-                f"or None, not {value!r}: e.g. return item.version, not item"
-            )
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            # One instant, one tag: its text in UTC, not in whichever offset the database
-            # session (or this process, first) happened to give it.
-            try:
-                value = value.astimezone(timezone.utc)
-            except OverflowError:  # before 0001-01-01T00:00Z: still one value per instant
-                value = value - _EPOCH
-        elif isinstance(value, (Decimal, float)):
-            value = _one_spelling(value)
-        return Validators(etag=opaque_tag_for(value), weak=weak)
-
-
-def _one_spelling(number: Decimal | float) -> Decimal | float:
-    """One number, one tag on every host: ``Decimal("1.0")``, ``"1.00"`` and ``"1E+0"`` (or
-    -0.0 and 0.0) are equal, so the tags kept by value would give each the spelling its
-    process saw first.  Trailing zeros are dropped exactly, at the value's own precision."""
-    if not number:
-        return type(number)(0)
-    if isinstance(number, float) or not number.is_finite():
-        return number
-    return number.normalize(Context(prec=len(number.as_tuple().digits)))
+        return Validators(etag=opaque_tag_for(one_version(value)), weak=weak)
 
 
 class TimestampGenerator(_LookupGenerator):
@@ -392,7 +354,7 @@ class TimestampGenerator(_LookupGenerator):
                 f"a TimestampGenerator lookup must return a datetime or None, not {value!r}"
             )
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        microseconds = (moment - _EPOCH) // _MICROSECOND
+        microseconds = (moment - EPOCH) // _MICROSECOND
         now = datetime.now(timezone.utc)
         if has_request_context():
             now = request.environ.get(_READ_AT_KEY, now)

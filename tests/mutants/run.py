@@ -1319,9 +1319,9 @@ MUTANTS = [
     # ------------------------------------------------------------------ generators.py
     Mutant(
         "decimal-tagged-as-first-seen",
-        "generators",
-        "            value = _one_spelling(value)\n",
-        "            pass\n",
+        "versions",
+        "        return _one_spelling(value)\n",
+        "        pass\n",
         "Decimal('1.00') is tagged as the Decimal('1.0') its process saw first: hosts disagree",
         "tests/test_hostile_input.py",
         "whatever_the_process",
