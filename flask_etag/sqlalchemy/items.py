@@ -172,9 +172,7 @@ class ModelVersionGenerator(VersionGenerator):
             raise ETagPreconditionFailed(reason=MISSING)  # gone: no current tag to offer
         current = getattr(instance, self._version_attribute)
         if current != expected:
-            reason = STALE if expected is not None else EXISTS
-            error = ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
-            raise naming_state(error, current)
+            raise self._lost_to(current, STALE if expected is not None else EXISTS)
         return instance
 
     def commit(self, instance: Any, *, deleted: bool = False) -> None:
@@ -202,8 +200,7 @@ class ModelVersionGenerator(VersionGenerator):
             if current is None:  # deleted by the write that came first
                 raise ETagPreconditionFailed(reason=MISSING) from error
             reason = STALE if checked_version() is not None else EXISTS  # created since
-            lost = ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
-            raise naming_state(lost, current) from error
+            raise self._lost_to(current, reason) from error
         except IntegrityError as error:
             # If-None-Match: * found no row, and the view's insert met one another client
             # created since: the precondition is false now, so 412 as if judged after it.
@@ -213,8 +210,13 @@ class ModelVersionGenerator(VersionGenerator):
             current = self._current_version(**view_args)
             if current is None:  # another constraint failed: the view's own error
                 raise
-            exists = ETagPreconditionFailed(etag=self.etag_for(current), reason=EXISTS)
-            raise naming_state(exists, current) from error
+            raise self._lost_to(current, EXISTS) from error
+
+    def _lost_to(self, current: Any, reason: str) -> ETagPreconditionFailed:
+        """The 412 of a write that another client's, now ``current``, came before: it names
+        that state, as the route tags it for this request (:func:`naming_state`)."""
+        error = ETagPreconditionFailed(etag=self.etag_for(current), reason=reason)
+        return naming_state(error, current)
 
 
 def _asks_for_absence() -> bool:

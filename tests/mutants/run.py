@@ -1346,8 +1346,8 @@ MUTANTS = [
     Mutant(
         "get-checked-created-since-called-stale",
         "sqlalchemy/items",
-        "            reason = STALE if expected is not None else EXISTS\n",
-        "            reason = STALE\n",
+        "            raise self._lost_to(current, STALE if expected is not None else EXISTS)\n",
+        "            raise self._lost_to(current, STALE)\n",
         "a row created since If-None-Match: * is called stale: the client is told its tag is old",
         "tests/test_natural_writes.py::"
         "test_rfc9110_13_1_2_get_checked_refuses_a_row_created_since_as_exists",
