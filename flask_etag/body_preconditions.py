@@ -3,7 +3,8 @@
 Some clients, proxies and batch formats cannot set ``If-Match``; Google's AIP-154 and OData
 carry the tag in the resource's body instead.  A write to a decorated route whose JSON object
 has the member ``ETAG_BODY_MEMBER`` (``"etag"``) and no ``If-Match`` is judged as if it had
-sent ``If-Match`` with that value, so the 412 and 428 rules hold for either.  The member is
+sent ``If-Match`` with that value, so the 412 and 428 rules hold for either; ``null`` is no
+tag (RFC 6585 §3: 428 where one is required), as in a batch entry.  The member is
 taken out of the parsed body (``request.get_json()`` returns it without), so it is never
 written to the resource.  A member that is not one entity tag, that names another tag
 than the ``If-Match`` beside it, or that is sent beside ``If-None-Match: *`` (which asks that
@@ -48,6 +49,8 @@ def read_body_precondition(exchange: Exchange) -> Exchange:
     if not isinstance(document, dict) or member not in document:
         return exchange
     tag = document.pop(member)
+    if tag is None:  # no tag held, as a batch entry's null says: the headers alone judge
+        return exchange
     if not is_one_entity_tag(tag):
         _refuse(member, BAD_BODY_TAG)
     preconditions = exchange.preconditions or Preconditions()

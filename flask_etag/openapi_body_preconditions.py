@@ -36,7 +36,7 @@ def if_match_or_body(required: bool, member: str) -> str:
     in_body = (
         f"the same tag as the JSON body's `{member}` member (judged as this field and taken "
         "out of the body; 400 if it is not one entity tag, or names another tag than this "
-        "field)"
+        "field; null is no tag)"
     )
     if required:
         return (
