@@ -398,6 +398,24 @@ def test_one_item_named_by_two_spellings_is_400_rfc9110_15_5_1(keyed_database: s
     assert client.get("/items/lamp").get_json() == {"stock": 5}
 
 
+def test_one_item_named_by_two_spellings_per_entry_is_judged_in_turn_rfc9110_13_1_1(
+    keyed_database: sa.Engine,
+) -> None:
+    """Per entry, each entry is judged after the ones before it were written: where the
+    database folds case, ``LAMP`` after ``lamp`` holds a tag the first entry made stale, so
+    it is a 412 with the current tag, never a second write over the first."""
+    client = keyed_client(keyed_database, "string")
+    tag = client.get("/items/lamp").headers["ETag"]
+    entries = [{"id": "lamp", "etag": tag, "stock": 1}, {"id": "LAMP", "etag": tag, "stock": 2}]
+    answer = client.patch("/items?atomic=false", json=entries)
+    written = client.get("/items/lamp")
+    folds_case = client.get("/items/LAMP").status_code == 200
+    assert [result["status"] for result in answer.get_json()] == [200, 412 if folds_case else 404]
+    assert written.get_json() == {"stock": 1}
+    if folds_case:
+        assert answer.get_json()[1]["etag"] == written.headers["ETag"]
+
+
 @pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
 @pytest.mark.parametrize(
     ("kind", "spelling"),
