@@ -450,14 +450,15 @@ def test_a_row_whose_key_changed_is_purged_under_its_old_key_too_rfc9111_4_4(
 def test_an_undecorated_create_is_announced_by_its_commit(
     tmp_path: Path, written: Recorded
 ) -> None:
-    """``POST /api/products`` has no flask_etag decorator: TableVersions announces it."""
+    """``POST /api/products`` has no flask_etag decorator: TableVersions announces it
+    (with ``products/*``: it takes its turn with ``raise_versions``)."""
     client = example(tmp_path)
     created = client.post("/api/products", json={"name": "n", "price": 1, "stock": 1})
     assert created.status_code == 201
     identity = created.get_json()["id"]
     [announced] = written.kwargs
     assert announced["endpoint"] == "products.create_product"
-    assert set(announced["keys"]) == {"products", f"products/{identity}"}
+    assert set(announced["keys"]) == {"products", "products/*", f"products/{identity}"}
 
 
 def test_a_write_answered_303_is_announced_rfc9111_4_4(written: Recorded) -> None:
@@ -631,6 +632,33 @@ def test_a_write_purges_its_keys_at_every_cache_rfc9111_4_4(
     assert sorted(purge.path for purge in received.purges) == ["/", ITEM]
     [keyed] = [purge for purge in received.purges if purge.path == "/"]
     assert keyed.surrogate_key == "products/101 products"
+
+
+def test_a_raw_sql_write_that_raises_its_tables_version_is_purged_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, Received], written: Recorded
+) -> None:
+    """The collections guide's recipe for a write in raw SQL: the rows, then
+    ``raise_versions`` in the same transaction.  The list's tag moved, and so must every
+    cached list and item of the table: a shared cache kept serving them for their whole
+    ``s-maxage``, since the commit announced nothing."""
+    base_url, received = cache
+    client = example(tmp_path, ETAG_PURGE_URLS=[base_url])
+    app: Flask = client.application
+
+    @app.post("/restock")
+    def restock() -> tuple[str, int]:
+        session = products.db.session
+        session.execute(sa.text("UPDATE products SET stock = stock + 1"))
+        products.table_versions.raise_versions(session, ["products"])
+        session.commit()
+        return "", 204
+
+    assert client.post("/restock").status_code == 204
+    [announced] = written.kwargs
+    assert set(announced["keys"]) == {"products", "products/*"}
+    assert any(
+        set(keys.split()) == {"products", "products/*"} for keys in received.surrogate_keys()
+    ), received.surrogate_keys()
 
 
 def test_a_write_is_purged_again_once_racing_reads_are_over_rfc9111_4_4(

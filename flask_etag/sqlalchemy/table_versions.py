@@ -61,12 +61,21 @@ class TableVersions:
         keep_written_keys(session)
 
     def raise_versions(self, session: Session | Any, tables: Iterable[str]) -> None:
-        """Raise the versions of ``tables`` in ``session``'s transaction (sorted: every writer
-        takes the counter rows in the same order, so they never deadlock on them)."""
+        """Raise the versions of ``tables`` in ``session``'s transaction, for a write made
+        around the session (raw SQL): its rows are not known one by one, so its commit
+        purges every list and every item of the tables, as a bulk ``update()``'s does
+        (RFC 9111 §4.4).  A rollback forgets both."""
+        names = set(tables) - {TABLE_VERSIONS}
+        self._raise(session, names)
+        for name in names:
+            written_keys_of(session).update(bulk_written_keys(name))
+
+    def _raise(self, session: Session, names: set[str]) -> None:
+        """Raise the counters of ``names`` (sorted: every writer takes the counter rows in
+        the same order, so they never deadlock on them)."""
         connection = session.connection()
         moment = _microseconds_now()
         dialect = connection.dialect.name
-        names = set(tables) - {TABLE_VERSIONS}
         with _naming_a_missing_table():
             for name in sorted(names):
                 if dialect in ("mysql", "mariadb") and self._raised_in_place(
@@ -214,7 +223,7 @@ class TableVersions:
             tables.add(name)
             keys.update(bulk_written_keys(name))
         if tables:
-            self.raise_versions(session, tables)
+            self._raise(session, tables - {TABLE_VERSIONS})
 
     def _after_bulk_statement(self, state: ORMExecuteState) -> sa.Result[Any] | None:
         """``session.execute(update(Model)...)`` and the like write without a flush.
@@ -238,8 +247,6 @@ class TableVersions:
             deleted, updated = ([table], []) if state.is_delete else ([], list(table.columns))
             names |= tables_written_by_references(deleted, updated)
         self.raise_versions(state.session, names)
-        for written in names:
-            written_keys_of(state.session).update(bulk_written_keys(written))
         return result
 
 
