@@ -30,12 +30,19 @@ class PurgeTarget:
         base = self.url.rstrip("/")
         if self.by == "url":
             mapped = [path for key in keys for path in self.paths.get(key, ())]
-            every = dict.fromkeys((*paths, *mapped))
+            every = dict.fromkeys(map(_rooted, (*paths, *mapped)))
             return [PurgeRequest(base + path) for path in every]
         return [
             PurgeRequest(base + "/", {key_field: field_value(batch, key_field)})
             for batch in key_batches(keys)
         ]
+
+
+def _rooted(path: str) -> str:
+    """``path`` from ``/``: appended to a base URL, a path that did not start there (a mount
+    point from a client's ``X-Forwarded-Prefix``: ``:8081``, ``.example.net``) extended its
+    authority and sent the ``PURGE`` to another port or host (RFC 3986 §3.2, §3.3)."""
+    return path if path.startswith("/") else f"/{path}"
 
 
 #: What a path segment holds unencoded (RFC 3986 §3.3: ``pchar``, and ``/``); no ``%``: the

@@ -25,6 +25,7 @@ from support_listeners import eventually, hung_cache, recording_cache, trickling
 from support_processes import LOOPBACK, free_port
 from test_many_hosts import VCL, nginx_config
 from test_shared_caches import Recorded, recording
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 from flask_etag import (
@@ -309,6 +310,24 @@ def test_a_url_cache_is_purged_under_the_apps_mount_point_rfc9110_4_2_1(
         assert client.post("/things/1", base_url="http://localhost/shop").status_code == 204
         assert [purge.path for purge in got.purges] == ["/shop/things/1"]
     assert purge_failed.sends == []
+
+
+@pytest.mark.parametrize("prefix", [":{port}", ":{port}/shop"], ids=["port", "port-and-path"])
+def test_a_client_never_chooses_where_a_url_purge_goes_rfc9110_4_2_1(
+    purge_failed: Recorded, prefix: str
+) -> None:
+    """Behind ``ProxyFix(..., x_prefix=1)`` (Flask's deployment docs) the mount point is the
+    client's ``X-Forwarded-Prefix`` when the proxy sets none.  Appended to a base URL with
+    no port, ``:<port>`` named another port, and ``.attacker.example`` another host: the
+    app sent its ``PURGE`` (and the outbox's repeat) wherever a client asked."""
+    with recording_cache() as (_url, elsewhere):
+        port = int(_url.rsplit(":", 1)[1])
+        client = writing_app([{"url": f"http://{LOOPBACK}", "by": "url"}])
+        app = client.application
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+        headers = {"X-Forwarded-Prefix": prefix.format(port=port)}
+        assert client.post("/things/1", headers=headers).status_code == 204
+        assert elsewhere.purges == []
 
 
 # --------------------------------------------------------------------------- many keys
