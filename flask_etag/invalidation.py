@@ -128,9 +128,10 @@ def announcing_writes(
     Inside, the transactions that commit collect their keys here instead of announcing
     them; the caller passes its response to the function this yields.  A 2xx announces the
     route's keys and what committed, with the response's new tag; so does a 202 or 3xx
-    that wrote (:func:`_state_changed`); any other answer, and an error, announces only what did
-    commit, if anything did: a purge is never skipped for a committed write, and never sent
-    for a write that did not happen.
+    that wrote (:func:`_state_changed`); a 4xx, 5xx or error after a commit announces what
+    committed and the route's keys (:func:`_announce_committed`); any other answer only
+    what did commit, if anything did: a purge is never skipped for a committed write, and
+    never sent for a write that did not happen.
     """
     scope = _WriteScope(spec, view_args)
     outer = g.get(_WRITE_SCOPE)
@@ -145,17 +146,29 @@ def announcing_writes(
         if applied or (status < 400 and _state_changed(spec, view_args)):
             keys = (*written_keys(spec, view_args), *scope.keys)
             announce_write(keys, etag=response.headers.get("ETag"), repeat=not scope.recorded)
-        elif scope.keys:
-            announce_write(scope.keys, repeat=not scope.recorded)
+        else:
+            _announce_committed(scope, failed=status >= 400)
         return response
 
     try:
         yield announce
     except BaseException:
         setattr(g, _WRITE_SCOPE, outer)
-        if scope.keys:
-            announce_write(scope.keys, repeat=not scope.recorded)
+        _announce_committed(scope, failed=True)
         raise
+
+
+def _announce_committed(scope: _WriteScope, *, failed: bool) -> None:
+    """Announce what a write not answered as applied committed, if anything did.
+
+    One that failed after a commit (a webhook called after it, a 4xx or 5xx it returned)
+    may have changed the route's state with it, so the route's keys go too: a purge too
+    many costs a cache one fetch, one too few leaves it stale (RFC 9111 §4.4).  Nothing is
+    looked up to tell, on a path where the database may be what failed.
+    """
+    if scope.keys:
+        route = written_keys(scope.spec, scope.view_args) if failed else ()
+        announce_write((*route, *scope.keys), repeat=not scope.recorded)
 
 
 def _state_changed(spec: RouteSpec, view_args: dict[str, Any]) -> bool:

@@ -30,7 +30,7 @@ from flask_etag import (
     etag_written,
     require_if_match,
 )
-from flask_etag.sqlalchemy import ModelVersionGenerator
+from flask_etag.sqlalchemy import ModelVersionGenerator, TableVersions
 
 # Writes here wait for purges to a loopback cache in this process: no collector pauses.
 pytestmark = pytest.mark.usefixtures("without_collector_pauses")
@@ -274,3 +274,61 @@ def test_a_redirect_after_a_write_stands_when_the_store_fails_after_it_rfc9111_4
     assert edited.status_code == 303 and notes == {1: 2}
     assert [sent["keys"] for sent in announced] == [("notes/1",)]
     assert len(received.purges) == 1
+
+
+def note_tag(app: Flask, generator: ModelVersionGenerator) -> str:
+    """Note 1's tag, read as a client reads it (the reads purge nothing)."""
+    app.add_url_rule("/notes/<int:note_id>", "read", etag(generator)(lambda note_id: "note"))
+    return app.test_client().get("/notes/1").headers["ETag"]
+
+
+@pytest.mark.parametrize("fails", ["raises", "answers-500"])
+def test_a_write_that_fails_after_its_commit_purges_its_routes_own_keys_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, Received], fails: str
+) -> None:
+    """The view commits its note, then a call after it fails (a webhook): the note changed,
+    so every key its route names for it is purged, as for a 2xx.  Only the commit's own
+    keys were: a page cached under the route's ``surrogate_keys=`` key alone stayed stale
+    for its whole ``s-maxage``."""
+    base_url, received = cache
+    app = purging_app(base_url)
+    app.testing = False  # an unhandled error is a 500, as in production
+    db, Note = sqlite_notes(app, tmp_path, "committed_notes")
+    TableVersions(db.session, db.metadata)  # it sees the commit
+    with app.app_context():
+        db.create_all()
+    generator = ModelVersionGenerator(Note, db.session)
+
+    @app.put("/notes/<int:note_id>")
+    @require_if_match(generator, surrogate_keys=lambda note_id: [f"note-pages/{note_id}"])
+    def edit(note_id: int) -> Any:
+        db.session.get(Note, note_id).text = "edited"
+        db.session.commit()
+        if fails == "raises":
+            raise ConnectionError("the webhook is down")
+        return {"error": "the webhook is down"}, 500
+
+    client = app.test_client()
+    tag = note_tag(app, generator)
+    assert client.put("/notes/1", headers={"If-Match": tag}).status_code == 500
+    [purge] = received.purges
+    assert "note-pages/1" in purge.surrogate_key.split(), purge.surrogate_key
+
+
+@pytest.mark.parametrize("status", [409, 500])
+def test_a_refused_write_that_committed_nothing_purges_nothing_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, Received], status: int
+) -> None:
+    """The other side: a refusal that changed nothing purges nothing."""
+    base_url, received = cache
+    app = purging_app(base_url)
+    generator, _write = model_notes(app, tmp_path)
+
+    @app.put("/notes/<int:note_id>")
+    @require_if_match(generator, surrogate_keys=lambda note_id: [f"note-pages/{note_id}"])
+    def edit(note_id: int) -> Any:
+        return {"error": "refused"}, status
+
+    tag = note_tag(app, generator)
+    assert app.test_client().put("/notes/1", headers={"If-Match": tag}).status_code == status
+    assert received.purges == []
