@@ -25,6 +25,9 @@ class PurgeRequest:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: Whether a 404 confirms it: nginx's cache-purge says "was not cached" so, for a URL.
+    #: A purge by key has no such answer: a 404 is a cache that did not handle ``PURGE``.
+    missing_confirms: bool = False
 
 
 class PurgeDeadlinePassed(OSError):
@@ -34,8 +37,8 @@ class PurgeDeadlinePassed(OSError):
 def send(request: PurgeRequest, deadline: float) -> str | None:
     """Send ``request`` and read the status before ``deadline`` (``time.monotonic()``).
 
-    :returns: None when the cache confirmed the purge (2xx; nginx's cache-purge 404, "was
-        not cached", too), else what went wrong.
+    :returns: None when the cache confirmed the purge (2xx; for a URL, nginx's cache-purge
+        404, "was not cached", too), else what went wrong.
     """
     parts = urlsplit(request.url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -51,7 +54,7 @@ def send(request: PurgeRequest, deadline: float) -> str | None:
             connection.close()
     except (OSError, ValueError, http.client.HTTPException) as error:
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    if 200 <= status < 300 or status == 404:
+    if 200 <= status < 300 or (status == 404 and request.missing_confirms):
         return None
     return f"answered {status}"
 

@@ -31,7 +31,7 @@ class PurgeTarget:
         if self.by == "url":
             mapped = [path for key in keys for path in self.paths.get(key, ())]
             every = dict.fromkeys(map(_rooted, (*paths, *mapped)))
-            return [PurgeRequest(base + path) for path in every]
+            return [PurgeRequest(base + path, missing_confirms=True) for path in every]
         return [
             PurgeRequest(base + "/", {key_field: field_value(batch, key_field)})
             for batch in key_batches(keys)

@@ -4,7 +4,8 @@ A shared cache that keeps responses for a while (``s-maxage``) serves the old bo
 write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
 
 * a URL string, e.g. ``"http://127.0.0.1:6081"``: one ``PURGE /`` carrying the written keys in
-  the surrogate-key field (Varnish with the ``xkey`` vmod; ``examples/varnish.vcl``);
+  the surrogate-key field (Varnish with the ``xkey`` vmod; ``examples/varnish.vcl``), which
+  a 2xx confirms (a 404 is a cache that did not handle ``PURGE``: the app behind it);
 * ``{"url": "http://127.0.0.1:8080/purge", "by": "url", "paths": {...}}``: one
   ``PURGE <url><path>`` per path to purge (nginx with the cache-purge module, whose 404 means
   "was not cached"): the written request's own path, and for each written key the paths

@@ -344,6 +344,20 @@ def served(app: Flask) -> Iterator[int]:
         server.shutdown()
 
 
+def test_a_404_confirms_no_key_purge_rfc9111_4_4(purge_failed: Recorded) -> None:
+    """A 404 means "was not cached" only to nginx's cache-purge, which purges by URL.  A
+    Varnish whose VCL does not handle ``PURGE`` (the built-in one) pipes it to the app
+    behind it, which answers 404 for ``/``: nothing was purged, yet every write counted
+    it sent and the caches stayed stale for their ``s-maxage`` without a word."""
+    with served(Flask("origin")) as port:  # the app behind the cache: no route at /
+        client = writing_app([f"http://{LOOPBACK}:{port}"])
+        assert client.post("/things/1").status_code == 204
+        eventually(lambda: len(purge_failed.sends) == 1)
+    [failure] = purge_failed.kwargs
+    assert failure["error"] == "answered 404"
+    assert statistics_of(f"http://{LOOPBACK}:{port}")["sent"] == 0
+
+
 def test_a_write_of_many_rows_purges_every_key_at_varnish_rfc9111_4_4(
     tmp_path: Path, purge_failed: Recorded
 ) -> None:
