@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(144 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(148 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -1421,6 +1421,43 @@ MUTANTS = [
         "    if False:\n",
         "browser code on another origin cannot read the tag, so it can never send If-Match",
         "tests/test_cors.py::test_a_cross_origin_read_exposes_the_tag",
+    ),
+    # ------------------------------------------------------------------ purges and their writes
+    Mutant(
+        "raw-sql-write-not-announced",
+        "sqlalchemy/table_versions",
+        "            written_keys_of(session).update(bulk_written_keys(name))\n",
+        "            pass\n",
+        "a raw-SQL write that raises its tables' versions is never purged from shared caches",
+        "tests/test_shared_caches.py",
+        "raw_sql_write",
+    ),
+    Mutant(
+        "purge-path-not-rooted",
+        "purge_targets",
+        "every = dict.fromkeys(map(_rooted, (*paths, *mapped)))",
+        "every = dict.fromkeys((*paths, *mapped))",
+        "a client's X-Forwarded-Prefix sends the app's PURGE to a port or host it chose",
+        "tests/test_purge_delivery.py",
+        "never_chooses",
+    ),
+    Mutant(
+        "key-purge-404-confirmed",
+        "purge_sending",
+        "(status == 404 and request.missing_confirms)",
+        "status == 404",
+        "a cache that pipes PURGE to the app (404) is counted purged: stale, and nothing said",
+        "tests/test_purge_delivery.py",
+        "404_confirms_no_key_purge",
+    ),
+    Mutant(
+        "failed-write-route-keys-kept",
+        "invalidation",
+        "_announce_committed(scope, failed=status >= 400)",
+        "_announce_committed(scope, failed=False)",
+        "a write that committed and then answered 500 leaves its route's pages stale",
+        "tests/test_write_outcomes.py",
+        "routes_own_keys",
     ),
 ]
 
