@@ -590,10 +590,10 @@ def take_creation_turn() -> None:
     Concurrent creators would otherwise all read the same highest id, and all but one fail.
     Raising the table's version first (the insert raises it anyway) takes the lock of its
     counter row, on every database: later creators wait there until this one commits.
-    Its commit then purges the table's items too (``products/*``): ``raise_versions`` is
-    for rows written around the session, which it cannot name.
+    No row is written around the session (the insert names its own), so no cached item
+    is purged for it.
     """
-    table_versions.raise_versions(db.session, [Product.__tablename__])
+    table_versions.raise_versions(db.session, [Product.__tablename__], rows_written=False)
 
 
 # --------------------------------------------------------------------------- routes

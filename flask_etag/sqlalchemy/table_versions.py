@@ -60,15 +60,23 @@ class TableVersions:
         event.listen(session, "after_transaction_end", _forget_raised)
         keep_written_keys(session)
 
-    def raise_versions(self, session: Session | Any, tables: Iterable[str]) -> None:
+    def raise_versions(
+        self, session: Session | Any, tables: Iterable[str], *, rows_written: bool = True
+    ) -> None:
         """Raise the versions of ``tables`` in ``session``'s transaction, for a write made
         around the session (raw SQL): its rows are not known one by one, so its commit
         purges every list and every item of the tables, as a bulk ``update()``'s does
-        (RFC 9111 §4.4).  A rollback forgets both."""
+        (RFC 9111 §4.4).  A rollback forgets both.
+
+        :param rows_written: False where no row is written around the session (the counter
+            taken as a lock before an insert through it, which names its own row): only the
+            tables' lists are purged, not every cached item.
+        """
         names = set(tables) - {TABLE_VERSIONS}
         self._raise(session, names)
         for name in names:
-            written_keys_of(session).update(bulk_written_keys(name))
+            written = bulk_written_keys(name)
+            written_keys_of(session).update(written if rows_written else written[:1])
 
     def _raise(self, session: Session, names: set[str]) -> None:
         """Raise the counters of ``names`` (sorted: every writer takes the counter rows in

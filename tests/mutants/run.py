@@ -1426,7 +1426,7 @@ MUTANTS = [
     Mutant(
         "raw-sql-write-not-announced",
         "sqlalchemy/table_versions",
-        "            written_keys_of(session).update(bulk_written_keys(name))\n",
+        "            written_keys_of(session).update(written if rows_written else written[:1])\n",
         "            pass\n",
         "a raw-SQL write that raises its tables' versions is never purged from shared caches",
         "tests/test_shared_caches.py",
