@@ -17,6 +17,7 @@ from .frameworks import check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .pipeline import serve
 from .route_order import remember_wrapped
+from .routes import route_spec_of
 from .settings import check_header_value
 from .spec import SPEC_ATTRIBUTE, RouteSpec, check_vary
 from .surrogate_keys import RouteKeys, check_route_keys
@@ -159,6 +160,8 @@ def _conditional(view: F, spec: RouteSpec) -> F:
             "`self` where flask_etag expects URL arguments by keyword. On a MethodView, list "
             "the decorator in its `decorators` attribute instead of decorating a method."
         )
+    if route_spec_of(view) is not None:
+        raise _decorated_twice_error(view)
     is_async = inspect.iscoroutinefunction(view)
     decided_before_view = _judged_before_view(spec.generator)
     looked_up = isinstance(spec.generator, _LookupGenerator)
@@ -193,6 +196,20 @@ def _is_a_method_in_a_class_body(view: Callable[..., Any]) -> bool:
     if not owner or owner.endswith("<locals>"):
         return False
     return next(iter(inspect.signature(view).parameters), None) == "self"
+
+
+def _decorated_twice_error(view: Callable[..., Any]) -> ETagConfigurationError:
+    """A second flask_etag decorator around a view that has one: only the outer one would
+    judge its requests, so the inner one's generator would tag nothing and, under ``@etag``,
+    an inner ``@require_if_match`` would let writes without ``If-Match`` through."""
+    name = getattr(view, "__qualname__", repr(view))
+    return ETagConfigurationError(
+        f"the view {name} already has @etag or @require_if_match, and only the outer one "
+        "would judge its requests: the inner one's generator would tag nothing, and under "
+        "@etag an inner @require_if_match would no longer answer 428 to a write without "
+        "If-Match. Use one flask_etag decorator per view: @require_if_match(generator) "
+        "tags GET and HEAD as @etag(generator) does."
+    )
 
 
 def _not_a_view_error(view: object) -> TypeError:

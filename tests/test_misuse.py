@@ -8,6 +8,7 @@ with the same message in the logged traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -179,6 +180,59 @@ def test_etag_rejects_non_bool_weak() -> None:
     """``weak="yes"`` is not a bool."""
     with pytest.raises(TypeError, match="weak must be True or False"):
         etag(weak="yes")  # type: ignore[call-overload]
+
+
+def _passing_through(view: Any) -> Any:
+    """A decorator of the user's own between two flask_etag ones (``functools.wraps``)."""
+
+    @functools.wraps(view)
+    def wrapper(**view_args: Any) -> Any:
+        return view(**view_args)
+
+    return wrapper
+
+
+def _version() -> VersionGenerator:
+    return VersionGenerator(item_version)
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner"),
+    [
+        pytest.param(etag(_version()), require_if_match(_version()), id="rfc6585_3-etag-above"),
+        pytest.param(require_if_match(_version()), etag(_version()), id="require-above"),
+        pytest.param(etag, etag, id="etag-twice"),
+        pytest.param(etag(_version()), etag, id="version-above-hash"),
+        pytest.param(
+            require_if_match(_version()), require_if_match(_version()), id="require-twice"
+        ),
+    ],
+)
+@pytest.mark.parametrize("between", [False, True], ids=["stacked", "wrapper-between"])
+def test_two_flask_etag_decorators_on_one_view_are_refused(
+    outer: Any, inner: Any, between: bool
+) -> None:
+    """Only the outer one would judge the route's requests: an inner ``@require_if_match``
+    under ``@etag`` would let a write without If-Match through (RFC 6585 §3), and the inner
+    generator would tag nothing.  Refused when the outer one decorates, naming the fix."""
+    wrapped = inner(show_item)
+    if between:
+        wrapped = _passing_through(wrapped)
+    with pytest.raises(ETagConfigurationError, match=r"show_item already has .*one flask_etag de"):
+        outer(wrapped)
+
+
+def test_two_flask_etag_decorators_in_a_method_views_decorators_are_refused() -> None:
+    """``decorators = [etag(...), require_if_match(...)]`` stacks them the same way."""
+
+    class ItemView(MethodView):
+        decorators = [etag(_version()), require_if_match(_version())]  # noqa: RUF012
+
+        def get(self, item_id: int) -> str:
+            return show_item(item_id)
+
+    with pytest.raises(ETagConfigurationError, match="one flask_etag decorator per view"):
+        ItemView.as_view("item")
 
 
 @pytest.mark.parametrize("decorator", [etag, require_if_match], ids=["etag", "require_if_match"])
