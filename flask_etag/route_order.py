@@ -26,6 +26,7 @@ from .folding import INHERIT
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, _LookupGenerator
 from .routes import route_spec_of
+from .settings import check_config_unchanged
 
 #: Each function an ``@etag`` or ``@require_if_match`` wrapped -> the wrapper it made.
 _WRAPPED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]]
@@ -146,7 +147,8 @@ def _has_writes(methods: set[str] | None) -> bool:
 
 
 def watch_first_request(app: Flask) -> None:
-    """Check ``app`` now and on its first request, when every blueprint is registered.
+    """Check ``app`` now and on its first request, when every blueprint is registered and
+    the config is final (no ``ETAG_*`` key set after ``init_app``).
 
     The receiver is the app's own, and is disconnected from every sender once the check
     passes: blinker keeps a receiver disconnected from one sender only, and would then look
@@ -156,7 +158,8 @@ def watch_first_request(app: Flask) -> None:
     check_lookup_arguments(app)
 
     def check_on_first_request(sender: Flask, **_extra: Any) -> None:
-        check_route_order(sender)  # raises on every request until fixed
+        check_config_unchanged(sender)  # raises on every request until fixed
+        check_route_order(sender)
         check_lookup_arguments(sender)
         check_folding_secret(sender)
         request_started.disconnect(check_on_first_request)

@@ -139,6 +139,8 @@ class Settings:
     body_member: str | None = "etag"
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
+    #: The ``ETAG_*`` config these were read from (:func:`check_config_unchanged`).
+    config_read: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     #: Whether tags may fold an app-wide scope or release: read on every conditional request.
     folds_anything: bool = field(init=False, repr=False)
@@ -207,6 +209,30 @@ def check_known_keys(config: dict[str, object]) -> None:
                 f"{key} is no flask_etag setting.{hint} The settings are listed in "
                 "docs/configuration.md; a key of your own needs another prefix than ETAG_."
             )
+
+
+def etag_config(config: dict[str, object]) -> dict[str, object]:
+    """The ``ETAG_*`` keys of ``config`` and their values."""
+    return {key: value for key, value in config.items() if str(key).startswith("ETAG_")}
+
+
+def check_config_unchanged(app: Flask) -> None:
+    """Refuse an ``ETAG_*`` key set, changed or removed after ``init_app``, which read the
+    config once: an application factory that loads its config after the extensions would
+    otherwise serve every request with settings it never meant (strong tags, no scope)."""
+    read = app.extensions[SETTINGS_KEY].config_read
+    now = etag_config(app.config)
+    absent = object()
+    for key in sorted(read.keys() | now.keys()):
+        before, after = read.get(key, absent), now.get(key, absent)
+        if key in OTHER_EXTENSIONS_KEYS or before is after or before == after:
+            continue
+        change = "set" if before is absent else "removed" if after is absent else "changed"
+        raise ETagConfigurationError(
+            f"{key} was {change} after init_app, which read the ETAG_* config once and "
+            "would go on serving without the change. Set every ETAG_* key before init_app: "
+            "in an application factory, load the config before ext.init_app(app)."
+        )
 
 
 def _check_key_header(name: object) -> str:

@@ -140,6 +140,48 @@ def test_a_function_of_a_blueprint_route_is_checked_on_the_first_request(
         app.test_client().get("/")
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        pytest.param("ETAG_WEAK", True, "ETAG_WEAK was changed after init_app", id="changed"),
+        pytest.param(
+            "ETAG_SCOPE", lambda: "user-1", "ETAG_SCOPE was changed after init_app", id="scope"
+        ),
+        pytest.param(
+            "ETAG_CACHE_CONTROLL", "no-cache", "ETAG_CACHE_CONTROLL was set after init_app",
+            id="misspelt",
+        ),
+    ],
+)  # fmt: skip
+def test_etag_config_set_after_init_app_fails_the_first_request(
+    key: str, value: object, said: str
+) -> None:
+    """``init_app`` reads the ``ETAG_*`` config once: a key set after it (an application
+    factory that loads its config after the extensions) was silently ignored, so every tag
+    stayed strong, or unscoped and without ``Cache-Control: private``.  The first request
+    names the key, as a misplaced decorator is named."""
+    app = Flask(__name__)
+    app.testing = True
+    app.config["SECRET_KEY"] = "key"
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "home"), endpoint="home")
+    app.config[key] = value
+    with pytest.raises(ETagConfigurationError, match=f"{said}.*before init_app"):
+        app.test_client().get("/")
+
+
+def test_etag_config_set_again_to_the_value_init_app_read_is_no_change() -> None:
+    """Setting a key to the value it had (a second ``from_mapping`` of the same config) is
+    served as usual."""
+    app = Flask(__name__)
+    app.testing = True
+    app.config["ETAG_WEAK"] = "yes"
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "home"), endpoint="home")
+    app.config.update(ETAG_WEAK="yes", ETAG_AUTO=False)
+    assert app.test_client().get("/").headers["ETag"].startswith('W/"')
+
+
 def page_app(current: Any, methods: tuple[str, ...] = ("GET", "PUT")) -> Flask:
     """A body-hash page route whose conditional writes are judged by ``current``."""
     app = Flask(__name__)
