@@ -111,6 +111,13 @@ def require_if_match(
             "@require_if_match(VersionGenerator(lambda item_id: ...)); a body hash "
             f"cannot be checked before the write it guards (got {generator!r})."
         )
+    if generator.weak:
+        raise ETagConfigurationError(
+            f"require_if_match was given {generator!r}, whose tags are weak (weak=True), but "
+            "If-Match compares entity tags strongly (RFC 9110 §13.1.1): no tag it sends "
+            "would ever pass, so every write would be refused. Leave weak at its default, "
+            "False."
+        )
     _check_cache_control(cache_control)
     keys = check_route_keys(surrogate_keys)
     spec = RouteSpec.build(

@@ -26,7 +26,7 @@ from .folding import INHERIT
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, _LookupGenerator
 from .routes import route_spec_of
-from .settings import check_config_unchanged
+from .settings import SETTINGS_KEY, check_config_unchanged
 
 #: Each function an ``@etag`` or ``@require_if_match`` wrapped -> the wrapper it made.
 _WRAPPED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]]
@@ -140,6 +140,24 @@ def check_folding_secret(app: Flask) -> None:
         )
 
 
+def check_write_guards_strong(app: Flask) -> None:
+    """Refuse a ``@require_if_match`` route whose generator takes ``ETAG_WEAK``
+    (``weak=None``) in an app where it is on: If-Match compares strongly (RFC 9110
+    §13.1.1), so no weak tag the route sends would pass, and every write would be refused."""
+    if not app.extensions[SETTINGS_KEY].weak:
+        return
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        spec = None if view is None else route_spec_of(view)
+        if spec is not None and spec.requires_if_match and spec.generator.weak is None:
+            raise ETagConfigurationError(
+                f"route {rule.rule!r}: the @require_if_match generator {spec.generator!r} "
+                "takes ETAG_WEAK, which is on, so its tags are weak; If-Match compares them "
+                "strongly (RFC 9110 §13.1.1), so every write would be refused. Give it "
+                "weak=False, its default."
+            )
+
+
 def _has_writes(methods: set[str] | None) -> bool:
     """Whether a rule answers an unsafe method: ``HashGenerator(current=...)`` is called
     for those only (RFC 9110 §9.2.1)."""
@@ -156,12 +174,14 @@ def watch_first_request(app: Flask) -> None:
     """
     check_route_order(app)
     check_lookup_arguments(app)
+    check_write_guards_strong(app)
 
     def check_on_first_request(sender: Flask, **_extra: Any) -> None:
         check_config_unchanged(sender)  # raises on every request until fixed
         check_route_order(sender)
         check_lookup_arguments(sender)
         check_folding_secret(sender)
+        check_write_guards_strong(sender)
         request_started.disconnect(check_on_first_request)
 
     request_started.connect(check_on_first_request, sender=app, weak=False)

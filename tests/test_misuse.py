@@ -104,6 +104,55 @@ def test_require_if_match_refuses_generators_unknown_before_the_write(generator:
         require_if_match(generator)
 
 
+@pytest.mark.parametrize("generator_class", [VersionGenerator, TimestampGenerator])
+def test_rfc9110_13_1_1_require_if_match_refuses_a_weak_generator(
+    generator_class: type[Any],
+) -> None:
+    """If-Match compares strongly, so no weak tag ever passes: every write to the route
+    would be 428 without If-Match and 412 with the tag its GET sent."""
+    with pytest.raises(ETagConfigurationError, match=r"weak=True.*§13\.1\.1.*every write"):
+        require_if_match(generator_class(item_version, weak=True))
+
+
+def test_rfc9110_13_1_1_require_if_match_on_weak_etag_weak_fails_init_app() -> None:
+    """``weak=None`` takes ``ETAG_WEAK``: with it on, the route's tags are weak, found at
+    ``init_app`` (and on the first request, for routes registered after it)."""
+    app = Flask(__name__)
+    app.config["ETAG_WEAK"] = True
+    app.add_url_rule(
+        "/items/<int:item_id>",
+        view_func=require_if_match(VersionGenerator(item_version, weak=None))(show_item),
+        methods=["GET", "PUT"],
+    )
+    with pytest.raises(ETagConfigurationError, match=r"'/items/<int:item_id>'.*ETAG_WEAK"):
+        ETag(app)
+    late = Flask(__name__)
+    late.testing = True
+    late.config["ETAG_WEAK"] = True
+    ETag(late)
+    late.add_url_rule(
+        "/items/<int:item_id>",
+        view_func=require_if_match(VersionGenerator(item_version, weak=None))(show_item),
+        methods=["GET", "PUT"],
+    )
+    with pytest.raises(ETagConfigurationError, match="ETAG_WEAK"):
+        late.test_client().get("/items/1")
+
+
+def test_require_if_match_with_weak_none_on_strong_etag_weak_is_served() -> None:
+    app = Flask(__name__)
+    ETag(app)
+    app.add_url_rule(
+        "/items/<int:item_id>",
+        view_func=require_if_match(VersionGenerator(item_version, weak=None))(show_item),
+        methods=["GET", "PUT"],
+    )
+    client = app.test_client()
+    tag = client.get("/items/1").headers["ETag"]
+    assert tag == '"1"'
+    assert client.put("/items/1", headers={"If-Match": tag}).status_code == 200
+
+
 def test_require_if_match_without_a_generator_names_the_fix() -> None:
     """``@require_if_match()`` with nothing in the parentheses."""
     with pytest.raises(ETagConfigurationError, match=r"@require_if_match\(VersionGenerator\("):
