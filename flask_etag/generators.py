@@ -351,7 +351,8 @@ class TimestampGenerator(_LookupGenerator):
     def validators_for(self, value: Any, weak: bool) -> Validators:
         if not isinstance(value, datetime):
             raise TypeError(
-                f"a TimestampGenerator lookup must return a datetime or None, not {value!r}"
+                f"a TimestampGenerator lookup must return a datetime or None, not {value!r} "
+                "(the same for a value given to set_response_version())"
             )
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         microseconds = (moment - EPOCH) // _MICROSECOND

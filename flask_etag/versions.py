@@ -30,12 +30,13 @@ def one_version(value: Any) -> Any:
         raise TypeError(
             f"a VersionGenerator lookup returned {value!r}, which is no version: return "
             "the version itself (str, int, UUID, ...) or None, not a comparison such as "
-            "`row is not None`"
+            "`row is not None` (the same for a value given to set_response_version())"
         )
     if not isinstance(value, VERSION_TYPES):
         raise TypeError(
             "a VersionGenerator lookup must return the version itself (str, int, UUID, ...) "
-            f"or None, not {value!r}: e.g. return item.version, not item"
+            f"or None, not {value!r}: e.g. return item.version, not item (the same for a "
+            "value given to set_response_version())"
         )
     if isinstance(value, datetime) and value.tzinfo is not None:
         # One instant, one tag: its text in UTC, not in whichever offset the database

@@ -365,6 +365,33 @@ def test_rfc9110_8_8_3_set_response_version_after_the_view_is_refused(method: st
         app.test_client().open("/notes/1", method=method)
 
 
+@pytest.mark.parametrize(
+    ("generator", "reported", "what"),
+    [
+        pytest.param(VersionGenerator(lambda note_id: 1), Note(id=1, version=2), "version itself",
+                     id="version"),
+        pytest.param(TimestampGenerator(lambda note_id: None), 5, "datetime", id="timestamp"),
+    ],
+)  # fmt: skip
+def test_a_view_reporting_no_version_is_told_set_response_version_was_given_it(
+    generator: Any, reported: Any, what: str
+) -> None:
+    """``set_response_version(note)`` (the row, not its version) was told its *lookup* must
+    return the version, and the lookup was right: the message names both."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+
+    @app.put("/notes/<int:note_id>")
+    @etag(generator)
+    def put_note(note_id: int) -> Any:
+        set_response_version(reported)
+        return {"id": note_id}
+
+    with pytest.raises(TypeError, match=f"{what}.*set_response_version"):
+        app.test_client().put("/notes/1")
+
+
 def test_set_response_version_on_a_body_hash_route_is_refused() -> None:
     """It used to be ignored: the tag stayed the body's hash while the view meant a version."""
     app = Flask(__name__)
