@@ -7,6 +7,7 @@ every host: else two hosts send two tags for one state, and each answers the oth
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 from decimal import Context, Decimal
 from typing import Any
@@ -53,7 +54,16 @@ def one_version(value: Any) -> Any:
 def _one_spelling(number: Decimal | float) -> Decimal | float:
     """One number, one tag on every host: ``Decimal("1.0")``, ``"1.00"`` and ``"1E+0"`` (or
     -0.0 and 0.0) are equal, so the tags kept by value would give each the spelling its
-    process saw first.  Trailing zeros are dropped exactly, at the value's own precision."""
+    process saw first.  Trailing zeros are dropped exactly, at the value's own precision.
+
+    :raises TypeError: for a NaN, which equals nothing, itself included: every NaN state
+        would share the tag ``"nan"``.
+    """
+    if number.is_nan() if isinstance(number, Decimal) else math.isnan(number):
+        raise TypeError(
+            f"a VersionGenerator lookup returned {number!r}, a NaN, which is no version "
+            "(a missing value): return the version itself, or None where there is none"
+        )
     if not number:
         return type(number)(0)
     if isinstance(number, float) or not number.is_finite():

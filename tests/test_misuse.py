@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -544,6 +545,20 @@ def test_version_lookup_must_return_the_version_itself(value: Any) -> None:
     """A tag from the repr of a model would never change: stale 304s and lost updates."""
     view = etag(VersionGenerator(lambda item_id: value))(show_item)
     with pytest.raises(TypeError, match=r"must return the version itself .*return item\.version"):
+        app_with(view).test_client().get("/items/1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), Decimal("NaN"), Decimal("-sNaN")],
+    ids=["float", "decimal", "signaling-decimal"],
+)
+def test_rfc9110_8_8_3_a_version_that_is_nan_is_refused(value: Any) -> None:
+    """NaN is no version (a missing value a data frame or a division gave): every NaN state
+    was tagged ``"nan"``, so two different states had one tag, and a stale If-Match passed;
+    a signaling NaN was a bare "cannot hash" error."""
+    view = etag(VersionGenerator(lambda item_id: value))(show_item)
+    with pytest.raises(TypeError, match=r"NaN, which is no version"):
         app_with(view).test_client().get("/items/1")
 
 
