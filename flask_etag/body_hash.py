@@ -11,7 +11,7 @@ running another method's view.
 from __future__ import annotations
 
 from flask import Response
-from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable, abort
 
 from . import ranges
 from .body_tags import body_validators, judge_by_body, tag_body
@@ -101,19 +101,28 @@ def _judged_on_writes(preconditions: Preconditions) -> bool:
     )
 
 
+#: What ``current=`` answers for a target without a representation (RFC 9110 §15.5.5,
+#: §15.5.11).
+_ABSENT = frozenset({404, 410})
+
+
 def current_representation(exchange: Exchange, generator: HashGenerator) -> Validators | None:
     """The validators of the target's current representation, from ``generator.current``.
 
     None when the route has no such function: a hash cannot be known otherwise.  A function
-    that returns None, answers an error or aborts (404) says there is no representation.
+    that returns None, or answers or aborts with 404 or 410, says there is no representation.
+    Any other error (an access check's 403, an outage's 503) says nothing of it, and is the
+    write's answer, as a lookup's is: taken for absence, it let ``If-None-Match: *`` through.
     """
     render = generator.current
     if render is None:
         return None
     try:
         result = render(**exchange.view_args)
-    except HTTPException:
-        return MISSING
+    except HTTPException as error:
+        if error.code in _ABSENT:
+            return MISSING
+        raise
     except TypeError as error:  # a set-up mistake, where url_value_preprocessors hid it
         explained = generator.explain_current_error(exchange.view_args)
         if explained is None:
@@ -122,6 +131,8 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
     if result is None:
         return MISSING
     response = exchange.app.make_response(result)
+    if response.status_code >= 400 and response.status_code not in _ABSENT:
+        abort(response)
     try:
         if not is_success(response):
             return MISSING

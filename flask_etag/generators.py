@@ -75,8 +75,9 @@ class HashGenerator(TagGenerator):
     :param algorithm: ``"blake3"`` or any :mod:`hashlib` name; None means ``ETAG_ALGORITHM``.
     :param weak: mark the tag weak (``W/"..."``); None means ``ETAG_WEAK``.
     :param current: called with a write's URL arguments, returns the target's current
-        representation as its GET view would (anything a view may return; None or an
-        ``abort(404)`` when there is none).  Without it a precondition on a write cannot be
+        representation as its GET view would (anything a view may return; None, or a 404 or
+        410, when there is none; any other error it answers or aborts with, such as an access
+        check's 403, is the write's answer).  Without it a precondition on a write cannot be
         evaluated, and the write is refused with 412.
     :raises ValueError: for an algorithm this Python cannot hash with.
     """

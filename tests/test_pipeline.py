@@ -334,6 +334,58 @@ def test_rfc9110_13_1_1_a_body_hash_write_without_current_refuses_preconditions(
     assert client.put("/page").status_code == 204  # unconditional writes are the view's own
 
 
+def _failing_current(failure: str) -> Any:
+    """A ``current=`` that cannot tell the page's state: an outage or an access check."""
+    if failure == "abort-503":
+        abort(503)
+    if failure == "abort-403":
+        abort(403)
+    return {"error": "forbidden"}, 403
+
+
+@pytest.mark.parametrize("failure", ["abort-503", "abort-403", "returned-403"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"If-None-Match": "*"}, id="rfc9110_13_1_2-if-none-match-star"),
+        pytest.param({"If-Match": '"anything"'}, id="rfc9110_13_1_1-if-match"),
+    ],
+)
+def test_a_current_that_fails_answers_its_failure_not_absent(
+    failure: str, headers: dict[str, str]
+) -> None:
+    """A ``current=`` that aborts or answers an error other than 404 or 410 has not said the
+    page is absent: its answer is the write's, as a lookup's is.  It was taken for "no
+    representation", so ``If-None-Match: *`` (create only if absent) overwrote the page."""
+    app = Flask(__name__)
+    ETag(app)
+    written: list[str] = []
+
+    @app.put("/pages/<int:page_id>")
+    @etag(HashGenerator(current=lambda page_id: _failing_current(failure)))
+    def put_page(page_id: int) -> Any:
+        written.append("x")
+        return "", 204
+
+    response = app.test_client().put("/pages/1", headers=headers)
+    assert (response.status_code, written) == (int(failure[-3:]), [])
+
+
+@pytest.mark.parametrize("gone", [404, 410])
+def test_rfc9110_13_1_2_a_current_answering_404_or_410_says_absent(gone: int) -> None:
+    app = Flask(__name__)
+    ETag(app)
+
+    @app.put("/pages/<int:page_id>")
+    @etag(HashGenerator(current=lambda page_id: abort(gone)))
+    def put_page(page_id: int) -> Any:
+        return "", 201
+
+    client = app.test_client()
+    assert client.put("/pages/1", headers={"If-None-Match": "*"}).status_code == 201
+    assert client.put("/pages/1", headers={"If-Match": '"x"'}).status_code == 412
+
+
 def hooked_app() -> Flask:
     """An app whose hooks add HSTS, a request id and CORS to every response."""
     app = Flask(__name__)

@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(148 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(149 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -444,11 +444,19 @@ MUTANTS = [
     Mutant(
         "current-abort-404-exists",
         "body_hash",
-        "    except HTTPException:\n        return MISSING\n",
-        "    except HTTPException:\n        return Validators(exists=True)\n",
+        "        if error.code in _ABSENT:\n            return MISSING\n",
+        "        if error.code in _ABSENT:\n            return Validators(exists=True)\n",
         "current= aborting 404 counts as a representation: If-None-Match: * refuses a create",
         PRECEDENCE_WRITES,
         "function and body-hash and missing",
+    ),
+    Mutant(
+        "current-error-absent",
+        "body_hash",
+        "            return MISSING\n        raise\n",
+        "            return MISSING\n        return MISSING\n",
+        "current= aborting 403 or 503 counts as no representation: If-None-Match: * overwrites",
+        "tests/test_pipeline.py::test_a_current_that_fails_answers_its_failure_not_absent",
     ),
     Mutant(
         "streamed-representation-missing",
