@@ -270,6 +270,21 @@ def test_a_bad_scope_is_refused() -> None:
         get(app, "/items/1", "ann")
 
 
+def _scope_of(user: Any) -> str:
+    """A scope written as a function of the user, where flask_etag calls it with nothing."""
+    return str(user)
+
+
+def test_a_scope_that_needs_arguments_is_refused_at_set_up() -> None:
+    """``ETAG_SCOPE`` (or ``scope=``) is called with no arguments: a function that needs one
+    was accepted, and every decorated request was a bare "missing 1 required positional
+    argument" 500."""
+    with pytest.raises(TypeError, match=r"scope must be a function of no arguments.*_scope_of"):
+        etag(VersionGenerator(lambda: 1), scope=_scope_of)
+    with pytest.raises(TypeError, match=r"ETAG_SCOPE must be a function of no arguments.*user"):
+        scoped_app(ETAG_SCOPE=_scope_of)
+
+
 # --- credentials in vary= ------------------------------------------------------------------
 
 
