@@ -24,7 +24,13 @@ from .conditions import IGNORED_METHODS, SAFE_METHODS
 from .exceptions import ETagConfigurationError
 from .folding import INHERIT
 from .frameworks import wrapper_chain
-from .generators import HashGenerator, _LookupGenerator
+from .generators import (
+    HashGenerator,
+    _arguments_error,
+    _LookupGenerator,
+    _signature_mismatch,
+    function_name,
+)
 from .routes import route_spec_of
 from .settings import SETTINGS_KEY, check_config_unchanged
 
@@ -97,8 +103,8 @@ def check_route_order(app: Flask) -> None:
 
 
 def check_lookup_arguments(app: Flask) -> None:
-    """Refuse a version or timestamp lookup, or a write route's ``HashGenerator(current=...)``,
-    that cannot take its route's URL arguments.
+    """Refuse a version or timestamp lookup, a write route's ``HashGenerator(current=...)``,
+    or a ``surrogate_keys=`` function, that cannot take its route's URL arguments.
 
     Found here rather than on the route's own first request, which may come days later as
     a 500.  An app with ``url_value_preprocessors`` is left to the request: they may take
@@ -116,9 +122,22 @@ def check_lookup_arguments(app: Flask) -> None:
         elif isinstance(generator, HashGenerator) and _has_writes(rule.methods):
             error = generator.explain_current_error(view_args)
         else:
-            continue
+            error = None
+        if error is None and spec is not None and callable(spec.route_keys):
+            error = _route_keys_error(spec.route_keys, view_args)
         if error is not None:
             raise ETagConfigurationError(f"route {rule.rule!r}: {error}")
+
+
+def _route_keys_error(
+    keys: Callable[..., Any], view_args: dict[str, Any]
+) -> ETagConfigurationError | None:
+    """The set-up error when a ``surrogate_keys=`` function cannot take these URL arguments."""
+    mismatch = _signature_mismatch(keys, view_args)
+    if mismatch is None:
+        return None
+    subject = f"surrogate_keys={function_name(keys)}"
+    return _arguments_error(subject, "surrogate_keys=(", mismatch, view_args)
 
 
 def check_folding_secret(app: Flask) -> None:

@@ -195,6 +195,27 @@ def page_app(current: Any, methods: tuple[str, ...] = ("GET", "PUT")) -> Flask:
     return app
 
 
+@pytest.mark.parametrize("methods", [["GET"], ["PUT"]], ids=["read", "write"])
+def test_a_surrogate_keys_function_that_cannot_take_the_url_arguments_fails_at_init_app(
+    methods: list[str],
+) -> None:
+    """``surrogate_keys=`` is called with the URL arguments as a lookup is: one that cannot
+    take them was a bare TypeError on every read carrying keys, and on a write after its
+    view had written."""
+    app = Flask(__name__)
+    app.config["ETAG_SURROGATE_KEYS"] = True
+
+    @app.route("/notes/<int:note_id>", methods=methods)
+    @etag(VersionGenerator(lambda note_id: 1), surrogate_keys=lambda id: [f"note/{id}"])
+    def note(note_id: int) -> Any:
+        return {"id": note_id}
+
+    with pytest.raises(
+        ETagConfigurationError, match=r"'/notes/<int:note_id>': surrogate_keys=.*\(note_id\)"
+    ):
+        ETag(app)
+
+
 def test_a_current_function_that_cannot_take_the_url_arguments_fails_at_init_app() -> None:
     """As a lookup's: not a 500 on the route's first conditional write, which may come long
     after every read of it went through."""
