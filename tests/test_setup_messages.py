@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from support_databases import dispose_after_test
 
 from flask_etag import (
@@ -71,6 +71,23 @@ def test_table_versions_declared_after_create_all_names_the_fix() -> None:
         client.get("/notes")
     with pytest.raises(ETagConfigurationError, match=fix):
         client.post("/notes/new")
+
+
+def test_a_collection_select_that_cannot_take_the_url_arguments_fails_at_init_app() -> None:
+    """``CollectionGenerator``'s function is called with the URL arguments as a lookup is:
+    one that cannot take them was a bare TypeError on every request to the list."""
+    versions = TableVersions(sessionmaker(), sa.MetaData())
+    app = Flask(__name__)
+
+    @app.get("/shops/<int:shop_id>/notes")
+    @etag(CollectionGenerator(lambda: sa.select(Note), versions))  # the mistake under test
+    def notes(shop_id: int) -> Any:
+        return []
+
+    with pytest.raises(
+        ETagConfigurationError, match=r"'/shops/<int:shop_id>/notes'.*\(shop_id\).*lambda shop_id"
+    ):
+        ETag(app)
 
 
 def lookup_app(lookup: Any) -> Flask:

@@ -35,7 +35,13 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from ..conditions import Validators, last_modified_at
-from ..generators import _LookupGenerator, function_name
+from ..exceptions import ETagConfigurationError
+from ..generators import (
+    _arguments_error,
+    _LookupGenerator,
+    _signature_mismatch,
+    function_name,
+)
 from ..surrogate_keys import encoded
 from .table_versions import TableVersions
 from .tables_read import (
@@ -104,6 +110,15 @@ class CollectionGenerator(_LookupGenerator):
         state = CollectionState(fingerprint, tables, versions, changed_at, read_at)
         setattr(g, _LOOKED_UP, (self, state))  # its tables name this request's keys
         return state
+
+    def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
+        """As a lookup's, for ``select_rows``, which is called with the URL arguments: the
+        lookup itself (:meth:`_current_state`) takes any."""
+        mismatch = _signature_mismatch(self.select_rows, view_args)
+        if mismatch is None:
+            return None
+        subject = f"the select_rows of {self!r}"
+        return _arguments_error(subject, "CollectionGenerator(", mismatch, view_args)
 
     names_keys = True
 
