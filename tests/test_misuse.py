@@ -657,6 +657,34 @@ def test_model_with_composite_key_names_the_alternative(session: Session) -> Non
         ModelVersionGenerator(TwoColumnKey, session)
 
 
+@pytest.mark.parametrize(
+    ("rule", "url_arg", "said"),
+    [
+        pytest.param("/items/<int:item_id>", "id", r"url_arg='id'.*\(item_id\)", id="typo"),
+        pytest.param(
+            "/shops/<shop>/items/<int:item_id>", None, re.escape("pass url_arg='...'"),
+            id="ambiguous",
+        ),
+    ],
+)  # fmt: skip
+def test_a_model_route_whose_key_cannot_be_found_fails_init_app(
+    session: Session, rule: str, url_arg: str | None, said: str
+) -> None:
+    """``url_arg=`` naming no URL argument was a bare ``KeyError`` 500 on every request, and
+    an ambiguous key was found only on the route's first request: both fail ``init_app``
+    when the route is registered, as a lookup that cannot take the URL arguments does."""
+    app = Flask(__name__)
+    app.add_url_rule(
+        rule,
+        view_func=etag(ModelVersionGenerator(Versioned, session, url_arg=url_arg))(
+            lambda **url: "item"
+        ),
+        endpoint="item",
+    )
+    with pytest.raises(ETagConfigurationError, match=said):
+        ETag(app)
+
+
 def test_model_route_with_two_url_arguments_needs_url_arg(session: Session) -> None:
     """With two URL arguments the primary key is ambiguous: the message says ``url_arg=``."""
     generator = ModelVersionGenerator(Versioned, session)

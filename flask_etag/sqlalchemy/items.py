@@ -80,13 +80,32 @@ class ModelVersionGenerator(VersionGenerator):
 
     def _identity(self, view_args: dict[str, Any]) -> Any:
         if self.url_arg is not None:
-            return view_args[self.url_arg]
+            try:
+                return view_args[self.url_arg]
+            except KeyError:
+                raise self._key_error(view_args) from None
         if len(view_args) != 1:
-            raise ETagConfigurationError(
-                f"ModelVersionGenerator({self.model.__name__}) cannot tell the primary key "
-                f"among the URL arguments {sorted(view_args)}: pass url_arg='...'."
-            )
+            raise self._key_error(view_args)
         return next(iter(view_args.values()))
+
+    def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
+        """As a lookup's: the set-up error when these URL arguments name no primary key (the
+        lookup itself takes any)."""
+        if self.url_arg in view_args or (self.url_arg is None and len(view_args) == 1):
+            return None
+        return self._key_error(view_args)
+
+    def _key_error(self, view_args: dict[str, Any]) -> ETagConfigurationError:
+        if self.url_arg is not None:
+            return ETagConfigurationError(
+                f"{self!r} reads the primary key from the URL argument url_arg="
+                f"{self.url_arg!r}, which this route does not have ({', '.join(view_args)}): "
+                "name one of them."
+            )
+        return ETagConfigurationError(
+            f"ModelVersionGenerator({self.model.__name__}) cannot tell the primary key "
+            f"among the URL arguments {sorted(view_args)}: pass url_arg='...'."
+        )
 
     names_keys = True
 
