@@ -16,7 +16,7 @@ from flask import Request, Response
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .body_tags import body_validators, judge_by_body, tag_body
-from .conditions import Validators, if_range_allows_partial
+from .conditions import Validators, if_range_allows_partial, parse_http_date
 from .exchange import Exchange, View, run_view
 from .folding import folded_validators, scope_of
 from .generators import HashGenerator, ViewCaller
@@ -185,6 +185,8 @@ def _if_range_fails(exchange: Exchange, generator: HashGenerator, response: Resp
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     if if_range is None:
         return False
+    if _a_date_for_every_scope(exchange, if_range):
+        return True
     current = body_validators(response, generator, exchange.settings) or validators_of(response)
     return not if_range_allows_partial(if_range, current)
 
@@ -222,4 +224,19 @@ def unsatisfiable_range_after_preconditions(
 def _if_range_fails_whole(exchange: Exchange, whole: Response) -> bool:
     """§13.1.5: True when the request's If-Range does not match the whole representation."""
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
-    return if_range is not None and not if_range_allows_partial(if_range, validators_of(whole))
+    if if_range is None:
+        return False
+    if _a_date_for_every_scope(exchange, if_range):
+        return True
+    return not if_range_allows_partial(if_range, validators_of(whole))
+
+
+def _a_date_for_every_scope(exchange: Exchange, if_range: str) -> bool:
+    """Whether ``if_range`` is a date on a scoped route, where it never matches (§13.1.5).
+
+    Every user's body there has the one date its view sets, so that date is no strong
+    validator (§8.8.2.2): a 206 by it could splice one user's bytes onto another's, as
+    :func:`~flask_etag.view_dates.undated_read` keeps from a looked-up route.  The tag,
+    which folds the scope, decides.
+    """
+    return scope_of(exchange) is not None and parse_http_date(if_range) is not None

@@ -202,6 +202,32 @@ def test_rfc9110_13_1_3_another_users_date_answers_no_304(generator: str) -> Non
     assert again.status_code == 304  # the tag, which folds the user, still decides
 
 
+def test_rfc9110_13_1_5_another_users_if_range_date_gets_the_whole_on_a_body_hash_route() -> None:
+    """Every user's statement of a state has the view's one date, so that date is no strong
+    validator (§8.8.2.2): a shared browser resuming ann's download for bob by the date alone
+    would splice bob's bytes onto ann's.  The whole is sent; the tag still resumes."""
+    app = scoped_app()
+    changed = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    @app.get("/statement")
+    @etag(HashGenerator())
+    def statement() -> Any:
+        body = f"statement of {g.user}: 1000".encode()
+        return send_file(io.BytesIO(body), mimetype="text/plain", etag=False, last_modified=changed)
+
+    ann = get(app, "/statement", "ann")
+    resumed = get(
+        app, "/statement", "bob", Range="bytes=13-", **{"If-Range": ann.headers["Last-Modified"]}
+    )
+    assert resumed.status_code == 200 and resumed.data == b"statement of bob: 1000"
+    beyond = get(
+        app, "/statement", "bob", Range="bytes=99-", **{"If-Range": ann.headers["Last-Modified"]}
+    )
+    assert beyond.status_code == 200  # If-Range fails, so Range is ignored: no 416 either
+    plain = get(app, "/statement", "bob", Range="bytes=13-")
+    assert plain.status_code == 206 and plain.data == b"bob: 1000"  # Range alone still works
+
+
 def test_a_route_scope_overrides_the_apps() -> None:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "secret"

@@ -790,6 +790,15 @@ MUTANTS = [
         "tests/test_rfc9110_ranges.py::"
         "test_a_part_of_an_untagged_file_still_honours_if_range_rfc9110_13_1_5",
     ),
+    Mutant(
+        "scoped-if-range-date-matches",
+        "ranges",
+        "    return scope_of(exchange) is not None and parse_http_date(if_range) is not None\n",
+        "    return False\n",
+        "another user's If-Range date resumes a scoped body-hash download with this user's bytes",
+        "tests/test_scopes.py::"
+        "test_rfc9110_13_1_5_another_users_if_range_date_gets_the_whole_on_a_body_hash_route",
+    ),
     # ------------------------------------------------------------------ sqlalchemy/loaded_rows.py
     Mutant(
         "checked-row-read-again-written",
