@@ -63,6 +63,8 @@ def etag(
     :param weak: send ``W/"..."`` tags; overrides the generator's own setting.
     :param cache_control: a ``Cache-Control`` value for the 2xx and 304 responses; it
         replaces the view's own, where ``ETAG_CACHE_CONTROL`` only fills in a missing one.
+        On a scoped route one that names no one who may store the response (``max-age=60``)
+        is sent ``private`` (docs/guides/scopes.md).
     :param vary: request fields the view chooses its representation by, e.g. ``("Accept",)``:
         their values go into the tag and the fields into ``Vary`` (RFC 9110 §8.8.3, §12.5.5).
     :param surrogate_keys: names of what the responses depend on, beside the generator's

@@ -165,16 +165,28 @@ _STORERS_NAMED = frozenset({"private", "public", "no-store", "s-maxage"})
 
 def keep_private(headers: Headers) -> None:
     """Make the view's own ``Cache-Control`` on a scoped route ``private`` where it names no
-    one who may store the response (``max-age=60``): the body is one user's, and no shared
-    cache may store it for another (RFC 9111 §5.2.2.7).  A view that says ``public`` or
-    ``s-maxage`` asks for shared caches, and ``no-store`` for none: those stay as they are."""
+    one who may store the response (:func:`private_form`)."""
     policies = headers.getlist("Cache-Control")
     if not policies:
         return
     policy = ", ".join(policies)
+    private = private_form(policy)
+    if private is not policy:
+        headers["Cache-Control"] = private
+
+
+def private_form(policy: str) -> str:
+    """``policy`` as a scoped route sends it: made ``private`` where it names no one who may
+    store the response (``max-age=60``), since the body is one user's and no shared cache may
+    store it for another (RFC 9111 §5.2.2.7).  A policy that says ``public`` or ``s-maxage``
+    asks for shared caches, and ``no-store`` for none: those are returned as they are."""
     named = {member.partition("=")[0].strip().lower() for member in policy.split(",")}
-    if named.isdisjoint(_STORERS_NAMED):
-        headers["Cache-Control"] = f"private, {policy}"
+    return f"private, {policy}" if named.isdisjoint(_STORERS_NAMED) else policy
+
+
+def route_cache_control(spec: RouteSpec, scoped: bool) -> str | None:
+    """The route's own ``cache_control=``, in its private form where the route is scoped."""
+    return spec.scoped_cache_control if scoped else spec.cache_control
 
 
 def apply_route_policy(exchange: Exchange, headers: Headers) -> None:
@@ -186,7 +198,7 @@ def apply_route_policy(exchange: Exchange, headers: Headers) -> None:
     default = cache_default(scope is not None, settings.cache_control)
     if spec.cache_control is None and default is None:
         return
-    apply_cache_policy(headers, spec.cache_control, default)
+    apply_cache_policy(headers, route_cache_control(spec, scope is not None), default)
     if spec.cache_control is None and scope is not None:
         keep_private(headers)
 

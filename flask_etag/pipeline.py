@@ -53,6 +53,8 @@ from .folding import (
     default_cache_control,
     folded_validators,
     keep_private,
+    route_cache_control,
+    scope_of,
 )
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
@@ -287,6 +289,8 @@ def _not_modified_before_view(
     if cache_control is None:
         settings = exchange.settings
         cache_control = settings.cache_control if plain else default_cache_control(exchange)
+    elif not plain and scope_of(exchange) is not None:
+        cache_control = spec.scoped_cache_control
     if cache_control is not None:
         headers.add("Cache-Control", cache_control)
     if spec.vary:
@@ -347,13 +351,13 @@ def tag_known_state(
     weak = generator.weak_or(settings.weak)
     judged = exchange.safe and exchange.preconditions is not None  # by judge_by_view_date
     if spec.may_fold or settings.folds_anything:
-        coded, default = _tag_folded(exchange, generator, value, weak, response, judged)
+        coded, explicit, default = _tag_folded(exchange, generator, value, weak, response, judged)
     else:  # the usual route: the state's own tag, the app's policy
         etag_header, last_modified = generator.response_fields(value, weak)
         coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
-        default = settings.cache_control
-    if spec.cache_control is not None or default is not None:
-        apply_cache_policy(response.headers, spec.cache_control, default)
+        explicit, default = spec.cache_control, settings.cache_control
+    if explicit is not None or default is not None:
+        apply_cache_policy(response.headers, explicit, default)
     if "HTTP_ORIGIN" in exchange.request.environ:
         expose_etag(response.headers, settings)
     if coded:
@@ -368,9 +372,9 @@ def _tag_folded(
     weak: bool,
     response: Response,
     judged: bool,
-) -> tuple[bool, str | None]:
+) -> tuple[bool, str | None, str | None]:
     """Tag with the negotiated fields, scope and release folded in (:mod:`~flask_etag.folding`);
-    returns whether the body is coded, and the route's default ``Cache-Control``."""
+    returns whether the body is coded, and the route's own and default ``Cache-Control``."""
     spec, settings = exchange.spec, exchange.settings
     scope = settings.scope if spec.scope is INHERIT else spec.scope
     if spec.vary or scope is not None or settings.release is not None:
@@ -388,7 +392,8 @@ def _tag_folded(
         coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
     if scope is not None and spec.cache_control is None:
         keep_private(response.headers)
-    return coded, cache_default(scope is not None, settings.cache_control)
+    scoped = scope is not None
+    return coded, route_cache_control(spec, scoped), cache_default(scoped, settings.cache_control)
 
 
 def _still_describes(

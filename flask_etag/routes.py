@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from .folding import cache_default, route_scope
+from .folding import cache_default, route_cache_control, route_scope
 from .frameworks import wrapper_chain
 from .generators import HashGenerator, function_name
 from .settings import SETTINGS_KEY, Settings, current_settings
@@ -83,7 +83,7 @@ def describe_view(
             generator=_generator_name(app, generator),
             weak=generator.weak_or(settings.weak),
             requires_if_match=spec.requires_if_match,
-            cache_control=default if spec.cache_control is None else spec.cache_control,
+            cache_control=route_cache_control(spec, scope is not None) or default,
             last_modified=generator.dated,
             auto=False,
             scope=None if scope is None else function_name(scope),

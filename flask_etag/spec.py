@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .folding import INHERIT, is_sensitive
+from .folding import INHERIT, is_sensitive, private_form
 from .generators import TagGenerator
 from .settings import FIELD_NAME
 from .surrogate_keys import RouteKeys
@@ -43,6 +43,9 @@ class RouteSpec:
     #: Whether the route itself may fold something into its tags: negotiated fields, or a
     #: scope of its own (or none, overriding the app's).
     may_fold: bool = field(default=False, repr=False, compare=False)
+    #: ``cache_control`` as the route sends it where it is scoped (made ``private`` where it
+    #: names no one who may store the response): worked out once, not per request.
+    scoped_cache_control: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -58,9 +61,10 @@ class RouteSpec:
         keyed = generator.names_keys or route_keys is not None
         sensitive = any(is_sensitive(name) for name in vary)
         may_fold = bool(vary) or scope is not INHERIT
+        scoped_policy = None if cache_control is None else private_form(cache_control)
         return cls(
             generator, cache_control, requires_if_match, vary, keys, route_keys, keyed, scope,
-            sensitive, may_fold,
+            sensitive, may_fold, scoped_policy,
         )  # fmt: skip
 
     def negotiated_values(self, environ: Mapping[str, object]) -> tuple[str | None, ...]:

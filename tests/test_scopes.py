@@ -132,6 +132,38 @@ def test_rfc9111_5_2_2_7_a_scoped_views_own_policy_stays_private(
     assert get(app, "/public/1", "ann").headers.get("Cache-Control") is None  # scope=None
 
 
+@pytest.mark.parametrize(
+    ("route_policy", "sent"),
+    [
+        pytest.param("max-age=60", "private, max-age=60", id="names no one: made private"),
+        pytest.param("no-cache", "private, no-cache", id="no-cache: made private"),
+        pytest.param("public, max-age=60", "public, max-age=60", id="public: as the route says"),
+        pytest.param("s-maxage=60", "s-maxage=60", id="s-maxage: as the route says"),
+        pytest.param("no-store", "no-store", id="no-store: as the route says"),
+    ],
+)
+@pytest.mark.parametrize("generator", ["version", "body-hash"])
+def test_rfc9111_5_2_2_7_a_scoped_routes_own_cache_control_stays_private(
+    generator: str, route_policy: str, sent: str
+) -> None:
+    """The decorator's ``cache_control="max-age=60"`` (the caches guide's recipe for nginx)
+    names no one who may store the response, as a view's own does: left as it is, a shared
+    cache would serve ann's page to bob for a minute, and a 304 refreshing it would say so
+    again (RFC 9110 §15.4.5)."""
+    app = scoped_app()
+    tagging = VersionGenerator(lambda: VERSION) if generator == "version" else HashGenerator()
+
+    @app.get("/account")
+    @etag(tagging, cache_control=route_policy)
+    def account() -> Any:
+        return {"user": g.user}
+
+    ann = get(app, "/account", "ann")
+    assert ann.headers["Cache-Control"] == sent
+    revalidated = get(app, "/account", "ann", **{"If-None-Match": ann.headers["ETag"]})
+    assert revalidated.status_code == 304 and revalidated.headers["Cache-Control"] == sent
+
+
 def test_rfc9110_8_8_3_scope_none_turns_it_off_for_a_route() -> None:
     app = scoped_app()
     assert get(app, "/public/1", "ann").headers["ETag"] == f'"{VERSION}"'

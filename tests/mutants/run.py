@@ -654,11 +654,21 @@ MUTANTS = [
     Mutant(
         "scoped-view-policy-left-shared",
         "folding",
-        "    if named.isdisjoint(_STORERS_NAMED):\n",
-        "    if False:\n",
+        '    return f"private, {policy}" if named.isdisjoint(_STORERS_NAMED) else policy\n',
+        "    return policy\n",
         "a scoped view's own max-age=60 goes out without private: a shared cache keeps ann's page",
         "tests/test_scopes.py",
         "own_policy_stays_private",
+    ),
+    Mutant(
+        "scoped-route-policy-left-shared",
+        "folding",
+        "    return spec.scoped_cache_control if scoped else spec.cache_control\n",
+        "    return spec.cache_control\n",
+        "a scoped route's cache_control='max-age=60' goes out without private: a shared cache"
+        " keeps ann's page",
+        "tests/test_scopes.py",
+        "routes_own_cache_control_stays_private",
     ),
     Mutant(
         "dates-judge-reads-across-releases",
