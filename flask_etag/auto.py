@@ -12,6 +12,7 @@ has done so when the tag is taken.  A body already coded is tagged by its identi
 from __future__ import annotations
 
 from flask import Flask, Request, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from . import ranges
 from .body_tags import judge_by_body, tag_body
@@ -121,10 +122,24 @@ def tag_automatically(response: Response) -> Response:
     body = identity_bytes(response)
     etag_header = None
     if body is not None:  # not streamed, nor coded in a way this Python cannot read back
-        etag_header = tag_body(exchange, AUTO_GENERATOR, response, response.status_code, body=body)
+        try:
+            etag_header = tag_body(
+                exchange, AUTO_GENERATOR, response, response.status_code, body=body
+            )
+        except HTTPException as refused:  # the scope's abort(401), which a hook may not raise
+            return _answered_as_the_app_answers(response, refused)
     elif preconditions is None:  # else judge_by_body withholds it
         withhold_running_date(response.headers)
     return _judged(exchange, response, etag_header)
+
+
+def _answered_as_the_app_answers(response: Response, refused: HTTPException) -> Response:
+    """The response to an ``abort`` in ``ETAG_SCOPE`` (a caller it cannot name): the app's
+    own handler for that error, as on a decorated route, where it stands in for the view's
+    answer.  Raised from an ``after_request`` hook it would be a 500 (RFC 9110 §15.6.1)."""
+    response.close()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.make_response(app.handle_http_exception(refused))
 
 
 def _judged_by_own_validators(

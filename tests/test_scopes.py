@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from flask import Flask, g, request, send_file
+from flask import Flask, abort, g, request, send_file
 from werkzeug.http import http_date
 
 from flask_etag import (
@@ -258,6 +258,36 @@ def test_rfc9110_13_1_5_another_users_if_range_date_gets_the_whole_on_a_body_has
     assert beyond.status_code == 200  # If-Range fails, so Range is ignored: no 416 either
     plain = get(app, "/statement", "bob", Range="bytes=13-")
     assert plain.status_code == 206 and plain.data == b"bob: 1000"  # Range alone still works
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["decorated", "ETAG_AUTO"])
+def test_rfc9110_15_5_2_a_scope_that_aborts_is_answered_as_the_app_answers_it(auto: bool) -> None:
+    """A scope that cannot say whom a page is for may refuse it (``abort(401)``): the app's
+    401 handler answers, under auto mode too, where the scope is read in an
+    ``after_request`` hook and its abort was a 500 for every undecorated page."""
+
+    def signed_in_user() -> str:
+        user = request.headers.get("X-User")
+        return user if user is not None else abort(401)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", ETAG_SCOPE=signed_in_user, ETAG_AUTO=auto)
+    ETag(app)
+
+    @app.errorhandler(401)
+    def sign_in_first(error: Exception) -> Any:
+        return {"sign-in": "/login"}, 401
+
+    def inbox() -> Any:
+        return {"messages": 3}
+
+    app.add_url_rule("/inbox", view_func=inbox if auto else etag(inbox))
+    client = app.test_client()
+    refused = client.get("/inbox")
+    assert refused.status_code == 401 and refused.get_json() == {"sign-in": "/login"}
+    assert "ETag" not in refused.headers
+    ann = client.get("/inbox", headers={"X-User": "ann"})
+    assert ann.status_code == 200 and ann.headers["Cache-Control"] == "private"
 
 
 def test_a_route_scope_overrides_the_apps() -> None:

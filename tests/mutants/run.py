@@ -671,6 +671,15 @@ MUTANTS = [
         "routes_own_cache_control_stays_private",
     ),
     Mutant(
+        "auto-scope-abort-raised-from-hook",
+        "auto",
+        "            return _answered_as_the_app_answers(response, refused)\n",
+        "            raise\n",
+        "under ETAG_AUTO a scope's abort(401) is raised from an after_request hook: a 500",
+        "tests/test_scopes.py",
+        "scope_that_aborts",
+    ),
+    Mutant(
         "dates-judge-reads-across-releases",
         "view_dates",
         "    if not exchange.safe or (exchange.settings.release is None and scope_of(",
