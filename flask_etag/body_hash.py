@@ -88,7 +88,10 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
         apply_route_policy(exchange, response.headers)
         expose_view_etag(response.headers, exchange.request.environ, exchange.settings)
         return response
-    tag_body(exchange, generator, response, response.status_code)
+    try:
+        tag_body(exchange, generator, response, response.status_code)
+    except HTTPException:  # the scope aborts: the view signed the caller out, as in pipeline
+        apply_route_policy(exchange, response.headers)
     return response
 
 

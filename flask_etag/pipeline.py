@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from . import body_hash, context, ranges
 from .body_preconditions import read_body_precondition
@@ -351,7 +351,17 @@ def tag_known_state(
     weak = generator.weak_or(settings.weak)
     judged = exchange.safe and exchange.preconditions is not None  # by judge_by_view_date
     if spec.may_fold or settings.folds_anything:
-        coded, explicit, default = _tag_folded(exchange, generator, value, weak, response, judged)
+        try:
+            folded = _tag_folded(exchange, generator, value, weak, response, judged)
+        except HTTPException:
+            if exchange.safe:
+                raise
+            # A scope that aborts after a write's view (which signed the caller out) names
+            # no one the new state's tag is for: the done write's 2xx stands, untagged, as
+            # where the lookup aborts after it (RFC 9110 §9.3.4).
+            apply_route_policy(exchange, response.headers)
+            return None
+        coded, explicit, default = folded
     else:  # the usual route: the state's own tag, the app's policy
         etag_header, last_modified = generator.response_fields(value, weak)
         coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)

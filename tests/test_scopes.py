@@ -290,6 +290,48 @@ def test_rfc9110_15_5_2_a_scope_that_aborts_is_answered_as_the_app_answers_it(au
     assert ann.status_code == 200 and ann.headers["Cache-Control"] == "private"
 
 
+@pytest.mark.parametrize("generator", ["version", "body-hash"])
+def test_rfc9110_9_3_4_a_write_that_signs_its_caller_out_stays_done(generator: str) -> None:
+    """A write whose view signs the caller out (a password change ending the session) leaves
+    a scope that aborts for no caller nothing to name once it is done: the write's 2xx
+    stands, untagged, as where its lookup aborts after it, never a 401 for a write that was
+    applied (which a client would send again)."""
+
+    def signed_in_user() -> str:
+        return g.get("user") or abort(401)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", ETAG_SCOPE=signed_in_user)
+    ETag(app)
+    account = {"version": 1, "password": "old"}
+
+    @app.before_request
+    def identify() -> None:
+        g.user = request.headers.get("X-User")
+
+    def current() -> Any:
+        return {"version": account["version"]}
+
+    tagging = (
+        VersionGenerator(lambda: account["version"])
+        if generator == "version"
+        else HashGenerator(current=current)
+    )
+
+    @app.route("/password", methods=["GET", "PUT"])
+    @etag(tagging)
+    def password() -> Any:
+        if request.method == "PUT":
+            account.update(version=account["version"] + 1, password=request.get_data(as_text=True))
+            g.pop("user")  # signed out everywhere, this session too
+        return current(), {"Content-Location": "/password"}
+
+    changed = app.test_client().put("/password", data="new", headers={"X-User": "ann"})
+    assert account["password"] == "new"
+    assert changed.status_code == 200 and "ETag" not in changed.headers
+    assert changed.headers["Cache-Control"] == "private"
+
+
 def test_a_route_scope_overrides_the_apps() -> None:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "secret"

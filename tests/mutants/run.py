@@ -680,6 +680,15 @@ MUTANTS = [
         "scope_that_aborts",
     ),
     Mutant(
+        "scope-abort-after-write-refuses-it",
+        "pipeline",
+        "            apply_route_policy(exchange, response.headers)\n            return None\n",
+        "            raise\n",
+        "a write whose view signed its caller out is answered 401 though it was applied",
+        "tests/test_scopes.py",
+        "signs_its_caller_out",
+    ),
+    Mutant(
         "dates-judge-reads-across-releases",
         "view_dates",
         "    if not exchange.safe or (exchange.settings.release is None and scope_of(",
