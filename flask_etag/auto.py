@@ -127,19 +127,10 @@ def tag_automatically(response: Response) -> Response:
                 exchange, AUTO_GENERATOR, response, response.status_code, body=body
             )
         except HTTPException as refused:  # the scope's abort(401), which a hook may not raise
-            return _answered_as_the_app_answers(response, refused)
+            return _refused_in_place(response, refused)
     elif preconditions is None:  # else judge_by_body withholds it
         withhold_running_date(response.headers)
     return _judged(exchange, response, etag_header)
-
-
-def _answered_as_the_app_answers(response: Response, refused: HTTPException) -> Response:
-    """The response to an ``abort`` in ``ETAG_SCOPE`` (a caller it cannot name): the app's
-    own handler for that error, as on a decorated route, where it stands in for the view's
-    answer.  Raised from an ``after_request`` hook it would be a 500 (RFC 9110 §15.6.1)."""
-    response.close()
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app.make_response(app.handle_http_exception(refused))
 
 
 def _judged_by_own_validators(
@@ -176,14 +167,21 @@ def _taken_preconditions(environ: dict[str, object]) -> Preconditions | None:
     return taken if isinstance(taken, Preconditions) else None
 
 
-def _refused_in_place(response: Response, error: ETagPreconditionFailed) -> Response:
-    """The 412 of an auto-tagged response, made of the response itself.
+def _refused_in_place(response: Response, error: HTTPException) -> Response:
+    """The 412 of an auto-tagged response, or the error an ``ETAG_SCOPE`` aborted with (a
+    401 for a caller it cannot name), made of the response itself.
 
     An ``after_request`` hook may not raise (Flask would answer 500), and a new response
     would lose the fields the app's other hooks set (HSTS, CORS, a request id): so the
     status, body and representation fields change, and every other field stays.  A hook
-    registered before :class:`~flask_etag.ETag` runs after this one and sees the 412.
+    registered before :class:`~flask_etag.ETag` runs after this one and sees the error.
+    Flask has no public way to reach the app's error handlers from a hook, so the body is
+    werkzeug's for the error (a decorated route's scope is answered by the app's handler).
     """
+    if error.response is not None:  # abort(a response): the app's own answer, as it is
+        response.close()
+        answer: Response = current_app.make_response(error.response)
+        return answer
     headers = response.headers
     for name in _OF_THE_REPRESENTATION:
         headers.remove(name)

