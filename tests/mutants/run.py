@@ -658,7 +658,7 @@ MUTANTS = [
         "    return policy\n",
         "a scoped view's own max-age=60 goes out without private: a shared cache keeps ann's page",
         "tests/test_scopes.py",
-        "own_policy_stays_private",
+        "names_no_storer_stays_private",
     ),
     Mutant(
         "scoped-route-policy-left-shared",
@@ -668,7 +668,7 @@ MUTANTS = [
         "a scoped route's cache_control='max-age=60' goes out without private: a shared cache"
         " keeps ann's page",
         "tests/test_scopes.py",
-        "routes_own_cache_control_stays_private",
+        "names_no_storer_stays_private",
     ),
     Mutant(
         "auto-scope-abort-raised-from-hook",
