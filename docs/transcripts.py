@@ -36,7 +36,7 @@ _BLOCK = re.compile(
 )
 #: The colours werkzeug's request log gives some statuses on a terminal-less stderr too.
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-_TAG = re.compile(r'(W/)?\\?"[0-9a-f]{6,64}(?:\.[0-9]+)*\\?"')
+_TAG = re.compile(r'(W/)?\\?"[0-9a-f]{6,64}(?:\.[0-9a-f]+)*\\?"')
 
 
 def _free_port() -> int:
