@@ -109,6 +109,12 @@ def _judged_on_writes(preconditions: Preconditions) -> bool:
 _ABSENT = frozenset({404, 410})
 
 
+def _status_of(error: HTTPException) -> int | None:
+    """The status ``error`` answers with: ``abort(response)`` (a JSON 404) carries no code of
+    its own, only its response's."""
+    return error.code if error.response is None else error.response.status_code
+
+
 def current_representation(exchange: Exchange, generator: HashGenerator) -> Validators | None:
     """The validators of the target's current representation, from ``generator.current``.
 
@@ -123,7 +129,7 @@ def current_representation(exchange: Exchange, generator: HashGenerator) -> Vali
     try:
         result = render(**exchange.view_args)
     except HTTPException as error:
-        if error.code in _ABSENT:
+        if _status_of(error) in _ABSENT:
             return MISSING
         raise
     except TypeError as error:  # a set-up mistake, where url_value_preprocessors hid it

@@ -372,12 +372,22 @@ def test_a_current_that_fails_answers_its_failure_not_absent(
 
 
 @pytest.mark.parametrize("gone", [404, 410])
-def test_rfc9110_13_1_2_a_current_answering_404_or_410_says_absent(gone: int) -> None:
+@pytest.mark.parametrize("aborted_with", ["status", "response"])
+def test_rfc9110_13_1_2_a_current_answering_404_or_410_says_absent(
+    gone: int, aborted_with: str
+) -> None:
+    """``abort(404)``, or ``abort`` with a JSON 404 response (whose exception has no code of
+    its own), says the page is absent: a create-only write goes ahead."""
     app = Flask(__name__)
     ETag(app)
 
+    def absent(page_id: int) -> Any:
+        if aborted_with == "status":
+            abort(gone)
+        abort(Response('{"error": "none"}', gone, mimetype="application/json"))
+
     @app.put("/pages/<int:page_id>")
-    @etag(HashGenerator(current=lambda page_id: abort(gone)))
+    @etag(HashGenerator(current=absent))
     def put_page(page_id: int) -> Any:
         return "", 201
 

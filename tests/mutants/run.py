@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(153 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(154 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -444,11 +444,20 @@ MUTANTS = [
     Mutant(
         "current-abort-404-exists",
         "body_hash",
-        "        if error.code in _ABSENT:\n            return MISSING\n",
-        "        if error.code in _ABSENT:\n            return Validators(exists=True)\n",
+        "        if _status_of(error) in _ABSENT:\n            return MISSING\n",
+        "        if _status_of(error) in _ABSENT:\n            return Validators(exists=True)\n",
         "current= aborting 404 counts as a representation: If-None-Match: * refuses a create",
         PRECEDENCE_WRITES,
         "function and body-hash and missing",
+    ),
+    Mutant(
+        "current-response-abort-not-absent",
+        "body_hash",
+        "    return error.code if error.response is None else error.response.status_code\n",
+        "    return error.code\n",
+        "current= aborting with a JSON 404 response counts as an error: a create-only PUT fails",
+        "tests/test_pipeline.py",
+        "says_absent",
     ),
     Mutant(
         "current-error-absent",
