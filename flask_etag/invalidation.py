@@ -167,8 +167,21 @@ def _announce_committed(scope: _WriteScope, *, failed: bool) -> None:
     looked up to tell, on a path where the database may be what failed.
     """
     if scope.keys:
-        route = written_keys(scope.spec, scope.view_args) if failed else ()
+        route = _route_keys_if_named(scope) if failed else ()
         announce_write((*route, *scope.keys), repeat=not scope.recorded)
+
+
+def _route_keys_if_named(scope: _WriteScope) -> tuple[str, ...]:
+    """The failed write's route keys, where its ``surrogate_keys=`` can still name them.
+
+    One that reads a row the write deleted raises; raised here, while the write's own error
+    or answer is handled, it would stand in for it, and the app's handler for that error
+    would never run.  What committed is purged either way.
+    """
+    try:
+        return tuple(written_keys(scope.spec, scope.view_args))
+    except Exception:  # the function's failure, never the write's: that one goes on
+        return ()
 
 
 def _state_changed(spec: RouteSpec, view_args: dict[str, Any]) -> bool:

@@ -315,6 +315,41 @@ def test_a_write_that_fails_after_its_commit_purges_its_routes_own_keys_rfc9111_
     assert "note-pages/1" in purge.surrogate_key.split(), purge.surrogate_key
 
 
+def test_a_failed_writes_keys_that_cannot_be_named_leave_its_error_to_the_app_rfc9111_4_4(
+    tmp_path: Path, cache: tuple[str, Received]
+) -> None:
+    """A ``surrogate_keys=`` that reads the row the failed write deleted raises: its error
+    must not stand in for the write's, whose handler answers (here 502), and what committed
+    is still purged."""
+    base_url, received = cache
+    app = purging_app(base_url)
+    db, Note = sqlite_notes(app, tmp_path, "deleted_notes")
+    TableVersions(db.session, db.metadata)
+    with app.app_context():
+        db.create_all()
+    generator = ModelVersionGenerator(Note, db.session)
+
+    @app.errorhandler(ConnectionError)
+    def webhook_down(error: Exception) -> Any:
+        return {"error": "the webhook is down"}, 502
+
+    def pages_of(note_id: int) -> list[str]:
+        return [f"note-pages/{db.session.get(Note, note_id).text}"]
+
+    @app.delete("/notes/<int:note_id>")
+    @require_if_match(generator, surrogate_keys=pages_of)
+    def remove(note_id: int) -> Any:
+        db.session.delete(db.session.get(Note, note_id))
+        db.session.commit()
+        raise ConnectionError("the webhook is down")
+
+    tag = note_tag(app, generator)
+    answered = app.test_client().delete("/notes/1", headers={"If-Match": tag})
+    assert (answered.status_code, answered.get_json()) == (502, {"error": "the webhook is down"})
+    [purge] = received.purges
+    assert "deleted_notes/1" in purge.surrogate_key.split(), purge.surrogate_key
+
+
 @pytest.mark.parametrize("status", [409, 500])
 def test_a_refused_write_that_committed_nothing_purges_nothing_rfc9111_4_4(
     tmp_path: Path, cache: tuple[str, Received], status: int

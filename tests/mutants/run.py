@@ -19,7 +19,7 @@ does the whole suite run (and the table says the hint needs updating).  Before a
 the unmutated copy must pass the whole suite and every killer (in two runs, see
 :func:`killer_runs`), or a "kill" would mean nothing; ``--suite-passed`` skips the whole
 suite there, for ``.ci/run``, which has just run it on the same code.  The whole check
-(154 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
+(155 mutants) takes ten to twenty minutes on a two-core machine, so ``.ci/run`` runs it
 after the test suite.
 
 A new mutant is a realistic bug the suite must catch: if it survives, write the sharp test
@@ -1503,6 +1503,15 @@ MUTANTS = [
         "a cache that pipes PURGE to the app (404) is counted purged: stale, and nothing said",
         "tests/test_purge_delivery.py",
         "404_confirms_no_key_purge",
+    ),
+    Mutant(
+        "unnamed-route-keys-hide-the-write-error",
+        "invalidation",
+        "        return ()\n",
+        "        raise\n",
+        "a surrogate_keys= failing after a failed write replaces its error: no app handler runs",
+        "tests/test_write_outcomes.py",
+        "cannot_be_named",
     ),
     Mutant(
         "failed-write-route-keys-kept",
