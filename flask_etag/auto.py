@@ -12,6 +12,7 @@ has done so when the tag is taken.  A body already coded is tagged by its identi
 from __future__ import annotations
 
 from flask import Flask, Request, Response, current_app, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from . import ranges
@@ -178,20 +179,19 @@ def _refused_in_place(response: Response, error: HTTPException) -> Response:
     Flask has no public way to reach the app's error handlers from a hook, so the body is
     werkzeug's for the error (a decorated route's scope is answered by the app's handler).
     """
-    if error.response is not None:  # abort(a response): the app's own answer, as it is
-        response.close()
-        answer: Response = current_app.make_response(error.response)
-        return answer
     headers = response.headers
     for name in _OF_THE_REPRESENTATION:
         headers.remove(name)
     body = response.response
     if hasattr(body, "close"):  # a file send_file opened
         body.close()
-    response.set_data(error.get_body())
-    response.status_code = error.code or 412
+    # abort(a response): its status, body and fields, in place too (as the app's class)
+    own = None if error.response is None else current_app.make_response(error.response)
+    response.set_data(error.get_body() if own is None else own.get_data())
+    response.status_code = own.status_code if own is not None else error.code or 412
     # An empty environ: the problem's own fields only.  tag_body listed ETag for a
     # cross-origin request already, beside what the app's CORS hook listed (kept).
-    for name, value in error.get_headers({}):
-        headers[name] = value
+    fields = Headers(error.get_headers({}) if own is None else own.headers)
+    for name in {name.lower(): name for name, _ in fields}.values():
+        headers.setlist(name, fields.getlist(name))  # each line of a repeated field
     return response

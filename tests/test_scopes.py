@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from flask import Flask, abort, g, request, send_file
+from flask import Flask, Response, abort, g, request, send_file
 from werkzeug.http import http_date
 
 from flask_etag import (
@@ -274,6 +274,34 @@ def test_rfc9110_15_5_2_a_scope_that_aborts_is_answered_as_the_app_answers_it(au
         assert b"Unauthorized" in refused.data and "Cache-Control" not in refused.headers
     ann = client.get("/inbox", headers={"X-User": "ann"})
     assert ann.status_code == 200 and ann.headers["Cache-Control"] == "private"
+
+
+def test_rfc9110_15_5_2_a_scope_aborting_with_a_response_keeps_the_hooks_fields_in_auto() -> None:
+    """``abort(response)`` in the scope (a JSON 401 the app built) is that response under
+    ``ETAG_AUTO``, its status, body and fields, with the fields the app's hooks had set: a
+    new response in their place lost CORS and a request id."""
+
+    def signed_in_user() -> str:
+        challenge = Response('{"sign-in": "/login"}', 401, mimetype="application/json")
+        challenge.headers.add("Set-Cookie", "a=1")
+        challenge.headers.add("Set-Cookie", "b=2")
+        return request.headers.get("X-User") or abort(challenge)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", ETAG_SCOPE=signed_in_user, ETAG_AUTO=True)
+    ETag(app)
+
+    @app.after_request
+    def cross_origin(response: Any) -> Any:
+        response.headers["Access-Control-Allow-Origin"] = "https://app.example"
+        return response
+
+    app.add_url_rule("/inbox", "inbox", lambda: {"messages": 3})
+    refused = app.test_client().get("/inbox")
+    assert (refused.status_code, refused.get_json()) == (401, {"sign-in": "/login"})
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert refused.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+    assert "ETag" not in refused.headers
 
 
 @pytest.mark.parametrize("generator", ["version", "body-hash"])
