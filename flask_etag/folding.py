@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from blake3 import blake3
 
+from .arguments import signature_mismatch
 from .conditions import Validators
 from .exceptions import ETagConfigurationError
 from .responses import apply_cache_policy
@@ -61,17 +61,14 @@ def check_scope(scope: object, name: str = "scope") -> Scope | None:
             f"{name} must be a function of no arguments returning the scope (a string such "
             f"as the user's id) or None, not {scope!r}"
         )
-    try:
-        inspect.signature(scope).bind()
-    except TypeError as error:  # else every request it folds is a bare TypeError, a 500
+    mismatch = signature_mismatch(scope, {})
+    if mismatch is not None:  # else every request it folds is a bare TypeError, a 500
         raise TypeError(
             f"{name} must be a function of no arguments returning the scope (a string such "
             f"as the user's id) or None: {getattr(scope, '__qualname__', scope)!r} cannot be "
-            f"called without them ({error}). Read the user inside it, from flask.g or "
+            f"called without them ({mismatch}). Read the user inside it, from flask.g or "
             "flask_login.current_user."
-        ) from None
-    except ValueError:  # no signature to read (some builtins): left to the request
-        pass
+        )
     return scope
 
 

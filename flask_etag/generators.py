@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from flask import current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
+from .arguments import url_arguments_error
 from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
 from .exceptions import ETagConfigurationError
@@ -118,11 +119,10 @@ class HashGenerator(TagGenerator):
         """The set-up error when ``current`` cannot take these URL arguments (it is called
         with them as keyword arguments, as a lookup is); None when it can."""
         current = self.current
-        mismatch = None if current is None else _signature_mismatch(current, view_args)
-        if current is None or mismatch is None:
+        if current is None:
             return None
         subject = f"HashGenerator(current={function_name(current)})"
-        return _arguments_error(subject, "HashGenerator(current=", mismatch, view_args)
+        return url_arguments_error(current, subject, "HashGenerator(current=", view_args)
 
     def __repr__(self) -> str:
         current = "" if self.current is None else f", current={self.current!r}"
@@ -181,11 +181,8 @@ class _LookupGenerator(TagGenerator):
     def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
         """After the lookup raised ``TypeError``: the set-up error, when the lookup cannot
         take these URL arguments; None when the error came from inside it."""
-        mismatch = _signature_mismatch(self.lookup, view_args)
-        if mismatch is None:
-            return None
         subject = f"the lookup of {self!r}"
-        return _arguments_error(subject, f"{type(self).__name__}(", mismatch, view_args)
+        return url_arguments_error(self.lookup, subject, f"{type(self).__name__}(", view_args)
 
     def validators_of_value(self, value: Any, default_weak: bool) -> Validators:
         """The validators a looked-up value implies; MISSING for None."""
@@ -236,20 +233,6 @@ class _LookupGenerator(TagGenerator):
         return f"{type(self).__name__}({function_name(self.lookup)}, weak={self.weak!r})"
 
 
-def _arguments_error(
-    subject: str, example: str, mismatch: str, view_args: dict[str, Any]
-) -> ETagConfigurationError:
-    """The set-up error for a function called with a route's URL arguments as keyword
-    arguments (a lookup, ``current=``) that cannot take them; ``example`` opens the call
-    that shows the fix."""
-    names = ", ".join(view_args)
-    return ETagConfigurationError(
-        f"{subject} cannot take this route's URL arguments ({names or 'none'}): {mismatch}. "
-        "It is called with them as keyword arguments: write it as a function of exactly "
-        f"those names, e.g. {example}lambda {names}: ...)."
-    )
-
-
 def run_in_app(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` itself, or for an ``async def`` one a function that runs it through the
     app's ``ensure_sync``, as Flask runs an async view: a coroutine is no version, and would
@@ -269,18 +252,6 @@ def function_name(function: Callable[..., Any]) -> str:
     bound to (a bound method's repr holds its object's, which may hold the method again)."""
     name = getattr(function, "__qualname__", None)
     return name if isinstance(name, str) else type(function).__name__
-
-
-def _signature_mismatch(function: Callable[..., Any], view_args: dict[str, Any]) -> str | None:
-    """Why ``function`` cannot be called with ``view_args``; None when it can (the
-    ``TypeError`` then came from inside it, and is the lookup's own)."""
-    try:
-        inspect.signature(function).bind(**view_args)
-    except TypeError as error:
-        return str(error)
-    except ValueError:  # no signature to read (some builtins)
-        return None
-    return None
 
 
 class VersionGenerator(_LookupGenerator):

@@ -20,17 +20,12 @@ from typing import Any
 from flask import Flask
 from flask.signals import request_started
 
+from .arguments import url_arguments_error
 from .conditions import IGNORED_METHODS, SAFE_METHODS
 from .exceptions import ETagConfigurationError
 from .folding import INHERIT
 from .frameworks import wrapper_chain
-from .generators import (
-    HashGenerator,
-    _arguments_error,
-    _LookupGenerator,
-    _signature_mismatch,
-    function_name,
-)
+from .generators import HashGenerator, _LookupGenerator, function_name
 from .routes import route_spec_of
 from .settings import SETTINGS_KEY, check_config_unchanged
 
@@ -133,11 +128,8 @@ def _route_keys_error(
     keys: Callable[..., Any], view_args: dict[str, Any]
 ) -> ETagConfigurationError | None:
     """The set-up error when a ``surrogate_keys=`` function cannot take these URL arguments."""
-    mismatch = _signature_mismatch(keys, view_args)
-    if mismatch is None:
-        return None
     subject = f"surrogate_keys={function_name(keys)}"
-    return _arguments_error(subject, "surrogate_keys=(", mismatch, view_args)
+    return url_arguments_error(keys, subject, "surrogate_keys=(", view_args)
 
 
 def check_folding_secret(app: Flask) -> None:

@@ -34,14 +34,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import g, has_app_context
 
+from ..arguments import url_arguments_error
 from ..conditions import Validators, last_modified_at
 from ..exceptions import ETagConfigurationError
-from ..generators import (
-    _arguments_error,
-    _LookupGenerator,
-    _signature_mismatch,
-    function_name,
-)
+from ..generators import _LookupGenerator, function_name
 from ..surrogate_keys import encoded
 from .table_versions import TableVersions
 from .tables_read import (
@@ -114,11 +110,8 @@ class CollectionGenerator(_LookupGenerator):
     def explain_lookup_error(self, view_args: dict[str, Any]) -> ETagConfigurationError | None:
         """As a lookup's, for ``select_rows``, which is called with the URL arguments: the
         lookup itself (:meth:`_current_state`) takes any."""
-        mismatch = _signature_mismatch(self.select_rows, view_args)
-        if mismatch is None:
-            return None
         subject = f"the select_rows of {self!r}"
-        return _arguments_error(subject, "CollectionGenerator(", mismatch, view_args)
+        return url_arguments_error(self.select_rows, subject, "CollectionGenerator(", view_args)
 
     names_keys = True
 
