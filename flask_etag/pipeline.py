@@ -13,8 +13,9 @@
    decides 304 or 412 before the view runs (§13.2.1 allows it); the lookup always runs, so
    an access check or ``abort(404)`` inside it always wins.
 4. :func:`~flask_etag.exchange.run_view`: the view the request was routed to, and no other.
-5. :func:`tag_known_state` / :func:`~flask_etag.body_tags.tag_body`: the validators of the
-   state the body describes (§8.8), on a 2xx that carries a representation.
+5. :func:`~flask_etag.state_tags.tag_known_state` / :func:`~flask_etag.body_tags.tag_body`:
+   the validators of the state the body describes (§8.8), on a 2xx that carries a
+   representation.
 6. :func:`~flask_etag.body_tags.judge_by_body` and
    :func:`~flask_etag.view_dates.judge_by_view_date`: what needs the
    response (a body hash, a ``Last-Modified`` the view set) is judged after it (§13.2.2).
@@ -28,11 +29,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from . import body_hash, context, ranges
 from .body_preconditions import read_body_precondition
-from .compression import tag_coded_representation, tag_held_by_client
+from .compression import tag_held_by_client
 from .conditions import (
     IGNORED_METHODS,
     SAFE_METHODS,
@@ -43,31 +44,23 @@ from .conditions import (
     is_exact_revalidation,
     parse_http_date,
 )
-from .cors import expose_etag, expose_view_etag
+from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from .exchange import Exchange, View, read_preconditions, refuse, run_view
 from .folding import (
-    INHERIT,
-    apply_route_policy,
-    cache_default,
     default_cache_control,
-    folded_validators,
-    keep_private,
-    route_cache_control,
     scope_of,
 )
 from .generators import HashGenerator, _LookupGenerator
 from .invalidation import add_surrogate_keys, announcing_writes
 from .reasons import failure_reason
 from .responses import (
-    apply_cache_policy,
-    describes_another_resource,
     has_representation,
-    set_validators,
 )
 from .settings import SETTINGS_KEY, current_settings
 from .signals import announce_not_modified
 from .spec import RouteSpec
+from .state_tags import negotiated, tag_known_state
 from .view_dates import judge_by_view_date, undated_read
 
 
@@ -311,105 +304,3 @@ def _view_date_may_fail(preconditions: Preconditions, current: Validators) -> bo
         and current.last_modified is None
         and parse_http_date(preconditions.if_unmodified_since) is not None
     )
-
-
-def negotiated(exchange: Exchange, current: Validators) -> Validators:
-    """The tag of the representation this request gets: the state's, with the negotiated
-    fields, the scope and the release folded in (:mod:`flask_etag.folding`)."""
-    return folded_validators(exchange, current, lookup=True)
-
-
-def tag_known_state(
-    exchange: Exchange, generator: _LookupGenerator, checked: Any, reported: Any, response: Response
-) -> Any:
-    """Stage 5: tag a 2xx with the state its body describes; returns that state, or None
-    when it is not known (the response then goes out untagged).
-
-    That is the version the view reported (:func:`~flask_etag.set_response_version`), which
-    may differ from the lookup's; else, for a read, the state looked up before it (never
-    newer than the body read after it), and for a write a fresh lookup.
-    """
-    settings = exchange.settings
-    value = reported
-    if value is context.UNSET:
-        if not exchange.safe:
-            if describes_another_resource(exchange.request, response):
-                # The view's own validators, if any, describe that resource.
-                expose_view_etag(response.headers, exchange.request.environ, settings)
-                return None
-            value = generator.look_up_written(exchange.view_args)
-        elif generator.rechecks_after_view and not _still_describes(
-            generator, checked, exchange.view_args, response
-        ):
-            value = None
-        else:
-            value = checked
-    if value is None:  # missing, deleted by the write, or changed while the view read
-        apply_route_policy(exchange, response.headers)
-        return None
-    spec = exchange.spec
-    weak = generator.weak_or(settings.weak)
-    judged = exchange.safe and exchange.preconditions is not None  # by judge_by_view_date
-    if spec.may_fold or settings.folds_anything:
-        try:
-            folded = _tag_folded(exchange, generator, value, weak, response, judged)
-        except HTTPException:
-            if exchange.safe:
-                raise
-            # A scope that aborts after a write's view (which signed the caller out) names
-            # no one the new state's tag is for: the done write's 2xx stands, untagged, as
-            # where the lookup aborts after it (RFC 9110 §9.3.4).
-            apply_route_policy(exchange, response.headers)
-            return None
-        coded, explicit, default = folded
-    else:  # the usual route: the state's own tag, the app's policy
-        etag_header, last_modified = generator.response_fields(value, weak)
-        coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
-        explicit, default = spec.cache_control, settings.cache_control
-    if explicit is not None or default is not None:
-        apply_cache_policy(response.headers, explicit, default)
-    if "HTTP_ORIGIN" in exchange.request.environ:
-        expose_etag(response.headers, settings)
-    if coded:
-        tag_coded_representation(response)  # a view that compressed its own output
-    return value
-
-
-def _tag_folded(
-    exchange: Exchange,
-    generator: _LookupGenerator,
-    value: Any,
-    weak: bool,
-    response: Response,
-    judged: bool,
-) -> tuple[bool, str | None, str | None]:
-    """Tag with the negotiated fields, scope and release folded in (:mod:`~flask_etag.folding`);
-    returns whether the body is coded, and the route's own and default ``Cache-Control``."""
-    spec, settings = exchange.spec, exchange.settings
-    scope = settings.scope if spec.scope is INHERIT else spec.scope
-    if spec.vary or scope is not None or settings.release is not None:
-        validators = negotiated(exchange, generator.validators_for(value, weak))
-        coded = set_validators(
-            response,
-            validators.etag_header,
-            validators.date_field,
-            view_date_judged=judged,
-        )
-        if spec.vary:
-            response.vary.update(spec.vary)
-    else:
-        etag_header, last_modified = generator.response_fields(value, weak)
-        coded = set_validators(response, etag_header, last_modified, view_date_judged=judged)
-    if scope is not None and spec.cache_control is None:
-        keep_private(response.headers)
-    scoped = scope is not None
-    return coded, route_cache_control(spec, scoped), cache_default(scoped, settings.cache_control)
-
-
-def _still_describes(
-    generator: _LookupGenerator, checked: Any, view_args: dict[str, Any], response: Response
-) -> bool:
-    """For a generator that rechecks after the view (a collection): whether the state looked
-    up before it is still what the body shows.  Not when a write committed while the view
-    read, nor when the body is streamed: its rows are read while it is sent."""
-    return not response.is_streamed and generator.still_current(checked, view_args)

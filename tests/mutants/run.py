@@ -316,7 +316,7 @@ MUTANTS = [
     ),
     Mutant(
         "write-tagged-with-the-checked-state",
-        "pipeline",
+        "state_tags",
         "            value = generator.look_up_written(exchange.view_args)\n",
         "            value = checked\n",
         "a write's response carries the tag of the state before the write",
@@ -325,7 +325,7 @@ MUTANTS = [
     ),
     Mutant(
         "201-tagged-as-its-target",
-        "pipeline",
+        "state_tags",
         "            if describes_another_resource(exchange.request, response):\n",
         "            if False:\n",
         "a 201 whose Location names the created item gets the collection's tag (§15.3.2)",
@@ -690,7 +690,7 @@ MUTANTS = [
     ),
     Mutant(
         "scope-abort-after-write-refuses-it",
-        "pipeline",
+        "state_tags",
         "            apply_route_policy(exchange, response.headers)\n            return None\n",
         "            raise\n",
         "a write whose view signed its caller out is answered 401 though it was applied",
