@@ -47,6 +47,7 @@ from test_example import (
 )
 
 from flask_etag import etag
+from flask_etag.sqlalchemy.table_versions import TABLE_VERSIONS
 
 products = load_example()
 Product = products.Product
@@ -168,6 +169,37 @@ def test_a_rolled_back_write_keeps_the_tag(api: FlaskClient, example_app: Flask)
         session.rollback()  # ... and rolled back with the row
         session.remove()
     assert api.get(COLLECTION, headers={"If-None-Match": tag}).status_code == 304
+
+
+def _copy_of(connection: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in connection.execute(sa.select(table))]
+
+
+def test_a_restored_backup_never_gives_again_a_tag_it_gave_rfc9110_8_8_1(
+    api: FlaskClient, example_app: Flask
+) -> None:
+    """A database restored from a backup counts its tables' versions again from the backup's.
+
+    A counter that only adds one hands the next write after the restore the version the
+    first write after the backup had, for other rows, and a client holding the tag of the
+    lost rows was answered 304 to the new ones: a strong tag names one representation
+    across the resource's whole history (RFC 9110 §8.8.1)."""
+    with example_app.app_context():
+        counters = products.db.metadata.tables[TABLE_VERSIONS]
+        tables = (counters, Product.__table__)
+        with products.db.engine.begin() as connection:  # Core: no session, no counter raised
+            backup = {table: _copy_of(connection, table) for table in tables}
+    in_session(example_app, lambda session: setattr(session.get(Product, 1), "stock", 50))
+    lost = api.get(COLLECTION)
+    with example_app.app_context(), products.db.engine.begin() as connection:
+        for table, rows in backup.items():
+            connection.execute(sa.delete(table))
+            connection.execute(sa.insert(table), rows)
+    in_session(example_app, lambda session: setattr(session.get(Product, 1), "stock", 70))
+    after = api.get(COLLECTION, headers={"If-None-Match": lost.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != lost.headers["ETag"]
+    assert after.get_json()[0]["stock"] == 70
 
 
 # --------------------------------------------------------------------------- queries, pages

@@ -186,7 +186,7 @@ class TableVersions:
         raised = connection.execute(
             sa.update(self.table)
             .where(columns.name == name)
-            .values(version=columns.version + 1, changed_at=moment)
+            .values(version=_next_version(columns.version, moment), changed_at=moment)
         )
         return bool(raised.rowcount)
 
@@ -196,9 +196,9 @@ class TableVersions:
         if dialect in ("mysql", "mariadb"):
             from sqlalchemy.dialects.mysql import insert
 
-            statement = insert(self.table).values(name=name, version=1, changed_at=moment)
+            statement = insert(self.table).values(name=name, version=moment, changed_at=moment)
             raised: sa.Executable = statement.on_duplicate_key_update(
-                version=self.table.c.version + 1, changed_at=moment
+                version=_next_version(self.table.c.version, moment), changed_at=moment
             )
             return raised
         if dialect == "postgresql":
@@ -209,10 +209,10 @@ class TableVersions:
             raise NotImplementedError(
                 f"TableVersions supports PostgreSQL, MariaDB, MySQL and SQLite, not {dialect}"
             )
-        statement = insert(self.table).values(name=name, version=1, changed_at=moment)
+        statement = insert(self.table).values(name=name, version=moment, changed_at=moment)
         upsert: sa.Executable = statement.on_conflict_do_update(
             index_elements=[self.table.c.name],
-            set_={"version": self.table.c.version + 1, "changed_at": moment},
+            set_={"version": _next_version(self.table.c.version, moment), "changed_at": moment},
         )
         return upsert
 
@@ -277,6 +277,17 @@ def _versions_table(metadata: sa.MetaData) -> sa.Table:
         # Microseconds since the epoch: the same integer on every database.
         sa.Column("changed_at", sa.BigInteger, nullable=False),
     )
+
+
+def _next_version(version: sa.ColumnElement[int], moment: int) -> sa.ColumnElement[int]:
+    """The next version: the clock's ``moment``, or one more than ``version`` when that is
+    later (a writer whose clock is behind another's, or two writes in one microsecond).
+
+    A plain count starts again from a restored backup's numbers, and hands the next write
+    the version a lost write had: a client holding that write's tag was answered 304 to
+    other rows (RFC 9110 §8.8.1: a strong tag names one representation across the whole
+    history).  The clock has moved past every version given before the restore."""
+    return sa.case((version >= moment, version + 1), else_=sa.literal(moment, sa.BigInteger))
 
 
 def _microseconds_now() -> int:
