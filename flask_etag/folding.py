@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from blake3 import blake3
+from flask import has_request_context, session
 
 from .arguments import signature_mismatch
 from .conditions import Validators
@@ -209,9 +210,18 @@ def folded_validators(exchange: Exchange, current: Validators, lookup: bool) -> 
 
 
 def _scope_value(scope: Scope) -> str:
+    """The scope's value, read for a response whose representation is the caller's.
+
+    So the session is marked accessed, and the app's session interface says what that
+    response varies by (Flask's: ``Vary: Cookie``), on the 200 and on the 304 decided before
+    the view alike: the 304 must carry the ``Vary`` its 200 would (RFC 9110 §15.4.5), which
+    a view reading the session (or a scope reading it) gives the 200.
+    """
     value = scope()
     if value is not None and not isinstance(value, str):
         raise TypeError(f"a scope must return a string or None, not {value!r} (from {scope!r})")
+    if has_request_context():  # etag_for() may fold a scope outside a request
+        session.accessed = True
     return "\x00" if value is None else value
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from flask import Flask, Response, abort, g, request, send_file
+from flask import Flask, Response, abort, g, request, send_file, session
 from werkzeug.http import http_date
 
 from flask_etag import (
@@ -137,6 +137,28 @@ def test_rfc9111_5_2_2_7_a_scoped_policy_that_names_no_storer_stays_private(
     if set_by == "route":  # a 304 before the view knows the route's policy, not the view's
         revalidated = get(app, "/account", "ann", **{"If-None-Match": ann.headers["ETag"]})
         assert revalidated.status_code == 304 and revalidated.headers["Cache-Control"] == sent
+
+
+@pytest.mark.parametrize("reads_session", [True, False], ids=["view reads session", "scope only"])
+def test_rfc9110_15_4_5_a_scoped_304_before_the_view_varies_as_its_200(reads_session: bool) -> None:
+    """A 304 carries the ``Vary`` its 200 would (§15.4.5).  A view that reads the session
+    has Flask send ``Vary: Cookie``, but a 304 decided before the view never runs it: the
+    scope's read says that the page is the caller's, so both say it, whatever the view reads
+    and wherever the scope finds the caller (here a header)."""
+    app = scoped_app()
+
+    @app.get("/themed/<int:item_id>")
+    @etag(VersionGenerator(lambda item_id: VERSION))
+    def themed(item_id: int) -> Any:
+        theme = session.get("theme", "light") if reads_session else "light"
+        return {"id": item_id, "theme": theme}
+
+    page = get(app, "/themed/1", "ann")
+    assert page.status_code == 200 and "Cookie" in page.vary
+    revalidated = get(app, "/themed/1", "ann", **{"If-None-Match": page.headers["ETag"]})
+    assert revalidated.status_code == 304 and revalidated.vary == page.vary
+    unscoped = get(app, "/public/1", "ann")  # scope=None: the session is not the scope's
+    assert "Cookie" not in unscoped.vary
 
 
 def test_rfc9110_8_8_3_scope_none_turns_it_off_for_a_route() -> None:

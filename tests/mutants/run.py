@@ -1531,6 +1531,15 @@ MUTANTS = [
         "tests/test_write_outcomes.py",
         "routes_own_keys",
     ),
+    Mutant(
+        "scoped-304-without-the-sessions-vary",
+        "folding",
+        "        session.accessed = True\n",
+        "        pass\n",
+        "a scoped 304 decided before the view lacks the Vary: Cookie its 200 carries",
+        "tests/test_scopes.py",
+        "varies_as_its_200",
+    ),
 ]
 
 
