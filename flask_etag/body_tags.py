@@ -21,7 +21,7 @@ from .conditions import (
 from .cors import expose_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, refuse
-from .folding import INHERIT, apply_route_policy, folded_tag, scope_of
+from .folding import INHERIT, apply_route_policy, dates_decide_no_read, folded_tag
 from .generators import HashGenerator
 from .reasons import failure_reason
 from .responses import (
@@ -118,8 +118,8 @@ def judge_by_body(exchange: Exchange, response: Response, etag_header: str | Non
         return turn_not_modified(response)
     settings = exchange.settings
     if preconditions.if_modified_since is not None and (
-        (settings.folds_anything or exchange.spec.may_fold) and scope_of(exchange) is not None
-    ):  # every user's body has the view's one date: only the tag tells them apart (§13.1.3)
+        (settings.folds_anything or exchange.spec.may_fold) and dates_decide_no_read(exchange)
+    ):  # every user's, every release's body has the view's one date: the tag decides (§13.1.3)
         preconditions = preconditions._replace(if_modified_since=None)
     current = validators_of(response)
     if current.etag is not None and not current.weak:

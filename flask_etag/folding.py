@@ -101,6 +101,17 @@ def scope_of(exchange: Exchange) -> Scope | None:
     return route_scope(exchange.spec, exchange.settings)
 
 
+def dates_decide_no_read(exchange: Exchange) -> bool:
+    """Whether a read's dates are left out of its judgement: where the tag folds a scope or
+    ``ETAG_RELEASE``, which a date does not name (RFC 9110 §13.1.3, §13.1.5).
+
+    Every user's representation of a state has that state's one date, and a deploy changes
+    the representation (its serializers, its templates) without changing the date a view
+    sets, so a date from another user's page or from before the deploy still matches it.
+    """
+    return exchange.settings.release is not None or scope_of(exchange) is not None
+
+
 def route_scope(spec: RouteSpec, settings: Settings) -> Scope | None:
     """The route's own ``scope=``, else the app's ``ETAG_SCOPE``; None when unscoped."""
     return settings.scope if spec.scope is INHERIT else spec.scope

@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from .body_tags import body_validators, judge_by_body, tag_body
 from .conditions import Validators, if_range_allows_partial, parse_http_date
 from .exchange import Exchange, View, run_view
-from .folding import folded_validators, scope_of
+from .folding import dates_decide_no_read, folded_validators, scope_of
 from .generators import HashGenerator, ViewCaller
 from .responses import body_bytes, field, validators_of
 
@@ -232,11 +232,12 @@ def _if_range_fails_whole(exchange: Exchange, whole: Response) -> bool:
 
 
 def _a_date_for_every_scope(exchange: Exchange, if_range: str) -> bool:
-    """Whether ``if_range`` is a date on a scoped route, where it never matches (§13.1.5).
+    """Whether ``if_range`` is a date on a scoped route or under ``ETAG_RELEASE``, where it
+    never matches (§13.1.5).
 
-    Every user's body there has the one date its view sets, so that date is no strong
-    validator (§8.8.2.2): a 206 by it could splice one user's bytes onto another's, as
-    :func:`~flask_etag.view_dates.undated_read` keeps from a looked-up route.  The tag,
-    which folds the scope, decides.
+    Every user's body there has the one date its view sets, and so has every release's, so
+    that date is no strong validator (§8.8.2.2): a 206 by it could splice one user's bytes,
+    or one release's, onto another's, as :func:`~flask_etag.view_dates.undated_read` keeps
+    from a looked-up route.  The tag decides.
     """
-    return scope_of(exchange) is not None and parse_http_date(if_range) is not None
+    return dates_decide_no_read(exchange) and parse_http_date(if_range) is not None

@@ -587,6 +587,54 @@ def test_rfc9110_13_1_5_an_if_range_date_from_before_a_release_gets_the_whole() 
     assert partial.status_code == 206 and partial.data == b"price\n1;lamp;3\n"
 
 
+def deployed_page(release: str, body: bytes) -> Any:
+    """A body-hash page whose view dates it by the row it shows, which a deploy does not
+    change, while the deploy changes its bytes (a new template); and its download, whose
+    ranges ``send_file`` serves."""
+    app = Flask(__name__)
+    app.config["ETAG_RELEASE"] = release
+    ETag(app)
+    shown = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    @app.get("/page")
+    @etag
+    def page() -> Any:
+        return body, {"Last-Modified": http_date(shown)}
+
+    @app.get("/download")
+    @etag
+    def download() -> Any:
+        return send_file(io.BytesIO(body), mimetype="text/plain", etag=False, last_modified=shown)
+
+    return app.test_client()
+
+
+def test_rfc9110_13_1_3_a_body_hash_views_date_from_before_a_release_answers_no_304() -> None:
+    """The view's ``Last-Modified`` names the row, not the release's template: a client
+    revalidating by it alone must get the new body, never a 304 keeping the old one."""
+    old = deployed_page("2026.11", b"<p>lamp</p>").get("/page")
+    after = deployed_page("2026.12", b"<p>lamp, 3 EUR</p>")
+    since = {"If-Modified-Since": old.headers["Last-Modified"]}
+    fresh = after.get("/page", headers=since)
+    assert fresh.status_code == 200 and fresh.data == b"<p>lamp, 3 EUR</p>"
+    new = fresh.headers["ETag"]
+    assert after.get("/page", headers={**since, "If-None-Match": new}).status_code == 304
+
+
+def test_rfc9110_13_1_5_a_body_hash_views_if_range_date_from_before_a_release_gets_the_whole() -> (
+    None
+):
+    """A 206 of the new template's bytes would be spliced onto the old one's."""
+    old = deployed_page("2026.11", b"<p>lamp</p>").get("/download")
+    after = deployed_page("2026.12", b"<p>lamp, 3 EUR</p>")
+    resumed = after.get(
+        "/download", headers={"Range": "bytes=3-", "If-Range": old.headers["Last-Modified"]}
+    )
+    assert resumed.status_code == 200 and resumed.data == b"<p>lamp, 3 EUR</p>"
+    partial = after.get("/download", headers={"Range": "bytes=3-"})
+    assert partial.status_code == 206 and partial.data == b"lamp, 3 EUR</p>"  # Range alone
+
+
 FIRST_FOLDS = {
     "release": {"ETAG_RELEASE": "2026.12"},
     "scope": {"SECRET_KEY": "secret", "ETAG_SCOPE": lambda: "ann"},

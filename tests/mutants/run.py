@@ -839,7 +839,7 @@ MUTANTS = [
     Mutant(
         "scoped-if-range-date-matches",
         "ranges",
-        "    return scope_of(exchange) is not None and parse_http_date(if_range) is not None\n",
+        "    return dates_decide_no_read(exchange) and parse_http_date(if_range) is not None\n",
         "    return False\n",
         "another user's If-Range date resumes a scoped body-hash download with this user's bytes",
         "tests/test_scopes.py::"
@@ -1539,6 +1539,15 @@ MUTANTS = [
         "a scoped 304 decided before the view lacks the Vary: Cookie its 200 carries",
         "tests/test_scopes.py",
         "varies_as_its_200",
+    ),
+    Mutant(
+        "release-leaves-a-views-date-judged",
+        "folding",
+        "return exchange.settings.release is not None or scope_of(exchange) is not None",
+        "return scope_of(exchange) is not None",
+        "after a deploy a body-hash view's unchanged date answers 304 (or 206) for the old body",
+        "tests/test_scopes.py",
+        "body_hash_views",
     ),
 ]
 
