@@ -23,7 +23,13 @@ from .cors import expose_view_etag
 from .exceptions import ETagPreconditionFailed
 from .exchange import Exchange, read_preconditions
 from .generators import HashGenerator
-from .responses import field, has_representation, is_success, withhold_running_date
+from .responses import (
+    field,
+    has_representation,
+    is_success,
+    quote_view_etag,
+    withhold_running_date,
+)
 from .routes import route_spec_of
 from .settings import current_settings
 from .spec import RouteSpec
@@ -141,6 +147,9 @@ def _judged_by_own_validators(
     is listed for a cross-origin script, as an auto-tagged one is (:mod:`~flask_etag.cors`),
     since the request is judged by it (the 304, the 412 naming it), then judged."""
     settings = current_settings(current_app)
+    own_tag = field(response.headers, "etag")
+    if own_tag is not None:
+        quote_view_etag(response.headers, own_tag)  # §8.8.3: sent and judged quoted
     expose_view_etag(response.headers, served.environ, settings)
     if taken is None:
         return response

@@ -29,6 +29,7 @@ from .responses import (
     field,
     has_representation,
     is_success,
+    quote_view_etag,
     turn_not_modified,
     validators_of,
     view_date,
@@ -72,7 +73,9 @@ def tag_body(
             modified = value
     if modified is not None and not (exchange.safe and exchange.preconditions is not None):
         withhold_running_date(headers, modified)  # else judge_by_body withholds it
-    if etag_header is None and status != 206:
+    if etag_header is not None:
+        etag_header = quote_view_etag(headers, etag_header)  # §8.8.3: sent quoted
+    elif status != 206:
         body = body_bytes(response) if body is None else body
         if body is not None:
             etag_header = body_etag_header(body, generator, settings)
@@ -161,7 +164,9 @@ def body_validators(
     response: Response, generator: HashGenerator, settings: Settings
 ) -> Validators | None:
     """The response's validators: its own ``ETag``, else a hash of its body; None if streamed."""
-    if field(response.headers, "etag") is not None:
+    own_tag = field(response.headers, "etag")
+    if own_tag is not None:
+        quote_view_etag(response.headers, own_tag)  # judged as tag_body sends it (§8.8.3)
         return validators_of(response)
     body = body_bytes(response)
     if body is None:

@@ -17,6 +17,7 @@ from werkzeug.http import unquote_etag
 
 from .conditions import Validators, last_modified_at, parse_http_date
 from .signals import announce_not_modified
+from .tags import format_entity_tag, is_one_entity_tag, opaque_tag_for
 
 
 def turn_not_modified(response: Response) -> Response:
@@ -171,6 +172,24 @@ def withhold_running_date(headers: Headers, modified_header: str | None = None) 
             return
     if not view_date(headers, modified_header)[1]:
         headers.remove("Last-Modified")
+
+
+def quote_view_etag(headers: Headers, etag_header: str) -> str:
+    """A view's own ``ETag`` as RFC 9110 §8.8.3 requires it: a quoted entity-tag.
+
+    A view that writes ``headers["ETag"] = "abc"`` (werkzeug's ``set_etag`` would have quoted
+    it) gets ``"abc"``, the tag its ``If-None-Match`` and ``If-Match`` are then judged by; a
+    value that cannot be quoted as it is (a quote, a space, a control character inside) is
+    hashed, as a version is (:func:`~flask_etag.tags.opaque_tag_for`), so a view's mistake
+    never reaches a client as an unparseable tag, nor as a 5xx.  Returns the field's value.
+    """
+    if is_one_entity_tag(etag_header):
+        return etag_header
+    text = etag_header.strip(" \t")
+    weak = text.startswith("W/")
+    quoted = format_entity_tag(opaque_tag_for(text[2:] if weak else text), weak)
+    headers["ETag"] = quoted
+    return quoted
 
 
 def validators_of(response: Response) -> Validators:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conftest import FILE_BODY, SEEDED_AT
-from flask import Flask, Response, send_file
+from flask import Flask, Response, request, send_file
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
 from werkzeug.test import TestResponse
 
-from flask_etag import ETag, TimestampGenerator, etag
+from flask_etag import ETag, HashGenerator, TimestampGenerator, etag
 from flask_etag.generators import body_digest_function
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
@@ -708,3 +708,56 @@ def test_timestamp_route_sends_the_date_it_judges_by_rfc9110_8_8_2_13_1_4(
             assert revalidated.status_code == 304
         with client.put("/page", headers={"If-Unmodified-Since": sent}) as written:
             assert written.status_code == 200
+
+
+def own_tag_app(auto: bool, own: str) -> Flask:
+    """A page whose view sets its ``ETag`` itself, as ``headers["ETag"] = own``: decorated
+    (with a write judged by ``current=``), or undecorated under ``ETAG_AUTO``."""
+    app = Flask(__name__)
+    app.config["ETAG_AUTO"] = auto
+    ETag(app)
+
+    def render() -> Response:
+        response = app.response_class("page")
+        response.headers["ETag"] = own
+        return response
+
+    def page() -> Response:
+        return render() if request.method == "GET" else app.response_class("saved")
+
+    view = page if auto else etag(HashGenerator(current=render))(page)
+    app.add_url_rule("/page", view_func=view, methods=["GET", "PUT"])
+    return app
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["decorated", "ETAG_AUTO"])
+@pytest.mark.parametrize(
+    ("own", "sent"),
+    [("abc", '"abc"'), ("W/abc", 'W/"abc"'), ('"abc"', '"abc"')],
+    ids=["unquoted", "unquoted weak", "quoted"],
+)
+def test_rfc9110_8_8_3_a_views_unquoted_etag_is_sent_and_judged_quoted(
+    auto: bool, own: str, sent: str
+) -> None:
+    """An entity-tag is quoted (§8.8.3): a view's ``abc`` is sent as werkzeug's ``set_etag``
+    would have sent it, and the request is judged by that form, which the client sends back."""
+    client = own_tag_app(auto, own).test_client()
+    page = client.get("/page")
+    assert page.status_code == 200 and page.headers["ETag"] == sent
+    assert client.get("/page", headers={"If-None-Match": sent}).status_code == 304
+    assert client.get("/page", headers={"If-Match": '"other"'}).status_code == 412
+    if own != sent:  # the bare text is no entity-tag, so it names none (§13.1.2)
+        assert client.get("/page", headers={"If-None-Match": own}).status_code == 200
+
+
+def test_rfc9110_8_8_3_a_views_malformed_etag_is_sent_as_a_tag_never_a_5xx() -> None:
+    """A view's tag that cannot be quoted as it is (a quote, a space) is hashed, as a version
+    is: a tag the client can send back, and the write's 412 names the very tag the GET sent."""
+    client = own_tag_app(False, 'a "b').test_client()
+    page = client.get("/page")
+    sent = page.headers["ETag"]
+    assert page.status_code == 200 and re.fullmatch(r'"[0-9a-f]{32}"', sent)
+    assert client.get("/page", headers={"If-None-Match": sent}).status_code == 304
+    stale = client.put("/page", headers={"If-Match": '"old"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == sent
+    assert client.put("/page", headers={"If-Match": sent}).status_code == 200

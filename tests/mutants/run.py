@@ -1549,6 +1549,15 @@ MUTANTS = [
         "tests/test_scopes.py",
         "body_hash_views",
     ),
+    Mutant(
+        "views-unquoted-etag-sent-as-is",
+        "body_tags",
+        "        etag_header = quote_view_etag(headers, etag_header)  # §8.8.3: sent quoted\n",
+        "        pass\n",
+        "a view's ETag: abc goes out unquoted, no entity-tag (RFC 9110 §8.8.3)",
+        "tests/test_rfc9110_get.py",
+        "views_unquoted",
+    ),
 ]
 
 
