@@ -3,10 +3,11 @@ set-up: the shared caches to purge after a write, and how (see :mod:`flask_etag.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from flask import Request
 
@@ -52,9 +53,49 @@ _PATH_KEPT = "/!$&'()*+,;=:@-._~"
 
 def written_path(served: Request) -> str:
     """The written URL's path as a cache keyed it: under the app's mount point, and
-    percent-encoded (RFC 3986 §2.1) where Flask decoded it; a non-ASCII character, a space
+    percent-encoded (RFC 3986 §2.1) as the client sent it; a non-ASCII character, a space
     or a CR/LF would otherwise make the ``PURGE`` fail, and a ``?`` cut the path short."""
-    return quote(served.script_root + served.path, safe=_PATH_KEPT)
+    as_sent = _path_info_as_sent(served)
+    if as_sent is None:
+        as_sent = quote(served.path, safe=_PATH_KEPT)
+    return quote(served.script_root, safe=_PATH_KEPT) + as_sent
+
+
+#: One unit of a raw path: an escape, or any other byte; each decodes to one byte.
+_ESCAPE_OR_BYTE = re.compile(rb"%[0-9A-Fa-f]{2}|.", re.DOTALL)
+
+
+def _path_info_as_sent(served: Request) -> str | None:
+    """The request's ``PATH_INFO`` in the form its client encoded it, or None where that
+    is unknown.
+
+    The WSGI server decodes the path, and a decoded ``/`` cannot say whether it came as
+    ``/`` or ``%2F``, which are two URLs (RFC 3986 §2.2) to a cache keying the target as
+    sent (Varnish's ``req.url``).  The request target as sent is kept by the server in the
+    environ, as ``RAW_URI`` (gunicorn; werkzeug's server and test client) or
+    ``REQUEST_URI`` (uWSGI, mod_wsgi); its end that decodes to ``PATH_INFO`` is taken, so
+    a mount point the server or a proxy took off (``SCRIPT_NAME``) is never counted twice.
+    Without such a key, or one a middleware made disagree with ``PATH_INFO``, None.
+    """
+    environ = served.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    path_info = environ.get("PATH_INFO", "")
+    if not isinstance(target, str) or not isinstance(path_info, str):
+        return None
+    path = target.partition("?")[0]
+    if not path.startswith("/"):  # the absolute form, RFC 9112 §3.2.2
+        path = urlsplit(path).path
+    try:  # WSGI strings carry bytes as Latin-1 (PEP 3333)
+        sent, wanted = path.encode("latin-1"), path_info.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    starts = [unit.start() for unit in _ESCAPE_OR_BYTE.finditer(sent)]
+    if len(starts) < len(wanted):
+        return None
+    tail = sent[starts[len(starts) - len(wanted)] :] if wanted else b""
+    if unquote_to_bytes(tail) != wanted:
+        return None
+    return quote(tail, safe=_PATH_KEPT + "%")  # what a server let through unencoded
 
 
 #: The longest key field one ``PURGE`` carries.  Varnish refuses a request with a field

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import flask
 import pytest
 import requests
 from flask import Flask
@@ -279,18 +280,36 @@ def test_repeats_keep_their_bound_at_20_writes_a_second_rfc9111_4_4() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/things/caf%C3%A9", "/things/a%20b", "/things/a%3Fb", "/things/a%0D%0AX-Injected:%201"],
-    ids=["non-ascii", "space", "question-mark", "cr-lf"],
+    [
+        "/things/caf%C3%A9",
+        "/things/a%20b",
+        "/things/a%3Fb",
+        "/things/a%0D%0AX-Injected:%201",
+        "/things/a%2Fb",
+        "/things/a%2fb%2F",
+    ],
+    ids=[
+        "non-ascii",
+        "space",
+        "question-mark",
+        "cr-lf",
+        "encoded-slash-rfc3986_2_2",
+        "lowercase-escape-rfc3986_2_1",
+    ],
 )
 def test_a_url_cache_is_purged_of_the_written_url_as_sent_rfc9110_4_2_1(
     purge_failed: Recorded, path: str
 ) -> None:
     """Flask decodes ``request.path``; the ``PURGE`` must name the URL in its percent-encoded
-    form (RFC 3986 §2.1), the one the cache keyed, or it fails or purges another URL."""
+    form (RFC 3986 §2.1), the one the cache keyed, or it fails or purges another URL.  A
+    ``%2F`` is data, not a separator (RFC 3986 §2.2): re-encoding the decoded path made it
+    ``/``, another URL to a cache keying the request target as sent (Varnish's ``req.url``).
+    """
     with recording_cache() as (url, got):
         app = writing_app([{"url": url, "by": "url"}]).application
 
         @app.post("/things/<name>")
+        @app.post("/things/<path:name>")  # what a %2F decodes to: two segments
         def write_named(name: str) -> tuple[str, int]:
             announce_write([f"things/{name}"])
             return "", 204
@@ -408,11 +427,11 @@ def test_nginx_is_purged_of_a_written_url_that_flask_decoded_rfc9110_4_2_1(
     app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_REPEAT_AFTER=0)
     ETag(app)
 
-    @app.get("/things/<name>")
+    @app.get("/things/<path:name>")
     def read(name: str) -> tuple[str, int, dict[str, str]]:
         return f"read {next(reads)}", 200, {"Cache-Control": "s-maxage=60"}
 
-    @app.post("/things/<name>")
+    @app.post("/things/<path:name>")
     def write(name: str) -> tuple[str, int]:
         announce_write([f"things/{name}"])
         return "", 204
@@ -420,10 +439,46 @@ def test_nginx_is_purged_of_a_written_url_that_flask_decoded_rfc9110_4_2_1(
     with served(app) as origin, requests.Session() as session:
         hosts = [f"http://{LOOPBACK}:{origin}"]
         with nginx_server(tmp_path, lambda chosen: nginx_config(tmp_path, chosen, hosts), port):
-            for path in ("/things/caf%C3%A9", "/things/a%20b"):
+            for path in ("/things/caf%C3%A9", "/things/a%20b", "/things/a%2Fb"):
                 url = f"http://{LOOPBACK}:{port}{path}"
                 stored = session.get(url).text
                 assert session.get(url).headers["X-Cache-Status"] == "HIT"
                 assert app.test_client().post(path).status_code == 204
                 assert session.get(url).text != stored
+    assert purge_failed.sends == []
+
+
+def test_varnish_is_purged_by_url_of_a_written_url_with_an_encoded_slash_rfc3986_2_2(
+    tmp_path: Path, purge_failed: Recorded
+) -> None:
+    """Varnish keys a response by ``req.url``, the request target as the client sent it:
+    ``/things/a%2Fb`` and ``/things/a/b`` are two URLs there (a ``%2F`` is data, RFC 3986
+    §2.2).  The ``PURGE`` built from Flask's decoded path named the second, so the written
+    URL stayed stored (``examples/varnish.vcl`` purges by URL when no key field comes)."""
+    reads = iter(range(1_000_000))
+    port = free_port()
+    app = Flask(__name__)
+    purge_urls = [{"url": f"http://{LOOPBACK}:{port}", "by": "url"}]
+    app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"Cache-Control": "no-store"}
+
+    @app.route("/things/<path:name>", methods=["GET", "POST"])
+    def thing(name: str) -> tuple[str, int, dict[str, str]]:
+        if flask.request.method == "POST":
+            announce_write([f"things/{name}"])
+            return "", 204, {}
+        return f"read {next(reads)}", 200, {"Cache-Control": "s-maxage=60"}
+
+    with served(app) as origin, requests.Session() as session:
+        vcl = VCL.read_text(encoding="utf-8").replace('.port = "5000"', f'.port = "{origin}"')
+        with varnish_server(tmp_path, vcl, port, "/healthz") as cache:
+            url = f"{cache}/things/a%2Fb"
+            stored = session.get(url).text
+            assert session.get(url).headers["X-Cache"] == "HIT"
+            assert session.post(url).status_code == 204  # through Varnish, as sent
+            assert session.get(url).text != stored
     assert purge_failed.sends == []

@@ -1171,7 +1171,7 @@ MUTANTS = [
     Mutant(
         "purge-of-the-decoded-path",
         "purge_targets",
-        "    return quote(served.script_root + served.path, safe=_PATH_KEPT)\n",
+        "    return quote(served.script_root, safe=_PATH_KEPT) + as_sent\n",
         "    return served.path\n",
         "a written non-ASCII or mounted URL is purged under another URL, or not at all",
         "tests/test_purge_delivery.py",
@@ -1503,6 +1503,15 @@ MUTANTS = [
         "a client's X-Forwarded-Prefix sends the app's PURGE to a port or host it chose",
         "tests/test_purge_delivery.py",
         "never_chooses",
+    ),
+    Mutant(
+        "purge-path-escapes-encoded-again",
+        "purge_targets",
+        'return quote(tail, safe=_PATH_KEPT + "%")',
+        "return quote(tail, safe=_PATH_KEPT)",
+        "a written URL's %2F is purged as %252F: another URL, so the cache keeps the old body",
+        "tests/test_purge_delivery.py",
+        "as_sent",
     ),
     Mutant(
         "key-purge-404-confirmed",
