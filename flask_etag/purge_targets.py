@@ -40,11 +40,34 @@ class PurgeTarget:
 
 
 def _rooted(path: str) -> str:
-    """``path`` from ``/``: appended to a base URL, a path that did not start there (a mount
-    point from a client's ``X-Forwarded-Prefix``: ``:8081``, ``.example.net``) extended its
-    authority and sent the ``PURGE`` to another port or host (RFC 3986 §3.2, §3.3)."""
-    return path if path.startswith("/") else f"/{path}"
+    """``path`` from ``/``, its dot segments resolved: appended to a base URL, a path that
+    did not start there (a mount point from a client's ``X-Forwarded-Prefix``: ``:8081``,
+    ``.example.net``) extended its authority and sent the ``PURGE`` to another port or host
+    (RFC 3986 §3.2, §3.3), and a ``..`` climbed out of the base URL's path once the cache
+    resolved it (§5.2.4): ``/purge/../api`` is ``/api`` to nginx, which its purge location
+    never sees and its app location passes on."""
+    return _without_dot_segments(path if path.startswith("/") else f"/{path}")
 
+
+def _without_dot_segments(path: str) -> str:
+    """An absolute ``path`` with its ``.`` and ``..`` segments resolved, RFC 3986 §5.2.4;
+    ``%2E`` is a dot (§2.3, §6.2.2.2), and nginx resolves it as one.  The result is the
+    same URL to a cache that normalises (nginx keys ``$uri``, resolved), and never one
+    above the base URL's path, for any cache."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for segment in segments:
+        dots = _ENCODED_DOT.sub(".", segment)
+        if dots == "..":
+            del kept[-1:]
+        elif dots != ".":
+            kept.append(segment)
+    if _ENCODED_DOT.sub(".", segments[-1]) in (".", ".."):
+        kept.append("")  # "/a/b/.." is "/a/": the last segment, resolved, leaves its slash
+    return "/" + "/".join(kept)
+
+
+_ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
 
 #: What a path segment holds unencoded (RFC 3986 §3.3: ``pchar``, and ``/``); no ``%``: the
 #: path is Flask's decoded one, where a ``%`` is a character of its own.

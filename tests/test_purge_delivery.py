@@ -349,6 +349,40 @@ def test_a_client_never_chooses_where_a_url_purge_goes_rfc9110_4_2_1(
         assert elsewhere.purges == []
 
 
+@pytest.mark.parametrize(
+    ("prefix", "path", "purged"),
+    [
+        ("/..", "/things/1", "/purge/things/1"),
+        ("/shop/../../..", "/things/1", "/purge/things/1"),
+        (None, "/things/%2E%2E/%2e%2E/x", "/purge/x"),
+        (None, "/things/a/./b/..", "/purge/things/a/"),
+    ],
+    ids=["prefix", "prefix-beyond-the-root", "encoded-dots-rfc3986_2_3", "dot-and-last"],
+)
+def test_a_url_purge_stays_under_its_base_path_rfc3986_5_2_4(
+    purge_failed: Recorded, prefix: str | None, path: str, purged: str
+) -> None:
+    """nginx resolves the dot segments of a request target (RFC 3986 §5.2.4), ``%2E`` too
+    (§2.3, §6.2.2.2): a ``PURGE /purge/../things/1`` is ``/things/1`` there, which the
+    purge location never sees and ``location /`` passes on to the app.  A client's
+    ``X-Forwarded-Prefix`` or path chose where under the cache the app's ``PURGE`` went;
+    its dot segments are resolved before the path is put under the base URL's."""
+    with recording_cache() as (url, got):
+        client = writing_app([{"url": f"{url}/purge", "by": "url"}])
+        app = client.application
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+
+        @app.post("/things/<path:name>")
+        def write_named(name: str) -> tuple[str, int]:
+            announce_write([f"things/{name}"])
+            return "", 204
+
+        headers = {} if prefix is None else {"X-Forwarded-Prefix": prefix}
+        assert client.post(path, headers=headers).status_code == 204
+        assert [purge.path for purge in got.purges] == [purged]
+    assert purge_failed.sends == []
+
+
 # --------------------------------------------------------------------------- many keys
 
 
@@ -445,6 +479,44 @@ def test_nginx_is_purged_of_a_written_url_that_flask_decoded_rfc9110_4_2_1(
                 assert session.get(url).headers["X-Cache-Status"] == "HIT"
                 assert app.test_client().post(path).status_code == 204
                 assert session.get(url).text != stored
+    assert purge_failed.sends == []
+
+
+def test_nginx_never_gets_a_purge_that_climbs_out_of_its_purge_location_rfc3986_5_2_4(
+    tmp_path: Path, purge_failed: Recorded
+) -> None:
+    """Behind ``ProxyFix(..., x_prefix=1)`` a client's ``X-Forwarded-Prefix: /..`` made the
+    ``PURGE`` of ``/things/1`` go to ``/purge/../things/1``: ``/things/1`` to nginx, which
+    resolves dot segments, so not its purge location: the PURGE went on to the app (405),
+    and ``/things/1`` stayed stored."""
+    purges_at_the_app: list[str] = []
+    port = free_port()
+    app = Flask(__name__)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    purge_urls = [{"url": f"http://{LOOPBACK}:{port}/purge", "by": "url"}]
+    app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+
+    @app.route("/things/<name>", methods=["GET", "POST", "PURGE"])
+    def thing(name: str) -> tuple[str, int, dict[str, str]]:
+        if flask.request.method == "PURGE":
+            purges_at_the_app.append(name)
+            return "", 405, {}
+        if flask.request.method == "POST":
+            announce_write([f"things/{name}"])
+            return "", 204, {}
+        return "read", 200, {"Cache-Control": "s-maxage=60"}
+
+    with served(app) as origin, requests.Session() as session:
+        hosts = [f"http://{LOOPBACK}:{origin}"]
+        with nginx_server(tmp_path, lambda chosen: nginx_config(tmp_path, chosen, hosts), port):
+            url = f"http://{LOOPBACK}:{port}/things/1"
+            session.get(url)
+            assert session.get(url).headers["X-Cache-Status"] == "HIT"
+            written = app.test_client().post("/things/1", headers={"X-Forwarded-Prefix": "/.."})
+            assert written.status_code == 204
+            assert session.get(url).headers["X-Cache-Status"] == "MISS"
+    assert purges_at_the_app == []
     assert purge_failed.sends == []
 
 

@@ -1514,6 +1514,15 @@ MUTANTS = [
         "as_sent",
     ),
     Mutant(
+        "purge-path-climbs-by-encoded-dots",
+        "purge_targets",
+        'dots = _ENCODED_DOT.sub(".", segment)',
+        "dots = segment",
+        "a written path's %2E%2E segments take the app's PURGE above the cache's purge path",
+        "tests/test_purge_delivery.py",
+        "stays_under_its_base_path",
+    ),
+    Mutant(
         "key-purge-404-confirmed",
         "purge_sending",
         "(status == 404 and request.missing_confirms)",
