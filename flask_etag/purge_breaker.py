@@ -1,8 +1,9 @@
 """When to stop trying a cache that keeps failing, and when to try it again.
 
 A dead or hung cache would cost every write its whole deadline, and its queue would fill
-with purges it will never take.  After :data:`FAILURES_TO_OPEN` failures in a row the cache
-is backed off ("the circuit opens"): purges to it are dropped at once (each counted and
+with purges it will never take.  After :data:`FAILURES_TO_OPEN` failures in a row (a
+refusal is none: a cache that answers 403 or 405 at once works, and is set up wrong) the
+cache is backed off ("the circuit opens"): purges to it are dropped at once (each counted and
 signalled).  After :data:`FIRST_BACKOFF` seconds one purge is let through as a trial; if it
 is confirmed the circuit closes, else the wait doubles, up to :data:`LONGEST_BACKOFF`.
 
@@ -64,7 +65,7 @@ class CircuitBreaker:
             return True
 
     def succeeded(self) -> Change | None:
-        """A purge was confirmed: the circuit closes."""
+        """A purge was confirmed, or refused at once: the cache answers, the circuit closes."""
         with self._lock:
             was_open = self._backoff > 0.0
             self._failures, self._backoff, self._trial_running = 0, 0.0, False

@@ -30,11 +30,22 @@ class PurgeRequest:
     missing_confirms: bool = False
 
 
+@dataclass(frozen=True)
+class Unconfirmed:
+    """Why a cache did not confirm a purge."""
+
+    error: str
+    #: Whether the cache answered at once that it will not take this purge: set up wrong
+    #: (no ``PURGE`` in its VCL, the app's host not in its ACL), not failing, so no reason
+    #: to back it off (:mod:`flask_etag.purge_breaker`).
+    refused: bool = False
+
+
 class PurgeDeadlinePassed(OSError):
     """The cache did not answer in the time given."""
 
 
-def send(request: PurgeRequest, deadline: float) -> str | None:
+def send(request: PurgeRequest, deadline: float) -> Unconfirmed | None:
     """Send ``request`` and read the status before ``deadline`` (``time.monotonic()``).
 
     :returns: None when the cache confirmed the purge (2xx; for a URL, nginx's cache-purge
@@ -53,10 +64,19 @@ def send(request: PurgeRequest, deadline: float) -> str | None:
         finally:
             connection.close()
     except (OSError, ValueError, http.client.HTTPException) as error:
-        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        name = type(error).__name__
+        return Unconfirmed(f"{name}: {error}" if str(error) else name)
     if 200 <= status < 300 or (status == 404 and request.missing_confirms):
         return None
-    return f"answered {status}"
+    return Unconfirmed(f"answered {status}", refused=_is_refusal(status))
+
+
+def _is_refusal(status: int) -> bool:
+    """Whether ``status`` refuses the purge, from a cache that works: a 4xx says the request
+    is wrong (RFC 9110 §15.5), a 501 that its method is not supported (§15.6.2); asking
+    again later changes neither.  A 408 or 429 says "not now" (§15.5.9, RFC 6585 §4), and
+    other 5xx that the cache is failing: those count towards backing it off."""
+    return (400 <= status < 500 and status not in (408, 429)) or status == 501
 
 
 def _status(connection: socket.socket, deadline: float) -> int:

@@ -165,17 +165,21 @@ class _Cache:
             self._count("dropped")
             _conclude(job, f"dropped: this cache is backed off for {self.breaker.backoff:g} s")
             return
-        error = send(job.request, time.monotonic() + job.timeout)
+        unconfirmed = send(job.request, time.monotonic() + job.timeout)
+        error = None if unconfirmed is None else unconfirmed.error
         self._count("failed" if error else "sent")
         if error is None and job.awaited_until is not None:
             self._note_if_late(job, job.awaited_until)
-        change = self.breaker.failed() if error else self.breaker.succeeded()
+        # A refusal is reported like any failure, but says the cache answers: backing it
+        # off would only drop its purges for a minute after it is set right.
+        failing = unconfirmed is not None and not unconfirmed.refused
+        change = self.breaker.failed() if failing else self.breaker.succeeded()
         _conclude(job, error)
         if change is Change.OPENED:
             logger.warning("purges to %s back off after failing again: %s", self.name, error)
             send_logging_errors(etag_purge_circuit_opened, job.app, url=self.name, error=error)
         elif change is Change.CLOSED:
-            logger.warning("purges to %s confirmed again", self.name)
+            logger.warning("purges to %s answered again", self.name)
             send_logging_errors(etag_purge_circuit_closed, job.app, url=self.name)
 
     def _note_if_late(self, job: _Job, awaited_until: float) -> None:

@@ -60,7 +60,8 @@ etag_purge_circuit_opened: NamedSignal = _signals.signal(
 )
 etag_purge_circuit_closed: NamedSignal = _signals.signal(
     "etag-purge-circuit-closed",
-    doc="A backed-off shared cache confirmed a trial purge and is in use again: sent with ``url``.",
+    doc="A backed-off shared cache answered a trial purge (confirmed it, or refused it at "
+    "once) and is in use again: sent with ``url``.",
 )
 
 _SIGNAL_FOR_STATUS = {412: etag_precondition_failed, 428: etag_precondition_required}

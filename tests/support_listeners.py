@@ -61,7 +61,7 @@ class _Recorder(BaseHTTPRequestHandler):
         received: Received = self.server.received  # type: ignore[attr-defined]
         received.purges.append(Purge(time.monotonic(), self.path, dict(self.headers)))
         time.sleep(self.server.answer_after)  # type: ignore[attr-defined]
-        self.send_response(200)
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -70,13 +70,17 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def recording_cache(port: int = 0, answer_after: float = 0.0) -> Iterator[tuple[str, Received]]:
+def recording_cache(
+    port: int = 0, answer_after: float = 0.0, status: int = 200
+) -> Iterator[tuple[str, Received]]:
     """A cache that confirms every purge ``answer_after`` seconds after it came (a busy but
-    healthy cache); yields its URL and what it received."""
+    healthy cache), or answers each with ``status`` (one that refuses purges: 403, 405);
+    yields its URL and what it received."""
     server = ThreadingHTTPServer((LOOPBACK, port), _Recorder)
     server.daemon_threads = True
     server.received = Received()  # type: ignore[attr-defined]
     server.answer_after = answer_after  # type: ignore[attr-defined]
+    server.status = status  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{LOOPBACK}:{server.server_address[1]}", server.received  # type: ignore[attr-defined]

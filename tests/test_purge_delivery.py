@@ -205,6 +205,46 @@ def test_a_backed_off_cache_is_tried_again_and_used_once_it_answers_rfc9111_4_4(
     assert closed.kwargs == [{"url": dead}]
 
 
+@pytest.mark.parametrize("status", [403, 405, 501])
+def test_a_cache_that_refuses_purges_is_not_backed_off_rfc9110_15_5(
+    circuit: tuple[Recorded, Recorded], purge_failed: Recorded, status: int
+) -> None:
+    """A cache that answers refuses the purge, it did not fail: a 403 (the app's host not
+    yet in its ACL), a 405 or 501 (a VCL or location without ``PURGE``) says the request
+    is wrong (RFC 9110 §15.5, §15.6.2), at once, and backing off changes nothing.  Counted
+    as failures, three refusals opened the circuit: once the cache was set right (a VCL
+    reload keeps what it stored), its purges were dropped as "backed off" and writes not
+    waited for, for up to a minute of doubling backoffs, so their clients read old bodies.
+    """
+    opened, _ = circuit
+    port = free_port()
+    with recording_cache(port, status=status) as (url, _):
+        client = writing_app([url])
+        for number in range(FAILURES_TO_OPEN + 1):
+            timed_write(client, number)
+        assert [sent["error"] for sent in purge_failed.kwargs] == [f"answered {status}"] * 4
+    with recording_cache(port) as (_, got):  # set right
+        timed_write(client, 10)
+        assert got.surrogate_keys() == ["things/10"]  # confirmed before the answer
+    assert opened.sends == []
+    assert statistics_of(url)["failed"] == FAILURES_TO_OPEN + 1
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 503])
+def test_a_cache_that_answers_not_now_or_fails_is_backed_off_rfc9110_15_6(
+    circuit: tuple[Recorded, Recorded], status: int
+) -> None:
+    """A 408 or 429 asks for the purge later (RFC 9110 §15.5.9, RFC 6585 §4), a 500 or 503
+    says the cache is failing (RFC 9110 §15.6): three in a row back it off."""
+    opened, _ = circuit
+    with recording_cache(status=status) as (url, _):
+        client = writing_app([url])
+        for number in range(FAILURES_TO_OPEN):
+            timed_write(client, number)
+        eventually(lambda: len(opened.sends) == 1)
+    assert opened.kwargs == [{"url": url, "error": f"answered {status}"}]
+
+
 def test_a_full_queue_drops_what_it_cannot_hold_and_says_so_rfc9111_4_4(
     monkeypatch: pytest.MonkeyPatch, purge_failed: Recorded
 ) -> None:

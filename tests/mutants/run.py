@@ -1523,6 +1523,25 @@ MUTANTS = [
         "stays_under_its_base_path",
     ),
     Mutant(
+        "refused-purges-back-off-the-cache",
+        "purging",
+        "failing = unconfirmed is not None and not unconfirmed.refused",
+        "failing = unconfirmed is not None",
+        "a cache refusing purges (403, 405) is backed off: once set right, its purges are "
+        "dropped for up to a minute",
+        "tests/test_purge_delivery.py",
+        "refuses_purges",
+    ),
+    Mutant(
+        "not-now-is-a-refusal",
+        "purge_sending",
+        "(400 <= status < 500 and status not in (408, 429))",
+        "400 <= status < 500",
+        "a cache that answers 429 (rate-limited) is never backed off: every write hammers it",
+        "tests/test_purge_delivery.py",
+        "not_now",
+    ),
+    Mutant(
         "key-purge-404-confirmed",
         "purge_sending",
         "(status == 404 and request.missing_confirms)",
