@@ -34,6 +34,8 @@ from .surrogate_keys import encoded, field_value, keys_in, route_keys
 
 #: Where a decorated write collects the keys its transactions commit (on ``g``).
 _WRITE_SCOPE = "_flask_etag_writes"
+#: The caches a request no longer waits for (on ``g``): :func:`_caches_given_up`.
+_GIVEN_UP = "_flask_etag_purges_given_up"
 
 
 def announce_write(
@@ -51,8 +53,10 @@ def announce_write(
     :param repeat: whether to purge again ``ETAG_PURGE_REPEAT_AFTER`` seconds later from
         this process; False where the write's repeat is recorded elsewhere (an outbox).
     :returns: the purges that the caches in use had not confirmed when the write stopped
-        waiting, ``ETAG_PURGE_TIMEOUT`` after it began.  Each goes on: one that fails is
-        logged and signalled by its sender, one confirmed later is counted ``late``.
+        waiting, ``ETAG_PURGE_TIMEOUT`` after it began (a cache that had not confirmed an
+        earlier purge of the same request is not waited for, nor reported here).  Each
+        goes on: one that fails is logged and signalled by its sender, one confirmed later
+        is counted ``late``.
     """
     if not has_app_context():
         return []
@@ -83,7 +87,15 @@ def announce_write(
     # The repeat is due that long after the commit, however long the first purge takes.
     if repeat and settings.purge_repeat_after:
         purge_again_later(*told, settings.purge_timeout, settings.purge_repeat_after)
-    return purge(*told, settings.purge_timeout)
+    return purge(*told, settings.purge_timeout, _caches_given_up())
+
+
+def _caches_given_up() -> set[tuple[str, str]]:
+    """The caches that did not confirm a purge earlier in this request (or app context: a
+    CLI command), which its later commits do not wait for: one wait per cache, however
+    many times it commits (the breaker opens only after three failures)."""
+    given_up: set[tuple[str, str]] = g.setdefault(_GIVEN_UP, set())
+    return given_up
 
 
 @dataclass

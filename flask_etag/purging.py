@@ -222,24 +222,32 @@ def purge(
     paths: tuple[str, ...],
     key_field: str,
     timeout: float,
+    given_up: set[tuple[str, str]] | None = None,
 ) -> list[PurgeFailure]:
     """Queue one write's purges at every target, and wait for the targets in use to confirm
-    them, ``timeout`` seconds at most; a backed-off target is not waited for."""
+    them, ``timeout`` seconds at most; a backed-off target is not waited for.
+
+    :param given_up: the targets (URL, how) that did not confirm an earlier purge of the
+        same request, which are not waited for; one that does not confirm now is added.
+        A request that commits N times beside a hung cache waits one deadline, not N: the
+        breaker opens only after three, for every request.
+    """
     reported_by = time.monotonic() + timeout + _REPORT_GRACE
-    waited: list[_Job] = []
+    given_up = set() if given_up is None else given_up
+    waited: list[tuple[tuple[str, str], _Job]] = []
     for target in targets:
-        cache = _cache(target)
-        waits = cache.breaker.closed
+        cache, name = _cache(target), (target.url, target.by)
+        waits = cache.breaker.closed and name not in given_up
         for request in target.requests(keys, paths, key_field):
             job = _Job(request, timeout, keys, app, awaited_until=reported_by if waits else None)
             if cache.submit(job) and waits:
-                waited.append(job)
-    for job in waited:
+                waited.append((name, job))
+    for _, job in waited:
         job.done.wait(max(0.0, reported_by - time.monotonic()))
+    unconfirmed = [(name, job) for name, job in waited if job.error or not job.done.is_set()]
+    given_up.update(name for name, _ in unconfirmed)
     return [
-        PurgeFailure(job.request.url, job.error or "no answer in time")
-        for job in waited
-        if job.error or not job.done.is_set()
+        PurgeFailure(job.request.url, job.error or "no answer in time") for _, job in unconfirmed
     ]
 
 

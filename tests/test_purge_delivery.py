@@ -110,6 +110,32 @@ def test_a_trickling_cache_is_given_up_at_the_purge_deadline_rfc9111_4_4(
     assert statistics_of(trickling)["failed"] == 1
 
 
+def test_a_request_that_commits_many_times_waits_one_deadline_per_cache_rfc9111_4_4(
+    purge_failed: Recorded,
+) -> None:
+    """An undecorated write that commits three transactions (each announced by its
+    commit, as ``TableVersions`` does) beside a hung cache: each commit waited its whole
+    deadline, three in all, before the breaker opened.  Once a cache has not confirmed in
+    time, the rest of the request does not wait for it; every purge is still sent."""
+    with hung_cache() as hung, recording_cache() as (url, got):
+        client = writing_app([hung, url])
+        app = client.application
+
+        @app.post("/batch")
+        def batch() -> tuple[str, int]:
+            for number in range(FAILURES_TO_OPEN):
+                announce_write([f"things/{number}"])  # one transaction's commit
+                assert len(got.purges) == number + 1  # a cache in use still confirms first
+            return "", 204
+
+        started = time.monotonic()
+        assert client.post("/batch").status_code == 204
+        assert time.monotonic() - started < 2 * TIMEOUT
+        eventually(lambda: len(purge_failed.sends) == FAILURES_TO_OPEN)
+    assert {sent["url"] for sent in purge_failed.kwargs} == {f"{hung}/"}
+    assert statistics_of(hung)["failed"] == FAILURES_TO_OPEN
+
+
 def test_a_purge_waiting_for_a_busy_cache_keeps_its_whole_deadline_rfc9111_4_4(
     purge_failed: Recorded,
 ) -> None:

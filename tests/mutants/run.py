@@ -1542,6 +1542,15 @@ MUTANTS = [
         "not_now",
     ),
     Mutant(
+        "each-commit-waits-for-a-hung-cache",
+        "purging",
+        "waits = cache.breaker.closed and name not in given_up",
+        "waits = cache.breaker.closed",
+        "a request committing N times beside a hung cache waits N purge deadlines",
+        "tests/test_purge_delivery.py",
+        "commits_many_times",
+    ),
+    Mutant(
         "key-purge-404-confirmed",
         "purge_sending",
         "(status == 404 and request.missing_confirms)",
