@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Mapping
 from types import CodeType
 from typing import Any
 
@@ -40,3 +41,16 @@ def wrapper_codes(module: str, decorator: str, nested: tuple[str, ...]) -> tuple
             if isinstance(constant, CodeType) and constant.co_name == name
         ]
     return tuple(codes)
+
+
+def request_target_as_sent(environ: Mapping[str, object]) -> str | None:
+    """The request target as its client sent it, percent-escapes kept, or None.
+
+    A purge by URL must name the URL a cache stored, and a decoded ``PATH_INFO`` cannot tell
+    ``/`` from ``%2F`` (two URLs, RFC 3986 §2.2).  Neither WSGI (PEP 3333) nor Flask nor
+    Werkzeug offers the target as sent; the servers keep it in the environ by custom:
+    ``RAW_URI`` (gunicorn, werkzeug's server and test client), ``REQUEST_URI`` (uWSGI,
+    mod_wsgi).  A server that keeps neither gets None, and the caller encodes the path again.
+    """
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    return target if isinstance(target, str) else None

@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from flask import Request
 
+from .internals import request_target_as_sent
 from .purge_sending import PurgeRequest
 from .surrogate_keys import field_value
 
@@ -94,16 +95,15 @@ def _path_info_as_sent(served: Request) -> str | None:
 
     The WSGI server decodes the path, and a decoded ``/`` cannot say whether it came as
     ``/`` or ``%2F``, which are two URLs (RFC 3986 §2.2) to a cache keying the target as
-    sent (Varnish's ``req.url``).  The request target as sent is kept by the server in the
-    environ, as ``RAW_URI`` (gunicorn; werkzeug's server and test client) or
-    ``REQUEST_URI`` (uWSGI, mod_wsgi); its end that decodes to ``PATH_INFO`` is taken, so
+    sent (Varnish's ``req.url``).  Of the request target as sent
+    (:func:`~flask_etag.internals.request_target_as_sent`), the end that decodes to
+    ``PATH_INFO`` is taken, so
     a mount point the server or a proxy took off (``SCRIPT_NAME``) is never counted twice.
     Without such a key, or one a middleware made disagree with ``PATH_INFO``, None.
     """
-    environ = served.environ
-    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    path_info = environ.get("PATH_INFO", "")
-    if not isinstance(target, str) or not isinstance(path_info, str):
+    target = request_target_as_sent(served.environ)
+    path_info = served.environ.get("PATH_INFO", "")
+    if target is None or not isinstance(path_info, str):
         return None
     path = target.partition("?")[0]
     if not path.startswith("/"):  # the absolute form, RFC 9112 §3.2.2
