@@ -40,6 +40,7 @@ from .exceptions import PROBLEM_JSON, ETagConfigurationError
 from .openapi_apps import app_of, body_member_of, known_app, rules_at
 from .openapi_batches import (
     BatchWrites,
+    batch_precondition_failed,
     batch_problems,
     batch_results_schema,
     document_batch_operation,
@@ -173,6 +174,9 @@ class ETagPlugin(BasePlugin):
             components.parameter(component_id, "header", parameter, lazy=True)
         self._register_responses(components)
         components.schema(SCHEMA_BATCH_RESULTS, batch_results_schema(), lazy=True)
+        # Batches naming their items by "id" use these; another id_member gets its own.
+        for base in (SCHEMA_BATCH_RESULTS, RESPONSE_BATCH_PRECONDITION_FAILED):
+            self._member_components[(base, "id")] = base
 
     def _register_responses(self, components: Any) -> None:
         # Referring to another component from these would register it at once (apispec
@@ -386,6 +390,29 @@ class ETagPlugin(BasePlugin):
                 f"etag_batch= takes a flask_etag.openapi.BatchWrites (or True), not {batch!r}"
             )
         tag_member = body_member_of(app) or "etag"  # read_batch's tag member
+        results, failed = self._batch_answers(batch.id_member)
         for method, operation in operations.items():
             if method.upper() in _WRITE_METHODS and isinstance(operation, dict):
-                document_batch_operation(operation, batch, tag_member)
+                document_batch_operation(
+                    operation, batch, tag_member, results=results, failed=failed
+                )
+
+    def _batch_answers(self, id_member: str) -> tuple[str, str]:
+        """The ids of the results schema and the 412 response components of a batch whose
+        entries name their item by ``id_member``: ``write_batch`` answers by that member."""
+        results = self._member_component(
+            SCHEMA_BATCH_RESULTS,
+            id_member,
+            lambda new_id: self._components.schema(
+                new_id, batch_results_schema(id_member), lazy=True
+            ),
+        )
+        description, problem = batch_precondition_failed(id_member)
+        failed = self._member_component(
+            RESPONSE_BATCH_PRECONDITION_FAILED,
+            id_member,
+            lambda new_id: self._components.response(
+                new_id, self._problem_response(description, problem), lazy=True
+            ),
+        )
+        return results, failed

@@ -54,9 +54,18 @@ class BatchWrites:
 
 
 def document_batch_operation(
-    operation: dict[str, Any], batch: BatchWrites, tag_member: str
+    operation: dict[str, Any],
+    batch: BatchWrites,
+    tag_member: str,
+    *,
+    results: str = SCHEMA_BATCH_RESULTS,
+    failed: str = RESPONSE_BATCH_PRECONDITION_FAILED,
 ) -> None:
-    """The entries a batch write takes, and what it answers (flask_etag.sqlalchemy.batches)."""
+    """The entries a batch write takes, and what it answers (flask_etag.sqlalchemy.batches).
+
+    ``results`` and ``failed`` are the components of its results and of its 412, which name
+    the item by ``batch.id_member`` (:func:`batch_results_schema`, :func:`batch_problems`).
+    """
     entries = {"type": "array", "items": _batch_entry_schema(batch, tag_member)}
     operation.setdefault(
         "requestBody",
@@ -68,10 +77,10 @@ def document_batch_operation(
     responses = operation.setdefault("responses", {})
     written = responses.setdefault("200", {"description": _BATCH_WRITTEN[batch.atomic]})
     if is_inline(written):
-        written.setdefault("content", {"application/json": {"schema": SCHEMA_BATCH_RESULTS}})
+        written.setdefault("content", {"application/json": {"schema": results}})
     responses.setdefault("400", RESPONSE_BAD_BATCH)
     if batch.atomic is not False:
-        responses.setdefault("412", RESPONSE_BATCH_PRECONDITION_FAILED)
+        responses.setdefault("412", failed)
         responses.setdefault("428", RESPONSE_BATCH_PRECONDITION_REQUIRED)
 
 
@@ -114,10 +123,24 @@ _BATCH_WRITTEN = {
 
 def batch_problems() -> list[tuple[str, str, dict[str, Any]]]:
     """The batch route's refusals: component id, description, problem schema."""
+    return [
+        (RESPONSE_BATCH_PRECONDITION_FAILED, *batch_precondition_failed()),
+        (
+            RESPONSE_BATCH_PRECONDITION_REQUIRED,
+            _BATCH_PRECONDITION_REQUIRED,
+            problem_schema((REQUIRED,), "required."),
+        ),
+        (RESPONSE_BAD_BATCH, _BAD_BATCH_DESCRIPTION, problem_schema((_BAD_BATCH,), "bad-batch.")),
+    ]
+
+
+def batch_precondition_failed(id_member: str = "id") -> tuple[str, dict[str, Any]]:
+    """The whole batch's 412: its description and problem schema, whose ``stale`` entries
+    name their item by ``id_member``, as ``write_batch`` sends them."""
     entry_tag = {
         "type": "object",
         "properties": {
-            "id": {"description": "The entry's item, as the entry named it."},
+            id_member: {"description": "The entry's item, as the entry named it."},
             "etag": {"type": "string", "description": "The item's current ETag."},
         },
     }
@@ -135,15 +158,7 @@ def batch_problems() -> list[tuple[str, str, dict[str, Any]]]:
             "items": {},
         },
     }
-    return [
-        (RESPONSE_BATCH_PRECONDITION_FAILED, _BATCH_PRECONDITION_FAILED, failed),
-        (
-            RESPONSE_BATCH_PRECONDITION_REQUIRED,
-            _BATCH_PRECONDITION_REQUIRED,
-            problem_schema((REQUIRED,), "required."),
-        ),
-        (RESPONSE_BAD_BATCH, _BAD_BATCH_DESCRIPTION, problem_schema((_BAD_BATCH,), "bad-batch.")),
-    ]
+    return _BATCH_PRECONDITION_FAILED, failed
 
 
 _BATCH_PRECONDITION_FAILED = (
@@ -162,16 +177,17 @@ _BAD_BATCH_DESCRIPTION = (
 )
 
 
-def batch_results_schema() -> dict[str, Any]:
-    """What ``write_batch`` returns: one result per entry, in the batch's order."""
+def batch_results_schema(id_member: str = "id") -> dict[str, Any]:
+    """What ``write_batch`` returns: one result per entry, in the batch's order, naming its
+    item by ``id_member`` (the member ``read_batch`` read it from)."""
     return {
         "type": "array",
         "description": "One result per entry, in the batch's order.",
         "items": {
             "type": "object",
-            "required": ["id", "status"],
+            "required": [id_member, "status"],
             "properties": {
-                "id": {"description": "The entry's item, as the entry named it."},
+                id_member: {"description": "The entry's item, as the entry named it."},
                 "status": {
                     "type": "integer",
                     "description": "200 written; 412 stale (etag is the item's current "

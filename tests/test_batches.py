@@ -252,8 +252,9 @@ def keyed_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         engine.dispose()
 
 
-def keyed_client(engine: sa.Engine, kind: str) -> FlaskClient:
-    """``GET /items/<key>`` and batch ``PATCH /items`` of one item of :data:`KEYED`."""
+def keyed_client(engine: sa.Engine, kind: str, id_member: str = "id") -> FlaskClient:
+    """``GET /items/<key>`` and batch ``PATCH /items`` of one item of :data:`KEYED`, whose
+    entries name their item by ``id_member``."""
     model, converter, key = KEYED[kind]
     session = scoped_session(sessionmaker(engine))
     session.add(model(id=key, stock=5))
@@ -279,7 +280,7 @@ def keyed_client(engine: sa.Engine, kind: str) -> FlaskClient:
             item.stock = entry.changes["stock"]
 
         atomic = request.args.get("atomic") != "false"
-        entries = read_batch(request.get_json())
+        entries = read_batch(request.get_json(), id_member=id_member)
         return jsonify(write_batch(versions, get_item, entries, apply, atomic=atomic))
 
     return app.test_client()
@@ -312,21 +313,22 @@ def test_an_item_url_key_holding_nul_is_404_rfc9110_13_2_1(
 
 
 def assert_entry_judged_and_written(
-    client: FlaskClient, url_key: object, spelling: Any, atomic: bool
+    client: FlaskClient, url_key: object, spelling: Any, atomic: bool, id_member: str = "id"
 ) -> None:
-    """A batch entry naming the item at ``/items/<url_key>`` by ``spelling`` is judged and
-    written, its result names it as the client did, and its stale repeat is refused with
-    the item's current tag."""
+    """A batch entry naming the item at ``/items/<url_key>`` by ``spelling`` in its
+    ``id_member`` is judged and written, its result names it as the client did, and its
+    stale repeat is refused with the item's current tag."""
     tag = client.get(f"/items/{url_key}").headers["ETag"]
     url = "/items" if atomic else "/items?atomic=false"
-    answer = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 1}])
+    answer = client.patch(url, json=[{id_member: spelling, "etag": tag, "stock": 1}])
     current = client.get(f"/items/{url_key}")
     assert answer.status_code == 200, answer.text
-    assert answer.get_json() == [{"id": spelling, "status": 200, "etag": current.headers["ETag"]}]
+    written = {id_member: spelling, "status": 200, "etag": current.headers["ETag"]}
+    assert answer.get_json() == [written]
     assert current.get_json() == {"stock": 1}
-    stale = client.patch(url, json=[{"id": spelling, "etag": tag, "stock": 2}])
+    stale = client.patch(url, json=[{id_member: spelling, "etag": tag, "stock": 2}])
     stale_result = stale.get_json()["stale"] if atomic else stale.get_json()
-    assert stale_result[0]["id"] == spelling
+    assert stale_result[0][id_member] == spelling
     assert stale_result[0]["etag"] == current.headers["ETag"]
 
 
@@ -340,6 +342,17 @@ def test_a_uuid_keyed_batch_is_written_rfc9110_13_1_1(
     """JSON carries a UUID key as a string, in any of its spellings: the entry is judged
     and written, and its result names it as the client did."""
     assert_entry_judged_and_written(keyed_client(keyed_database, "uuid"), NOTE, spelling, atomic)
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+def test_rfc9110_13_1_1_batch_results_name_the_item_by_the_routes_id_member(
+    keyed_database: sa.Engine, atomic: bool
+) -> None:
+    """A route reading its entries' item from ``sku`` gets results, and a 412's ``stale``
+    list, naming the item by ``sku``: a client matches each result to its entry by the
+    member it sent, and finds the current tag to retry with (RFC 9110 §13.1.1)."""
+    client = keyed_client(keyed_database, "string", id_member="sku")
+    assert_entry_judged_and_written(client, "lamp", "lamp", atomic, id_member="sku")
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask, request
@@ -25,6 +26,7 @@ from flask.views import MethodView
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from support_databases import dispose_after_test
+from test_batches import _Keyed, keyed_client
 from test_example import products
 
 from flask_etag import (
@@ -824,3 +826,37 @@ def test_the_documented_batch_answers_are_what_the_example_sends_rfc9457(
     results = conforms(batch(mixed[:3], atomic=False), "200")
     assert [result["status"] for result in results] == [412, 422, 404]
     assert conforms(batch(mixed[3:], atomic=False), "200")[0]["status"] == 428
+
+
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_rfc9110_13_1_1_a_batch_of_another_id_member_documents_the_answers_it_sends(
+    tmp_path: Path, version: str
+) -> None:
+    """A batch whose entries name their item by ``sku`` answers by ``sku``: its documented
+    results and 412 name that member, in components of their own, while a batch by ``id``
+    on the same spec keeps the shared ones."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'keyed.sqlite3'}")
+    _Keyed.metadata.create_all(engine)
+    app = keyed_client(engine, "string", id_member="sku").application
+    spec = APISpec("Items", "1.0", version, plugins=[ETagPlugin(app=app)])
+    sku = BatchWrites(id_member="sku", id_schema={"type": "string"})
+    spec.path("/items", operations={"patch": {}}, etag_batch=sku)
+    spec.path("/other", operations={"patch": {}}, etag_batch=BatchWrites())
+    document = spec.to_dict()
+    validate(document)
+    other = operation(document, "/other", "patch")["responses"]
+    assert other["412"] == {"$ref": "#/components/responses/BatchPreconditionFailed"}
+    responses = operation(document, "/items", "patch")["responses"]
+    results = resolve_in(document, responses["200"]["content"]["application/json"]["schema"])
+    failed = resolve_in(document, responses["412"])["content"][PROBLEM_JSON]["schema"]
+    client = app.test_client()
+    tag = client.get("/items/lamp").headers["ETag"]
+    written = client.patch("/items", json=[{"sku": "lamp", "etag": tag, "stock": 1}])
+    stale = client.patch("/items", json=[{"sku": "lamp", "etag": tag, "stock": 2}])
+    assert (written.status_code, stale.status_code) == (200, 412)
+    assert results["items"]["required"] == ["sku", "status"]
+    OAS31Validator(results).validate(written.get_json())
+    assert set(written.get_json()[0]) <= set(results["items"]["properties"])
+    stale_entry = failed["properties"]["stale"]["items"]["properties"]
+    assert set(stale.get_json()["stale"][0]) == set(stale_entry) == {"sku", "etag"}
+    engine.dispose()

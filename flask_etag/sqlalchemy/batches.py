@@ -12,7 +12,8 @@ concurrent writer's change is ever overwritten:
 * **per entry** (``atomic=False``): each entry in a transaction of its own; the fresh ones
   are written, and each entry's result says how it went.
 
-Each result is ``{"id": ..., "status": 200, "etag": <the new tag>}``, or for a refused entry
+Each result is ``{"id": ..., "status": 200, "etag": <the new tag>}`` (the item named by the
+member :func:`read_batch` read it from: ``id``, or its ``id_member=``), or for a refused entry
 its status (``412`` with the current tag, ``404``, ``428`` without a tag, or the status of
 an HTTP error the ``apply`` function raised) and ``detail``.
 
@@ -70,16 +71,22 @@ _BATCH_REFUSED = (
 
 @dataclass(frozen=True)
 class BatchEntry:
-    """One write of a batch: the item's identity, the tag it was read at, and the changes."""
+    """One write of a batch: the item's identity, the tag it was read at, and the changes.
+
+    ``id_member`` is the member that named the item (``read_batch``'s ``id_member``): the
+    entry's result and the 412's ``stale`` list name it by that member, as the client sent it.
+    """
 
     identity: Any
     etag: str | None
     changes: Mapping[str, Any] = field(default_factory=dict)
+    id_member: str = "id"
 
 
 class ETagBatchPreconditionFailed(ETagPreconditionFailed):
     """412 for a whole batch: the problem lists every stale entry with its current tag
-    (``"stale": [{"id": ..., "etag": ...}]``) and every missing one (``"missing": [...]``)."""
+    (``"stale": [{"id": ..., "etag": ...}]``, the item named by the entry's ``id_member``)
+    and every missing one (``"missing": [...]``)."""
 
     def __init__(self, stale: list[dict[str, Any]], missing: list[Any]) -> None:
         super().__init__(_BATCH_REFUSED, reason=STALE if stale else MISSING)
@@ -119,6 +126,7 @@ def read_batch(
             entry[id_member],
             entry.get(tag_member),
             {name: value for name, value in entry.items() if name not in (id_member, tag_member)},
+            id_member,
         )
         for entry in document
     ]
@@ -212,7 +220,7 @@ def _write_one(
             result["status"] = 412  # changed and changed back: still not what was read
     except HTTPException as error:
         session.rollback()
-        return {"id": entry.identity, "status": error.code, "detail": error.description}
+        return _result(entry, error.code, detail=error.description)
     if result["status"] == 200:
         session.commit()
     else:
@@ -330,10 +338,13 @@ def _refuse_unless_current(
     rows: dict[Any, Any],
 ) -> None:
     """412 listing every stale and every missing entry, unless there is none."""
-    judged = [_refused(generator, tags, entry, rows) for entry in entries]
-    stale = [{"id": judgement["id"], "etag": judgement["etag"]} for judgement in judged
-             if judgement["status"] == 412]  # fmt: skip
-    missing = [judgement["id"] for judgement in judged if judgement["status"] == 404]
+    judged = [(entry, _refused(generator, tags, entry, rows)) for entry in entries]
+    stale = [
+        {entry.id_member: entry.identity, "etag": judgement["etag"]}
+        for entry, judgement in judged
+        if judgement["status"] == 412
+    ]
+    missing = [entry.identity for entry, judgement in judged if judgement["status"] == 404]
     if stale or missing:
         generator.session.rollback()
         refuse(ETagBatchPreconditionFailed(stale, missing))
@@ -348,14 +359,14 @@ def _refused(
     """The entry's judgement: status 200 when its tag is current, else why not."""
     row = rows.get(batch_keys.key(entry.identity))
     if row is None:
-        return {"id": entry.identity, "status": 404, "detail": "There is no such item."}
+        return _result(entry, 404, detail="There is no such item.")
     current = tags.validators(generator.version_of(row))
     if entry.etag is None:
-        return {"id": entry.identity, "status": 428, "etag": current.etag_header}
+        return _result(entry, 428, etag=current.etag_header)
     accept_weakened = current_settings(current_app).accept_weakened
     if not if_match_passes(entry.etag, current, accept_weakened):
-        return {"id": entry.identity, "status": 412, "etag": current.etag_header}
-    return {"id": entry.identity, "status": 200, "etag": current.etag_header}
+        return _result(entry, 412, etag=current.etag_header)
+    return _result(entry, 200, etag=current.etag_header)
 
 
 def _written(
@@ -366,7 +377,13 @@ def _written(
 ) -> dict[str, Any]:
     row = rows[batch_keys.key(entry.identity)]
     etag = tags.validators(generator.version_of(row)).etag_header
-    return {"id": entry.identity, "status": 200, "etag": etag}
+    return _result(entry, 200, etag=etag)
+
+
+def _result(entry: BatchEntry, status: int | None, **members: Any) -> dict[str, Any]:
+    """An entry's result, naming its item by the member the entry named it with (the
+    route's ``id_member``, not always ``id``), so a client matches results to entries."""
+    return {entry.id_member: entry.identity, "status": status, **members}
 
 
 class _BadBatch(ETagError, BadRequest):

@@ -1604,6 +1604,24 @@ MUTANTS = [
         "tests/test_rfc9110_get.py",
         "views_unquoted",
     ),
+    Mutant(
+        "batch-result-named-id",
+        "sqlalchemy/batches",
+        '    return {entry.id_member: entry.identity, "status": status, **members}\n',
+        '    return {"id": entry.identity, "status": status, **members}\n',
+        "a batch read by id_member='sku' answers by 'id': the client cannot match its results",
+        "tests/test_batches.py",
+        "id_member",
+    ),
+    Mutant(
+        "batch-results-documented-by-id",
+        "openapi",
+        "new_id, batch_results_schema(id_member), lazy=True",
+        "new_id, batch_results_schema(), lazy=True",
+        "a batch answering by id_member='sku' is documented as answering by 'id'",
+        "tests/test_openapi.py",
+        "id_member",
+    ),
 ]
 
 
