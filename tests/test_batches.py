@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import json
 import random
 import threading
 import uuid
@@ -214,6 +215,14 @@ class _Price(_Keyed):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
+class _Gauge(_Keyed):
+    __tablename__ = "gauges"
+    id: Mapped[float] = mapped_column(sa.Float, primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
 class _DateConverter(BaseConverter):
     def to_python(self, value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
@@ -233,6 +242,7 @@ KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
     "uuid": (_Note, "uuid", NOTE),
     "date": (_Day, "date", DAY),
     "numeric": (_Price, "decimal", PRICE),
+    "float": (_Gauge, "float", 2.5),
 }
 
 
@@ -491,6 +501,38 @@ def test_a_number_beyond_every_numeric_column_names_no_item_rfc9110_13_1_1(
         assert (answer.status_code, answer.get_json()["missing"]) == (412, [number])
     else:
         assert [result["status"] for result in answer.get_json()] == [404]
+
+
+def _strict_json(text: str) -> Any:
+    """``text`` as JSON, which has no Infinity or NaN (RFC 8259 §6): a body holding one is
+    read by no strict client."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize("kind", ["float", "numeric", "string"])
+@pytest.mark.parametrize("number", ["1e5000", "-1e5000", "NaN", "Infinity"])
+def test_rfc9110_15_5_1_a_batch_entry_id_that_is_no_finite_number_is_400_naming_it(
+    keyed_database: sa.Engine, atomic: bool, kind: str, number: str
+) -> None:
+    """``1e5000`` reads as infinity, and Python's JSON reads ``NaN``: no item's key is
+    either, and an answer echoing one would be no JSON (``Infinity``).  The batch is refused
+    whole before any query, with a detail naming the entry, never a 5xx or a 412/404."""
+    client = keyed_client(keyed_database, kind)
+    url_key = KEYED[kind][2]
+    tag = client.get(f"/items/{url_key}").headers["ETag"]
+    url = "/items" if atomic else "/items?atomic=false"
+    first = json.dumps({"id": url_key, "etag": tag, "stock": 1}, default=str)
+    body = f'[{first}, {{"id": {number}, "etag": {json.dumps(tag)}, "stock": 1}}]'
+    answer = client.patch(url, data=body, content_type="application/json")
+    problem = _strict_json(answer.text)
+    assert (answer.status_code, problem["reason"]) == (400, "bad-batch")
+    assert problem["detail"].startswith("Entry 2:")
+    assert client.get(f"/items/{url_key}").get_json() == {"stock": 5}
 
 
 class _Crate(_Keyed):

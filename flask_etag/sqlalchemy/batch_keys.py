@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import uuid
 from typing import Any
 
@@ -53,6 +54,14 @@ def is_identity(identity: object, key_type: type | None) -> bool:
     if key_type is not None:
         return isinstance(identity, key_type)
     return identity is not None and not isinstance(identity, (dict, list))
+
+
+def is_non_finite(identity: object) -> bool:
+    """Whether ``identity`` is an infinite or NaN number: no key column's value, and no JSON
+    (RFC 8259 §6), though Python's JSON reads ``1e5000`` as infinity and ``NaN`` as NaN."""
+    if isinstance(identity, float):
+        return not math.isfinite(identity)
+    return isinstance(identity, decimal.Decimal) and not identity.is_finite()
 
 
 def _as_uuid(identity: str) -> uuid.UUID | None:

@@ -20,9 +20,10 @@ an HTTP error the ``apply`` function raised) and ``detail``.
 A batch with an entry that cannot be judged is refused whole with a 400 before any query,
 in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
 key's type (an ``int`` key takes JSON integers only, a ``Uuid`` key a UUID string, a
-``Date`` key an ISO 8601 date string, a ``Numeric`` key a number or a string spelling one)
-or that holds a NUL character, an item named twice, or a tag that is not one entity tag
-(``*`` included: an entry names the tag it was read at).  An integer id beyond what the
+``Date`` key an ISO 8601 date string, a ``Numeric`` key a number or a string spelling one),
+that is no finite number (JSON's ``1e5000`` reads as infinity) or that holds a NUL
+character, an item named twice, or a tag that is not one entity tag (``*`` included: an
+entry names the tag it was read at).  An integer id beyond what the
 key column holds, or a number beyond any numeric column, names no item (404, or
 ``missing``).
 
@@ -248,7 +249,8 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
     names no item (:func:`_refuse_unjudgeable_id`), one item named twice (one UUID spelt two
     ways), or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
     key_type = batch_keys.key_type(generator.model)
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
+        _refuse_non_finite_id(entry.identity, number)
         _refuse_unjudgeable_id(entry.identity, key_type)
         if entry.etag is not None and not is_one_entity_tag(entry.etag):
             raise _BadBatch(
@@ -258,6 +260,17 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
             )
     if len({batch_keys.bound_key(entry.identity, key_type) for entry in entries}) != len(entries):
         raise _BadBatch("A batch names each item once.")
+
+
+def _refuse_non_finite_id(identity: object, number: int) -> None:
+    """400 for an infinite or NaN id, naming the entry by its place: JSON has no spelling for
+    it (RFC 8259 §6), so echoing it would make the answer no JSON, and no key holds it
+    (RFC 9110 §15.5.1)."""
+    if batch_keys.is_non_finite(identity):
+        raise _BadBatch(
+            f"Entry {number}: its id is no finite number (a number as large as 1e5000 reads "
+            "as infinity, and NaN is none), so it names no item."
+        )
 
 
 def _refuse_unjudgeable_id(identity: object, key_type: type | None) -> None:

@@ -1622,6 +1622,15 @@ MUTANTS = [
         "tests/test_openapi.py",
         "id_member",
     ),
+    Mutant(
+        "batch-non-finite-id-looked-up",
+        "sqlalchemy/batches",
+        "    if batch_keys.is_non_finite(identity):\n",
+        "    if False:\n",
+        "a batch entry naming 1e5000 (infinity) is looked up: a body of Infinity, no JSON",
+        "tests/test_batches.py",
+        "finite",
+    ),
 ]
 
 
