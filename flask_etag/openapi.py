@@ -150,6 +150,8 @@ class ETagPlugin(BasePlugin):
         self.problem_details = problem_details
         self.app = app
         self._components: Any = None
+        #: The document's OpenAPI version (major, minor): 3.0 and 3.1 spell null apart.
+        self._version: tuple[int, int] = (3, 1)
         #: Header name of each parameter component, by component id.
         self._header_names: dict[str, str] = {}
         #: Component ids by (base id, body member): one text per member an app sets.
@@ -163,6 +165,7 @@ class ETagPlugin(BasePlugin):
                 'openapi_version="3.1.0" (or 3.0.x).'
             )
         components = self._components = spec.components
+        self._version = (spec.openapi_version.major, spec.openapi_version.minor)
         self._member_components = {}
         self._header_names = {key: value[0] for key, value in PARAMETERS.items()}
         components.header(HEADER_ETAG, etag_header(), lazy=True)
@@ -309,7 +312,7 @@ class ETagPlugin(BasePlugin):
             self._add_parameter(operation, PARAMETER_IF_UNMODIFIED_SINCE)
         responses = operation.setdefault("responses", {})
         if body_member is not None:
-            accept_body_member(operation, body_member)
+            accept_body_member(operation, body_member, self._version)
             responses.setdefault("400", self._body_precondition_invalid(body_member))
         responses.setdefault("412", RESPONSE_PRECONDITION_FAILED)
         if required:
@@ -394,7 +397,12 @@ class ETagPlugin(BasePlugin):
         for method, operation in operations.items():
             if method.upper() in _WRITE_METHODS and isinstance(operation, dict):
                 document_batch_operation(
-                    operation, batch, tag_member, results=results, failed=failed
+                    operation,
+                    batch,
+                    tag_member,
+                    results=results,
+                    failed=failed,
+                    version=self._version,
                 )
 
     def _batch_answers(self, id_member: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from .openapi_components import (
     SCHEMA_BATCH_RESULTS,
     TAG_EXAMPLE,
     is_inline,
+    nullable_string,
     problem_schema,
 )
 from .reasons import MISSING, REQUIRED, STALE
@@ -60,13 +61,15 @@ def document_batch_operation(
     *,
     results: str = SCHEMA_BATCH_RESULTS,
     failed: str = RESPONSE_BATCH_PRECONDITION_FAILED,
+    version: tuple[int, int] = (3, 1),
 ) -> None:
     """The entries a batch write takes, and what it answers (flask_etag.sqlalchemy.batches).
 
     ``results`` and ``failed`` are the components of its results and of its 412, which name
-    the item by ``batch.id_member`` (:func:`batch_results_schema`, :func:`batch_problems`).
+    the item by ``batch.id_member`` (:func:`batch_results_schema`, :func:`batch_problems`);
+    ``version`` is the document's OpenAPI version, which spells a null tag its own way.
     """
-    entries = {"type": "array", "items": _batch_entry_schema(batch, tag_member)}
+    entries = {"type": "array", "items": _batch_entry_schema(batch, tag_member, version)}
     operation.setdefault(
         "requestBody",
         {
@@ -84,8 +87,11 @@ def document_batch_operation(
         responses.setdefault("428", RESPONSE_BATCH_PRECONDITION_REQUIRED)
 
 
-def _batch_entry_schema(batch: BatchWrites, tag_member: str) -> dict[str, Any]:
-    """One entry: its item, the tag that item was read at and, when given, its changes."""
+def _batch_entry_schema(
+    batch: BatchWrites, tag_member: str, version: tuple[int, int]
+) -> dict[str, Any]:
+    """One entry: its item, the tag that item was read at (null: none, so the entry is a
+    428, RFC 6585 §3) and, when given, its changes."""
     identity = {"description": "The item this entry changes.", **(batch.id_schema or {})}
     entry: dict[str, Any] = {
         "type": "object",
@@ -94,13 +100,13 @@ def _batch_entry_schema(batch: BatchWrites, tag_member: str) -> dict[str, Any]:
         "required": [batch.id_member, tag_member],
         "properties": {
             batch.id_member: identity,
-            tag_member: {
-                "type": "string",
-                "description": "The ETag the item was read at (the list's etag member, or its "
+            tag_member: nullable_string(
+                version,
+                description="The ETag the item was read at (the list's etag member, or its "
                 "GET's ETag field): the entry is written only while the item is still at it "
-                "(RFC 9110 §13.1.1).",
-                "example": TAG_EXAMPLE,
-            },
+                "(RFC 9110 §13.1.1). null is no tag: the entry is refused with 428.",
+                example=TAG_EXAMPLE,
+            ),
         },
     }
     if batch.changes is None:

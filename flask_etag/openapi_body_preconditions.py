@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .openapi_components import TAG_EXAMPLE, problem_schema
+from .openapi_components import TAG_EXAMPLE, nullable_string, problem_schema
 from .reasons import BAD_BODY_TAG, BODY_DISAGREES
 
 _BODY_PRECONDITION_INVALID = (
@@ -57,9 +57,12 @@ def if_match_or_body(required: bool, member: str) -> str:
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:json|[^;\s]*\+json)\s*(?:;|$)", re.IGNORECASE)
 
 
-def accept_body_member(operation: dict[str, Any], member: str) -> None:
+def accept_body_member(
+    operation: dict[str, Any], member: str, version: tuple[int, int] = (3, 1)
+) -> None:
     """Add the tag member to the operation's inline JSON object body schemas; a schema
-    component is shared, so it is left alone (``etag_member=`` documents it)."""
+    component is shared, so it is left alone (``etag_member=`` documents it).  ``version``
+    is the document's OpenAPI version, which spells the member's null its own way."""
     request_body = operation.get("requestBody")
     if not isinstance(request_body, dict):
         return
@@ -68,14 +71,16 @@ def accept_body_member(operation: dict[str, Any], member: str) -> None:
         if not _JSON_MEDIA_TYPE.match(media_type) or not isinstance(schema, dict):
             continue
         if "$ref" not in schema and (schema.get("type") == "object" or "properties" in schema):
-            schema.setdefault("properties", {}).setdefault(member, _body_tag_member())
+            schema.setdefault("properties", {}).setdefault(member, _body_tag_member(version))
 
 
-def _body_tag_member() -> dict[str, Any]:
-    return {
-        "type": "string",
-        "description": "Instead of If-Match: the entity-tag of the representation you are "
+def _body_tag_member(version: tuple[int, int]) -> dict[str, Any]:
+    """The member as the body reads it: null is no tag (RFC 6585 §3), so it is nullable."""
+    return nullable_string(
+        version,
+        description="Instead of If-Match: the entity-tag of the representation you are "
         "changing, as its ETag field sends it (quotes included). The write is judged as if "
-        "it had sent If-Match with it (RFC 9110 §13.1.1); the member is not stored.",
-        "example": TAG_EXAMPLE,
-    }
+        "it had sent If-Match with it (RFC 9110 §13.1.1); the member is not stored. null is "
+        "no tag.",
+        example=TAG_EXAMPLE,
+    )

@@ -134,6 +134,16 @@ def problem_schema(
     return schema
 
 
+def nullable_string(version: tuple[int, int], **members: Any) -> dict[str, Any]:
+    """A string schema that takes null too, as the document's OpenAPI ``version`` spells it:
+    3.0 has no null type and marks the schema ``nullable`` (3.0.3 §4.7.24); 3.1 drops
+    ``nullable`` for JSON Schema's ``"null"`` among the types (3.1.0 §4.8.24).  For a tag
+    member whose null means "no tag" (a 428 where one is required, RFC 6585 §3)."""
+    if version < (3, 1):
+        return {"type": "string", "nullable": True, **members}
+    return {"type": ["string", "null"], **members}
+
+
 def current_etag_header() -> dict[str, Any]:
     return {
         "description": "The resource's current entity-tag, to retry the write with "

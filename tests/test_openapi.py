@@ -23,7 +23,7 @@ from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask, request
 from flask.views import MethodView
-from openapi_schema_validator import OAS31Validator
+from openapi_schema_validator import OAS30Validator, OAS31Validator
 from openapi_spec_validator import validate
 from support_databases import dispose_after_test
 from test_batches import _Keyed, keyed_client
@@ -860,3 +860,33 @@ def test_rfc9110_13_1_1_a_batch_of_another_id_member_documents_the_answers_it_se
     stale_entry = failed["properties"]["stale"]["items"]["properties"]
     assert set(stale.get_json()["stale"][0]) == set(stale_entry) == {"sku", "etag"}
     engine.dispose()
+
+
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_rfc6585_3_a_tag_member_sent_as_null_is_documented_as_nullable(
+    example: Flask, version: str
+) -> None:
+    """A null tag member is no tag (a 428 where one is required, RFC 6585 §3), not a bad
+    body: a batch entry's and a write body's tag member take null, as the document's
+    version spells it (3.0: ``nullable``; 3.1, JSON Schema: ``"null"`` among the types), so
+    a client generated from it may send the null the server answers."""
+    document = example_spec(example, EITHER, version)
+    patch = operation(document, "/api/products", "patch")
+    entry = patch["requestBody"]["content"]["application/json"]["schema"]["items"]["allOf"][1]
+    app = build_app()
+    spec = APISpec("x", "1", version, plugins=[ETagPlugin(app=app)])
+    put = {"requestBody": {"content": {MERGE_PATCH: {"schema": {"type": "object"}}}},
+           "responses": {"200": {"description": "Replaced"}}}  # fmt: skip
+    spec.path("/drafts/{product_id}", operations={"put": put}, view=app.view_functions["draft"])
+    drafts = spec.to_dict()
+    body = operation(drafts, "/drafts/{product_id}", "put")["requestBody"]["content"][MERGE_PATCH]
+    validator = OAS30Validator if version.startswith("3.0") else OAS31Validator
+    for member in (entry["properties"]["etag"], body["schema"]["properties"]["etag"]):
+        assert ("nullable" in member) is version.startswith("3.0")
+        validator(member).validate(None)
+        validator(member).validate('"7f3a"')
+    client = example.test_client()
+    answer = client.patch("/api/products", json=[{"id": 101, "etag": None, "stock": 1}],
+                          headers={"Content-Type": MERGE_PATCH})  # fmt: skip
+    assert answer.status_code == 428
+    assert "428" in patch["responses"]

@@ -1631,6 +1631,15 @@ MUTANTS = [
         "tests/test_batches.py",
         "finite",
     ),
+    Mutant(
+        "null-tag-member-spelt-for-3-1-only",
+        "openapi_components",
+        "    if version < (3, 1):\n",
+        "    if False:\n",
+        "an OpenAPI 3.0 document says a nullable tag member is of type [string, null]: invalid",
+        "tests/test_openapi.py",
+        "nullable",
+    ),
 ]
 
 
