@@ -8,7 +8,7 @@ from . import auto
 from .cli import etag_cli
 from .exceptions import ETagConfigurationError
 from .route_order import watch_first_request
-from .settings import DEFAULTS, SETTINGS_KEY, Settings, etag_config, install
+from .settings import DEFAULTS, SETTINGS_KEY, Settings, config_snapshot, install
 
 
 class ETag:
@@ -37,7 +37,7 @@ class ETag:
             app.config.setdefault(key, default)
         settings = Settings.from_config(app.config)
         settings.extension = self
-        settings.config_read = etag_config(app.config)
+        settings.config_read = config_snapshot(app.config)
         install(app, settings)
         auto.install(app)
         app.cli.add_command(etag_cli)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
@@ -139,7 +139,8 @@ class Settings:
     body_member: str | None = "etag"
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
-    #: The ``ETAG_*`` config these were read from (:func:`check_config_unchanged`).
+    #: The ``ETAG_*`` config these were read from, a copy (:func:`config_snapshot`), for
+    #: :func:`check_config_unchanged`.
     config_read: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     #: Whether tags may fold an app-wide scope or release: read on every conditional request.
@@ -216,12 +217,34 @@ def etag_config(config: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in config.items() if str(key).startswith("ETAG_")}
 
 
+def config_snapshot(config: dict[str, object]) -> dict[str, object]:
+    """The ``ETAG_*`` keys of ``config``, each value :func:`normalised`: kept by ``init_app``
+    as a copy, so that a list changed in place after it is seen (the config still holds that
+    list), and compared by value, so that the list a JSON or TOML file gives is the tuple the
+    code gave."""
+    return {key: normalised(value) for key, value in etag_config(config).items()}
+
+
+def normalised(value: object) -> object:
+    """``value`` with every list and tuple in it a tuple, every mapping a dict and every set a
+    frozenset, each a new one: equal settings compare equal whatever their containers, and
+    no container is shared with the config.  Other values (a scope function) are kept."""
+    if isinstance(value, (list, tuple)):
+        return tuple(normalised(item) for item in value)
+    if isinstance(value, Mapping):
+        return {key: normalised(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return frozenset(value)
+    return value
+
+
 def check_config_unchanged(app: Flask) -> None:
     """Refuse an ``ETAG_*`` key set, changed or removed after ``init_app``, which read the
     config once: an application factory that loads its config after the extensions would
-    otherwise serve every request with settings it never meant (strong tags, no scope)."""
+    otherwise serve every request with settings it never meant (strong tags, no scope).
+    Run on the first request only, so it costs later ones nothing."""
     read = app.extensions[SETTINGS_KEY].config_read
-    now = etag_config(app.config)
+    now = config_snapshot(app.config)
     absent = object()
     for key in sorted(read.keys() | now.keys()):
         before, after = read.get(key, absent), now.get(key, absent)

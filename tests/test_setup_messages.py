@@ -3,6 +3,7 @@ silently wrong tag; every public object has a short, non-recursive ``repr``."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -475,3 +476,49 @@ def test_every_public_object_has_a_short_repr() -> None:
         "ModelVersionGenerator(Note, weak=False)"
     )
     assert "note_version" in repr(VersionGenerator(note_version))
+
+
+@pytest.mark.parametrize(
+    ("in_code", "from_file"),
+    [((), "[]"), (("http://127.0.0.1:9",), '["http://127.0.0.1:9"]')],
+    ids=["empty", "one-cache"],
+)
+def test_etag_config_loaded_again_as_json_lists_is_no_change(in_code: Any, from_file: str) -> None:
+    """A config file read again after ``init_app`` (JSON and TOML give lists) sets
+    ``ETAG_PURGE_URLS`` to the list of what the code gave as a tuple: the same setting, so
+    the first request is answered, not refused as a change."""
+    app = Flask(__name__)
+    app.testing = True
+    app.config["ETAG_PURGE_URLS"] = in_code
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "home"), endpoint="home")
+    app.config.from_mapping(json.loads(f'{{"ETAG_PURGE_URLS": {from_file}}}'))
+    answer = app.test_client().get("/")
+    assert (answer.status_code, answer.text) == (200, "home")
+
+
+def _add_a_cache(targets: list[Any]) -> None:
+    targets.append("http://127.0.0.1:10")
+
+
+def _purge_by_url(targets: list[Any]) -> None:
+    targets[0]["by"] = "url"
+
+
+@pytest.mark.parametrize("change", [_add_a_cache, _purge_by_url], ids=["append", "nested"])
+def test_etag_config_changed_in_place_after_init_app_fails_the_first_request(
+    change: Callable[[list[Any]], None],
+) -> None:
+    """``app.config["ETAG_PURGE_URLS"].append(...)`` after ``init_app``, or a change to an
+    entry in it, changes what it read, which the config still holds: a cache it never
+    purges, or purges the wrong way, would serve stale pages, so the first request names
+    the key, as for one set anew."""
+    app = Flask(__name__)
+    app.testing = True
+    app.config["ETAG_PURGE_URLS"] = [{"url": "http://127.0.0.1:9", "by": "key"}]
+    ETag(app)
+    app.add_url_rule("/", view_func=etag(lambda: "home"), endpoint="home")
+    change(app.config["ETAG_PURGE_URLS"])
+    said = "ETAG_PURGE_URLS was changed after init_app"
+    with pytest.raises(ETagConfigurationError, match=f"{said}.*before init_app"):
+        app.test_client().get("/")

@@ -1640,6 +1640,24 @@ MUTANTS = [
         "tests/test_openapi.py",
         "nullable",
     ),
+    Mutant(
+        "config-snapshot-shares-mappings",
+        "settings",
+        "        return {key: normalised(item) for key, item in value.items()}\n",
+        "        return value\n",
+        "an ETAG_PURGE_URLS entry changed in place after init_app is never purged as it says",
+        "tests/test_setup_messages.py",
+        "in_place",
+    ),
+    Mutant(
+        "config-compared-by-container",
+        "settings",
+        "    if isinstance(value, (list, tuple)):\n        return tuple(",
+        "    if isinstance(value, (list, tuple)):\n        return type(value)(",
+        "a config file loaded again after init_app (lists, not tuples) fails every request",
+        "tests/test_setup_messages.py",
+        "json_lists",
+    ),
 ]
 
 
