@@ -223,6 +223,27 @@ class _Gauge(_Keyed):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
+class _Moment(_Keyed):
+    __tablename__ = "moments"
+    id: Mapped[datetime.datetime] = mapped_column(sa.DateTime, primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class _Instant(_Keyed):
+    __tablename__ = "instants"
+    id: Mapped[datetime.datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class _DateTimeConverter(BaseConverter):
+    def to_python(self, value: str) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(value)
+
+
 class _DateConverter(BaseConverter):
     def to_python(self, value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
@@ -236,6 +257,7 @@ class _DecimalConverter(BaseConverter):
 NOTE = uuid.UUID("0f3c9a5e-7b1d-4e2a-9c8f-a1b2c3d4e5f6")
 DAY = datetime.date(2024, 1, 31)
 PRICE = decimal.Decimal("1.50")
+MOMENT = datetime.datetime(2024, 1, 31, 9, 30)
 #: Each model, the converter of its item route, and its one item's key.
 KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
     "string": (_Shelf, "string", "lamp"),
@@ -243,6 +265,8 @@ KEYED: dict[str, tuple[type[_Keyed], str, Any]] = {
     "date": (_Day, "date", DAY),
     "numeric": (_Price, "decimal", PRICE),
     "float": (_Gauge, "float", 2.5),
+    "datetime": (_Moment, "datetime", MOMENT),
+    "instant": (_Instant, "datetime", MOMENT.replace(tzinfo=datetime.timezone.utc)),
 }
 
 
@@ -271,7 +295,9 @@ def keyed_client(engine: sa.Engine, kind: str, id_member: str = "id") -> FlaskCl
     session.commit()
     session.remove()
     app = Flask(__name__)
-    app.url_map.converters.update(date=_DateConverter, decimal=_DecimalConverter)
+    app.url_map.converters.update(
+        date=_DateConverter, decimal=_DecimalConverter, datetime=_DateTimeConverter
+    )
     ETag(app)
     app.teardown_appcontext(lambda error: session.remove())
     versions = ModelVersionGenerator(model, session)
@@ -442,8 +468,22 @@ def test_one_item_named_by_two_spellings_per_entry_is_judged_in_turn_rfc9110_13_
 @pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
 @pytest.mark.parametrize(
     ("kind", "spelling"),
-    [("date", "2024-01-31"), ("numeric", 1.5), ("numeric", "1.50"), ("numeric", "1.5")],
-    ids=["date", "numeric-number", "numeric-string", "numeric-string-unscaled"],
+    [
+        ("date", "2024-01-31"),
+        ("numeric", 1.5),
+        ("numeric", "1.50"),
+        ("numeric", "1.5"),
+        ("datetime", "2024-01-31T09:30:00"),
+        ("datetime", "2024-01-31 09:30"),
+    ],
+    ids=[
+        "date",
+        "numeric-number",
+        "numeric-string",
+        "numeric-string-unscaled",
+        "datetime",
+        "datetime-space-no-seconds",
+    ],
 )
 def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
     keyed_database: sa.Engine, atomic: bool, kind: str, spelling: Any
@@ -455,6 +495,26 @@ def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
     assert_entry_judged_and_written(client, KEYED[kind][2], spelling, atomic)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+def test_rfc9110_13_1_1_an_entry_names_an_instant_in_any_offset_where_the_key_holds_one(
+    tmp_path: Path, atomic: bool
+) -> None:
+    """A ``DateTime(timezone=True)`` key on PostgreSQL, which gives rows back in its
+    session's offset: ``10:30+01:00`` names the row of ``09:30+00:00``, one instant, and a
+    time without an offset, which names no instant, is a 400."""
+    with fresh_database("postgresql", tmp_path, "flask_etag_instants") as url:
+        engine = sa.create_engine(url)
+        _Keyed.metadata.create_all(engine)
+        client = keyed_client(engine, "instant")
+        url_key = KEYED["instant"][2].isoformat()
+        assert_entry_judged_and_written(client, url_key, "2024-01-31T10:30:00+01:00", atomic)
+        tag = client.get(f"/items/{url_key}").headers["ETag"]
+        naive = client.patch("/items", json=[{"id": "2024-01-31T09:30:00", "etag": tag}])
+        assert (naive.status_code, naive.get_json()["reason"]) == (400, "bad-batch")
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("kind", "identities"),
     [
@@ -464,6 +524,10 @@ def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
         ("numeric", ["NaN"]),
         ("numeric", [True]),
         ("numeric", [1.5, "1.50"]),
+        ("datetime", ["31/01/2024 09:30"]),
+        ("datetime", [1706693400]),
+        ("datetime", ["2024-01-31T09:30:00+00:00"]),
+        ("datetime", ["2024-01-31T09:30:00", "2024-01-31 09:30"]),
     ],
     ids=[
         "date-other-form",
@@ -472,6 +536,10 @@ def test_a_date_or_numeric_keyed_batch_is_written_rfc9110_13_1_1(
         "numeric-nan",
         "numeric-true",
         "numeric-twice",
+        "datetime-other-form",
+        "datetime-number",
+        "datetime-offset-for-a-column-without",
+        "datetime-twice",
     ],
 )
 def test_a_batch_entry_that_names_no_date_or_number_once_is_400_rfc9110_15_5_1(

@@ -1,7 +1,8 @@
 """The ids of a batch's entries, and an item URL's key, against the items' primary key:
 which ids a key takes, which integers its column holds, and how an id as the client sent it
 and as the row holds it compare alike (a UUID string and the ``uuid.UUID`` the row holds, an
-ISO 8601 date string and the ``date``, ``1.5`` and the ``Decimal("1.50")``)."""
+ISO 8601 date string and the ``date``, an ISO 8601 date and time string and the
+``datetime``, ``1.5`` and the ``Decimal("1.50")``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ KINDS: dict[type | None, str] = {
     str: "a string",
     uuid.UUID: "a UUID string",
     datetime.date: "an ISO 8601 date string (2024-01-31)",
+    datetime.datetime: "an ISO 8601 date and time string (2024-01-31T09:30:00)",
     decimal.Decimal: "a number, or a string spelling one",
     None: "a string or number",
 }
@@ -32,8 +34,8 @@ _EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=deci
 
 
 def key_type(model: type[Any]) -> type | None:
-    """``int``, ``str``, ``uuid.UUID``, ``datetime.date`` or ``decimal.Decimal``: the Python
-    type of the items' key; None for another or unknown."""
+    """``int``, ``str``, ``uuid.UUID``, ``datetime.date``, ``datetime.datetime`` or
+    ``decimal.Decimal``: the Python type of the items' key; None for another or unknown."""
     try:
         python_type = sa.inspect(model).primary_key[0].type.python_type
     except NotImplementedError:
@@ -49,6 +51,8 @@ def is_identity(identity: object, key_type: type | None) -> bool:
         return isinstance(identity, str) and _as_uuid(identity) is not None
     if key_type is datetime.date:  # and a date as a string
         return isinstance(identity, str) and _as_date(identity) is not None
+    if key_type is datetime.datetime:  # and a date and time as a string
+        return isinstance(identity, str) and _as_datetime(identity) is not None
     if key_type is decimal.Decimal:  # a number, or a string as Flask's JSON writes a Decimal
         return _as_decimal(identity) is not None
     if key_type is not None:
@@ -80,6 +84,20 @@ def _as_date(identity: str) -> datetime.date | None:
         return None
 
 
+def _as_datetime(identity: str) -> datetime.datetime | None:
+    """The date and time an ISO 8601 string spells, or None."""
+    try:
+        return datetime.datetime.fromisoformat(identity)
+    except ValueError:
+        return None
+
+
+def holds_offsets(model: type[Any]) -> bool:
+    """Whether the items' key is a date and time with a UTC offset (``DateTime(timezone=
+    True)``): an entry's id then carries one, and without, it names none (and the reverse)."""
+    return bool(getattr(sa.inspect(model).primary_key[0].type, "timezone", False))
+
+
 def _as_decimal(identity: object) -> decimal.Decimal | None:
     """The finite number a JSON number or a numeric string spells, without trailing zeros,
     or None.  A float is read by its shortest spelling, ``1.1`` as JSON wrote it, not its
@@ -97,11 +115,13 @@ def _as_decimal(identity: object) -> decimal.Decimal | None:
 
 def bound(identity: Any, key_type: type | None) -> Any:
     """The entry's id as the key column binds and the row holds it: a UUID string as a UUID,
-    a date string as a date, a number as a ``Decimal``."""
+    a date string as a date, a date and time string as a datetime, a number as a ``Decimal``."""
     if key_type is uuid.UUID:
         return uuid.UUID(identity)
     if key_type is datetime.date:
         return datetime.date.fromisoformat(identity)
+    if key_type is datetime.datetime:
+        return datetime.datetime.fromisoformat(identity)
     if key_type is decimal.Decimal:
         return _as_decimal(identity)
     return identity
@@ -139,9 +159,12 @@ def within(identity: int, bits: int) -> bool:
 def key(identity: Any) -> str:
     """Identities as the client sent them and as the row holds them compare alike: a
     ``Decimal`` by its value, whatever its trailing zeros (``1.5``, the ``1.50`` a
-    ``Numeric(10, 2)`` column gives back)."""
+    ``Numeric(10, 2)`` column gives back); a ``datetime`` with a UTC offset by its instant,
+    whatever the offset the client or the database's session wrote it in."""
     if isinstance(identity, decimal.Decimal):
         return repr(identity.normalize(_EXACT) if identity else decimal.Decimal(0))
+    if isinstance(identity, datetime.datetime) and identity.tzinfo is not None:
+        return repr(identity.astimezone(datetime.timezone.utc))
     return repr(identity)
 
 

@@ -20,11 +20,12 @@ an HTTP error the ``apply`` function raised) and ``detail``.
 A batch with an entry that cannot be judged is refused whole with a 400 before any query,
 in either mode: more than :data:`MAX_BATCH_ENTRIES` entries, an id that is not of the
 key's type (an ``int`` key takes JSON integers only, a ``Uuid`` key a UUID string, a
-``Date`` key an ISO 8601 date string, a ``Numeric`` key a number or a string spelling one),
-that is no finite number (JSON's ``1e5000`` reads as infinity) or that holds a NUL
-character, an item named twice, or a tag that is not one entity tag (``*`` included: an
-entry names the tag it was read at).  An integer id beyond what the
-key column holds, or a number beyond any numeric column, names no item (404, or
+``Date`` key an ISO 8601 date string, a ``DateTime`` key an ISO 8601 date and time string,
+with a UTC offset where the column holds one and without where not, a ``Numeric`` key a
+number or a string spelling one), that is no finite number (JSON's ``1e5000`` reads as
+infinity) or that holds a NUL character, an item named twice, or a tag that is not one
+entity tag (``*`` included: an entry names the tag it was read at).  An integer id beyond
+what the key column holds, or a number beyond any numeric column, names no item (404, or
 ``missing``).
 
 The route is a plain view, so an OpenAPI document learns it from the app:
@@ -33,6 +34,7 @@ The route is a plain view, so an OpenAPI document learns it from the app:
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -246,12 +248,16 @@ def _judged_and_written(
 
 def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
     """400, before any query, for a batch with an entry that cannot be judged: an id that
-    names no item (:func:`_refuse_unjudgeable_id`), one item named twice (one UUID spelt two
-    ways), or a tag that is not one entity tag (RFC 9110 §8.8.3)."""
+    names no item (no finite number, not of the key's type, a date and time of another
+    offset), one item named twice (one UUID spelt two ways), or a tag that is not one entity
+    tag (RFC 9110 §8.8.3)."""
     key_type = batch_keys.key_type(generator.model)
+    offsets = key_type is datetime.datetime and batch_keys.holds_offsets(generator.model)
     for number, entry in enumerate(entries, 1):
         _refuse_non_finite_id(entry.identity, number)
         _refuse_unjudgeable_id(entry.identity, key_type)
+        if key_type is datetime.datetime:
+            _refuse_other_offset(entry.identity, offsets)
         if entry.etag is not None and not is_one_entity_tag(entry.etag):
             raise _BadBatch(
                 f"Entry {_shown(entry.identity)}: its tag must be one entity tag, as the ETag "
@@ -270,6 +276,18 @@ def _refuse_non_finite_id(identity: object, number: int) -> None:
         raise _BadBatch(
             f"Entry {number}: its id is no finite number (a number as large as 1e5000 reads "
             "as infinity, and NaN is none), so it names no item."
+        )
+
+
+def _refuse_other_offset(identity: str, offsets: bool) -> None:
+    """400 for a date and time whose UTC offset the key column cannot compare: one with an
+    offset for a column without (whose rows hold no offset to convert it by), or one without
+    for a column with (which instant it names is unsaid) (RFC 9110 §15.5.1)."""
+    if (batch_keys.bound(identity, datetime.datetime).tzinfo is not None) != offsets:
+        kind = "with a UTC offset (+00:00)" if offsets else "without a UTC offset"
+        raise _BadBatch(
+            f"Each entry's id is a date and time {kind}, as the items' key holds it, not "
+            f"{_shown(identity)}."
         )
 
 

@@ -1658,6 +1658,24 @@ MUTANTS = [
         "tests/test_setup_messages.py",
         "json_lists",
     ),
+    Mutant(
+        "batch-datetime-key-taken-for-any-scalar",
+        "sqlalchemy/batch_keys",
+        '    datetime.datetime: "an ISO 8601 date and time string (2024-01-31T09:30:00)",\n',
+        "",
+        "a DateTime-keyed batch binds the id string as it came: a 500 on SQLite, missing elsewhere",
+        "tests/test_batches.py",
+        "datetime",
+    ),
+    Mutant(
+        "batch-datetime-offset-unchecked",
+        "sqlalchemy/batches",
+        "    if (batch_keys.bound(identity, datetime.datetime).tzinfo is not None) != offsets:\n",
+        "    if False:\n",
+        "a time with an offset, for a key without, is answered missing though its row exists",
+        "tests/test_batches.py",
+        "datetime",
+    ),
 ]
 
 
