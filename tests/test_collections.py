@@ -1201,3 +1201,64 @@ def test_rows_a_foreign_key_action_writes_change_the_tag_rfc9110_8_8_3(
     after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert after.get_json() != before.get_json()
+
+
+# --------------------------------------------------------------------------- tables named alike
+
+
+class _Cased(DeclarativeBase):
+    """Two tables whose names differ in case alone, as MariaDB on Linux keeps apart."""
+
+
+class _Note(_Cased):
+    __tablename__ = "Notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class _DraftNote(_Cased):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])  # SQLite folds table names
+def test_rfc9110_8_8_3_tables_named_alike_have_counters_of_their_own(
+    tmp_path: Path, backend: str
+) -> None:
+    """``Notes`` and ``notes`` are two tables, and each gets its own counter: under
+    MariaDB's default collation, which folds case, the counter of ``notes`` was raised by
+    writes to ``Notes`` and the list of ``Notes`` read no counter at all, so its tag never
+    changed and a client holding it was answered 304 over a new note."""
+    from flask import jsonify
+
+    from flask_etag import ETag
+    from flask_etag.sqlalchemy import CollectionGenerator, TableVersions
+
+    with fresh_database(backend, tmp_path, "flask_etag_cased") as url:
+        engine = sa.create_engine(url)
+        session = scoped_session(sessionmaker(engine))
+        versions = TableVersions(session, _Cased.metadata)
+        _Cased.metadata.create_all(engine)
+        app = Flask(__name__)
+        ETag(app)
+        app.teardown_appcontext(lambda error: session.remove())
+
+        def every_note() -> sa.Select[Any]:
+            return sa.select(_Note.id).order_by(_Note.id)
+
+        @app.get("/notes")
+        @etag(CollectionGenerator(every_note, versions))
+        def notes() -> Any:
+            return jsonify(list(session.scalars(every_note())))
+
+        client = app.test_client()
+        for row in (_DraftNote(id=1), _Note(id=1)):
+            session.add(row)
+            session.commit()
+        before = client.get("/notes")
+        session.add(_Note(id=2))
+        session.commit()
+        session.remove()
+        after = client.get("/notes", headers={"If-None-Match": before.headers["ETag"]})
+        assert (after.status_code, after.get_json()) == (200, [1, 2])
+        session.remove()
+        engine.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from blake3 import blake3
 from sqlalchemy import event
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ..exceptions import ETagConfigurationError
@@ -268,11 +269,21 @@ def _versions_in(
     return versions, max(changes) if changes else None
 
 
+#: A table's name as its counter's key, compared as the database compares table names:
+#: byte for byte.  MariaDB's and MySQL's default collations fold case, so ``Notes`` and
+#: ``notes``, two tables there (as on PostgreSQL), would share one counter row: writes to
+#: either raised it, and a list of ``Notes`` found no row of that name, its tag unchanged
+#: by any write (RFC 9110 §8.8.3).
+_TABLE_NAME = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+
 def _versions_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         TABLE_VERSIONS,
         metadata,
-        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("name", _TABLE_NAME, primary_key=True),
         sa.Column("version", sa.BigInteger, nullable=False),
         # Microseconds since the epoch: the same integer on every database.
         sa.Column("changed_at", sa.BigInteger, nullable=False),
