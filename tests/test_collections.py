@@ -1262,3 +1262,63 @@ def test_rfc9110_8_8_3_tables_named_alike_have_counters_of_their_own(
         assert (after.status_code, after.get_json()) == (200, [1, 2])
         session.remove()
         engine.dispose()
+
+
+def test_rfc9110_8_8_3_rows_a_hook_chooses_per_tenant_are_told_apart_by_the_scope(
+    tmp_path: Any,
+) -> None:
+    """SQLAlchemy's recipe for a tenant's rows adds ``with_loader_criteria`` in a
+    ``do_orm_execute`` hook: the statement the fingerprint hashes does not name the tenant,
+    so every tenant's list has one tag, and a browser shared by two tenants would get a 304
+    for the other's list.  Scoped by the tenant (collections.md), the tags differ."""
+    from flask import request
+    from sqlalchemy import event
+    from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+
+    from flask_etag.sqlalchemy import CollectionGenerator
+
+    def tenant() -> str:
+        return request.headers["X-Tenant"]
+
+    def tenants_rows(state: ORMExecuteState) -> None:
+        if state.is_select and not state.is_column_load and not state.is_relationship_load:
+            criteria = with_loader_criteria(Product, Product.name.startswith(tenant()))
+            state.statement = state.statement.options(criteria)
+
+    app = dispose_after_test(
+        products.create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "s",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+            }
+        )
+    )
+    everyone = CollectionGenerator(
+        lambda: sa.select(Product).order_by(Product.id), products.table_versions
+    )
+    for rule, scope in (("/shared", None), ("/scoped", tenant)):
+
+        @etag(everyone, scope=scope)
+        def listing() -> Any:
+            return [item.name for item in products.db.session.scalars(everyone.select_rows())]
+
+        app.add_url_rule(rule, rule, listing)
+    with app.app_context():
+        products.db.session.execute(sa.delete(Product))
+        products.db.session.add_all([new_product(1, "ann's"), new_product(2, "bob's")])
+        products.db.session.commit()
+        products.db.session.remove()
+    client = app.test_client()
+    event.listen(products.db.session, "do_orm_execute", tenants_rows)
+    try:
+        for rule in ("/shared", "/scoped"):
+            ann = client.get(rule, headers={"X-Tenant": "ann"})
+            bob = client.get(
+                rule, headers={"X-Tenant": "bob", "If-None-Match": ann.headers["ETag"]}
+            )
+            assert (ann.get_json(), ann.headers["ETag"]) != ([], None)
+            assert (ann.headers["ETag"] == bob.headers.get("ETag")) is (rule == "/shared")
+        assert (bob.status_code, bob.get_json()) == (200, ["bob's"])
+    finally:
+        event.remove(products.db.session, "do_orm_execute", tenants_rows)
