@@ -215,16 +215,42 @@ def test_a_write_that_flushed_long_before_its_commit_is_repeated_after_the_commi
 
 
 def test_another_host_sends_what_a_host_never_purged_rfc9111_4_4(tmp_path: Path) -> None:
-    """Host A's purge never arrives (its cache is gone); host B, on the same database,
-    finds the due row and purges its cache."""
-    dead = f"http://{LOOPBACK}:{free_port()}"
-    with recording_cache() as (url, got):
-        host_a = example(tmp_path, ETAG_PURGE_URLS=[dead], ETAG_PURGE_REPEAT_AFTER=0.3)
-        products.purge_outbox.stop(host_a.application)  # A is "gone" after its write
-        assert patch_stock(host_a, 7) == 200
+    """Host A's purge never arrives (its cache is down at the write); host B, of the same
+    app on the same database, finds the due row and purges the cache once it is back."""
+    port = free_port()
+    host_a = example(
+        tmp_path, ETAG_PURGE_URLS=[f"http://{LOOPBACK}:{port}"], ETAG_PURGE_REPEAT_AFTER=0.3
+    )
+    products.purge_outbox.stop(host_a.application)  # A is "gone" after its write
+    assert patch_stock(host_a, 7) == 200
+    with recording_cache(port) as (url, got):
         host_b = example(tmp_path, ETAG_PURGE_URLS=[url], ETAG_PURGE_REPEAT_AFTER=0.3)
         eventually(lambda: KEYS in got.surrogate_keys(), 5)
         eventually(lambda: not outbox_rows(host_b.application), 5)
+
+
+def test_an_app_never_sends_another_apps_purges_to_its_own_caches_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """Two apps on one database, each behind caches of its own (a public API and an admin
+    app, or one app with two settings): app B's sweeper claimed app A's due row, purged it
+    at B's caches and deleted it, so A's caches never got the write's repeat, and the read
+    the repeat is for stayed stale there for its whole ``s-maxage``.  A row is the repeat of
+    the purge its writer sent: only a host with the writer's caches sends it."""
+    with recording_cache() as (cache_a, got_a), recording_cache() as (cache_b, got_b):
+        app_a = example(tmp_path, ETAG_PURGE_URLS=[cache_a], ETAG_PURGE_REPEAT_AFTER=0.3)
+        eventually(lambda: not outbox_rows(app_a.application), 5)  # the seeding's
+        products.purge_outbox.stop(app_a.application)  # A's hosts are busy, not gone
+        app_b = example(tmp_path, ETAG_PURGE_URLS=[cache_b], ETAG_PURGE_REPEAT_AFTER=0.3)
+        got_a.purges.clear()
+        assert patch_stock(app_a, 7) == 200
+        assert got_a.surrogate_keys() == [KEYS]  # the first purge, before the answer
+        time.sleep(0.3 + 3 * POLL_SECONDS)  # B's sweeper polled thrice since it was due
+        assert KEYS not in got_b.surrogate_keys()
+        assert len(outbox_rows(app_b.application)) == 1
+        with app_a.application.app_context():
+            assert products.purge_outbox.send_due(app_a.application) == 1
+        assert got_a.surrogate_keys() == [KEYS, KEYS]
 
 
 def test_init_app_needs_flask_etag_first() -> None:
@@ -318,7 +344,8 @@ def test_sigterm_sends_queued_purges_and_leaves_the_rest_to_the_outbox_rfc9111_4
             stopped_in = time.monotonic() - started
         first_purges = len(got.purges)
         assert first_purges >= acknowledged
-        with host(database_url, [url], ETAG_PURGE_REPEAT_AFTER="0.2") as _:
+        # The next host has the same caches: a host sends only the rows of its own caches.
+        with host(database_url, [hung, trickling, url], ETAG_PURGE_REPEAT_AFTER="0.2") as _:
             # The waiting repeats are not due for a minute: the next host sends them then.
             _make_all_due(database_url)
             eventually(lambda: len(got.purges) >= first_purges + acknowledged, 10)

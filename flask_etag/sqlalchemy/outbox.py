@@ -16,10 +16,16 @@ host can win), purges it at its own ``ETAG_PURGE_URLS`` and deletes it: that is 
 repeat, sent by whichever host is alive, so a host that died before purging leaves its
 writes stale for at most the repeat delay plus one poll.  Hosts' clocks are compared, so
 keep them synchronised (NTP) to well within the repeat delay.
+
+A row names the caches its writer purged (:func:`purged_caches`): apps that share a
+database behind caches of their own, or with settings of their own, each send only their
+own rows, so no write's repeat goes to another app's caches instead of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -33,7 +39,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..invalidation import route_written_keys
-from ..purge_targets import written_path
+from ..purge_targets import PurgeTarget, written_path
 from ..purging import purge
 from ..settings import SETTINGS_KEY, Settings
 from .table_versions import TableVersions
@@ -143,6 +149,7 @@ class PurgeOutbox:
         delay = settings.purge_repeat_after or settings.purge_timeout
         inserted = session.connection().execute(
             sa.insert(self.table).values(
+                purged_caches=purged_caches(settings),
                 purged_keys="\n".join(keys),
                 purged_paths="\n".join(paths),
                 due=_microseconds(delay),
@@ -155,7 +162,8 @@ class PurgeOutbox:
     # ----------------------------------------------------------------- from any host
 
     def send_due(self, app: Flask) -> int:
-        """Claim the due rows, purge them at ``app``'s caches and delete them; how many.
+        """Claim the due rows ``app``'s writes recorded (or another app's with the same
+        caches), purge them at ``app``'s caches and delete them; how many.
 
         Each host's sweeper calls this every :data:`POLL_SECONDS`; a test or a command can
         call it too (inside ``app.app_context()``).
@@ -167,7 +175,10 @@ class PurgeOutbox:
         with engine.begin() as connection:
             due = connection.execute(
                 sa.select(columns.id, columns.purged_keys, columns.purged_paths, columns.due)
-                .where(columns.due <= _microseconds(0))
+                .where(
+                    columns.purged_caches == purged_caches(settings),
+                    columns.due <= _microseconds(0),
+                )
                 .order_by(columns.due)
                 .limit(_BATCH)
             ).all()
@@ -254,6 +265,24 @@ def _as_tables_items(key: str, written_tables: set[str]) -> str:
     return f"{table}/*" if separator and table in written_tables else key
 
 
+def purged_caches(settings: Settings) -> str:
+    """What names an app's caches in its outbox rows: a digest of ``ETAG_PURGE_URLS`` (in
+    any order) and the key field, the same on every host of the app.
+
+    A sweeper sends only the rows of its own caches: sent by an app behind other caches, a
+    write's repeat missed its own caches, and a read fetched before the commit and stored
+    after the first purge stayed stale there for its whole ``s-maxage`` (RFC 9111 §4.4).
+    """
+    caches = sorted(map(_described, settings.purge_targets))
+    described = json.dumps([settings.surrogate_key_header, caches], sort_keys=True)
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def _described(target: PurgeTarget) -> list[Any]:
+    """``target`` as JSON can hold it: its URL, how it purges and its paths."""
+    return [target.url, target.by, {key: list(paths) for key, paths in target.paths.items()}]
+
+
 def _settings() -> Settings | None:
     if not has_app_context():
         return None
@@ -271,8 +300,11 @@ def _outbox_table(metadata: sa.MetaData) -> sa.Table:
         PURGE_OUTBOX,
         metadata,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        # Whose row it is: the writer's caches (purged_caches()), as each sweeper asks.
+        sa.Column("purged_caches", sa.String(64), nullable=False),
         sa.Column("purged_keys", sa.Text, nullable=False),
         sa.Column("purged_paths", sa.Text, nullable=False),
         # Microseconds since the epoch, when the repeat is due (or a claim runs out).
-        sa.Column("due", sa.BigInteger, nullable=False, index=True),
+        sa.Column("due", sa.BigInteger, nullable=False),
+        sa.Index(f"ix_{PURGE_OUTBOX}_caches_due", "purged_caches", "due"),
     )

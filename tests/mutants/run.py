@@ -1196,6 +1196,15 @@ MUTANTS = [
         "thousands",
     ),
     Mutant(
+        "outbox-sends-every-apps-rows",
+        "sqlalchemy/outbox",
+        "                    columns.purged_caches == purged_caches(settings),\n",
+        "",
+        "an app sharing the database sends another app's repeats to its own caches",
+        "tests/test_purge_outbox.py",
+        "another_apps",
+    ),
+    Mutant(
         "write-signal-receiver-breaks-the-write",
         "invalidation",
         "    send_logging_errors(\n        etag_written, app,",
