@@ -4,7 +4,9 @@ A socket timeout bounds each read, not the exchange: a cache that sends one byte
 second never times out, and would hold its sender forever.  Neither ``urllib``, nor
 ``http.client``, nor urllib3 bounds a whole exchange in blocking code, so the status line is
 read here, each ``recv`` given only the time left.  Only the status matters (a purge's body
-says nothing a sender acts on), so the connection is closed after it.
+says nothing a sender acts on), so the connection is closed after it.  Nor does a socket
+timeout bound resolving the cache's host name, which comes first: that is given the time
+left too (:mod:`flask_etag.purge_addresses`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import http.client
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from .purge_addresses import AddressInfo, addresses
 
 #: A status line longer than this is not HTTP.
 _STATUS_LINE_LIMIT = 8192
@@ -53,22 +58,59 @@ def send(request: PurgeRequest, deadline: float) -> Unconfirmed | None:
     """
     parts = urlsplit(request.url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection_type = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
+    tls = parts.scheme == "https"
     try:
-        connection = connection_type(parts.netloc, timeout=_time_left(deadline))
+        found = addresses(parts.hostname or "", parts.port or (443 if tls else 80), deadline)
+        connected = _connected(found, deadline)
+        connection = (_TLSConnection if tls else _Connection)(parts.netloc)
+        connection.connected = connected
         try:
             connection.request("PURGE", path, headers=request.headers)
             status = _status(connection.sock, deadline)
         finally:
             connection.close()
+            connected.close()  # never taken when the request was refused before connecting
     except (OSError, ValueError, http.client.HTTPException) as error:
         name = type(error).__name__
         return Unconfirmed(f"{name}: {error}" if str(error) else name)
     if 200 <= status < 300 or (status == 404 and request.missing_confirms):
         return None
     return Unconfirmed(f"answered {status}", refused=_is_refusal(status))
+
+
+def _connected(found: Sequence[AddressInfo], deadline: float) -> socket.socket:
+    """A connection to the first of ``found`` that takes one before ``deadline``."""
+    error: OSError = OSError("the cache's host name has no address")
+    for family, kind, protocol, _, address in found:
+        candidate = socket.socket(family, kind, protocol)
+        try:
+            candidate.settimeout(_time_left(deadline))
+            candidate.connect(address)
+        except OSError as failed:
+            candidate.close()
+            error = failed
+        else:
+            return candidate
+    raise error
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTP connection over a socket already connected (to an address resolved within
+    the purge's deadline); ``Host`` still names the cache as configured."""
+
+    #: The socket to send over, connected with the time left as its timeout.
+    connected: socket.socket | None = None
+
+    def connect(self) -> None:
+        """Take the connected socket: connecting again would resolve the name, unbounded."""
+        if self.connected is None:
+            raise ConnectionError("no connection to send the purge over")
+        self.sock = self.connected
+
+
+class _TLSConnection(http.client.HTTPSConnection, _Connection):
+    """HTTPS over the connected socket: ``HTTPSConnection.connect`` wraps what
+    :meth:`_Connection.connect` gives, and checks the certificate against the name."""
 
 
 def _is_refusal(status: int) -> bool:

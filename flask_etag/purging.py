@@ -16,8 +16,8 @@ write until it is told otherwise.  ``ETAG_PURGE_URLS`` names the caches to tell:
 Each cache is on its own: it has a bounded queue (:data:`QUEUE_SIZE`) and its own sender
 threads, so a slow, hung or dead cache never delays the purges of another.  A request
 thread never sends: it queues its purges and waits until the caches in use confirm them,
-``ETAG_PURGE_TIMEOUT`` seconds at most.  That is also each purge's whole deadline (connect,
-send, answer), counted from when its sender takes it: a purge that waited its turn, or
+``ETAG_PURGE_TIMEOUT`` seconds at most.  That is also each purge's whole deadline (name lookup,
+connect, send, answer), counted from when its sender takes it: a purge that waited its turn, or
 waited out a pause of the whole process (a garbage collection, a starved CPU), still gets
 all of it.  One that waited :data:`QUEUE_WAIT_DEADLINES` deadlines is given up: its cache
 is slower than the writes.  So the client hears of its write once its next read through
@@ -81,7 +81,7 @@ class _Job:
     """One ``PURGE`` on its way to one cache, and how it went."""
 
     request: PurgeRequest
-    #: Seconds its exchange may take, from when a sender takes it (connect, send, answer).
+    #: Seconds its exchange may take, from when a sender takes it (resolve, connect, send, answer).
     timeout: float
     keys: tuple[str, ...]
     #: Whom the signals name as their sender: the app that wrote.

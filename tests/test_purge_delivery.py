@@ -10,6 +10,14 @@ key of its own per write, so each purge can be told apart.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +31,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support_caches import nginx_server, varnish_server
 from support_listeners import eventually, hung_cache, recording_cache, trickling_cache
-from support_processes import LOOPBACK, free_port
+from support_processes import (
+    LOOPBACK,
+    REPO_ROOT,
+    free_port,
+    skip_or_fail,
+    stop_process,
+    wait_until_ready,
+)
 from test_many_hosts import VCL, nginx_config
 from test_shared_caches import Recorded, recording
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -313,6 +328,93 @@ def test_a_receiver_that_raises_costs_no_sender_and_no_write_rfc9111_4_4(
     raised = [record for record in caplog.records if "raised" in record.getMessage()]
     assert len(raised) == 8
     assert all("metrics backend" in str((record.exc_info or ())[1]) for record in raised)
+
+
+# --------------------------------------------------------------------------- host names
+
+
+@contextlib.contextmanager
+def unanswering_resolver(folder: Path) -> Iterator[tuple[Path, list[bytes]]]:
+    """A DNS server on a loopback address of its own that reads every query and never
+    answers (a resolver that hangs); yields a ``resolv.conf`` naming it, and the queries."""
+    address = f"127.{secrets.randbelow(200) + 20}.{secrets.randbelow(250) + 1}.53"
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        server.bind((address, 53))
+    except OSError as error:  # not root, or the address is taken
+        server.close()
+        skip_or_fail(f"no DNS server of our own on {address}:53: {error}")
+    queries: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                queries.append(server.recv(4096))
+
+    threading.Thread(target=read, daemon=True).start()
+    resolv_conf = folder / "resolv.conf"
+    resolv_conf.write_text(f"nameserver {address}\n")
+    try:
+        yield resolv_conf, queries
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def app_with_resolver(resolv_conf: Path, caches: list[str]) -> Iterator[str]:
+    """``tests/resolving_app.py`` in a mount namespace whose ``/etc/resolv.conf`` is
+    ``resolv_conf``: its own name resolution, through the C library as ever; yields its URL."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        skip_or_fail("a mount namespace of its own needs unshare(1) and root")
+    port = free_port()
+    mounted = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
+    app = REPO_ROOT / "tests" / "resolving_app.py"
+    arguments = [str(app), str(port), json.dumps(caches), str(TIMEOUT)]
+    command = ["unshare", "--mount", "sh", "-c", mounted, "sh", str(resolv_conf)]
+    command += [sys.executable, *arguments]
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=resolv_conf.parent,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_until_ready(process, port, "/statistics", 15, log)
+            yield f"http://{LOOPBACK}:{port}"
+        finally:
+            stop_process(process, 5)
+
+
+def test_a_cache_whose_name_never_resolves_is_given_up_at_the_purge_deadline_rfc9111_4_4(
+    tmp_path: Path,
+) -> None:
+    """A cache named by a host name that its resolver never answers for (a DNS server that
+    hangs: the C library waits 5 s per try, twice): resolving the name took no part of the
+    deadline, so each purge held a sender for 10 s and was never concluded in time.  The
+    cache was never backed off, and every write waited its whole ``ETAG_PURGE_TIMEOUT``
+    for it, for as long as the resolver hung.  Name resolution is part of the purge's one
+    deadline now: three failures back the cache off, as they do a hung cache's, and the
+    cache beside it confirms each write's purge before its answer, as ever."""
+    with (
+        unanswering_resolver(tmp_path) as (resolv_conf, queries),
+        recording_cache() as (url, got),
+    ):
+        unresolved = "http://purge.cache.example:6081"
+        with app_with_resolver(resolv_conf, [unresolved, url]) as app_url:
+            waits = []
+            for number in range(FAILURES_TO_OPEN + 4):
+                started = time.monotonic()
+                assert requests.post(f"{app_url}/things/{number}", timeout=10).status_code == 204
+                waits.append(time.monotonic() - started)
+                assert got.surrogate_keys()[-1] == f"things/{number}"
+            statistics = {
+                cache["url"]: cache for cache in requests.get(f"{app_url}/statistics").json()
+            }
+    assert queries, "the app's resolver never asked the DNS server"
+    assert all(wait < TIMEOUT + 0.3 for wait in waits), waits
+    assert all(wait < 0.2 for wait in waits[FAILURES_TO_OPEN:]), waits  # backed off
+    assert statistics[unresolved]["backed_off"] is True
+    assert statistics[unresolved]["failed"] == FAILURES_TO_OPEN
+    assert statistics[url]["sent"] == FAILURES_TO_OPEN + 4
 
 
 # --------------------------------------------------------------------------- repeats

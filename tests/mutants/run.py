@@ -1178,6 +1178,15 @@ MUTANTS = [
         "written_url_as_sent",
     ),
     Mutant(
+        "name-resolution-unbounded",
+        "purge_addresses",
+        "    if not resolution.done.wait(max(0.0, deadline - time.monotonic())):\n",
+        "    if not resolution.done.wait():\n",
+        "a hung DNS server holds every purge to its cache: never backed off, writes wait for it",
+        "tests/test_purge_delivery.py",
+        "never_resolves",
+    ),
+    Mutant(
         "one-purge-of-every-key",
         "purge_targets",
         "        if batch and length + added > KEY_FIELD_LIMIT:\n",
