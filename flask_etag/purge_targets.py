@@ -54,8 +54,15 @@ def _without_dot_segments(path: str) -> str:
     """An absolute ``path`` with its ``.`` and ``..`` segments resolved, RFC 3986 §5.2.4;
     ``%2E`` is a dot (§2.3, §6.2.2.2), and nginx resolves it as one.  The result is the
     same URL to a cache that normalises (nginx keys ``$uri``, resolved), and never one
-    above the base URL's path, for any cache."""
-    segments = path.split("/")[1:]
+    above the base URL's path, for any cache.
+
+    nginx decodes a ``%2F`` before it resolves dots, so ``/a/..%2F..%2Fb`` is ``/b`` there:
+    a path with a dot segment behind one is resolved as nginx does, every ``%2F`` a ``/``;
+    one without keeps its ``%2F`` (a URL of its own to Varnish, RFC 3986 §2.2).
+    """
+    segments = _SLASH.split(path)[1:]
+    if not any(_ENCODED_DOT.sub(".", segment) in (".", "..") for segment in segments):
+        return path
     kept: list[str] = []
     for segment in segments:
         dots = _ENCODED_DOT.sub(".", segment)
@@ -69,6 +76,8 @@ def _without_dot_segments(path: str) -> str:
 
 
 _ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
+#: A segment's end as nginx reads it: ``/``, or ``%2F``, which it decodes first.
+_SLASH = re.compile("/|%2f", re.IGNORECASE)
 
 #: What a path segment holds unencoded (RFC 3986 §3.3: ``pchar``, and ``/``); no ``%``: the
 #: path is Flask's decoded one, where a ``%`` is a character of its own.

@@ -524,8 +524,17 @@ def test_a_client_never_chooses_where_a_url_purge_goes_rfc9110_4_2_1(
         ("/shop/../../..", "/things/1", "/purge/things/1"),
         (None, "/things/%2E%2E/%2e%2E/x", "/purge/x"),
         (None, "/things/a/./b/..", "/purge/things/a/"),
+        (None, "/things/a/..%2F..%2F..%2Fx", "/purge/x"),
+        (None, "/things/a/%2E%2E%2f%2e%2E%2F..%2Fx%2Fy", "/purge/x/y"),
     ],
-    ids=["prefix", "prefix-beyond-the-root", "encoded-dots-rfc3986_2_3", "dot-and-last"],
+    ids=[
+        "prefix",
+        "prefix-beyond-the-root",
+        "encoded-dots-rfc3986_2_3",
+        "dot-and-last",
+        "dots-behind-encoded-slashes",
+        "encoded-dots-and-slashes",
+    ],
 )
 def test_a_url_purge_stays_under_its_base_path_rfc3986_5_2_4(
     purge_failed: Recorded, prefix: str | None, path: str, purged: str
@@ -684,6 +693,42 @@ def test_nginx_never_gets_a_purge_that_climbs_out_of_its_purge_location_rfc3986_
             written = app.test_client().post("/things/1", headers={"X-Forwarded-Prefix": "/.."})
             assert written.status_code == 204
             assert session.get(url).headers["X-Cache-Status"] == "MISS"
+    assert purges_at_the_app == []
+    assert purge_failed.sends == []
+
+
+def test_rfc3986_5_2_4_nginx_never_gets_a_purge_climbing_out_by_encoded_slashes(
+    tmp_path: Path, purge_failed: Recorded
+) -> None:
+    """nginx decodes a ``%2F`` in the request target before it resolves dot segments, so
+    ``/purge/things/..%2F..%2Fthings/1`` is ``/things/1`` there.  A client that wrote to
+    ``/things/..%2F..%2Fthings/1`` (a ``<path:>`` route takes it, and the PURGE keeps the
+    ``%2F`` as sent) sent the app's ``PURGE`` past the purge location to ``location /``,
+    which passed it on to the app: the client chose where under the cache it went."""
+    purges_at_the_app: list[str] = []
+    port = free_port()
+    app = Flask(__name__)
+    purge_urls = [{"url": f"http://{LOOPBACK}:{port}/purge", "by": "url"}]
+    app.config.update(ETAG_PURGE_URLS=purge_urls, ETAG_PURGE_REPEAT_AFTER=0)
+    ETag(app)
+
+    @app.before_request
+    def record_purges() -> tuple[str, int] | None:
+        if flask.request.method != "PURGE":
+            return None
+        purges_at_the_app.append(flask.request.path)
+        return "", 405
+
+    @app.post("/things/<path:name>")
+    def thing(name: str) -> tuple[str, int]:
+        announce_write([f"things/{name}"])
+        return "", 204
+
+    with served(app) as origin:
+        hosts = [f"http://{LOOPBACK}:{origin}"]
+        with nginx_server(tmp_path, lambda chosen: nginx_config(tmp_path, chosen, hosts), port):
+            written = app.test_client().post("/things/..%2F..%2Fthings/1")
+            assert written.status_code == 204
     assert purges_at_the_app == []
     assert purge_failed.sends == []
 

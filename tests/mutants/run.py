@@ -1541,6 +1541,16 @@ MUTANTS = [
         "stays_under_its_base_path",
     ),
     Mutant(
+        "purge-path-climbs-by-encoded-slashes",
+        "purge_targets",
+        "segments = _SLASH.split(path)[1:]",
+        'segments = path.split("/")[1:]',
+        "a written path's ..%2F segments, which nginx decodes and resolves, take the app's "
+        "PURGE out of the cache's purge location",
+        "tests/test_purge_delivery.py",
+        "stays_under_its_base_path",
+    ),
+    Mutant(
         "refused-purges-back-off-the-cache",
         "purging",
         "failing = unconfirmed is not None and not unconfirmed.refused",
