@@ -65,8 +65,8 @@ def tag_body(
     etag_header = coding = modified = None
     for name, value in headers:  # one pass for the three fields
         size = len(name)
-        if size == 4 and name.lower() == "etag":
-            etag_header = value
+        if size == 4 and etag_header is None and name.lower() == "etag":
+            etag_header = value  # the first line, as every other stage reads it
         elif size == 16 and name.lower() == "content-encoding":
             coding = value
         elif size == 13 and modified is None and name.lower() == "last-modified":

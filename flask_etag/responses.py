@@ -181,13 +181,18 @@ def quote_view_etag(headers: Headers, etag_header: str) -> str:
     it) gets ``"abc"``, the tag its ``If-None-Match`` and ``If-Match`` are then judged by; a
     value that cannot be quoted as it is (a quote, a space, a control character inside) is
     hashed, as a version is (:func:`~flask_etag.tags.opaque_tag_for`), so a view's mistake
-    never reaches a client as an unparseable tag, nor as a 5xx.  Returns the field's value.
+    never reaches a client as an unparseable tag, nor as a 5xx.  ``etag_header`` is the
+    field's first line, which every stage judges by: a view that added more lines (``ETag``
+    is no list field, §5.3) sends that one alone.  Returns the field's value.
     """
     if is_one_entity_tag(etag_header):
-        return etag_header
-    text = etag_header.strip(" \t")
-    weak = text.startswith("W/")
-    quoted = format_entity_tag(opaque_tag_for(text[2:] if weak else text), weak)
+        if len(headers.getlist("ETag")) == 1:
+            return etag_header
+        quoted = etag_header
+    else:
+        text = etag_header.strip(" \t")
+        weak = text.startswith("W/")
+        quoted = format_entity_tag(opaque_tag_for(text[2:] if weak else text), weak)
     headers["ETag"] = quoted
     return quoted
 

@@ -710,9 +710,10 @@ def test_timestamp_route_sends_the_date_it_judges_by_rfc9110_8_8_2_13_1_4(
             assert written.status_code == 200
 
 
-def own_tag_app(auto: bool, own: str) -> Flask:
-    """A page whose view sets its ``ETag`` itself, as ``headers["ETag"] = own``: decorated
-    (with a write judged by ``current=``), or undecorated under ``ETAG_AUTO``."""
+def own_tag_app(auto: bool, own: str, *more: str) -> Flask:
+    """A page whose view sets its ``ETag`` itself, as ``headers["ETag"] = own`` (then adds a
+    line for each of ``more``): decorated (with a write judged by ``current=``), or
+    undecorated under ``ETAG_AUTO``."""
     app = Flask(__name__)
     app.config["ETAG_AUTO"] = auto
     ETag(app)
@@ -720,6 +721,8 @@ def own_tag_app(auto: bool, own: str) -> Flask:
     def render() -> Response:
         response = app.response_class("page")
         response.headers["ETag"] = own
+        for line in more:
+            response.headers.add("ETag", line)
         return response
 
     def page() -> Response:
@@ -761,3 +764,26 @@ def test_rfc9110_8_8_3_a_views_malformed_etag_is_sent_as_a_tag_never_a_5xx() -> 
     stale = client.put("/page", headers={"If-Match": '"old"'})
     assert stale.status_code == 412 and stale.headers["ETag"] == sent
     assert client.put("/page", headers={"If-Match": sent}).status_code == 200
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["decorated", "ETAG_AUTO"])
+@pytest.mark.parametrize(
+    "lines",
+    [("abc", '"def"'), ('"abc"', "def"), ('"abc"', '"def"')],
+    ids=["unquoted first", "unquoted second", "both quoted"],
+)
+def test_rfc9110_5_3_8_8_3_a_views_several_etag_lines_go_out_as_its_first_quoted(
+    auto: bool, lines: tuple[str, str]
+) -> None:
+    """``ETag`` is no list field, so a sender never sends it twice (§5.3); a view that added
+    a second line (``headers.add`` after ``send_file`` set one) had both sent, an unquoted
+    one among them (§8.8.3), and a decorated GET was judged by its last line while the
+    write's ``current=`` and every other stage read the first.  The first goes out alone,
+    quoted, and every request is judged by it."""
+    client = own_tag_app(auto, *lines).test_client()
+    page = client.get("/page")
+    assert page.status_code == 200 and page.headers.getlist("ETag") == ['"abc"']
+    assert client.get("/page", headers={"If-None-Match": '"abc"'}).status_code == 304
+    assert client.get("/page", headers={"If-None-Match": '"def"'}).status_code == 200
+    if not auto:  # the write is judged by the tag the GET sent
+        assert client.put("/page", headers={"If-Match": '"abc"'}).status_code == 200

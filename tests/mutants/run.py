@@ -1633,6 +1633,16 @@ MUTANTS = [
         "views_unquoted",
     ),
     Mutant(
+        "views-several-etag-lines-all-sent",
+        "responses",
+        '        if len(headers.getlist("ETag")) == 1:\n',
+        "        if True:\n",
+        "a view's second ETag line goes out beside the first, an unquoted one among them, and "
+        "the GET is judged by another line than the write (RFC 9110 §5.3, §8.8.3)",
+        "tests/test_rfc9110_get.py",
+        "several_etag_lines",
+    ),
+    Mutant(
         "batch-result-named-id",
         "sqlalchemy/batches",
         '    return {entry.id_member: entry.identity, "status": status, **members}\n',
