@@ -515,6 +515,28 @@ def test_rfc9110_13_1_1_an_entry_names_an_instant_in_any_offset_where_the_key_ho
         engine.dispose()
 
 
+@pytest.mark.parametrize("atomic", [True, False], ids=["all-or-nothing", "per-entry"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mariadb", marks=pytest.mark.slow)])
+def test_rfc9110_13_1_1_an_instant_key_the_database_keeps_without_offset_takes_ids_without(
+    tmp_path: Path, atomic: bool, backend: str
+) -> None:
+    """SQLite's and MariaDB's ``DateTime(timezone=True)`` keep the wall time alone and give
+    it back without an offset.  An entry's id had to carry one, as on PostgreSQL, and then
+    never equalled the row's: every entry of every batch was missing (412, 404) while
+    ``GET`` found the item.  There an id is the wall time, as the row holds it, and one
+    with an offset, which the database would drop, is a 400."""
+    with fresh_database(backend, tmp_path, "flask_etag_wall_instants") as url:
+        engine = sa.create_engine(url)
+        _Keyed.metadata.create_all(engine)
+        client = keyed_client(engine, "instant")
+        url_key = KEYED["instant"][2].isoformat()
+        assert_entry_judged_and_written(client, url_key, "2024-01-31T09:30:00", atomic)
+        tag = client.get(f"/items/{url_key}").headers["ETag"]
+        offset = client.patch("/items", json=[{"id": "2024-01-31T10:30:00+01:00", "etag": tag}])
+        assert (offset.status_code, offset.get_json()["reason"]) == (400, "bad-batch")
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("kind", "identities"),
     [

@@ -92,10 +92,18 @@ def _as_datetime(identity: str) -> datetime.datetime | None:
         return None
 
 
-def holds_offsets(model: type[Any]) -> bool:
+def holds_offsets(model: type[Any], dialect: str) -> bool:
     """Whether the items' key is a date and time with a UTC offset (``DateTime(timezone=
-    True)``): an entry's id then carries one, and without, it names none (and the reverse)."""
-    return bool(getattr(sa.inspect(model).primary_key[0].type, "timezone", False))
+    True)``) on a database ``dialect`` that keeps it: an entry's id then carries one, and
+    without, it names none (and the reverse).  SQLite and MariaDB (MySQL) keep the wall time
+    alone, whatever the column says, and give it back without an offset, so an id there is
+    one too: with one, it never equalled the row's, and every entry was missing."""
+    timezone = getattr(sa.inspect(model).primary_key[0].type, "timezone", False)
+    return bool(timezone) and dialect not in _NO_OFFSETS
+
+
+#: The databases whose ``DateTime(timezone=True)`` keeps no offset (SQLAlchemy's docs).
+_NO_OFFSETS = frozenset({"sqlite", "mysql", "mariadb"})
 
 
 def _as_decimal(identity: object) -> decimal.Decimal | None:

@@ -252,7 +252,9 @@ def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[Batc
     offset), one item named twice (one UUID spelt two ways), or a tag that is not one entity
     tag (RFC 9110 §8.8.3)."""
     key_type = batch_keys.key_type(generator.model)
-    offsets = key_type is datetime.datetime and batch_keys.holds_offsets(generator.model)
+    offsets = key_type is datetime.datetime and batch_keys.holds_offsets(
+        generator.model, generator.session.get_bind(generator.model).dialect.name
+    )
     for number, entry in enumerate(entries, 1):
         _refuse_non_finite_id(entry.identity, number)
         _refuse_unjudgeable_id(entry.identity, key_type)

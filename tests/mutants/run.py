@@ -1715,6 +1715,16 @@ MUTANTS = [
         "datetime",
     ),
     Mutant(
+        "batch-datetime-offset-by-column-alone",
+        "sqlalchemy/batch_keys",
+        "    return bool(timezone) and dialect not in _NO_OFFSETS\n",
+        "    return bool(timezone)\n",
+        "on SQLite and MariaDB a DateTime(timezone=True) key asks ids for an offset the rows "
+        "never carry: every batch entry is missing though its row exists",
+        "tests/test_batches.py",
+        "instant_key_the_database",
+    ),
+    Mutant(
         "table-counter-names-folded",
         "sqlalchemy/table_versions",
         'mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin")',
