@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.http import http_date
 from werkzeug.test import TestResponse
 
-from flask_etag import ETag, HashGenerator, TimestampGenerator, etag
+from flask_etag import ETag, HashGenerator, TimestampGenerator, etag, etag_written
 from flask_etag.generators import body_digest_function
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
@@ -787,3 +787,33 @@ def test_rfc9110_5_3_8_8_3_a_views_several_etag_lines_go_out_as_its_first_quoted
     assert client.get("/page", headers={"If-None-Match": '"def"'}).status_code == 200
     if not auto:  # the write is judged by the tag the GET sent
         assert client.put("/page", headers={"If-Match": '"abc"'}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("own", "sent"), [("v2", '"v2"'), ("W/v2", 'W/"v2"')], ids=["strong", "weak"]
+)
+def test_rfc9110_8_8_3_a_writes_own_unquoted_etag_is_sent_quoted(own: str, sent: str) -> None:
+    """A write's answer that is no representation of the target (``{"saved": true}``) is
+    not tagged by its body, but the view may send the new state's tag itself, for the
+    client's next ``If-Match``: a view's ``v2`` went out as it was, no entity-tag
+    (§8.8.3), and the ``etag_written`` signal carried it so, while the GET's own ``v2``
+    went out as ``"v2"``."""
+    app = Flask(__name__)
+    ETag(app)
+    written: list[str | None] = []
+    etag_written.connect(lambda sender, **sent: written.append(sent["etag"]), app, weak=False)
+
+    def render() -> Response:
+        return app.response_class("page", headers={"ETag": "v1"})
+
+    @app.route("/page", methods=["GET", "PUT"])
+    @etag(HashGenerator(current=render))
+    def page() -> Response:
+        if request.method == "GET":
+            return render()
+        return app.response_class("saved", headers={"ETag": own})
+
+    client = app.test_client()
+    saved = client.put("/page", headers={"If-Match": client.get("/page").headers["ETag"]})
+    assert saved.status_code == 200 and saved.headers.getlist("ETag") == [sent]
+    assert written == [sent]

@@ -1643,6 +1643,16 @@ MUTANTS = [
         "several_etag_lines",
     ),
     Mutant(
+        "writes-unquoted-etag-sent-as-is",
+        "body_hash",
+        "            quote_view_etag(response.headers, own_tag)\n",
+        "            pass\n",
+        "a write's own ETag: v2 goes out unquoted, no entity-tag, and etag_written carries it "
+        "so (RFC 9110 §8.8.3)",
+        "tests/test_rfc9110_get.py",
+        "writes_own_unquoted",
+    ),
+    Mutant(
         "batch-result-named-id",
         "sqlalchemy/batches",
         '    return {entry.id_member: entry.identity, "status": status, **members}\n',
