@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from . import ranges
 from .body_tags import judge_by_body, tag_body
@@ -59,6 +59,9 @@ _OF_THE_REPRESENTATION = (
 #: Where :func:`_take_preconditions_before_view` leaves what it took for
 #: :func:`tag_automatically`.
 _TAKEN_KEY = "flask_etag.auto.preconditions"
+#: Where :func:`_hold_range` keeps a ``Range`` the view must not meet before the
+#: preconditions are judged.
+_HELD_RANGE_KEY = "flask_etag.auto.range"
 
 
 def install(app: Flask) -> None:
@@ -83,6 +86,19 @@ def _take_preconditions_before_view() -> None:
         if_range = served.environ.get("HTTP_IF_RANGE")
         if if_range is not None and not _is_strong_tag(if_range):
             ranges.ignore_range(served)
+        if "HTTP_RANGE" in served.environ and served.environ[_TAKEN_KEY] is not None:
+            _hold_range(served)
+
+
+def _hold_range(served: Request) -> None:
+    """§13.2.2: preconditions come before ``Range`` (step 5), and here only the view's
+    response can decide them.  A view that met the range would answer an unsatisfiable one
+    416 before they were judged (``send_file`` raises it), and a hook cannot run the view
+    again: so the view sends the whole, and :func:`tag_automatically` serves the range from
+    it once they pass."""
+    held = ranges.hold_byte_range(served)
+    if held is not None:
+        served.environ[_HELD_RANGE_KEY] = held
 
 
 def _is_strong_tag(if_range: str) -> bool:
@@ -119,6 +135,8 @@ def tag_automatically(response: Response) -> Response:
     served = request._get_current_object()  # type: ignore[attr-defined]
     if served.method not in SAFE_METHODS:
         return response
+    if _HELD_RANGE_KEY in served.environ:  # a Range beside preconditions: rare
+        return _range_after_preconditions(served, response)
     taken = _taken_preconditions(served.environ)
     if not _tagged_here(response):
         if _TAKEN_KEY in served.environ and is_success(response):  # an undecorated read's
@@ -138,6 +156,19 @@ def tag_automatically(response: Response) -> Response:
     elif preconditions is None:  # else judge_by_body withholds it
         withhold_running_date(response.headers)
     return _judged(exchange, response, etag_header)
+
+
+def _range_after_preconditions(served: Request, response: Response) -> Response:
+    """§13.2.2: the whole the view sent is judged first; then, where every precondition
+    passed, the held ``Range`` is served from it (a 206, or a 416 made of the response in
+    place, since a hook may not raise)."""
+    range_field = served.environ.pop(_HELD_RANGE_KEY)
+    judged = tag_automatically(response)  # as the view saw it: without the Range
+    ranges.put_back_range(served, range_field)
+    try:
+        return ranges.part_of_whole(served, judged)
+    except RequestedRangeNotSatisfiable as unsatisfiable:
+        return _refused_in_place(judged, unsatisfiable)
 
 
 def _judged_by_own_validators(

@@ -79,6 +79,52 @@ def ignore_range(served: Request) -> None:
         _forget_parsed_range(served)
 
 
+def hold_byte_range(served: Request) -> str | None:
+    """§13.2.2 step 5: take a ``bytes`` ``Range`` out of the environ until the preconditions,
+    which only the view's response can decide, have passed; returns it (None: nothing held).
+
+    Another unit stays for the view: only ``bytes`` can be served from the whole
+    (:func:`part_of_whole`), as ``send_file`` serves it.
+    """
+    environ = served.environ
+    range_field = environ.get("HTTP_RANGE")
+    if not isinstance(range_field, str) or not _in_bytes(range_field):
+        return None
+    del environ["HTTP_RANGE"]
+    _forget_parsed_range(served)
+    return range_field
+
+
+def put_back_range(served: Request, range_field: str) -> None:
+    """The ``Range`` :func:`hold_byte_range` took, in the environ again."""
+    served.environ["HTTP_RANGE"] = range_field
+    _forget_parsed_range(served)
+
+
+def part_of_whole(served: Request, whole: Response) -> Response:
+    """§14.2: the request's ``Range`` served from the whole representation, once every
+    precondition passed, where the view serves byte ranges (its 200 says
+    ``Accept-Ranges: bytes``, as ``send_file``'s does): a view that serves none keeps its 200.
+
+    werkzeug's ``make_conditional`` cuts the part, and checks a strong ``If-Range`` exactly;
+    the other ``If-*`` fields were taken, so it judges nothing else.
+
+    :raises RequestedRangeNotSatisfiable: for a range the whole cannot satisfy (416).
+    """
+    accepted = field(whole.headers, "accept-ranges")
+    length = whole.content_length
+    if whole.status_code != 200 or accepted is None or not _in_bytes(accepted) or not length:
+        return whole
+    whole.make_conditional(served.environ, accept_ranges=accepted, complete_length=length)
+    return whole  # cut in place: make_conditional returns it, typed as werkzeug's class
+
+
+def _in_bytes(value: str) -> bool:
+    """Whether a ``Range`` (``bytes=0-9``) or ``Accept-Ranges`` (``bytes``) names bytes; a
+    range unit is case-insensitive (§14.1)."""
+    return value.partition("=")[0].strip(" \t").lower() == "bytes"
+
+
 def _forget_parsed_range(served: Request) -> None:
     """``Request.range`` is a cached property; deleting it clears the parse (werkzeug's
     documented way), so the view reads the environ as it is now."""

@@ -329,6 +329,68 @@ def test_auto_judges_if_range_strictly_rfc9110_13_1_5(
         assert len(response.data) == (10 if expected == 206 else 1000)
 
 
+UNSATISFIABLE = "bytes=5000-"  # the file holds 1000 bytes
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"If-Match": '"stale"'}, 412, id="§13.2.2 step 1 before Range: 412"),
+        pytest.param({"If-Unmodified-Since": EARLIER}, 412, id="§13.2.2 step 2 before Range: 412"),
+        pytest.param({"If-None-Match": "{tag}"}, 304, id="§13.2.2 step 3 before Range: 304"),
+    ],
+)
+def test_rfc9110_13_2_2_auto_judges_preconditions_before_an_unsatisfiable_range(
+    make_app: MakeApp, view_style: str, method: str, headers: dict[str, str], expected: int
+) -> None:
+    """§13.2.2 evaluates the preconditions before ``Range`` (§14.2, step 5).  ``send_file``
+    answered a range past the file's end 416 inside the view, before the hook could judge
+    them: the client holding the current tag got 416 for its 304, a stale writer's read its
+    416 for 412.  Passing preconditions still meet the range: 416, and a satisfiable one a
+    206 made of the whole (the view never saw it); a view that serves no ranges stays 200."""
+    client = make_app(view_style, ETAG_AUTO=True).test_client()
+    with client.get(FILE) as first:
+        tag = first.headers["ETag"]
+    fields = {name: value.format(tag=tag) for name, value in headers.items()}
+    ranged = {"Range": UNSATISFIABLE, **fields}
+    with client.open(FILE, method=method, headers=ranged) as response:
+        assert response.status_code == expected
+        assert "Content-Range" not in response.headers
+    passing = {"Range": UNSATISFIABLE, "If-Match": tag}
+    with client.open(FILE, method=method, headers=passing) as response:
+        assert response.status_code == 416
+        assert response.headers["Content-Range"] == "bytes */1000"
+    passing["Range"] = "bytes=990-"
+    with client.open(FILE, method=method, headers=passing) as response:
+        assert (response.status_code, response.headers["ETag"]) == (206, tag)
+        assert response.headers["Content-Range"] == "bytes 990-999/1000"
+        assert response.data == (b"0123456789" if method == "GET" else b"")
+    with client.open("/plain", method=method, headers={**passing, "If-Match": "*"}) as response:
+        assert response.status_code == 200 and "Content-Range" not in response.headers
+
+
+def test_rfc9110_13_2_2_auto_judges_static_files_before_an_unsatisfiable_range(
+    tmp_path: Path,
+) -> None:
+    """Flask's static route (``send_from_directory``) too: 412 and 304 before its 416."""
+    (tmp_path / "site.css").write_bytes(b"b" * 100)
+    app = Flask(__name__, static_folder=str(tmp_path), static_url_path="/static")
+    app.config["ETAG_AUTO"] = True
+    ETag(app)
+    client = app.test_client()
+    with client.get("/static/site.css") as served:
+        tag = served.headers["ETag"]
+    past_the_end = {"Range": "bytes=500-"}
+    stale = {**past_the_end, "If-Match": '"stale"'}
+    with client.get("/static/site.css", headers=stale) as response:
+        assert response.status_code == 412
+    with client.get("/static/site.css", headers={**past_the_end, "If-None-Match": tag}) as response:
+        assert (response.status_code, response.headers["ETag"]) == (304, tag)
+    with client.get("/static/site.css", headers={**past_the_end, "If-Match": "*"}) as response:
+        assert response.status_code == 416
+
+
 def test_auto_judges_flasks_static_files_rfc9110_13_1_1(tmp_path: Path) -> None:
     """Flask's own static route (``send_from_directory``) is judged like any auto read."""
     (tmp_path / "site.css").write_text("body { color: teal }")

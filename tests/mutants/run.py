@@ -652,6 +652,16 @@ MUTANTS = [
         "dates_are_judged_once and etag-first",
     ),
     Mutant(
+        "auto-range-met-before-preconditions",
+        "auto",
+        "            _hold_range(served)\n",
+        "            pass\n",
+        "under ETAG_AUTO send_file answers a Range past the end 416 before If-Match or"
+        " If-None-Match is judged: 416 for the client's 304 or 412",
+        "tests/test_extension.py::"
+        "test_rfc9110_13_2_2_auto_judges_preconditions_before_an_unsatisfiable_range",
+    ),
+    Mutant(
         "custom-credential-folded-unkeyed",
         "folding",
         "    return name in SENSITIVE_FIELDS or any(word in name for word in CREDENTIAL_WORDS)\n",
