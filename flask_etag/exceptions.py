@@ -21,6 +21,9 @@ from werkzeug.exceptions import (
 from .reasons import BAD_BODY_TAG, CONFLICT, DETAILS, REQUIRED, STALE
 
 PROBLEM_JSON = "application/problem+json"
+#: Where an error keeps the state its ``etag`` names, until the route that looked the state
+#: up tags it (:func:`flask_etag.exchange.naming_state`).
+NAMED_STATE = "_flask_etag_state"
 
 
 class ETagError(HTTPException):
@@ -32,6 +35,12 @@ class ETagError(HTTPException):
     :param etag: the current ``ETag`` the request was judged against, when known.
     :param reason: why, as a stable string a client can branch on (:mod:`flask_etag.reasons`);
         its ``detail`` is the description unless one is given.
+    :param version: the resource's current state, as the route's version or timestamp
+        lookup returns it (the write that won against the view's compare-and-set).  Raised
+        in a view decorated with a version or timestamp generator, the error carries the
+        ``ETag`` that route's GET sends for it, with the route's ``vary=`` and ``scope=``
+        and the app's folds in, so the client's next ``If-None-Match`` with it is a 304
+        (RFC 9110 §8.8.3); it takes the place of ``etag``, which is sent elsewhere.
     """
 
     #: The reason of an error raised without one.
@@ -44,6 +53,7 @@ class ETagError(HTTPException):
         *,
         etag: str | None = None,
         reason: str | None = None,
+        version: Any = None,
     ) -> None:
         if reason is not None:
             self.reason = reason
@@ -51,6 +61,8 @@ class ETagError(HTTPException):
                 description = DETAILS.get(reason)
         super().__init__(description, response)
         self.etag = etag
+        if version is not None:  # the route folds it as its GET would (exchange.run_view)
+            setattr(self, NAMED_STATE, version)
 
     def get_body(self, environ: Any = None, scope: Any = None) -> str:
         """RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail``, and the
@@ -98,7 +110,8 @@ class ETagPreconditionFailed(ETagError, PreconditionFailed):
     """412: a precondition evaluated false (RFC 9110 §15.5.13), so nothing was changed.
 
     A view raises it too when its conditional write matched no row: another client changed
-    the resource after the precondition was checked.
+    the resource after the precondition was checked.  ``version=`` the state that won gives
+    the client the tag to retry with, as the route sends it.
     """
 
     reason = STALE

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, TypeVar
 from flask import Flask, Request, Response
 
 from .conditions import PRECONDITIONS_KEY, Preconditions
-from .exceptions import ETagError
+from .exceptions import NAMED_STATE, ETagError
 from .folding import folded_validators
 from .generators import _LookupGenerator
 from .settings import Settings
@@ -22,9 +22,6 @@ from .spec import RouteSpec
 
 View = Callable[..., Any]
 _Error = TypeVar("_Error", bound=ETagError)
-
-#: Where an error a generator raised keeps the state its ``etag`` names (:func:`naming_state`).
-_STATE = "_flask_etag_state"
 
 
 class Exchange(NamedTuple):
@@ -87,12 +84,13 @@ def run_view(
         into a 412); None to call it as Flask would.
 
     A 412 the view raises itself (a compare-and-set that matched no row) is announced here,
-    tagged as the route tags the state that won where the generator said which it was.
+    tagged as the route tags the state that won where the generator, or the view's
+    ``version=``, said which it was.
     """
     try:
         result = view(**view_args) if call is None else call(view, view_args)
     except ETagError as error:
-        if hasattr(error, _STATE):
+        if hasattr(error, NAMED_STATE):
             _tag_as_the_route(exchange, error)
         announce_error(error.code or 0, error.etag)
         raise
@@ -109,15 +107,15 @@ def naming_state(error: _Error, state: Any) -> _Error:
     tags it again as the route tags that state for this request: a 412's ``ETag`` is the
     one a GET would send, which the client's next ``If-None-Match`` holds (RFC 9110 §8.8.3).
     """
-    setattr(error, _STATE, state)
+    setattr(error, NAMED_STATE, state)
     return error
 
 
 def _tag_as_the_route(exchange: Exchange, error: ETagError) -> None:
     """Give ``error`` the ``ETag`` this route sends for the state it names, folds and all;
     once: an enclosing decorated view's route is not the one that looked the state up."""
-    state = getattr(error, _STATE)
-    delattr(error, _STATE)
+    state = getattr(error, NAMED_STATE)
+    delattr(error, NAMED_STATE)
     generator = exchange.spec.generator
     if state is not None and isinstance(generator, _LookupGenerator):
         current = generator.validators_of_value(state, exchange.settings.weak)

@@ -221,7 +221,9 @@ class _LookupGenerator(TagGenerator):
         one the route sends (an ``If-None-Match`` with it is answered 200 once, not 304), but
         names the same state, so ``If-Match`` with it passes (§13.1.1).  Not so on a route
         whose ``scope=None`` leaves it nothing to fold in an app that folds ``ETAG_SCOPE``
-        alone: its tag is the bare state, which no folded tag names.
+        alone: its tag is the bare state, which no folded tag names.  A 412 raised in a view
+        of the route itself names the state with ``ETagPreconditionFailed(version=value)``,
+        and the route tags it as its GET does.
         """
         settings = current_settings()
         validators = self.validators_for(value, self.weak_or(settings.weak))

@@ -19,9 +19,11 @@ from werkzeug.http import http_date
 from flask_etag import (
     ETag,
     ETagConfigurationError,
+    ETagPreconditionFailed,
     HashGenerator,
     TimestampGenerator,
     VersionGenerator,
+    checked_version,
     etag,
     require_if_match,
 )
@@ -727,6 +729,57 @@ def test_rfc9110_15_3_2_etag_for_gives_the_tag_the_item_route_sends(
     assert chained.status_code == 200
     again = client.patch("/notes/1", headers={**ann, "If-Match": created.headers["ETag"]})
     assert again.status_code == 412  # §13.1.1: the note changed since
+
+
+#: Routes that fold something of their own: (decorator arguments, app config).
+ROUTE_FOLDS = {
+    "vary=Accept": ({"vary": ("Accept",)}, {}),
+    "vary=Accept, ETAG_RELEASE": ({"vary": ("Accept",)}, {"ETAG_RELEASE": "2026.12"}),
+    "scope= of its own": ({"scope": lambda: request.headers.get("X-Team")}, {}),
+    "scope=None under ETAG_SCOPE": (
+        {"scope": None},
+        {"ETAG_SCOPE": lambda: request.headers.get("X-User")},
+    ),
+}
+
+
+def losing_compare_and_set(route: dict[str, Any], config: dict[str, Any]) -> Flask:
+    """A route whose hand-written compare-and-set always loses to a write that got in first
+    (writes.md), and refuses with the state that won."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="secret", **config)
+    ETag(app)
+    versions = {1: 1}
+    note_version = VersionGenerator(lambda note_id: versions[note_id])
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @require_if_match(note_version, **route)
+    def note(note_id: int) -> Any:
+        if request.method == "PUT":
+            versions[note_id] = checked_version() + 1  # another client's write, committed
+            raise ETagPreconditionFailed(version=versions[note_id])  # ours matched no row
+        return {"id": note_id}
+
+    return app
+
+
+@pytest.mark.parametrize(("route", "config"), ROUTE_FOLDS.values(), ids=ROUTE_FOLDS.keys())
+def test_rfc9110_8_8_3_a_views_412_by_version_carries_the_tag_its_route_sends(
+    route: dict[str, Any], config: dict[str, Any]
+) -> None:
+    """§8.8.3: the 412 names the state that won with the tag a GET of the same request
+    carries, the route's own ``vary=`` and ``scope=`` folded in as the app's are, so the
+    client's next ``If-None-Match`` with it is a 304, not a 200 sending the body again.
+    ``etag_for`` knows the app's folds only: on such a route its tag was answered 200."""
+    client = losing_compare_and_set(route, config).test_client()
+    caller = {"Accept": "application/json", "X-User": "ann", "X-Team": "red"}
+    tag = client.get("/notes/1", headers=caller).headers["ETag"]
+    refused = client.put("/notes/1", headers={**caller, "If-Match": tag})
+    assert refused.status_code == 412
+    current = client.get("/notes/1", headers=caller).headers["ETag"]
+    assert refused.headers["ETag"] == refused.get_json()["etag"] == current != tag
+    revalidated = client.get("/notes/1", headers={**caller, "If-None-Match": current})
+    assert revalidated.status_code == 304
 
 
 def test_flask_etag_routes_and_openapi_show_a_routes_scope() -> None:

@@ -384,6 +384,16 @@ MUTANTS = [
         "the signals report no client fields once stage 1 has taken them",
         "tests/test_signals.py::test_view_raising_412_signals_once",
     ),
+    Mutant(
+        "view-412-version-ignored",
+        "exceptions",
+        "            setattr(self, NAMED_STATE, version)\n",
+        "            pass\n",
+        "a view's ETagPreconditionFailed(version=...) carries no tag: the client must GET"
+        " before it can retry the write it lost",
+        "tests/test_scopes.py::"
+        "test_rfc9110_8_8_3_a_views_412_by_version_carries_the_tag_its_route_sends",
+    ),
     # ------------------------------------------------------------------ conditions.py
     Mutant(
         "if-match-read-not-taken",
