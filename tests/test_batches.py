@@ -18,14 +18,21 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask, abort, jsonify, request
 from flask.testing import FlaskClient
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 from support_databases import dispose_after_test
 from support_processes import fresh_database, gunicorn_server
 from test_example import products
@@ -177,66 +184,56 @@ def test_a_batch_of_another_shape_is_400(client: FlaskClient, document: Any) -> 
 
 
 class _Keyed(DeclarativeBase):
-    """Items whose key JSON can only carry as a string: a code, and a UUID."""
+    """Items keyed by other types than an integer: a code, a UUID, a date, a number."""
 
 
-class _Shelf(_Keyed):
+class _Stocked:
+    """An item's stock, and the version SQLAlchemy raises with every write of it."""
+
+    stock: Mapped[int]
+    version: Mapped[int] = mapped_column(nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class _Shelf(_Stocked, _Keyed):
     __tablename__ = "shelves"
     #: Its key folds case on SQLite too, as MariaDB's default collation does.
     id: Mapped[str] = mapped_column(
         sa.String(40).with_variant(sa.String(40, collation="NOCASE"), "sqlite"), primary_key=True
     )
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Note(_Keyed):
+class _Note(_Stocked, _Keyed):
     __tablename__ = "notes"
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Day(_Keyed):
+class _Day(_Stocked, _Keyed):
     __tablename__ = "days"
     id: Mapped[datetime.date] = mapped_column(sa.Date, primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Price(_Keyed):
+class _Price(_Stocked, _Keyed):
     __tablename__ = "prices"
     id: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Gauge(_Keyed):
+class _Gauge(_Stocked, _Keyed):
     __tablename__ = "gauges"
     id: Mapped[float] = mapped_column(sa.Float, primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Moment(_Keyed):
+class _Moment(_Stocked, _Keyed):
     __tablename__ = "moments"
     id: Mapped[datetime.datetime] = mapped_column(sa.DateTime, primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
-class _Instant(_Keyed):
+class _Instant(_Stocked, _Keyed):
     __tablename__ = "instants"
     id: Mapped[datetime.datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class _DateTimeConverter(BaseConverter):
@@ -625,12 +622,9 @@ def test_rfc9110_15_5_1_a_batch_entry_id_that_is_no_finite_number_is_400_naming_
     assert client.get(f"/items/{url_key}").get_json() == {"stock": 5}
 
 
-class _Crate(_Keyed):
+class _Crate(_Stocked, _Keyed):
     __tablename__ = "crates"
     id: Mapped[int] = mapped_column(primary_key=True)
-    stock: Mapped[int]
-    version: Mapped[int] = mapped_column(nullable=False)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 def test_a_write_racing_an_apply_that_queries_is_412_rfc9110_13_1_1(
