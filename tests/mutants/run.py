@@ -1752,7 +1752,7 @@ MUTANTS = [
         "on SQLite and MariaDB a DateTime(timezone=True) key asks ids for an offset the rows "
         "never carry: every batch entry is missing though its row exists",
         "tests/test_batches.py",
-        "instant_key_the_database",
+        "sqlite and instant_key_takes_ids",
     ),
     Mutant(
         "table-counter-names-folded",
