@@ -107,13 +107,18 @@ def part_of_whole(served: Request, whole: Response) -> Response:
     ``Accept-Ranges: bytes``, as ``send_file``'s does): a view that serves none keeps its 200.
 
     werkzeug's ``make_conditional`` cuts the part, and checks a strong ``If-Range`` exactly;
-    the other ``If-*`` fields were taken, so it judges nothing else.
+    the other ``If-*`` fields were taken, so it judges nothing else.  It cuts one range only,
+    and raises 416 for several, which says none could be served (§15.5.17): several get the
+    whole, as a server may ignore a ``Range`` (§14.2).
 
     :raises RequestedRangeNotSatisfiable: for a range the whole cannot satisfy (416).
     """
     accepted = field(whole.headers, "accept-ranges")
     length = whole.content_length
     if whole.status_code != 200 or accepted is None or not _in_bytes(accepted) or not length:
+        return whole
+    asked = served.range
+    if asked is not None and len(asked.ranges) > 1:
         return whole
     whole.make_conditional(served.environ, accept_ranges=accepted, complete_length=length)
     return whole  # cut in place: make_conditional returns it, typed as werkzeug's class

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.http import http_date
 
@@ -389,6 +389,52 @@ def test_rfc9110_13_2_2_auto_judges_static_files_before_an_unsatisfiable_range(
         assert (response.status_code, response.headers["ETag"]) == (304, tag)
     with client.get("/static/site.css", headers={**past_the_end, "If-Match": "*"}) as response:
         assert response.status_code == 416
+
+
+def own_ranges_app(**config: Any) -> Flask:
+    """An auto-mode app whose view cuts its own single byte range (werkzeug's
+    ``make_conditional``), answers several with the whole, as §14.2 allows, and says
+    ``Accept-Ranges: bytes``."""
+    app = Flask(__name__)
+    app.config.update(ETAG_AUTO=True, **config)
+    ETag(app)
+    body = bytes(range(100))
+
+    @app.get("/parts")
+    def parts() -> Response:
+        whole = Response(body, mimetype="application/octet-stream")
+        whole.headers["Accept-Ranges"] = "bytes"
+        if request.range is not None and len(request.range.ranges) == 1:
+            whole.make_conditional(request, accept_ranges=True, complete_length=len(body))
+        return whole
+
+    return app
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_rfc9110_15_5_17_auto_answers_no_416_to_satisfiable_ranges_beside_preconditions(
+    method: str,
+) -> None:
+    """§15.5.17: 416 says no range asked for can be served, and a server may ignore a
+    ``Range`` it will not serve as asked (§14.2).  Held back from the view beside a
+    precondition, two satisfiable ranges were cut by werkzeug's ``make_conditional``, which
+    serves one range only and raised 416 for the two: the view, which met them without a
+    precondition, answered 200 with the whole.  One range is still cut, and a range past
+    the end is still 416."""
+    client = own_ranges_app().test_client()
+    two = {"Range": "bytes=0-1,5-6"}
+    with client.open("/parts", method=method, headers=two) as response:
+        assert response.status_code == 200
+    with client.open("/parts", method=method, headers={**two, "If-Match": "*"}) as response:
+        assert response.status_code == 200
+        assert "Content-Range" not in response.headers
+        assert response.content_length == 100
+    one = {"Range": "bytes=5-6", "If-Match": "*"}
+    with client.open("/parts", method=method, headers=one) as response:
+        assert (response.status_code, response.headers["Content-Range"]) == (206, "bytes 5-6/100")
+    past_the_end = {"Range": "bytes=500-", "If-Match": "*"}
+    with client.open("/parts", method=method, headers=past_the_end) as response:
+        assert (response.status_code, response.headers["Content-Range"]) == (416, "bytes */100")
 
 
 def test_auto_judges_flasks_static_files_rfc9110_13_1_1(tmp_path: Path) -> None:

@@ -672,6 +672,16 @@ MUTANTS = [
         "test_rfc9110_13_2_2_auto_judges_preconditions_before_an_unsatisfiable_range",
     ),
     Mutant(
+        "auto-several-ranges-refused",
+        "ranges",
+        "    if asked is not None and len(asked.ranges) > 1:\n",
+        "    if asked is not None and len(asked.ranges) > 2:\n",
+        "under ETAG_AUTO a Range of two satisfiable parts beside a precondition is answered"
+        " 416, as if none could be served, where the whole is due",
+        "tests/test_extension.py::"
+        "test_rfc9110_15_5_17_auto_answers_no_416_to_satisfiable_ranges_beside_preconditions",
+    ),
+    Mutant(
         "custom-credential-folded-unkeyed",
         "folding",
         "    return name in SENSITIVE_FIELDS or any(word in name for word in CREDENTIAL_WORDS)\n",
