@@ -106,8 +106,9 @@ def part_of_whole(served: Request, whole: Response) -> Response:
     precondition passed, where the view serves byte ranges (its 200 says
     ``Accept-Ranges: bytes``, as ``send_file``'s does): a view that serves none keeps its 200.
 
-    werkzeug's ``make_conditional`` cuts the part, and checks a strong ``If-Range`` exactly;
-    the other ``If-*`` fields were taken, so it judges nothing else.  It cuts one range only,
+    werkzeug's ``make_conditional`` cuts the part; the other ``If-*`` fields were taken, so
+    it judges nothing else.  ``If-Range`` is judged here first (§13.1.5): werkzeug drops the
+    weakness of the whole's tag, so ``"v1"`` would pass ``W/"v1"``.  It cuts one range only,
     and raises 416 for several, which says none could be served (§15.5.17): several get the
     whole, as a server may ignore a ``Range`` (§14.2).
 
@@ -119,6 +120,9 @@ def part_of_whole(served: Request, whole: Response) -> Response:
         return whole
     asked = served.range
     if asked is not None and len(asked.ranges) > 1:
+        return whole
+    if_range = served.environ.get("HTTP_IF_RANGE")
+    if if_range is not None and not if_range_allows_partial(if_range, validators_of(whole)):
         return whole
     whole.make_conditional(served.environ, accept_ranges=accepted, complete_length=length)
     return whole  # cut in place: make_conditional returns it, typed as werkzeug's class

@@ -394,7 +394,7 @@ def test_rfc9110_13_2_2_auto_judges_static_files_before_an_unsatisfiable_range(
 def own_ranges_app(**config: Any) -> Flask:
     """An auto-mode app whose view cuts its own single byte range (werkzeug's
     ``make_conditional``), answers several with the whole, as §14.2 allows, and says
-    ``Accept-Ranges: bytes``."""
+    ``Accept-Ranges: bytes``; ``/weak`` tags its body weakly, as ``ETAG_WEAK`` does."""
     app = Flask(__name__)
     app.config.update(ETAG_AUTO=True, **config)
     ETag(app)
@@ -406,6 +406,12 @@ def own_ranges_app(**config: Any) -> Flask:
         whole.headers["Accept-Ranges"] = "bytes"
         if request.range is not None and len(request.range.ranges) == 1:
             whole.make_conditional(request, accept_ranges=True, complete_length=len(body))
+        return whole
+
+    @app.get("/weak")
+    def weak() -> Response:
+        whole = parts()
+        whole.headers["ETag"] = 'W/"v1"'
         return whole
 
     return app
@@ -435,6 +441,32 @@ def test_rfc9110_15_5_17_auto_answers_no_416_to_satisfiable_ranges_beside_precon
     past_the_end = {"Range": "bytes=500-", "If-Match": "*"}
     with client.open("/parts", method=method, headers=past_the_end) as response:
         assert (response.status_code, response.headers["Content-Range"]) == (416, "bytes */100")
+
+
+@pytest.mark.parametrize(
+    ("path", "config"),
+    [
+        pytest.param("/weak", {}, id="the view's own weak tag"),
+        pytest.param("/parts", {"ETAG_WEAK": True}, id="ETAG_WEAK auto tag"),
+    ],
+)
+def test_rfc9110_13_1_5_auto_serves_no_part_by_if_range_against_a_weak_tag(
+    path: str, config: dict[str, Any]
+) -> None:
+    """§13.1.5: If-Range passes only by the strong comparison (§8.8.3.2), which a weak tag
+    never passes: it names no exact bytes, so a part by it could be spliced onto other
+    bytes.  Cut by the hook beside a precondition, the part was judged by werkzeug's
+    ``make_conditional``, which drops the weakness of the response's tag: ``"v1"`` matched
+    ``W/"v1"`` and a 206 went out.  The whole is due."""
+    client = own_ranges_app(**config).test_client()
+    tag = client.get(path).headers["ETag"]
+    assert tag.startswith('W/"')
+    strong_form = tag[2:]
+    fields = {"Range": "bytes=0-9", "If-Range": strong_form, "If-None-Match": '"other"'}
+    with client.get(path, headers=fields) as response:
+        assert response.status_code == 200
+        assert "Content-Range" not in response.headers
+        assert len(response.data) == 100
 
 
 def test_auto_judges_flasks_static_files_rfc9110_13_1_1(tmp_path: Path) -> None:

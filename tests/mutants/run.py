@@ -682,6 +682,16 @@ MUTANTS = [
         "test_rfc9110_15_5_17_auto_answers_no_416_to_satisfiable_ranges_beside_preconditions",
     ),
     Mutant(
+        "auto-part-by-a-weak-tag",
+        "ranges",
+        "    if if_range is not None and not if_range_allows_partial(if_range, validators_of(wh",
+        "    if False and not if_range_allows_partial(if_range, validators_of(wh",
+        "under ETAG_AUTO a part cut beside a precondition is judged by werkzeug's If-Range,"
+        ' which lets a strong "v1" pass the whole\'s weak W/"v1": a 206 by a weak tag',
+        "tests/test_extension.py::"
+        "test_rfc9110_13_1_5_auto_serves_no_part_by_if_range_against_a_weak_tag",
+    ),
+    Mutant(
         "custom-credential-folded-unkeyed",
         "folding",
         "    return name in SENSITIVE_FIELDS or any(word in name for word in CREDENTIAL_WORDS)\n",
