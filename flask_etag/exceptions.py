@@ -40,7 +40,9 @@ class ETagError(HTTPException):
         in a view decorated with a version or timestamp generator, the error carries the
         ``ETag`` that route's GET sends for it, with the route's ``vary=`` and ``scope=``
         and the app's folds in, so the client's next ``If-None-Match`` with it is a 304
-        (RFC 9110 §8.8.3); it takes the place of ``etag``, which is sent elsewhere.
+        (RFC 9110 §8.8.3); it takes the place of ``etag``, which is sent elsewhere.  A value
+        that generator refuses (a row for its version, NaN) is logged, and the error is sent
+        as raised, without it: still a 412 or 409, never a 500.
     """
 
     #: The reason of an error raised without one.

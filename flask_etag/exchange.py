@@ -113,10 +113,20 @@ def naming_state(error: _Error, state: Any) -> _Error:
 
 def _tag_as_the_route(exchange: Exchange, error: ETagError) -> None:
     """Give ``error`` the ``ETag`` this route sends for the state it names, folds and all;
-    once: an enclosing decorated view's route is not the one that looked the state up."""
+    once: an enclosing decorated view's route is not the one that looked the state up.
+
+    A state the route's generator refuses (a row for its version, NaN, an int on a
+    timestamp route) is the view's mistake, logged: the write was still refused, so the
+    412 or 409 goes out as it was raised, untagged, never as a 500 (RFC 9110 §15.5.13).
+    """
     state = getattr(error, NAMED_STATE)
     delattr(error, NAMED_STATE)
     generator = exchange.spec.generator
     if state is not None and isinstance(generator, _LookupGenerator):
-        current = generator.validators_of_value(state, exchange.settings.weak)
+        try:
+            current = generator.validators_of_value(state, exchange.settings.weak)
+        except (TypeError, ValueError):
+            message = "%s(version=%r) names no state the route tags: sent as raised, untagged"
+            exchange.app.logger.error(message, type(error).__name__, state, exc_info=True)
+            return
         error.etag = folded_validators(exchange, current, lookup=True).etag_header

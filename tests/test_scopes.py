@@ -19,6 +19,7 @@ from werkzeug.http import http_date
 from flask_etag import (
     ETag,
     ETagConfigurationError,
+    ETagConflict,
     ETagPreconditionFailed,
     HashGenerator,
     TimestampGenerator,
@@ -780,6 +781,48 @@ def test_rfc9110_8_8_3_a_views_412_by_version_carries_the_tag_its_route_sends(
     assert refused.headers["ETag"] == refused.get_json()["etag"] == current != tag
     revalidated = client.get("/notes/1", headers={**caller, "If-None-Match": current})
     assert revalidated.status_code == 304
+
+
+class _Row:
+    """A model instance: what a view hands over by mistake for its ``version``."""
+
+
+#: (generator kind, the refused state, the error class): states the route cannot tag.
+REFUSED_STATES = {
+    "a row, not its version": ("version", _Row(), ETagPreconditionFailed),
+    "NaN": ("version", float("nan"), ETagPreconditionFailed),
+    "a 409's row": ("version", _Row(), ETagConflict),
+    "an int on a timestamp route": ("timestamp", 7, ETagPreconditionFailed),
+}
+
+
+@pytest.mark.parametrize(("kind", "state", "error"), REFUSED_STATES.values(), ids=REFUSED_STATES)
+def test_rfc9110_15_5_13_a_views_412_stays_a_412_when_its_version_is_refused(
+    kind: str, state: Any, error: type[ETagPreconditionFailed], caplog: pytest.LogCaptureFixture
+) -> None:
+    """§15.5.13: a view that lost its compare-and-set refuses with 412 (a 409 likewise),
+    and the client may retry.  ``version=`` a value the route's generator refuses (a row
+    for its version, NaN, an int on a timestamp route) raised the generator's TypeError
+    while the error was being tagged: a 500, for a write that was refused cleanly.  The
+    error goes out untagged instead, and the log names the mistake."""
+    app = Flask(__name__)
+    ETag(app)
+    generator: Any = (
+        VersionGenerator(lambda note_id: 1)
+        if kind == "version"
+        else TimestampGenerator(lambda note_id: datetime(2024, 5, 6, tzinfo=timezone.utc))
+    )
+
+    @app.put("/notes/<int:note_id>")
+    @require_if_match(generator)
+    def replace(note_id: int) -> Any:
+        raise error(version=state)
+
+    with caplog.at_level("ERROR", logger=app.logger.name):
+        refused = app.test_client().put("/notes/1", headers={"If-Match": "*"})
+    assert refused.status_code == error.code
+    assert "ETag" not in refused.headers
+    assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [TypeError]
 
 
 def test_flask_etag_routes_and_openapi_show_a_routes_scope() -> None:

@@ -394,6 +394,16 @@ MUTANTS = [
         "tests/test_scopes.py::"
         "test_rfc9110_8_8_3_a_views_412_by_version_carries_the_tag_its_route_sends",
     ),
+    Mutant(
+        "view-412-refused-version-a-500",
+        "exchange",
+        "        except (TypeError, ValueError):\n",
+        "        except ValueError:\n",
+        "a view's ETagPreconditionFailed(version=row) on a version route is answered 500: the"
+        " generator's TypeError escapes while the refused write's 412 is tagged",
+        "tests/test_scopes.py::"
+        "test_rfc9110_15_5_13_a_views_412_stays_a_412_when_its_version_is_refused",
+    ),
     # ------------------------------------------------------------------ conditions.py
     Mutant(
         "if-match-read-not-taken",
