@@ -13,7 +13,7 @@ from flask.views import View
 
 from .exceptions import ETagConfigurationError
 from .folding import INHERIT, Scope, check_scope
-from .frameworks import check_wrapped_view, check_wrappers_above
+from .frameworks import DECORATOR_ATTRIBUTE, check_wrapped_view, check_wrappers_above
 from .generators import HashGenerator, TagGenerator, _LookupGenerator
 from .pipeline import serve
 from .route_order import remember_wrapped
@@ -89,6 +89,7 @@ def etag(
     def decorate(view: F) -> F:
         return _conditional(view, spec)
 
+    setattr(decorate, DECORATOR_ATTRIBUTE, True)  # frameworks.lists_flask_etag
     return decorate
 
 
@@ -129,7 +130,11 @@ def require_if_match(
     def decorate(view: F) -> F:
         return _conditional(view, spec)
 
+    setattr(decorate, DECORATOR_ATTRIBUTE, True)  # frameworks.lists_flask_etag
     return decorate
+
+
+setattr(etag, DECORATOR_ATTRIBUTE, True)  # bare, it decorates too
 
 
 def _with_weakness(generator: Any, weak: bool | None) -> TagGenerator:
@@ -216,7 +221,8 @@ def _decorated_twice_error(view: Callable[..., Any]) -> ETagConfigurationError:
         f"the view {name} already has @etag or @require_if_match, and only the outer one "
         "would judge its requests: the inner one's generator would tag nothing, and under "
         "@etag an inner @require_if_match would no longer answer 428 to a write without "
-        "If-Match. Use one flask_etag decorator per view: @require_if_match(generator) "
+        "If-Match. Use one flask_etag decorator per view (on a Flask-RESTX Resource, in "
+        "`decorators` or in `method_decorators`, not both): @require_if_match(generator) "
         "tags GET and HEAD as @etag(generator) does."
     )
 

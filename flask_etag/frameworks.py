@@ -15,9 +15,10 @@ Decorators are recognised by the code of the wrapper each one makes, read from t
 package (:func:`flask_etag.internals.wrapper_codes`; ``tests/test_frameworks.py`` fails
 loudly when a release changes it).  Whatever is below ``@etag`` is seen when it decorates;
 what is above is seen only on the route's first request, since a decorator applied later
-calls no flask_etag code.  Flask-RESTX needs no check: its decorators (``@ns.expect``,
+calls no flask_etag code.  Flask-RESTX needs no order check: its decorators (``@ns.expect``,
 ``@ns.marshal_with``) go on a Resource's methods and flask_etag's in its ``decorators``, so
-they are always under it.
+they are always under it; a flask_etag decorator in its ``method_decorators`` as well is
+refused on the first request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from flask import Flask, Request
 
 from .exceptions import ETagConfigurationError
 from .internals import code_of, wrapper_codes
+
+#: Set on the decorators ``etag`` and ``require_if_match`` return (and on bare ``etag``), so
+#: one listed in a Flask-RESTX ``Resource``'s ``method_decorators`` is known before it runs.
+DECORATOR_ATTRIBUTE = "__flask_etag_decorator__"
 
 #: One known decorator: (module, its public decorator, the nested functions down to the
 #: wrapper it returns, how a user writes it).
@@ -167,6 +172,8 @@ def check_wrappers_above(
     if rule is None:
         return False
     registered = app.view_functions.get(rule.endpoint)
+    if _method_decorators_also_serve(registered, conditional_view):
+        raise _served_twice_error(registered.view_class, rule.endpoint)  # type: ignore[union-attr]
     above = _above(registered, conditional_view)
     methods = _class_methods(registered, conditional_view)
     conflicting = _found([*above, *methods], CONFLICTING)
@@ -226,6 +233,33 @@ def check_wrappers_above(
             f"{RIGHT_ORDERS[misplaced[0][0]]}."
         )
     return True
+
+
+def _method_decorators_also_serve(registered: Any, conditional_view: Callable[..., Any]) -> bool:
+    """Whether ``conditional_view`` is in a Flask-RESTX ``Resource``'s ``decorators`` and its
+    ``method_decorators`` list a flask_etag decorator too: they wrap the method on every
+    request, inside this one, out of reach of the check a second decorator meets when it
+    decorates (``decorators._decorated_twice_error``)."""
+    listed = getattr(getattr(registered, "view_class", None), "method_decorators", None)
+    if not isinstance(listed, (list, tuple)):
+        return False
+    if not any(getattr(decorator, DECORATOR_ATTRIBUTE, False) for decorator in listed):
+        return False
+    return any(function is conditional_view for function in wrapper_chain(registered))
+
+
+def _served_twice_error(view_class: type, endpoint: str) -> ETagConfigurationError:
+    """The outer decorator judges every request and hides the inner one: its tag is never
+    sent, and an inner ``require_if_match`` under ``etag`` no longer answers 428 to a write
+    without ``If-Match`` (RFC 6585 §3)."""
+    return ETagConfigurationError(
+        f"the Resource {_name(view_class)} (endpoint {endpoint!r}) lists a flask_etag "
+        "decorator in both `decorators` and `method_decorators`: only the outer one judges "
+        "its requests, so the inner one's tag is never sent and an inner @require_if_match "
+        "no longer answers 428 to a write without If-Match. Use one flask_etag decorator, "
+        "in `decorators` or in `method_decorators`, not both: @require_if_match(generator) "
+        "tags GET and HEAD as @etag(generator) does."
+    )
 
 
 def _above(registered: Any, conditional_view: Callable[..., Any]) -> list[Any]:

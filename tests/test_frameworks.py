@@ -17,7 +17,7 @@ import importlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import apiflask
 import flask_restx
@@ -752,6 +752,40 @@ def test_restx_method_decorated_directly_fails_and_names_decorators() -> None:
             @etag(VersionGenerator(lambda item_id: 1))
             def get(self, item_id: int) -> Any:
                 return {"id": item_id}
+
+
+@pytest.mark.parametrize(
+    "method_decorator",
+    [require_if_match(VersionGenerator(lambda item_id: 1)), etag],
+    ids=["require_if_match", "bare-etag"],
+)
+def test_rfc6585_3_restx_flask_etag_in_decorators_and_method_decorators_fails_first_request(
+    method_decorator: Any,
+) -> None:
+    """``method_decorators`` wrap the method again on every request, inside the class's
+    ``decorators``: the inner flask_etag decorator is hidden by the outer one, and an inner
+    ``require_if_match`` under ``etag`` let a PUT without ``If-Match`` through (200, not the
+    428 of RFC 6585 §3).  Refused on the first request, naming the fix."""
+    app = Flask(__name__)
+    app.testing = True
+    ETag(app)
+    ns = flask_restx.Api(app).namespace("items", path="/items")
+
+    @ns.route("/<int:item_id>")
+    class ItemResource(flask_restx.Resource):
+        decorators: ClassVar = [etag(VersionGenerator(lambda item_id: 1))]
+        method_decorators: ClassVar = [method_decorator]
+
+        def get(self, item_id: int) -> Any:
+            return {"id": item_id}
+
+        def put(self, item_id: int) -> Any:
+            return {"id": item_id}
+
+    client = app.test_client()
+    for method in ("PUT", "GET"):
+        with pytest.raises(ETagConfigurationError, match="`decorators` or in `method_decorators`"):
+            client.open("/items/1", method=method)
 
 
 def restx_route() -> Any:

@@ -1793,6 +1793,16 @@ MUTANTS = [
         "tests/test_collections.py",
         "named_alike",
     ),
+    Mutant(
+        "restx-method-decorators-beside-decorators",
+        "frameworks",
+        "    if _method_decorators_also_serve(registered, conditional_view):\n",
+        "    if False:\n",
+        "a Resource with flask_etag in decorators and method_decorators is served: the inner "
+        "require_if_match's 428 is lost",
+        "tests/test_frameworks.py",
+        "method_decorators_fails_first_request",
+    ),
 ]
 
 
