@@ -76,10 +76,14 @@ def tag_held_by_client(
     accepts that coding would be sent that form again, and one holding only the identity form
     keeps it: the 304 names the very response the client or cache holds (RFC 9111 §4.3.4).
     A client listing several forms gets the first coded one it accepts, by name: the answer
-    is a function of the request alone, the same on every host.
+    is a function of the request alone, the same on every host.  ``If-None-Match: *`` names
+    no form, so its 304 carries the one the 200 to the request would, ``etag_header``
+    (§15.4.5): the coded form where the body was coded when it was judged.
     """
-    if_none_match = None if preconditions is None else preconditions.if_none_match
-    if if_none_match is None or if_none_match == etag_header:
+    if preconditions is None:
+        return etag_header
+    if_none_match = preconditions.if_none_match
+    if if_none_match is None or if_none_match == etag_header or preconditions.asks_for_absence:
         return etag_header
     opaque, weak = unquote_etag(etag_header)
     if opaque is None or weak:

@@ -343,6 +343,30 @@ def test_codings_applied_in_turn_give_one_valid_entity_tag_rfc9110_8_8_3(
     assert client.get("/archive", headers={"If-Match": tag}).status_code == 200
 
 
+@pytest.mark.parametrize("app_kind", ["auto-etag-first", "view-codes-its-body"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_rfc9110_15_4_5_304_to_if_none_match_star_names_the_coded_form_the_200_carries(
+    app_kind: str, method: str
+) -> None:
+    """``If-None-Match: *`` matches any current representation (§13.1.2), and its 304
+    carries the ``ETag`` the 200 to the same request would (§15.4.5).  Where the body is
+    coded when it is judged (Flask-Compress before the auto-mode hook, a view coding its own
+    body) that is the coded form: the identity form it carried named a representation the
+    request did not get, so a cache holding the coded one could not update it (RFC 9111
+    §4.3.4)."""
+    if app_kind == "auto-etag-first":
+        app, url = _auto_app(compress_first=False), "/page"
+    else:
+        app, url = _self_compressing_app(("Accept-Encoding",), version_route=False), "/archive"
+    client = app.test_client()
+    coded = client.open(url, method=method, headers={"Accept-Encoding": "gzip"})
+    assert coded.headers["ETag"].endswith(':gzip"')
+    star = client.open(
+        url, method=method, headers={"Accept-Encoding": "gzip", "If-None-Match": "*"}
+    )
+    assert (star.status_code, star.headers["ETag"]) == (304, coded.headers["ETag"])
+
+
 def _auto_app(compress_first: bool) -> Flask:
     app = Flask(__name__)
     app.config.update(ETAG_AUTO=True, COMPRESS_MIN_SIZE=0)

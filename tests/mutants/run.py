@@ -426,7 +426,7 @@ MUTANTS = [
     Mutant(
         "304-forgets-the-coded-tag-held",
         "compression",
-        "    if_none_match = None if preconditions is None else preconditions.if_none_match\n",
+        "    if_none_match = preconditions.if_none_match\n",
         "    if_none_match = None\n",
         "a 304 forgets the coded tag the client holds",
         "tests/test_compression.py::test_compressing_client_revalidates_to_304",
@@ -1802,6 +1802,16 @@ MUTANTS = [
         "require_if_match's 428 is lost",
         "tests/test_frameworks.py",
         "method_decorators_fails_first_request",
+    ),
+    Mutant(
+        "star-304-names-the-identity-form",
+        "compression",
+        "    if if_none_match is None or if_none_match == etag_header or "
+        "preconditions.asks_for_absence:\n",
+        "    if if_none_match is None or if_none_match == etag_header:\n",
+        "the 304 to If-None-Match: * names the identity tag where the 200 carries the coded one",
+        "tests/test_compression.py",
+        "star_names_the_coded_form",
     ),
 ]
 
