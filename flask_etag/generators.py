@@ -17,6 +17,7 @@ from flask import current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from .arguments import url_arguments_error
+from .clocks import SKEWS, clock_skew
 from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
 from .exceptions import ETagConfigurationError
@@ -317,7 +318,12 @@ class TimestampGenerator(_LookupGenerator):
             # a slow view has let it end (a change later in it, while the view ran, is not
             # in the body).  The first read of a request counts: an enclosed view's is later.
             if has_request_context():
-                request.environ.setdefault(_READ_AT_KEY, datetime.now(timezone.utc))
+                environ = request.environ
+                if _READ_AT_KEY not in environ:
+                    read_at = datetime.now(timezone.utc)
+                    if SKEWS.any_set:  # less ETAG_CLOCK_SKEW: every host's clock passed it
+                        read_at -= clock_skew()
+                    environ[_READ_AT_KEY] = read_at
             return read(*positional, **view_args)
 
         self.lookup = timed_lookup

@@ -212,7 +212,8 @@ def _paths(paths: object) -> dict[str, tuple[str, ...]]:
 
 
 def check_seconds(name: str, value: object, *, zero_allowed: bool = False) -> float:
-    """``ETAG_PURGE_TIMEOUT`` (above 0) or ``ETAG_PURGE_REPEAT_AFTER`` (0 turns it off)."""
+    """``ETAG_PURGE_TIMEOUT`` (above 0), ``ETAG_PURGE_REPEAT_AFTER`` (0 turns it off) or
+    ``ETAG_CLOCK_SKEW`` (0: the clocks are one)."""
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else -1
     if not (0 <= number <= 60) or (number == 0 and not zero_allowed):
         smallest = "from 0" if zero_allowed else "above 0"

@@ -15,6 +15,7 @@ from flask import Request, Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
+from .clocks import SKEWS, clock_skew
 from .conditions import Validators, last_modified_at, parse_http_date
 from .signals import announce_not_modified
 from .tags import format_entity_tag, is_one_entity_tag, opaque_tag_for
@@ -151,13 +152,18 @@ def view_date(headers: Headers, modified_header: str | None) -> tuple[datetime |
     when the view read it, as a looked-up date is
     (:func:`~flask_etag.conditions.last_modified_at`).  That is the response's ``Date``
     where the view set one (``send_file`` does, right after reading the mtime): a view
-    that ran past the end of that second would otherwise have it judged over."""
+    that ran past the end of that second would otherwise have it judged over.  Less
+    ``ETAG_CLOCK_SKEW`` (:func:`~flask_etag.clocks.clock_skew`): another host may have set
+    the file's mtime by a clock behind this one."""
     modified = parse_http_date(modified_header)
     if modified is None:
         return None, True
     now = datetime.now(timezone.utc)
     dated = parse_http_date(field(headers, "date"))
-    return last_modified_at(modified, now if dated is None else min(dated, now))
+    read_at = now if dated is None else min(dated, now)
+    if SKEWS.any_set:
+        read_at -= clock_skew()
+    return last_modified_at(modified, read_at)
 
 
 def withhold_running_date(headers: Headers, modified_header: str | None = None) -> None:

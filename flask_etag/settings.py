@@ -6,9 +6,12 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Flask, current_app
 
+from .clocks import SETTINGS_KEY as SETTINGS_KEY
+from .clocks import note_skew
 from .digests import body_digest_function, body_tag_function
 from .exceptions import ETagConfigurationError
 from .folding import check_scope
@@ -30,15 +33,12 @@ DEFAULTS: dict[str, object] = {
     "ETAG_PURGE_URLS": (),
     "ETAG_PURGE_TIMEOUT": 1.0,
     "ETAG_PURGE_REPEAT_AFTER": 2.0,
+    "ETAG_CLOCK_SKEW": 0.0,
 }
 
 #: ``ETAG_*`` keys that other extensions read: flask-smorest's, in an app whose other
 #: blueprints keep its ``@blp.etag``.
 OTHER_EXTENSIONS_KEYS = frozenset({"ETAG_DISABLED"})
-
-#: Where the app's state lives: ``app.extensions["etag"]`` holds its :class:`Settings`, and
-#: their ``extension`` the :class:`~flask_etag.ETag` that read them.
-SETTINGS_KEY = "etag"
 
 #: The spellings of a boolean setting that an env file or ``from_prefixed_env`` may give,
 #: compared case-insensitively (the same the test suite's ``ETAG_TESTS_STRICT`` accepts).
@@ -137,6 +137,9 @@ class Settings:
     cors_expose: bool = True
     #: The JSON member a write may carry its ``If-Match`` in (body_preconditions.py).
     body_member: str | None = "etag"
+    #: ``ETAG_CLOCK_SKEW``: how far apart the clocks that date changes and judge dates may
+    #: be (:func:`~flask_etag.clocks.clock_skew`).
+    clock_skew: timedelta = timedelta(0)
     #: The :class:`~flask_etag.ETag` that set the app up.
     extension: object = field(default=None, repr=False, compare=False)
     #: The ``ETAG_*`` config these were read from, a copy (:func:`config_snapshot`), for
@@ -190,6 +193,11 @@ class Settings:
             purge_timeout=check_seconds("ETAG_PURGE_TIMEOUT", config["ETAG_PURGE_TIMEOUT"]),
             purge_repeat_after=check_seconds(
                 "ETAG_PURGE_REPEAT_AFTER", config["ETAG_PURGE_REPEAT_AFTER"], zero_allowed=True
+            ),
+            clock_skew=timedelta(
+                seconds=check_seconds(
+                    "ETAG_CLOCK_SKEW", config["ETAG_CLOCK_SKEW"], zero_allowed=True
+                )
             ),
         )
 
@@ -321,3 +329,4 @@ def current_settings(app: Flask | None = None) -> Settings:
 def install(app: Flask, settings: Settings) -> None:
     """Keep ``settings`` where :func:`current_settings` finds them."""
     app.extensions[SETTINGS_KEY] = settings
+    note_skew(settings.clock_skew)

@@ -333,6 +333,39 @@ def test_last_modified_moves_forward_after_a_delete_rfc9110_8_8_2(
     assert later.last_modified > before.last_modified
 
 
+def _dated_by_a_clock_behind(session: Any) -> None:
+    """What a write by a host whose clock is 0.8 s behind leaves in the counter: its date."""
+    behind = int((time.time() - 0.8) * 1_000_000)
+    session.execute(
+        sa.text(f"UPDATE {TABLE_VERSIONS} SET changed_at = :behind WHERE name = 'products'"),
+        {"behind": behind},
+    )
+
+
+def test_rfc9110_8_8_2_2_a_change_dated_by_a_clock_behind_is_not_hidden_by_a_304(
+    database: dict[str, Any],
+) -> None:
+    """Two hosts, the second's clock 0.8 s behind: the change it commits after a client
+    read the list is dated in the second the client holds as ``Last-Modified``, and its
+    ``If-Modified-Since`` was answered 304 with the new row missing (§13.1.3).  With
+    ``ETAG_CLOCK_SKEW`` the date is sent once every clock has left its second."""
+    app = dispose_after_test(
+        products.create_app({"TESTING": True, **database, "ETAG_CLOCK_SKEW": 1.0})
+    )
+    api = app.test_client()
+    in_session(app, lambda session: session.add(new_product(4, "product 4")))
+    deadline, held = time.monotonic() + 5, None
+    while held is None and time.monotonic() < deadline:
+        held = api.get(COLLECTION).headers.get("Last-Modified")
+        time.sleep(0.05)
+    assert held is not None
+    in_session(app, lambda session: session.add(new_product(5, "product 5")))
+    in_session(app, _dated_by_a_clock_behind)
+    after = api.get(COLLECTION, headers={"If-Modified-Since": held})
+    assert after.status_code == 200
+    assert 5 in [item["id"] for item in after.get_json()]
+
+
 def test_a_change_committed_after_its_second_ended_is_not_hidden_by_a_304_rfc9110_8_8_2_2(
     api: FlaskClient, example_app: Flask
 ) -> None:

@@ -695,3 +695,15 @@ def test_model_route_with_two_url_arguments_needs_url_arg(session: Session) -> N
     app = app_with(etag(generator)(view), rule="/shops/<shop>/items/<int:item_id>")
     with pytest.raises(ETagConfigurationError, match=re.escape("pass url_arg='...'")):
         app.test_client().get("/shops/a/items/1")
+
+
+@pytest.mark.parametrize(
+    "skew", [-1, 61, "1", True], ids=["negative", "over-a-minute", "str", "bool"]
+)
+def test_clock_skew_must_be_seconds_up_to_a_minute(skew: object) -> None:
+    """``ETAG_CLOCK_SKEW`` delays every date by itself: a value that is no number of seconds
+    (or clocks a minute apart, which no NTP leaves) fails in ``init_app``, naming the key."""
+    app = Flask(__name__)
+    app.config["ETAG_CLOCK_SKEW"] = skew
+    with pytest.raises(ValueError, match="ETAG_CLOCK_SKEW must be seconds from 0 up to 60"):
+        ETag(app)

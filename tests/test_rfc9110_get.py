@@ -817,3 +817,59 @@ def test_rfc9110_8_8_3_a_writes_own_unquoted_etag_is_sent_quoted(own: str, sent:
     saved = client.put("/page", headers={"If-Match": client.get("/page").headers["ETag"]})
     assert saved.status_code == 200 and saved.headers.getlist("ETag") == [sent]
     assert written == [sent]
+
+
+#: How far behind the reference clock (this process's) the second host's clock is.
+_BEHIND = timedelta(seconds=0.8)
+
+
+def _two_host_app(files_dir: Path) -> tuple[Flask, dict[str, datetime]]:
+    """A note dated by its writer's clock, and a file dated by its mtime, on an app whose
+    hosts' clocks may be a second apart (``ETAG_CLOCK_SKEW``)."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, ETAG_CLOCK_SKEW=1.0)
+    ETag(app)
+    note = {"at": datetime.now(timezone.utc)}
+
+    @app.get("/note")
+    @etag(TimestampGenerator(lambda: note["at"]))
+    def read_note() -> dict[str, str]:
+        return {"at": note["at"].isoformat()}
+
+    @app.get("/file")
+    @etag
+    def read_file() -> Response:
+        return send_file(files_dir / "data.txt", mimetype="text/plain")
+
+    return app, note
+
+
+def _write(files_dir: Path, note: dict[str, datetime], body: bytes, at: datetime) -> None:
+    """A change as a host stamps it: the note's date, the file's mtime, by its clock."""
+    note["at"] = at
+    _rewrite(files_dir / "data.txt", body, at.timestamp())
+
+
+@pytest.mark.parametrize("url", ["/note", "/file"], ids=["timestamp", "view's own date"])
+def test_rfc9110_8_8_2_2_a_change_dated_by_a_clock_behind_is_not_hidden_by_a_304(
+    files_dir: Path, url: str
+) -> None:
+    """Two hosts, the second's clock 0.8 s behind: it dates the change it makes after a
+    client read the first's, in the second the client holds as ``Last-Modified``.  Sent as
+    soon as this clock left that second, the date answered 304 to ``If-Modified-Since`` and
+    the client kept the old body (§13.1.3).  With ``ETAG_CLOCK_SKEW`` a date is sent once
+    every clock has left its second, so no change dated after it can fall in it."""
+    app, note = _two_host_app(files_dir)
+    client = app.test_client()
+    _write(files_dir, note, b"first", datetime.now(timezone.utc))
+    deadline = time.monotonic() + 5
+    held = None
+    while held is None and time.monotonic() < deadline:
+        with client.get(url) as first:
+            held = first.headers.get("Last-Modified")
+        time.sleep(0.05)
+    assert held is not None
+    _write(files_dir, note, b"second", datetime.now(timezone.utc) - _BEHIND)
+    with client.get(url, headers={"If-Modified-Since": held}) as after:
+        assert after.status_code == 200
+        assert b"second" in after.get_data() or url == "/note"

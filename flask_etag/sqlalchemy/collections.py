@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from ..arguments import url_arguments_error
+from ..clocks import SKEWS, clock_skew
 from ..conditions import Validators, last_modified_at
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
@@ -57,7 +58,8 @@ class CollectionState(NamedTuple):
     tables: tuple[str, ...]
     versions: tuple[int, ...]
     changed_at: int | None
-    #: When the counters were read (just before): whether ``changed_at``'s second is over
+    #: When the counters were read (just before), less ``ETAG_CLOCK_SKEW``
+    #: (:func:`~flask_etag.clocks.clock_skew`): whether ``changed_at``'s second is over
     #: is judged then, not once a slow view has let it end (RFC 9110 §8.8.2.2).
     read_at: datetime | None = None
 
@@ -100,6 +102,8 @@ class CollectionGenerator(_LookupGenerator):
         tables, unordered = read_by(statement)
         selected = in_lists_in_order(statement) if unordered else statement
         read_at = datetime.now(timezone.utc)
+        if SKEWS.any_set:  # less ETAG_CLOCK_SKEW: every host's clock has passed it
+            read_at -= clock_skew()
         versions, changed_at, fingerprint = self.versions.read_selecting(
             self.versions.session, tables, selected
         )

@@ -1408,8 +1408,8 @@ MUTANTS = [
     Mutant(
         "second-judged-after-a-slow-view",
         "generators",
-        "                request.environ.setdefault(_READ_AT_KEY, datetime.now(timezone.utc))\n",
-        "                pass\n",
+        "                    environ[_READ_AT_KEY] = read_at\n",
+        "                    pass\n",
         "a change made while a slow view ran is answered 304 to the date its 200 sent",
         "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_second_is_judged_over_when_the_state_was_read",
     ),
@@ -1433,8 +1433,8 @@ MUTANTS = [
     Mutant(
         "view-date-judged-after-a-slow-view",
         "responses",
-        "    return last_modified_at(modified, now if dated is None else min(dated, now))\n",
-        "    return last_modified_at(modified, now)\n",
+        "    read_at = now if dated is None else min(dated, now)\n",
+        "    read_at = now\n",
         "a file replaced while a slow view ran is answered 304 to the date its 200 sent",
         "tests/test_rfc9110_get.py::test_rfc9110_8_8_2_2_a_file_date_is_judged_when_send_file_read_it",
     ),
@@ -1812,6 +1812,46 @@ MUTANTS = [
         "the 304 to If-None-Match: * names the identity tag where the 200 carries the coded one",
         "tests/test_compression.py",
         "star_names_the_coded_form",
+    ),
+    Mutant(
+        "timestamp-read-at-without-clock-skew",
+        "generators",
+        "                        read_at -= clock_skew()\n",
+        "                        pass\n",
+        "a timestamp's date is sent as soon as this host's clock leaves its second: a change a "
+        "host behind dates in it is answered 304",
+        "tests/test_rfc9110_get.py",
+        "clock_behind",
+    ),
+    Mutant(
+        "collection-read-at-without-clock-skew",
+        "sqlalchemy/collections",
+        "            read_at -= clock_skew()\n        versions, changed_at",
+        "            pass\n        versions, changed_at",
+        "a collection's date is sent as soon as this host's clock leaves its second: a write by "
+        "a host behind is answered 304",
+        "tests/test_collections.py",
+        "clock_behind",
+    ),
+    Mutant(
+        "view-date-without-clock-skew",
+        "responses",
+        "        read_at -= clock_skew()\n",
+        "        pass\n",
+        "a file's mtime is sent as soon as this host's clock leaves its second: a file another "
+        "host writes with a clock behind is answered 304",
+        "tests/test_rfc9110_get.py",
+        "clock_behind",
+    ),
+    Mutant(
+        "clock-skew-never-noted",
+        "clocks",
+        "    if skew:\n",
+        "    if False:\n",
+        "ETAG_CLOCK_SKEW is read but never used: every date is sent as soon as this host's "
+        "clock leaves its second",
+        "tests/test_rfc9110_get.py",
+        "clock_behind",
     ),
 ]
 
