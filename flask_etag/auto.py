@@ -85,7 +85,7 @@ def _take_preconditions_before_view() -> None:
         served.environ[_TAKEN_KEY] = read_preconditions(served)
         if_range = served.environ.get("HTTP_IF_RANGE")
         if if_range is not None and not _is_strong_tag(if_range):
-            ranges.ignore_range(served)
+            ranges.take_range(served)  # the whole is sent (§14.2)
         if "HTTP_RANGE" in served.environ and served.environ[_TAKEN_KEY] is not None:
             _hold_range(served)
 
@@ -164,9 +164,8 @@ def _range_after_preconditions(served: Request, response: Response) -> Response:
     place, since a hook may not raise)."""
     range_field = served.environ.pop(_HELD_RANGE_KEY)
     judged = tag_automatically(response)  # as the view saw it: without the Range
-    ranges.put_back_range(served, range_field)
     try:
-        return ranges.part_of_whole(served, judged)
+        return ranges.part_of_whole(served, judged, range_field)
     except RequestedRangeNotSatisfiable as unsatisfiable:
         return _refused_in_place(judged, unsatisfiable)
 

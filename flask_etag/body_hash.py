@@ -27,6 +27,11 @@ from .responses import field, has_representation, is_success, names_the_target, 
 
 def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     """A GET or HEAD: run the view (stage 4), tag its body (5), judge the request (6)."""
+    environ = exchange.request.environ
+    if "HTTP_RANGE" in environ and (
+        exchange.preconditions is not None or "HTTP_IF_RANGE" in environ
+    ):
+        return _range_after_preconditions(exchange, generator, view)
     try:
         response = run_view(exchange, None, view, exchange.view_args)
     except RequestedRangeNotSatisfiable as raised:  # how send_file answers 416
@@ -35,7 +40,7 @@ def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     if status == 416:
         return _after_unsatisfiable(exchange, generator, view, response)
     if status == 206:
-        response = ranges.settle_partial(exchange, generator, view, response)
+        response = ranges.tagged_as_whole(exchange, generator, view, response)
         status = response.status_code
     etag_header = tag_body(exchange, generator, response, status)
     if exchange.preconditions is None or status == 204:  # §15.3.5: a 204 has nothing to judge
@@ -43,22 +48,35 @@ def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     return judge_by_body(exchange, response, etag_header)
 
 
+def _range_after_preconditions(
+    exchange: Exchange, generator: HashGenerator, view: View
+) -> Response:
+    """§13.2.2: the preconditions (steps 1 to 4) and If-Range (§13.1.5) come before
+    ``Range`` (step 5), and only the whole representation's tag decides them.
+
+    So the view runs once, without ``Range``, and sends the whole, which is tagged and
+    judged (304, 412); only then is the range served from it (:func:`ranges.served_part`).
+    A view that met the range would answer a part or a 416 that only a second run of the
+    view, for the whole, could overrule.
+    """
+    range_field = ranges.take_range(exchange.request)
+    assert range_field is not None  # read() saw it
+    whole = read(exchange, generator, view)
+    return ranges.served_part(exchange, whole, range_field)
+
+
 def _after_unsatisfiable(
     exchange: Exchange, generator: HashGenerator, view: View, unsatisfiable: ranges.Unsatisfiable
 ) -> Response:
-    """A view's 416: the whole representation where the view did not understand the range's
-    unit (§14.2), the 304 or 412 the preconditions or If-Range decide first (§13.2.2), else
-    the 416 itself (raised again if it was raised)."""
+    """A view's 416, to a request without preconditions or If-Range (with them the view never
+    meets ``Range``): the whole representation where the view did not understand the range's
+    unit (§14.2), else the 416 itself (raised again if it was raised)."""
     whole = ranges.whole_for_unknown_unit(exchange, view, unsatisfiable)
-    if whole is not None:
-        status = whole.status_code
-        etag_header = tag_body(exchange, generator, whole, status)
-        return whole if status == 204 else judge_by_body(exchange, whole, etag_header)
-    if ranges.judged_before_range(exchange):
-        decided = ranges.unsatisfiable_range_after_preconditions(exchange, view, unsatisfiable)
-        if decided is not None:
-            return decided
-    return ranges.keep_unsatisfiable(unsatisfiable, None)
+    if whole is None:
+        return ranges.keep_unsatisfiable(unsatisfiable)
+    status = whole.status_code
+    etag_header = tag_body(exchange, generator, whole, status)
+    return whole if status == 204 else judge_by_body(exchange, whole, etag_header)
 
 
 def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:

@@ -137,16 +137,19 @@ def _respond_with_known_state(
             if explained is not None:
                 raise explained from error
         raise
-    if exchange.preconditions is not None or "HTTP_IF_RANGE" in exchange.request.environ:
+    environ = exchange.request.environ
+    held = None
+    if exchange.preconditions is not None or "HTTP_IF_RANGE" in environ:
         if exchange.settings.folds_anything or exchange.spec.may_fold:
             exchange = undated_read(exchange)  # a date names no release nor user
         # For checked_version() in after_request hooks, as on a 200: kept if an enclosing
         # view's state is there already, as context.enter_view keeps it.
-        exchange.request.environ.setdefault(context.CHECKED_KEY, checked)
+        environ.setdefault(context.CHECKED_KEY, checked)
         decided = judge_before_view(exchange, generator, checked)
         if decided is not None:
             return decided
-    environ = exchange.request.environ
+        if "HTTP_RANGE" in environ and _dates_wait_on_view(exchange, generator, checked):
+            held = ranges.take_range(exchange.request)  # §13.2.2: the view's date first
     enclosing = context.enter_view(environ, checked)  # for checked_version()
     unsatisfiable: ranges.Unsatisfiable | None = None
     try:
@@ -158,9 +161,10 @@ def _respond_with_known_state(
     if unsatisfiable is None:
         status = response.status_code
         if status != 416:
-            return _tag_and_judge(exchange, generator, checked, reported, response, status)
+            judged = _tag_and_judge(exchange, generator, checked, reported, response, status)
+            return judged if held is None else ranges.served_part(exchange, judged, held)
         unsatisfiable = response
-    return _dates_before_range(exchange, generator, checked, view, unsatisfiable)
+    return _whole_for_unknown_unit(exchange, generator, checked, view, unsatisfiable)
 
 
 def _tag_and_judge(
@@ -180,34 +184,30 @@ def _tag_and_judge(
     return response
 
 
-def _dates_before_range(
+def _whole_for_unknown_unit(
     exchange: Exchange,
     generator: _LookupGenerator,
     checked: Any,
     view: View,
     unsatisfiable: ranges.Unsatisfiable,
 ) -> Response:
-    """The view's 416, unless the whole representation is due: where the view did not
-    understand the range's unit (§14.2), or where its own ``Last-Modified`` (``send_file``'s)
-    decides the date conditions, which §13.2.2 judges (steps 2 and 4) before ``Range`` (step
-    5), so the 416 waits while the whole is rendered once more to learn that date."""
-    unit_not_understood = ranges.unit_not_understood(exchange.request, unsatisfiable)
-    if not unit_not_understood and not _dates_wait_on_view(exchange, generator, checked):
-        return ranges.keep_unsatisfiable(unsatisfiable, None)
+    """The view's 416, unless it came from a range unit the view does not understand
+    (``items=0-9`` to ``send_file``): an origin server must ignore such a ``Range`` (§14.2),
+    so the whole is rendered without it, tagged and judged.
+
+    Date conditions that the view's own ``Last-Modified`` decides never meet a 416 here: the
+    view ran without ``Range`` (§13.2.2 judges them, steps 2 and 4, before step 5).
+    """
+    if not ranges.unit_not_understood(exchange.request, unsatisfiable):
+        return ranges.keep_unsatisfiable(unsatisfiable)
+    ranges.release(unsatisfiable)
     environ = exchange.request.environ
     enclosing = context.enter_view(environ, checked)
     try:
         whole = ranges.render_whole(exchange, view, generator.view_caller)
     finally:
         reported = context.leave_view(environ, enclosing)
-
-    def judge() -> Response:
-        return _tag_and_judge(exchange, generator, checked, reported, whole, whole.status_code)
-
-    if unit_not_understood:
-        ranges.release(unsatisfiable)
-        return judge()
-    return ranges.judged_by_whole_date(unsatisfiable, judge)
+    return _tag_and_judge(exchange, generator, checked, reported, whole, whole.status_code)
 
 
 def _dates_wait_on_view(exchange: Exchange, generator: _LookupGenerator, checked: Any) -> bool:
@@ -251,7 +251,7 @@ def judge_before_view(
         )
         if outcome is Outcome.NOT_MODIFIED:
             if _view_date_may_fail(preconditions, current):
-                ranges.ignore_range(exchange.request)  # a 304 or a 412 is due, never a 206
+                ranges.take_range(exchange.request)  # a 304 or a 412 is due, never a 206
                 return None
             return _not_modified_before_view(
                 exchange, current.etag_header, current.date_field, plain

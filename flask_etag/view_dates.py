@@ -63,7 +63,7 @@ def undated_read(exchange: Exchange) -> Exchange:
         return exchange
     if_range = exchange.request.environ.get("HTTP_IF_RANGE")
     if if_range is not None and parse_http_date(if_range) is not None:
-        ranges.ignore_range(exchange.request)
+        ranges.take_range(exchange.request)
     preconditions = exchange.preconditions
     if preconditions is None or preconditions.if_modified_since is None:
         return exchange

@@ -150,10 +150,12 @@ def representation(key: str, entry: Entry) -> bytes:
 
 
 def ranged(body: bytes) -> Response:
-    """Serve ``body``, honouring ``Range`` the way a view would (RFC 9110 §14.2)."""
+    """Serve ``body``, honouring ``Range`` the way a view would (RFC 9110 §14.2), and saying
+    so on the whole (§14.3), where a range held back from it is cut from the whole."""
     requested = request.range
-    if requested is None or requested.units != "bytes":
-        return Response(body, mimetype="text/plain")
+    if requested is None or requested.units != "bytes" or len(requested.ranges) > 1:
+        # Several ranges: the whole (a 416 would say none overlaps it, §15.5.17).
+        return Response(body, mimetype="text/plain", headers={"Accept-Ranges": "bytes"})
     bounds = requested.range_for_length(len(body))
     if bounds is None:
         return Response(status=416, headers={"Content-Range": f"bytes */{len(body)}"})
@@ -504,7 +506,7 @@ def view_status(exchange: Exchange) -> int:
     if method in UNSAFE:
         return 204 if method == "DELETE" else 200
     requested = parse_range_header(headers.get("Range"))
-    if requested is None or requested.units != "bytes":
+    if requested is None or requested.units != "bytes" or len(requested.ranges) > 1:
         return 200
     satisfiable = requested.range_for_length(len(representation(exchange.key, entry)))
     if_range = headers.get("If-Range")

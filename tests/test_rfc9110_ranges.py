@@ -16,7 +16,7 @@ from flask import Flask, Response, after_this_request, request, send_file
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_etag import ETag, etag
+from flask_etag import ETag, VersionGenerator, etag
 
 #: The tables run in an app with an ``after_request`` hook and in one without (conftest).
 WITH_AND_WITHOUT_APP_HOOK = True
@@ -220,7 +220,9 @@ def test_file_dates_come_before_an_unsatisfiable_range_rfc9110_13_2_2(
 
 
 def _scoped_app_building_its_own_parts() -> Flask:
-    """A body-hash route under ``ETAG_SCOPE`` whose view answers ``Range`` itself, untagged."""
+    """A body-hash route under ``ETAG_SCOPE`` whose view answers ``Range`` itself, untagged,
+    and says so (``Accept-Ranges``), as a range of its whole is cut for it where the request
+    holds If-Range (§14.3)."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY="secret", ETAG_SCOPE=lambda: request.headers.get("X-User"))
     ETag(app)
@@ -230,7 +232,7 @@ def _scoped_app_building_its_own_parts() -> Flask:
     def doc() -> Response:
         asked = request.range
         if asked is None:
-            return Response(FILE_BODY)
+            return Response(FILE_BODY, headers={"Accept-Ranges": "bytes"})
         span = asked.range_for_length(len(FILE_BODY))
         assert span is not None
         start, stop = span
@@ -379,3 +381,100 @@ def test_a_make_conditional_view_that_tags_its_whole_resumes_rfc9110_13_1_5(
     else:
         assert_full(response)
     assert client.get("/doc", headers={"If-None-Match": tag}).status_code == 304
+
+
+def _app_counting_view_runs(runs: list[str]) -> Flask:
+    """Three routes that serve byte ranges, each view noting its run and its
+    ``after_this_request`` function's: ``send_file``'s own tag (a body-hash route),
+    ``make_conditional`` untagged (the route hashes the whole), and ``send_file`` on a version
+    route, whose date conditions its ``Last-Modified`` decides."""
+    app = Flask(__name__)
+    ETag(app)
+
+    def count_run() -> None:  # first: send_file raises the 416
+        runs.append("view")
+
+        @after_this_request
+        def count(sent: Response) -> Response:
+            runs.append("after")
+            return sent
+
+    def file_of(tag: str | bool) -> Response:
+        return send_file(
+            io.BytesIO(FILE_BODY), mimetype="text/plain", etag=tag, last_modified=SEEDED_AT
+        )
+
+    @app.get("/own-tag")
+    @etag
+    def own_tag() -> Response:
+        count_run()
+        return file_of("v1")
+
+    @app.get("/hashed")
+    @etag
+    def hashed() -> Response:
+        count_run()
+        whole = Response(FILE_BODY, mimetype="text/plain")
+        whole.last_modified = SEEDED_AT
+        return whole.make_conditional(request, accept_ranges=True, complete_length=len(FILE_BODY))
+
+    @app.get("/versioned")
+    @etag(VersionGenerator(lambda: 1))
+    def versioned() -> Response:
+        count_run()
+        return file_of(False)
+
+    return app
+
+
+CURRENT = "{tag}"  # the route's current tag, as its 200 sends it
+_ONE_RUN_CASES = [
+    ("/own-tag", FIRST_TEN, {"If-None-Match": CURRENT}, 304, "§13.2.2 step 3 before Range"),
+    ("/own-tag", BEYOND_THE_FILE, {"If-None-Match": CURRENT}, 304, "§13.2.2 304 before 416"),
+    ("/own-tag", BEYOND_THE_FILE, {"If-Match": '"stale"'}, 412, "§13.2.2 412 before 416"),
+    ("/own-tag", BEYOND_THE_FILE, {"If-None-Match": '"stale"'}, 416, "§14.2 passed: 416"),
+    ("/own-tag", FIRST_TEN, {"If-Range": '"stale"'}, 200, "§13.1.5 stale If-Range"),
+    ("/own-tag", BEYOND_THE_FILE, {"If-Range": '"stale"'}, 200, "§13.1.5 before 416"),
+    ("/own-tag", FIRST_TEN, {"If-Range": LATER}, 200, "§13.1.5 a later date"),
+    ("/own-tag", FIRST_TEN, {"If-Match": CURRENT}, 206, "§13.1.1 passed: 206"),
+    ("/hashed", FIRST_TEN, {"If-None-Match": '"stale"'}, 206, "§15.3.7 the whole's tag"),
+    ("/hashed", FIRST_TEN, {"If-Range": CURRENT}, 206, "§13.1.5 the whole's tag: 206"),
+    ("/hashed", FIRST_TEN, {"If-Range": '"stale"'}, 200, "§13.1.5 hashed, stale If-Range"),
+    ("/hashed", BEYOND_THE_FILE, {"If-Unmodified-Since": EARLIER}, 412, "§13.2.2 step 2"),
+    ("/hashed", BEYOND_THE_FILE, {"If-Modified-Since": LAST_MODIFIED}, 304, "§13.2.2 step 4"),
+    ("/versioned", BEYOND_THE_FILE, {"If-Modified-Since": LAST_MODIFIED}, 304, "§13.1.3 date"),
+    ("/versioned", BEYOND_THE_FILE, {"If-Unmodified-Since": EARLIER}, 412, "§13.1.4 date"),
+    ("/versioned", BEYOND_THE_FILE, {"If-Modified-Since": EARLIER}, 416, "§14.2 dates pass"),
+    ("/versioned", FIRST_TEN, {"If-Modified-Since": EARLIER}, 206, "§14.2 dates pass: 206"),
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    ("url", "asked", "conditions", "expected"),
+    [pytest.param(*case[:4], id=f"{case[0]} {case[4]}") for case in _ONE_RUN_CASES],
+)
+def test_rfc9110_13_2_2_a_range_beside_preconditions_runs_the_view_once(
+    method: str, url: str, asked: str, conditions: dict[str, str], expected: int
+) -> None:
+    """§13.2.2 judges preconditions and If-Range (§13.1.5) before Range (step 5), by the
+    whole representation's validators (§15.3.7).
+
+    The view ran a second time, without the range, wherever its part or its 416 had to wait
+    for that judgement: its queries, side effects and ``after_this_request`` functions twice.
+    Now the range is held back, the view sends the whole once, and the part is cut from it.
+    """
+    runs: list[str] = []
+    client = _app_counting_view_runs(runs).test_client()
+    tag = client.get(url).headers["ETag"]
+    runs.clear()
+    headers = {name: value.format(tag=tag) for name, value in conditions.items()}
+    response = client.open(url, method=method, headers={"Range": asked, **headers})
+    response.close()
+    assert response.status_code == expected
+    assert runs == ["view", "after"]
+    if expected in (200, 206, 304):
+        assert response.headers["ETag"] == tag
+    if expected == 206:
+        assert response.headers["Content-Range"] == f"bytes 0-9/{len(FILE_BODY)}"
+        assert response.data == (FILE_BODY[:10] if method == "GET" else b"")
