@@ -72,11 +72,11 @@ from .openapi_components import (
     RESPONSE_PRECONDITION_REQUIRED,
     RESPONSE_WRITE_CONFLICT,
     SCHEMA_BATCH_RESULTS,
-    TAG_EXAMPLE,
     WRITE_CONFLICT,
     add_validator_headers,
     current_etag_header,
     etag_header,
+    etag_member_schema,
     header_parameter,
     last_modified_header,
     problem_schema,
@@ -111,26 +111,6 @@ __all__ = [
 #: Methods whose preconditions are evaluated (RFC 9110 §13.2.1 leaves out OPTIONS, TRACE, ...).
 _JUDGED_METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
 _WRITE_METHODS = _JUDGED_METHODS - SAFE_METHODS
-
-
-def etag_member_schema(*, writable: bool = True) -> dict[str, Any]:
-    """The schema of an item's ``etag`` member, the tag :func:`~flask_etag.item_etag` gives
-    it: for item schemas written by hand, or a marshmallow field's ``metadata``.
-
-    :param writable: whether a write may send it back in its body as its precondition (the
-        app's ``ETAG_BODY_MEMBER`` names this member); False marks it ``readOnly``.
-    """
-    property_schema: dict[str, Any] = {
-        "type": "string",
-        "description": "This item's entity-tag: the ETag field its own GET sends (RFC 9110 "
-        "§8.8.3), quotes included. Send it as If-Match"
-        + (", or back in this member of a write's JSON body," if writable else "")
-        + " to change the item only while it is unchanged (RFC 9110 §13.1.1).",
-        "example": TAG_EXAMPLE,
-    }
-    if not writable:
-        property_schema["readOnly"] = True
-    return property_schema
 
 
 class ETagPlugin(BasePlugin):

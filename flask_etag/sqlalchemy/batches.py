@@ -34,7 +34,6 @@ The route is a plain view, so an OpenAPI document learns it from the app:
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,16 +42,16 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 
 from ..conditions import if_match_passes
-from ..exceptions import ETagError, ETagPreconditionFailed, ETagPreconditionRequired
+from ..exceptions import ETagPreconditionFailed, ETagPreconditionRequired
 from ..exchange import refuse
 from ..item_tags import ItemTags
 from ..reasons import MISSING, STALE
 from ..settings import current_settings
-from ..tags import is_one_entity_tag
 from . import batch_keys
+from .batch_entries import BadBatch, refuse_unjudgeable
 from .items import ModelVersionGenerator
 
 #: The most entries :func:`read_batch` takes: a longer batch is a 400, to be sent in parts.
@@ -115,15 +114,15 @@ def read_batch(
     if not isinstance(document, list) or not all(
         isinstance(entry, dict) and id_member in entry for entry in document
     ):
-        raise _BadBatch(f"A batch is a JSON array of objects, each with an {id_member!r} member.")
+        raise BadBatch(f"A batch is a JSON array of objects, each with an {id_member!r} member.")
     if len(document) > max_entries:
-        raise _BadBatch(
+        raise BadBatch(
             f"A batch holds at most {max_entries} entries, not {len(document)}: send the "
             "others in another batch."
         )
     identities = [entry[id_member] for entry in document]
     if len(set(map(repr, identities))) != len(identities):
-        raise _BadBatch("A batch names each item once.")
+        raise BadBatch("A batch names each item once.")
     return [
         BatchEntry(
             entry[id_member],
@@ -156,7 +155,7 @@ def write_batch(
     An entry that cannot be judged (an id not of the key's type, a tag that is not one
     entity tag) refuses the whole batch with a 400 before any query, in either mode.
     """
-    _refuse_unjudgeable(generator, entries)
+    refuse_unjudgeable(generator, entries)
     tags = ItemTags(item_view)  # the item route and this request's folds, found once
     if atomic:
         return _write_all_or_nothing(generator, tags, entries, apply)
@@ -175,7 +174,7 @@ def _write_all_or_nothing(
     rows = _load(generator, entries)
     if len(set(map(id, rows.values()))) < len(rows):  # one row, by two spellings of its key
         session.rollback()
-        raise _BadBatch("A batch names each item once.")
+        raise BadBatch("A batch names each item once.")
     _refuse_unless_current(generator, tags, entries, rows)
     try:
         # An apply that queries autoflushes the entries before it, so a write that raced
@@ -244,68 +243,6 @@ def _judged_and_written(
     apply(rows[batch_keys.key(entry.identity)], entry)
     generator.session.flush()
     return _written(generator, tags, entry, rows)
-
-
-def _refuse_unjudgeable(generator: ModelVersionGenerator, entries: Sequence[BatchEntry]) -> None:
-    """400, before any query, for a batch with an entry that cannot be judged: an id that
-    names no item (no finite number, not of the key's type, a date and time of another
-    offset), one item named twice (one UUID spelt two ways), or a tag that is not one entity
-    tag (RFC 9110 §8.8.3)."""
-    key_type = batch_keys.key_type(generator.model)
-    offsets = key_type is datetime.datetime and batch_keys.holds_offsets(
-        generator.model, generator.session.get_bind(generator.model).dialect.name
-    )
-    for number, entry in enumerate(entries, 1):
-        _refuse_non_finite_id(entry.identity, number)
-        _refuse_unjudgeable_id(entry.identity, key_type)
-        if key_type is datetime.datetime:
-            _refuse_other_offset(entry.identity, offsets)
-        if entry.etag is not None and not is_one_entity_tag(entry.etag):
-            raise _BadBatch(
-                f"Entry {_shown(entry.identity)}: its tag must be one entity tag, as the ETag "
-                'field sends it (quotes included, such as "\\"7f3a\\""), not '
-                f"{_shown(entry.etag)}."
-            )
-    if len({batch_keys.bound_key(entry.identity, key_type) for entry in entries}) != len(entries):
-        raise _BadBatch("A batch names each item once.")
-
-
-def _refuse_non_finite_id(identity: object, number: int) -> None:
-    """400 for an infinite or NaN id, naming the entry by its place: JSON has no spelling for
-    it (RFC 8259 §6), so echoing it would make the answer no JSON, and no key holds it
-    (RFC 9110 §15.5.1)."""
-    if batch_keys.is_non_finite(identity):
-        raise _BadBatch(
-            f"Entry {number}: its id is no finite number (a number as large as 1e5000 reads "
-            "as infinity, and NaN is none), so it names no item."
-        )
-
-
-def _refuse_other_offset(identity: str, offsets: bool) -> None:
-    """400 for a date and time whose UTC offset the key column cannot compare: one with an
-    offset for a column without (whose rows hold no offset to convert it by), or one without
-    for a column with (which instant it names is unsaid) (RFC 9110 §15.5.1)."""
-    if (batch_keys.bound(identity, datetime.datetime).tzinfo is not None) != offsets:
-        kind = "with a UTC offset (+00:00)" if offsets else "without a UTC offset"
-        raise _BadBatch(
-            f"Each entry's id is a date and time {kind}, as the items' key holds it, not "
-            f"{_shown(identity)}."
-        )
-
-
-def _refuse_unjudgeable_id(identity: object, key_type: type | None) -> None:
-    """400 for an id not of the key's type, or holding a NUL character (PostgreSQL refuses
-    one in any query, a 500)."""
-    if not batch_keys.is_identity(identity, key_type):
-        raise _BadBatch(f"Each entry's id is {batch_keys.KINDS[key_type]}, not {_shown(identity)}.")
-    if isinstance(identity, str) and "\x00" in identity:
-        raise _BadBatch(f"No item's id holds a NUL character: {_shown(identity)}.")
-
-
-def _shown(value: object) -> str:
-    """A value of the client's, as JSON, cut short: a detail never echoes a whole body."""
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _load(generator: ModelVersionGenerator, entries: Iterable[BatchEntry]) -> dict[Any, Any]:
@@ -417,9 +354,3 @@ def _result(entry: BatchEntry, status: int | None, **members: Any) -> dict[str, 
     """An entry's result, naming its item by the member the entry named it with (the
     route's ``id_member``, not always ``id``), so a client matches results to entries."""
     return {entry.id_member: entry.identity, "status": status, **members}
-
-
-class _BadBatch(ETagError, BadRequest):
-    """400: the batch is not an array of entries, each naming its item once."""
-
-    reason = "bad-batch"

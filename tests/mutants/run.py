@@ -1740,7 +1740,7 @@ MUTANTS = [
     ),
     Mutant(
         "batch-non-finite-id-looked-up",
-        "sqlalchemy/batches",
+        "sqlalchemy/batch_entries",
         "    if batch_keys.is_non_finite(identity):\n",
         "    if False:\n",
         "a batch entry naming 1e5000 (infinity) is looked up: a body of Infinity, no JSON",
@@ -1785,7 +1785,7 @@ MUTANTS = [
     ),
     Mutant(
         "batch-datetime-offset-unchecked",
-        "sqlalchemy/batches",
+        "sqlalchemy/batch_entries",
         "    if (batch_keys.bound(identity, datetime.datetime).tzinfo is not None) != offsets:\n",
         "    if False:\n",
         "a time with an offset, for a key without, is answered missing though its row exists",
