@@ -27,7 +27,7 @@ from .responses import (
     field,
     has_representation,
     is_success,
-    quote_view_etag,
+    quote_own_etag,
     withhold_running_date,
 )
 from .routes import route_spec_of
@@ -177,9 +177,7 @@ def _judged_by_own_validators(
     is listed for a cross-origin script, as an auto-tagged one is (:mod:`~flask_etag.cors`),
     since the request is judged by it (the 304, the 412 naming it), then judged."""
     settings = current_settings(current_app)
-    own_tag = field(response.headers, "etag")
-    if own_tag is not None:
-        quote_view_etag(response.headers, own_tag)  # §8.8.3: sent and judged quoted
+    quote_own_etag(response.headers)  # §8.8.3: sent and judged quoted
     expose_view_etag(response.headers, served.environ, settings)
     if taken is None:
         return response

@@ -22,7 +22,7 @@ from .exchange import Exchange, View, refuse, run_view
 from .folding import apply_route_policy, folded_validators, scope_of
 from .generators import HashGenerator
 from .reasons import CANNOT_EVALUATE, failure_reason
-from .responses import field, has_representation, is_success, names_the_target, quote_view_etag
+from .responses import field, has_representation, is_success, names_the_target, quote_own_etag
 
 
 def read(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
@@ -103,9 +103,7 @@ def write(exchange: Exchange, generator: HashGenerator, view: View) -> Response:
     if not has_representation(response.status_code):
         return response
     if not _describes_the_target(exchange, response):
-        own_tag = field(response.headers, "etag")
-        if own_tag is not None:  # the new state's tag, sent quoted as a read's (§8.8.3)
-            quote_view_etag(response.headers, own_tag)
+        quote_own_etag(response.headers)  # the new state's tag, quoted as a read's (§8.8.3)
         apply_route_policy(exchange, response.headers)
         expose_view_etag(response.headers, exchange.request.environ, exchange.settings)
         return response

@@ -29,6 +29,7 @@ from .responses import (
     field,
     has_representation,
     is_success,
+    quote_own_etag,
     quote_view_etag,
     turn_not_modified,
     validators_of,
@@ -164,9 +165,7 @@ def body_validators(
     response: Response, generator: HashGenerator, settings: Settings
 ) -> Validators | None:
     """The response's validators: its own ``ETag``, else a hash of its body; None if streamed."""
-    own_tag = field(response.headers, "etag")
-    if own_tag is not None:
-        quote_view_etag(response.headers, own_tag)  # judged as tag_body sends it (§8.8.3)
+    if quote_own_etag(response.headers) is not None:  # judged as tag_body sends it (§8.8.3)
         return validators_of(response)
     body = body_bytes(response)
     if body is None:

@@ -6,7 +6,7 @@ it and :mod:`flask_etag.settings` imports what imports that module.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
@@ -34,6 +34,12 @@ def note_skew(skew: timedelta) -> None:
     """``init_app``: from now on, dated reads look their app's skew up."""
     if skew:
         SKEWS.any_set = True
+
+
+def judged_at(moment: datetime) -> datetime:
+    """``moment`` less ``ETAG_CLOCK_SKEW`` (:func:`clock_skew`), where an app of the process
+    set one: the moment a date read then is judged at, one every host's clock has passed."""
+    return moment - clock_skew() if SKEWS.any_set else moment
 
 
 def clock_skew(app: Flask | None = None) -> timedelta:

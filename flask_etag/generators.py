@@ -17,7 +17,7 @@ from flask import current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from .arguments import url_arguments_error
-from .clocks import SKEWS, clock_skew
+from .clocks import judged_at
 from .conditions import MISSING, Validators, last_modified_at
 from .digests import body_digest_function
 from .exceptions import ETagConfigurationError
@@ -320,10 +320,7 @@ class TimestampGenerator(_LookupGenerator):
             if has_request_context():
                 environ = request.environ
                 if _READ_AT_KEY not in environ:
-                    read_at = datetime.now(timezone.utc)
-                    if SKEWS.any_set:  # less ETAG_CLOCK_SKEW: every host's clock passed it
-                        read_at -= clock_skew()
-                    environ[_READ_AT_KEY] = read_at
+                    environ[_READ_AT_KEY] = judged_at(datetime.now(timezone.utc))
             return read(*positional, **view_args)
 
         self.lookup = timed_lookup

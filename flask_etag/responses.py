@@ -15,7 +15,7 @@ from flask import Request, Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
-from .clocks import SKEWS, clock_skew
+from .clocks import judged_at
 from .conditions import Validators, last_modified_at, parse_http_date
 from .signals import announce_not_modified
 from .tags import format_entity_tag, is_one_entity_tag, opaque_tag_for
@@ -160,10 +160,7 @@ def view_date(headers: Headers, modified_header: str | None) -> tuple[datetime |
         return None, True
     now = datetime.now(timezone.utc)
     dated = parse_http_date(field(headers, "date"))
-    read_at = now if dated is None else min(dated, now)
-    if SKEWS.any_set:
-        read_at -= clock_skew()
-    return last_modified_at(modified, read_at)
+    return last_modified_at(modified, judged_at(now if dated is None else min(dated, now)))
 
 
 def withhold_running_date(headers: Headers, modified_header: str | None = None) -> None:
@@ -201,6 +198,12 @@ def quote_view_etag(headers: Headers, etag_header: str) -> str:
         quoted = format_entity_tag(opaque_tag_for(text[2:] if weak else text), weak)
     headers["ETag"] = quoted
     return quoted
+
+
+def quote_own_etag(headers: Headers) -> str | None:
+    """:func:`quote_view_etag` of the ``ETag`` the response carries, where it carries one."""
+    own = field(headers, "etag")
+    return None if own is None else quote_view_etag(headers, own)
 
 
 def validators_of(response: Response) -> Validators:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from ..arguments import url_arguments_error
-from ..clocks import SKEWS, clock_skew
+from ..clocks import judged_at
 from ..conditions import Validators, last_modified_at
 from ..exceptions import ETagConfigurationError
 from ..generators import _LookupGenerator, function_name
@@ -101,9 +101,7 @@ class CollectionGenerator(_LookupGenerator):
         statement = self.select_rows(**view_args)
         tables, unordered = read_by(statement)
         selected = in_lists_in_order(statement) if unordered else statement
-        read_at = datetime.now(timezone.utc)
-        if SKEWS.any_set:  # less ETAG_CLOCK_SKEW: every host's clock has passed it
-            read_at -= clock_skew()
+        read_at = judged_at(datetime.now(timezone.utc))  # every host's clock has passed it
         versions, changed_at, fingerprint = self.versions.read_selecting(
             self.versions.session, tables, selected
         )
